@@ -1,0 +1,589 @@
+//! The request contract: one normalized request, reached three ways (a console-started
+//! execution, an EventBridge Scheduler input, a CloudWatch alarm state change).
+
+use crate::error::WorkerError;
+use aws_lambda_events::event::cloudwatch_alarms::CloudWatchAlarmData;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// What the run is asked to do. `plan` is the default: nothing changes unless the input says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    #[default]
+    Plan,
+    Prepare,
+    Upgrade,
+    Switchover,
+    Abort,
+    Cleanup,
+}
+
+impl Action {
+    pub const ALL: &'static str = "plan, prepare, upgrade, switchover, abort, cleanup";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plan => "plan",
+            Self::Prepare => "prepare",
+            Self::Upgrade => "upgrade",
+            Self::Switchover => "switchover",
+            Self::Abort => "abort",
+            Self::Cleanup => "cleanup",
+        }
+    }
+
+    /// Every action but `plan` may change AWS resources.
+    pub fn is_mutating(self) -> bool {
+        self != Self::Plan
+    }
+
+    /// Actions that create or switch a deployment, and so must pass every precheck.
+    pub fn needs_passing_prechecks(self) -> bool {
+        matches!(self, Self::Prepare | Self::Upgrade | Self::Switchover)
+    }
+}
+
+/// How the run was started; a dimension of the `Remediations` metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    #[default]
+    Console,
+    Schedule,
+    Alarm,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Console => "console",
+            Self::Schedule => "schedule",
+            Self::Alarm => "alarm",
+        }
+    }
+}
+
+pub const DEFAULT_SWITCHOVER_TIMEOUT_SECONDS: u32 = 300;
+pub const DEFAULT_MAX_REPLICA_LAG_SECONDS: u32 = 5;
+pub const DEFAULT_SOAK_HOURS: u32 = 24;
+pub const DEFAULT_MAX_PROVISIONING_MINUTES: u32 = 240;
+/// The state machine's own timeout leaves room for the longest soak plus a build.
+pub const MAX_SOAK_HOURS: u32 = 168;
+
+fn default_switchover_timeout() -> u32 {
+    DEFAULT_SWITCHOVER_TIMEOUT_SECONDS
+}
+fn default_max_lag() -> u32 {
+    DEFAULT_MAX_REPLICA_LAG_SECONDS
+}
+fn default_soak() -> u32 {
+    DEFAULT_SOAK_HOURS
+}
+fn default_max_provisioning() -> u32 {
+    DEFAULT_MAX_PROVISIONING_MINUTES
+}
+fn yes() -> bool {
+    true
+}
+
+/// The normalized request. Field names are the user-facing contract (see README).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub db_identifier: String,
+    pub target_engine_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_db_parameter_group_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_db_cluster_parameter_group_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_db_instance_class: Option<String>,
+    #[serde(default)]
+    pub action: Action,
+    #[serde(default = "default_switchover_timeout")]
+    pub switchover_timeout_seconds: u32,
+    #[serde(default = "default_max_lag")]
+    pub max_replica_lag_seconds: u32,
+    #[serde(default = "default_soak")]
+    pub soak_hours: u32,
+    #[serde(default = "yes")]
+    pub final_snapshot: bool,
+    #[serde(default)]
+    pub delete_old_blue: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_account_id: Option<String>,
+    #[serde(default)]
+    pub trigger: Trigger,
+    #[serde(default = "default_max_provisioning")]
+    pub max_provisioning_minutes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_topic_arn: Option<String>,
+}
+
+/// Request fields in contract order; also the suffixes of the `bluegreen:` tags.
+pub const REQUEST_FIELDS: &[&str] = &[
+    "db_identifier",
+    "target_engine_version",
+    "target_db_parameter_group_name",
+    "target_db_cluster_parameter_group_name",
+    "target_db_instance_class",
+    "action",
+    "switchover_timeout_seconds",
+    "max_replica_lag_seconds",
+    "soak_hours",
+    "final_snapshot",
+    "delete_old_blue",
+    "expected_account_id",
+    "trigger",
+    "max_provisioning_minutes",
+    "notification_topic_arn",
+];
+
+const NUMERIC_FIELDS: &[&str] = &[
+    "switchover_timeout_seconds",
+    "max_replica_lag_seconds",
+    "soak_hours",
+    "max_provisioning_minutes",
+];
+const BOOLEAN_FIELDS: &[&str] = &["final_snapshot", "delete_old_blue"];
+
+/// `bluegreen:` tags that are not request fields but are ours (opt-in for IAM, fleet waves).
+pub const NON_REQUEST_TAGS: &[&str] = &["bluegreen:managed", "bluegreen:wave"];
+pub const TAG_PREFIX: &str = "bluegreen:";
+
+/// The instance or cluster a request or alarm names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbKind {
+    Instance,
+    Cluster,
+}
+
+/// An identifier as the user gave it, split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbRef {
+    pub name: String,
+    /// Known when the user gave an ARN or the alarm named the dimension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DbKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+}
+
+impl DbRef {
+    /// Parses an RDS DB identifier or an instance/cluster ARN.
+    pub fn parse(value: &str) -> Result<Self, WorkerError> {
+        if let Some(rest) = value.strip_prefix("arn:") {
+            let parts: Vec<&str> = rest.splitn(6, ':').collect();
+            let malformed = || {
+                WorkerError::invalid(format!(
+                    "db_identifier `{value}` is not an RDS DB instance or cluster ARN: expected \
+                     arn:aws:rds:REGION:ACCOUNT:db:NAME or arn:aws:rds:REGION:ACCOUNT:cluster:NAME"
+                ))
+            };
+            if parts.len() != 6 || !parts[0].starts_with("aws") || parts[1] != "rds" {
+                return Err(malformed());
+            }
+            let kind = match parts[4] {
+                "db" => DbKind::Instance,
+                "cluster" => DbKind::Cluster,
+                _ => return Err(malformed()),
+            };
+            if parts[3].len() != 12 || !parts[3].bytes().all(|b| b.is_ascii_digit()) {
+                return Err(malformed());
+            }
+            validate_db_name(parts[5])?;
+            return Ok(Self {
+                name: parts[5].to_string(),
+                kind: Some(kind),
+                region: Some(parts[2].to_string()),
+                account_id: Some(parts[3].to_string()),
+            });
+        }
+        validate_db_name(value)?;
+        Ok(Self {
+            name: value.to_string(),
+            kind: None,
+            region: None,
+            account_id: None,
+        })
+    }
+}
+
+/// RDS identifier rules: 1–63 letters, digits or hyphens; starts with a letter; no two
+/// consecutive hyphens; does not end with a hyphen.
+pub fn validate_db_name(name: &str) -> Result<(), WorkerError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.contains("--")
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(WorkerError::invalid(format!(
+            "db_identifier `{}` is not a valid RDS identifier: use 1-63 letters, digits or \
+             hyphens, starting with a letter, without two hyphens in a row or a trailing hyphen \
+             (or give the instance or cluster ARN)",
+            printable(name)
+        )))
+    }
+}
+
+/// Shows user input in a message without letting control characters through.
+fn printable(s: &str) -> String {
+    let cut: String = s.chars().take(80).collect();
+    let mut out = cut.escape_debug().to_string();
+    if s.chars().count() > 80 {
+        out.push('…');
+    }
+    out
+}
+
+fn validate_parameter_group_name(field: &str, name: &str) -> Result<(), WorkerError> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && !name.contains("--")
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(WorkerError::invalid(format!(
+            "{field} `{}` is not a valid parameter group name: use 1-255 letters, digits, \
+             hyphens or dots, starting with a letter",
+            printable(name)
+        )))
+    }
+}
+
+impl Request {
+    /// Checks ranges and formats that serde's types alone do not.
+    pub fn validate(&self) -> Result<(), WorkerError> {
+        DbRef::parse(&self.db_identifier)?;
+        let v = &self.target_engine_version;
+        if v.is_empty()
+            || v.len() > 64
+            || !v.starts_with(|c: char| c.is_ascii_digit())
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-')
+        {
+            return Err(WorkerError::invalid(format!(
+                "target_engine_version `{}` is not an engine version: give one such as 16.4, \
+                 8.0.39 or 8.0.mysql_aurora.3.05.2 (see `aws rds describe-db-engine-versions`)",
+                printable(v)
+            )));
+        }
+        if let Some(name) = &self.target_db_parameter_group_name {
+            validate_parameter_group_name("target_db_parameter_group_name", name)?;
+        }
+        if let Some(name) = &self.target_db_cluster_parameter_group_name {
+            validate_parameter_group_name("target_db_cluster_parameter_group_name", name)?;
+        }
+        if let Some(class) = &self.target_db_instance_class {
+            let ok = class.starts_with("db.")
+                && class.len() <= 64
+                && class
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if !ok {
+                return Err(WorkerError::invalid(format!(
+                    "target_db_instance_class `{}` is not a DB instance class: give one such as \
+                     db.r6g.large",
+                    printable(class)
+                )));
+            }
+        }
+        range(
+            "switchover_timeout_seconds",
+            self.switchover_timeout_seconds,
+            30,
+            3600,
+        )?;
+        range("max_replica_lag_seconds", self.max_replica_lag_seconds, 0, 3600)?;
+        range("soak_hours", self.soak_hours, 0, MAX_SOAK_HOURS)?;
+        range(
+            "max_provisioning_minutes",
+            self.max_provisioning_minutes,
+            10,
+            1440,
+        )?;
+        if let Some(account) = &self.expected_account_id {
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(WorkerError::invalid(format!(
+                    "expected_account_id `{}` is not an AWS account id: give the 12 digits",
+                    printable(account)
+                )));
+            }
+        }
+        if let Some(topic) = &self.notification_topic_arn {
+            let parts: Vec<&str> = topic.split(':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" {
+                return Err(WorkerError::invalid(format!(
+                    "notification_topic_arn `{}` is not an SNS topic ARN: expected \
+                     arn:aws:sns:REGION:ACCOUNT:TOPIC",
+                    printable(topic)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses and validates a request from JSON, naming the offending field on error.
+    pub fn from_json(value: &Value) -> Result<Self, WorkerError> {
+        let request: Request = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            if path == "." || path.is_empty() {
+                WorkerError::invalid(format!(
+                    "the request is not valid: {inner}. Accepted fields: {}",
+                    REQUEST_FIELDS.join(", ")
+                ))
+            } else {
+                WorkerError::invalid(format!(
+                    "field `{path}` is not valid: {inner}{}",
+                    field_hint(&path)
+                ))
+            }
+        })?;
+        request.validate()?;
+        Ok(request)
+    }
+}
+
+fn field_hint(field: &str) -> String {
+    match field {
+        "action" => format!(". Accepted: {}", Action::ALL),
+        "trigger" => ". Accepted: console, schedule, alarm".into(),
+        "switchover_timeout_seconds" => ". Accepted: an integer from 30 to 3600".into(),
+        "soak_hours" => format!(". Accepted: an integer from 0 to {MAX_SOAK_HOURS}"),
+        "max_replica_lag_seconds" => ". Accepted: an integer from 0 to 3600".into(),
+        "max_provisioning_minutes" => ". Accepted: an integer from 10 to 1440".into(),
+        "final_snapshot" | "delete_old_blue" => ". Accepted: true or false".into(),
+        _ => String::new(),
+    }
+}
+
+fn range(field: &str, value: u32, min: u32, max: u32) -> Result<(), WorkerError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(WorkerError::invalid(format!(
+            "{field} is {value}: accepted values are {min} to {max}"
+        )))
+    }
+}
+
+/// An alarm transition to ALARM: the database it names; the rest comes from the DB's tags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlarmTarget {
+    pub alarm_name: String,
+    pub db: DbRef,
+}
+
+/// What an execution input turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// A request (console or schedule input), already validated.
+    Request(Request),
+    /// An alarm in ALARM: the request is built from the database's tags.
+    Alarm(AlarmTarget),
+    /// Nothing to do (an alarm back to OK or INSUFFICIENT_DATA); the reason says why.
+    Ignored(String),
+}
+
+/// Tells the three ways in apart and normalizes each.
+pub fn classify(input: &Value) -> Result<Incoming, WorkerError> {
+    let Some(object) = input.as_object() else {
+        return Err(WorkerError::invalid(format!(
+            "the execution input must be a JSON object with at least db_identifier and \
+             target_engine_version, got {}",
+            json_kind(input)
+        )));
+    };
+    match object.get("detail-type").and_then(Value::as_str) {
+        None => Request::from_json(input).map(Incoming::Request),
+        Some("CloudWatch Alarm State Change") => classify_alarm(object),
+        Some("Scheduled Event") => Err(WorkerError::invalid(
+            "an EventBridge \"Scheduled Event\" names no database: set the rule target's Input \
+             to a request such as {\"db_identifier\": \"orders-pg\", \"target_engine_version\": \
+             \"16.4\", \"action\": \"upgrade\", \"trigger\": \"schedule\"}, or use an EventBridge \
+             Scheduler schedule with that request as its input",
+        )),
+        Some(other) => Err(WorkerError::invalid(format!(
+            "EventBridge events of type `{}` are not accepted: start the state machine with a \
+             request, a Scheduler input, or a \"CloudWatch Alarm State Change\" event",
+            printable(other)
+        ))),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn classify_alarm(event: &Map<String, Value>) -> Result<Incoming, WorkerError> {
+    let detail = event.get("detail").cloned().unwrap_or(Value::Null);
+    let alarm: CloudWatchAlarmData<Value, Value> =
+        serde_json::from_value(detail).map_err(|e| {
+            WorkerError::invalid(format!(
+                "the CloudWatch alarm event's detail is not an alarm state change ({e}): deliver \
+                 the EventBridge event unchanged (no input transformer)"
+            ))
+        })?;
+    let name = alarm.alarm_name.clone();
+    let state = alarm
+        .state
+        .as_ref()
+        .map(|s| format!("{:?}", s.value).to_ascii_uppercase())
+        .unwrap_or_default();
+    if state != "ALARM" {
+        return Ok(Incoming::Ignored(format!(
+            "alarm `{name}` moved to {state}: only a transition to ALARM starts a remediation"
+        )));
+    }
+    if alarm.configuration.get("alarmRule").is_some() {
+        return Err(WorkerError::invalid(format!(
+            "alarm `{name}` is a composite alarm, which names no database: point the \
+             EventBridge rule at a metric alarm on an AWS/RDS metric with a DBInstanceIdentifier \
+             or DBClusterIdentifier dimension"
+        )));
+    }
+    let mut found: Vec<(DbKind, String)> = Vec::new();
+    for metric in alarm
+        .configuration
+        .get("metrics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let dims = metric.pointer("/metricStat/metric/dimensions");
+        for (key, kind) in [
+            ("DBInstanceIdentifier", DbKind::Instance),
+            ("DBClusterIdentifier", DbKind::Cluster),
+        ] {
+            if let Some(id) = dims.and_then(|d| d.get(key)).and_then(Value::as_str) {
+                if !found.iter().any(|(k, n)| *k == kind && n == id) {
+                    found.push((kind, id.to_string()));
+                }
+            }
+        }
+    }
+    match found.as_slice() {
+        [] => Err(WorkerError::invalid(format!(
+            "alarm `{name}` has no DBInstanceIdentifier or DBClusterIdentifier dimension, so it \
+             names no database: alarm on an AWS/RDS metric of one instance or cluster"
+        ))),
+        [(kind, id)] => {
+            validate_db_name(id)?;
+            Ok(Incoming::Alarm(AlarmTarget {
+                alarm_name: name,
+                db: DbRef {
+                    name: id.clone(),
+                    kind: Some(*kind),
+                    region: None,
+                    account_id: None,
+                },
+            }))
+        }
+        many => Err(WorkerError::invalid(format!(
+            "alarm `{name}` names {} databases ({}): an alarm that starts an upgrade must name \
+             exactly one",
+            many.len(),
+            many.iter()
+                .map(|(_, n)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Builds the request for an alarm from the database's `bluegreen:` tags
+/// (`bluegreen:target-engine-version`, `bluegreen:action`, ...). Without a
+/// `bluegreen:action` tag an alarm only plans.
+pub fn request_from_tags(
+    target: &AlarmTarget,
+    tags: &BTreeMap<String, String>,
+) -> Result<Request, WorkerError> {
+    let mut fields = Map::new();
+    fields.insert("db_identifier".into(), Value::String(target.db.name.clone()));
+    fields.insert("trigger".into(), Value::String("alarm".into()));
+    for (key, value) in tags {
+        let Some(suffix) = key.strip_prefix(TAG_PREFIX) else {
+            continue;
+        };
+        if NON_REQUEST_TAGS.contains(&key.as_str()) {
+            continue;
+        }
+        let field = suffix.replace('-', "_");
+        if !REQUEST_FIELDS.contains(&field.as_str()) || field == "db_identifier" || field == "trigger"
+        {
+            return Err(WorkerError::invalid(format!(
+                "tag `{key}` on {} is not a request field: remove it or use one of {}",
+                target.db.name,
+                REQUEST_FIELDS
+                    .iter()
+                    .filter(|f| !matches!(**f, "db_identifier" | "trigger"))
+                    .map(|f| format!("bluegreen:{}", f.replace('_', "-")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let typed = if NUMERIC_FIELDS.contains(&field.as_str()) {
+            value.trim().parse::<u64>().map(Value::from).map_err(|_| {
+                WorkerError::invalid(format!(
+                    "tag `{key}` on {} is `{}`: it must be a whole number{}",
+                    target.db.name,
+                    printable(value),
+                    field_hint(&field)
+                ))
+            })?
+        } else if BOOLEAN_FIELDS.contains(&field.as_str()) {
+            match value.trim().to_ascii_lowercase().as_str() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => {
+                    return Err(WorkerError::invalid(format!(
+                        "tag `{key}` on {} is `{}`: it must be true or false",
+                        target.db.name,
+                        printable(value)
+                    )))
+                }
+            }
+        } else {
+            Value::String(value.trim().to_string())
+        };
+        fields.insert(field, typed);
+    }
+    if !fields.contains_key("target_engine_version") {
+        return Err(WorkerError::invalid(format!(
+            "alarm `{}` names {}, which has no `bluegreen:target-engine-version` tag: tag the \
+             database with the version to upgrade to (and bluegreen:target-db-parameter-group-name, \
+             bluegreen:action) to let an alarm remediate it",
+            target.alarm_name, target.db.name
+        )));
+    }
+    Request::from_json(&Value::Object(fields)).map_err(|e| match e {
+        WorkerError::InvalidRequest(msg) => WorkerError::invalid(format!(
+            "the bluegreen: tags on {} do not make a valid request: {msg}",
+            target.db.name
+        )),
+        other => other,
+    })
+}

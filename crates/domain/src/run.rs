@@ -1,0 +1,250 @@
+//! The run document: the state every step receives and returns. It is also the audit
+//! trail an execution ends with: what was there, what was planned, what was done and when.
+
+use crate::checks::{Check, ExistingDeployment, ManualCheck, Verdict};
+use crate::deployment::Phase;
+use crate::error::WorkerError;
+use crate::guardrail::{GuardrailVerdict, LagReading};
+use crate::plan::CreatePlan;
+use crate::request::Request;
+use crate::source::SourceDb;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionInfo {
+    /// `$$.Execution.Id`: the ARN of the Step Functions execution.
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+}
+
+/// Where the state machine goes after the precheck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// An alarm back to OK, or similar: nothing to do, nothing published.
+    Noop,
+    Plan,
+    Prepare,
+    Upgrade,
+    Switchover,
+    Abort,
+    Cleanup,
+    /// An alarm-triggered run found a deployment already in flight for this database.
+    AlreadyInProgress,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub verdict: Verdict,
+    pub checks: Vec<Check>,
+    pub manual_checks: Vec<ManualCheck>,
+    pub existing_deployment: ExistingDeployment,
+}
+
+impl Report {
+    pub fn new(checks: Vec<Check>, manual_checks: Vec<ManualCheck>, existing: ExistingDeployment) -> Self {
+        let verdict = if checks.iter().any(|c| c.verdict == Verdict::Fail) {
+            Verdict::Fail
+        } else if checks.iter().any(|c| c.verdict == Verdict::Warn) {
+            Verdict::Warn
+        } else {
+            Verdict::Pass
+        };
+        Self { verdict, checks, manual_checks, existing_deployment: existing }
+    }
+
+    pub fn failures(&self) -> Vec<&Check> {
+        self.checks.iter().filter(|c| c.verdict == Verdict::Fail).collect()
+    }
+
+    /// The error for a mutating action with failed checks: names every one and its fix.
+    pub fn failure_error(&self, db: &str) -> WorkerError {
+        let list: Vec<String> = self
+            .failures()
+            .iter()
+            .map(|c| format!("[{}] {}: {}", c.id, c.observed, c.fix))
+            .collect();
+        WorkerError::PrecheckFailed(format!(
+            "{} precheck(s) failed for {db}, nothing was changed: {}",
+            list.len(),
+            list.join(" | ")
+        ))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentRecord {
+    pub id: String,
+    pub name: String,
+    /// True when this run created it; false when it adopted an existing one.
+    pub created_by_this_run: bool,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitState {
+    pub phase: Phase,
+    pub polls: u32,
+    pub consecutive_ready: u32,
+    pub next_delay_seconds: u32,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_tasks: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardrailState {
+    pub verdict: GuardrailVerdict,
+    pub holds: u32,
+    pub reason: String,
+    pub next_delay_seconds: u32,
+    pub readings: Vec<LagReading>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwitchoverRecord {
+    pub requested_at: String,
+    pub timeout_seconds: u32,
+    /// True when a switchover was already running or done when this step ran.
+    pub already_started: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub production_identifier: String,
+    pub engine_version: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub endpoint_kept: bool,
+    pub old_blue_identifier: String,
+    pub old_blue_arn: String,
+    pub deployment_status: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CleanupState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_status: Option<String>,
+    pub deployment_deleted: bool,
+    pub old_blue_deleted: bool,
+    /// True when nothing is left to do.
+    pub done: bool,
+    pub next_delay_seconds: u32,
+    #[serde(default)]
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AbortState {
+    pub deleted_target: bool,
+    pub done: bool,
+    pub next_delay_seconds: u32,
+    #[serde(default)]
+    pub steps: Vec<String>,
+}
+
+/// What each notification/metric publication did; failures are kept, never raised.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PublishRecord {
+    pub milestone: String,
+    pub metric_published: bool,
+    pub notification_published: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    #[serde(default)]
+    pub execution: ExecutionInfo,
+    /// The raw execution input, kept until it is normalized (and on early failures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceDb>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<Report>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<CreatePlan>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrail: Option<GuardrailState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switchover: Option<SwitchoverRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    /// Seconds the `Soak` state waits before cleanup (`soak_hours` * 3600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<CleanupState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort: Option<AbortState>,
+    /// Phase name -> RFC 3339 time it was reached.
+    #[serde(default)]
+    pub timeline: BTreeMap<String, String>,
+    #[serde(default)]
+    pub published: Vec<PublishRecord>,
+    /// Set by the state machine's `Catch` (`{"Error": ..., "Cause": ...}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<AbortState>,
+}
+
+impl Run {
+    pub fn request(&self) -> Result<&Request, WorkerError> {
+        self.request.as_ref().ok_or_else(|| missing("request"))
+    }
+    pub fn source(&self) -> Result<&SourceDb, WorkerError> {
+        self.source.as_ref().ok_or_else(|| missing("source"))
+    }
+    pub fn plan(&self) -> Result<&CreatePlan, WorkerError> {
+        self.plan.as_ref().ok_or_else(|| missing("plan"))
+    }
+    pub fn deployment(&self) -> Result<&DeploymentRecord, WorkerError> {
+        self.deployment.as_ref().ok_or_else(|| missing("deployment"))
+    }
+
+    /// The database this run is about, for logs and metrics, even on early failures.
+    pub fn db_label(&self) -> String {
+        if let Some(r) = &self.request {
+            return r.db_identifier.clone();
+        }
+        self.input
+            .as_ref()
+            .and_then(|i| i.get("db_identifier"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    pub fn mark(&mut self, phase: &str, at: &str) {
+        self.timeline.entry(phase.to_string()).or_insert_with(|| at.to_string());
+    }
+}
+
+fn missing(what: &str) -> WorkerError {
+    WorkerError::MalformedRun(format!(
+        "the step's input has no `{what}`: this step must run after the precheck in the state \
+         machine; start a new execution instead of invoking the function directly"
+    ))
+}
