@@ -27,7 +27,11 @@ import yaml
 
 TEMPLATE = pathlib.Path(__file__).with_name("template.yaml")
 
-OPT_IN_KEY = "aws:ResourceTag/bluegreen:managed"
+OPT_IN_KEY = "aws:ResourceTag/bluegreen:managed"  # on databases: value "true"
+# on blue/green deployments: the tag the create worker puts on them
+# (crates/domain/src/plan.rs MANAGED_BY_TAG / MANAGED_BY_VALUE)
+DEPLOYMENT_TAG_KEY = "bluegreen:managed-by"
+DEPLOYMENT_TAG_VALUE = "rds-bluegreen"
 
 # ---------------------------------------------------------------------------
 # Expected actions per worker role (logs:CreateLogStream/PutLogEvents on the
@@ -448,7 +452,12 @@ def test_mutating_rds_actions_require_opt_in_tag(resources):
                 assert not set(as_list(s["Action"])) & (MUTATING_RDS - {"rds:CreateBlueGreenDeployment"})
                 continue
             cond = s.get("Condition", {}).get("StringEquals", {})
-            assert cond.get(OPT_IN_KEY) == "true", (role, s.get("Sid"))
+            resources_ = [r["Fn::Sub"] for r in as_list(s["Resource"])]
+            if all(r.endswith(":deployment:*") for r in resources_):
+                assert cond.get(f"aws:ResourceTag/{DEPLOYMENT_TAG_KEY}") == DEPLOYMENT_TAG_VALUE, (role, s.get("Sid"))
+            else:
+                assert not any(r.endswith(":deployment:*") for r in resources_), (role, s.get("Sid"))
+                assert cond.get(OPT_IN_KEY) == "true", (role, s.get("Sid"))
 
 
 def test_cleanup_can_only_remove_old_blue(resources):
@@ -474,7 +483,9 @@ def test_create_requires_managed_tag_on_new_deployment(resources):
         for s in role_statements(resources, "CreateRole")
         if s.get("Sid") == "CreateDeploymentTaggedAsManaged"
     ]
-    assert s["Condition"] == {"StringEquals": {"aws:RequestTag/bluegreen:managed": "true"}}
+    assert s["Condition"] == {"StringEquals": {f"aws:RequestTag/{DEPLOYMENT_TAG_KEY}": DEPLOYMENT_TAG_VALUE}}
+    (tag,) = [s for s in role_statements(resources, "CreateRole") if s.get("Sid") == "TagNewDeployment"]
+    assert tag["Condition"] == s["Condition"]
 
 
 def test_optional_create_policies_are_conditional(resources):
@@ -581,3 +592,74 @@ def test_parliament_finds_nothing():
             problems[role] = findings
     assert not problems, json.dumps(problems, indent=2, default=str)
     assert mismatches == set(EXPECTED_RESOURCE_MISMATCH), sorted(mismatches ^ set(EXPECTED_RESOURCE_MISMATCH))
+
+
+# ---------------------------------------------------------------------------
+# The real SAM transform (aws-sam-translator, pinned): what CloudFormation gets
+# ---------------------------------------------------------------------------
+def test_sam_transform_adds_nothing_and_lints_clean(monkeypatch):
+    pytest.importorskip("samtranslator")
+    cfnlint_api = pytest.importorskip("cfnlint.api")
+    from samtranslator.translator.transform import transform
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    tpl = load_template()
+    for name, res in tpl["Resources"].items():
+        # sam deploy uploads the local artefacts and rewrites these to S3 first
+        if res["Type"] == "AWS::Serverless::Function":
+            res["Properties"]["CodeUri"] = f"s3://artifacts/{name}.zip"
+        if res["Type"] == "AWS::Serverless::StateMachine":
+            res["Properties"]["DefinitionUri"] = "s3://artifacts/upgrade.asl.json"
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    out = transform(tpl, {}, NoManagedPolicies())
+    # Every role is ours: SAM must not have created any role or policy.
+    assert set(out["Resources"]) == set(tpl["Resources"])
+    for function in WORKER_FUNCTIONS:
+        assert out["Resources"][function]["Type"] == "AWS::Lambda::Function"
+    sm = out["Resources"]["UpgradeStateMachine"]
+    assert sm["Type"] == "AWS::StepFunctions::StateMachine"
+    assert sm["Properties"]["StateMachineType"] == "STANDARD"
+    matches = cfnlint_api.lint(json.dumps(out))
+    assert not matches, [str(m) for m in matches]
+
+
+# ---------------------------------------------------------------------------
+# Alarm and dashboard
+# ---------------------------------------------------------------------------
+def test_remediation_surge_alarm(resources):
+    props = resources["RemediationSurgeAlarm"]["Properties"]
+    (query,) = props["Metrics"]
+    assert query["Expression"] == (
+        "SELECT SUM(Remediations) FROM SCHEMA(RdsBlueGreen, DBIdentifier, Outcome, Trigger)"
+    )
+    assert query["Period"] == 3600 and query["ReturnData"] is True
+    assert props["Threshold"] == {"Ref": "RemediationSurgeThreshold"}
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["AlarmActions"] == [{"Ref": "NotificationTopic"}]
+
+
+def test_dashboard_body_is_json_with_the_required_widgets(template, resources):
+    body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert "${!" not in body
+    rendered = body.replace("${AWS::Region}", "us-east-1").replace(
+        "${RemediationSurgeThreshold}", str(template["Parameters"]["RemediationSurgeThreshold"]["Default"])
+    )
+    assert "${" not in rendered
+    dashboard = json.loads(rendered)
+    expressions = [
+        m["expression"]
+        for w in dashboard["widgets"]
+        for row in w["properties"]["metrics"]
+        for m in row
+        if isinstance(m, dict)
+    ]
+    text = "\n".join(expressions)
+    assert "SEARCH('{RdsBlueGreen,DBIdentifier,Outcome,Trigger} MetricName=\"Remediations\"'" in text
+    assert "GROUP BY Outcome" in text and "GROUP BY Trigger" in text
+    for metric in ("UpgradeSeconds", "GreenProvisioningSeconds", "SwitchoverSeconds",
+                   "ReplicaLag", "OldestReplicationSlotLag", "AuroraBinlogReplicaLag"):
+        assert metric in text, metric

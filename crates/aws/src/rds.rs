@@ -1,0 +1,537 @@
+//! RDS: describe the source and its surroundings, and the few blue/green mutations.
+
+use crate::errors::{classify, code_of, Classify};
+use aws_sdk_rds::types::{BlueGreenDeployment, DbCluster, DbInstance, Filter, Tag};
+use aws_sdk_rds::Client;
+use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo, UpgradeTarget};
+use bluegreen_domain::deployment::{DeploymentTask, DeploymentView, MemberStatus, SwitchoverDetail};
+use bluegreen_domain::engine::Engine;
+use bluegreen_domain::plan::CreatePlan;
+use bluegreen_domain::request::{DbKind, DbRef};
+use bluegreen_domain::source::{Membership, SourceDb, RELEVANT_PARAMETERS};
+use bluegreen_domain::WorkerError;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+pub struct Rds {
+    client: Client,
+}
+
+fn tags_of(list: &[Tag]) -> BTreeMap<String, String> {
+    list.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect()
+}
+
+fn instance_to_source(db: &DbInstance) -> SourceDb {
+    SourceDb {
+        kind: DbKind::Instance,
+        identifier: db.db_instance_identifier().unwrap_or_default().to_string(),
+        arn: db.db_instance_arn().unwrap_or_default().to_string(),
+        engine: Engine::parse(db.engine().unwrap_or_default()),
+        engine_version: db.engine_version().unwrap_or_default().to_string(),
+        status: db.db_instance_status().unwrap_or_default().to_string(),
+        instance_class: db.db_instance_class().map(str::to_string),
+        multi_az: db.multi_az().unwrap_or(false),
+        multi_az_db_cluster: false,
+        endpoint: db.endpoint().and_then(|e| e.address()).map(str::to_string),
+        port: db.endpoint().and_then(|e| e.port()),
+        backup_retention_days: db.backup_retention_period().unwrap_or(0),
+        deletion_protection: db.deletion_protection().unwrap_or(false),
+        storage_encrypted: db.storage_encrypted().unwrap_or(false),
+        allocated_storage_gib: db.allocated_storage(),
+        parameter_groups: db
+            .db_parameter_groups()
+            .iter()
+            .map(|g| {
+                Membership::new(
+                    g.db_parameter_group_name().unwrap_or_default(),
+                    g.parameter_apply_status().unwrap_or("in-sync"),
+                )
+            })
+            .collect(),
+        cluster_parameter_group: None,
+        option_groups: db
+            .option_group_memberships()
+            .iter()
+            .map(|g| Membership::new(g.option_group_name().unwrap_or_default(), g.status().unwrap_or_default()))
+            .collect(),
+        managed_master_password: db.master_user_secret().is_some(),
+        read_replicas: db.read_replica_db_instance_identifiers().to_vec(),
+        replica_source: db
+            .read_replica_source_db_instance_identifier()
+            .or(db.read_replica_source_db_cluster_identifier())
+            .map(str::to_string),
+        members: Vec::new(),
+        tags: tags_of(db.tag_list()),
+        parameters: BTreeMap::new(),
+    }
+}
+
+fn cluster_to_source(c: &DbCluster) -> SourceDb {
+    let mut members: Vec<(bool, String)> = c
+        .db_cluster_members()
+        .iter()
+        .map(|m| (m.is_cluster_writer().unwrap_or(false), m.db_instance_identifier().unwrap_or_default().to_string()))
+        .collect();
+    members.sort_by_key(|(writer, _)| !*writer);
+    let cluster_pg_status = c
+        .db_cluster_members()
+        .iter()
+        .find_map(|m| m.db_cluster_parameter_group_status())
+        .unwrap_or("in-sync");
+    SourceDb {
+        kind: DbKind::Cluster,
+        identifier: c.db_cluster_identifier().unwrap_or_default().to_string(),
+        arn: c.db_cluster_arn().unwrap_or_default().to_string(),
+        engine: Engine::parse(c.engine().unwrap_or_default()),
+        engine_version: c.engine_version().unwrap_or_default().to_string(),
+        status: c.status().unwrap_or_default().to_string(),
+        instance_class: c.db_cluster_instance_class().map(str::to_string),
+        multi_az: c.multi_az().unwrap_or(false),
+        // A DB cluster with a cluster-level instance class that is not Aurora is a
+        // Multi-AZ DB cluster.
+        multi_az_db_cluster: c.db_cluster_instance_class().is_some()
+            && !c.engine().unwrap_or_default().starts_with("aurora"),
+        endpoint: c.endpoint().map(str::to_string),
+        port: c.port(),
+        backup_retention_days: c.backup_retention_period().unwrap_or(0),
+        deletion_protection: c.deletion_protection().unwrap_or(false),
+        storage_encrypted: c.storage_encrypted().unwrap_or(false),
+        allocated_storage_gib: None,
+        parameter_groups: Vec::new(),
+        cluster_parameter_group: c
+            .db_cluster_parameter_group()
+            .map(|name| Membership::new(name, cluster_pg_status)),
+        option_groups: Vec::new(),
+        managed_master_password: c.master_user_secret().is_some(),
+        read_replicas: c.read_replica_identifiers().to_vec(),
+        replica_source: c.replication_source_identifier().map(str::to_string),
+        members: members.into_iter().map(|(_, id)| id).collect(),
+        tags: tags_of(c.tag_list()),
+        parameters: BTreeMap::new(),
+    }
+}
+
+fn to_view(d: &BlueGreenDeployment) -> DeploymentView {
+    DeploymentView {
+        id: d.blue_green_deployment_identifier().unwrap_or_default().to_string(),
+        name: d.blue_green_deployment_name().unwrap_or_default().to_string(),
+        source_arn: d.source().unwrap_or_default().to_string(),
+        target_arn: d.target().unwrap_or_default().to_string(),
+        status: d.status().unwrap_or_default().to_string(),
+        status_details: d.status_details().map(str::to_string),
+        tasks: d
+            .tasks()
+            .iter()
+            .map(|t| DeploymentTask {
+                name: t.name().unwrap_or_default().to_string(),
+                status: t.status().unwrap_or_default().to_string(),
+            })
+            .collect(),
+        switchover_details: d
+            .switchover_details()
+            .iter()
+            .map(|s| SwitchoverDetail {
+                source_member: s.source_member().unwrap_or_default().to_string(),
+                target_member: s.target_member().unwrap_or_default().to_string(),
+                status: s.status().unwrap_or_default().to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// `arn:aws:rds:REGION:ACCOUNT:db:NAME` -> (Instance, NAME).
+pub fn parse_member_arn(arn: &str) -> Option<(DbKind, String)> {
+    let mut parts = arn.splitn(7, ':').skip(5);
+    let kind = match parts.next()? {
+        "db" => DbKind::Instance,
+        "cluster" => DbKind::Cluster,
+        _ => return None,
+    };
+    Some((kind, parts.next()?.to_string()))
+}
+
+impl Rds {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The instance or cluster the reference names, with its parameters of interest.
+    pub async fn find_source(&self, db: &DbRef) -> Result<SourceDb, WorkerError> {
+        let mut source = match db.kind {
+            Some(DbKind::Instance) => self.describe_instance(&db.name).await?,
+            Some(DbKind::Cluster) => self.describe_cluster(&db.name).await?,
+            None => match self.describe_instance(&db.name).await? {
+                // A cluster member's instance is not the database: upgrade its cluster.
+                Some(i) if i.1.is_some() => self.describe_cluster(i.1.as_deref().unwrap_or_default()).await?.map(|c| (c.0, None)),
+                Some(i) => Some(i),
+                None => self.describe_cluster(&db.name).await?,
+            },
+        }
+        .map(|(s, _)| s)
+        .ok_or_else(|| {
+            WorkerError::SourceNotFound(format!(
+                "no DB instance or cluster named `{}` in this account and Region: check \
+                 db_identifier (names are case-insensitive; give the cluster name for Aurora)",
+                db.name
+            ))
+        })?;
+        if source.kind == DbKind::Cluster {
+            if let Some(writer) = source.members.first().cloned() {
+                if let Some((w, _)) = self.describe_instance(&writer).await? {
+                    source.parameter_groups = w.parameter_groups;
+                }
+            }
+        }
+        let mut params = BTreeMap::new();
+        if let Some(group) = &source.cluster_parameter_group {
+            params.extend(self.parameters(&group.name, true).await?);
+        }
+        for group in &source.parameter_groups {
+            for (k, v) in self.parameters(&group.name, false).await? {
+                params.entry(k).or_insert(v);
+            }
+        }
+        source.parameters = params;
+        Ok(source)
+    }
+
+    /// (source, cluster identifier when the instance belongs to a cluster)
+    async fn describe_instance(&self, id: &str) -> Result<Option<(SourceDb, Option<String>)>, WorkerError> {
+        match self.client.describe_db_instances().db_instance_identifier(id).send().await {
+            Ok(out) => Ok(out
+                .db_instances()
+                .first()
+                .map(|db| (instance_to_source(db), db.db_cluster_identifier().map(str::to_string)))),
+            Err(e) if code_of(&e) == Some("DBInstanceNotFound") || code_of(&e) == Some("DBInstanceNotFoundFault") => Ok(None),
+            Err(e) => Err(classify("rds:DescribeDBInstances", &e)),
+        }
+    }
+
+    async fn describe_cluster(&self, id: &str) -> Result<Option<(SourceDb, Option<String>)>, WorkerError> {
+        match self.client.describe_db_clusters().db_cluster_identifier(id).send().await {
+            Ok(out) => Ok(out.db_clusters().first().map(|c| (cluster_to_source(c), None))),
+            Err(e) if code_of(&e) == Some("DBClusterNotFoundFault") || code_of(&e) == Some("DBClusterNotFound") => Ok(None),
+            Err(e) => Err(classify("rds:DescribeDBClusters", &e)),
+        }
+    }
+
+    /// The current state of one instance or cluster by name, or `None` when it is gone.
+    pub async fn describe(&self, kind: DbKind, id: &str) -> Result<Option<SourceDb>, WorkerError> {
+        Ok(match kind {
+            DbKind::Instance => self.describe_instance(id).await?,
+            DbKind::Cluster => self.describe_cluster(id).await?,
+        }
+        .map(|(s, _)| s))
+    }
+
+    /// The parameters the prechecks read, from one parameter group.
+    async fn parameters(&self, group: &str, cluster: bool) -> Result<BTreeMap<String, String>, WorkerError> {
+        let mut found = BTreeMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let (params, next) = if cluster {
+                let out = self
+                    .client
+                    .describe_db_cluster_parameters()
+                    .db_cluster_parameter_group_name(group)
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .or_classify("rds:DescribeDBClusterParameters")?;
+                (out.parameters().to_vec(), out.marker().map(str::to_string))
+            } else {
+                let out = self
+                    .client
+                    .describe_db_parameters()
+                    .db_parameter_group_name(group)
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .or_classify("rds:DescribeDBParameters")?;
+                (out.parameters().to_vec(), out.marker().map(str::to_string))
+            };
+            for p in params {
+                if let (Some(name), Some(value)) = (p.parameter_name(), p.parameter_value()) {
+                    if RELEVANT_PARAMETERS.contains(&name) {
+                        found.insert(name.to_string(), value.to_string());
+                    }
+                }
+            }
+            match next {
+                Some(m) if !m.is_empty() => marker = Some(m),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    pub async fn engine_version(&self, engine: &Engine, version: &str) -> Result<Option<EngineVersionInfo>, WorkerError> {
+        let out = self
+            .client
+            .describe_db_engine_versions()
+            .engine(engine.as_str())
+            .engine_version(version)
+            .send()
+            .await
+            .or_classify("rds:DescribeDBEngineVersions")?;
+        Ok(out
+            .db_engine_versions()
+            .iter()
+            .find(|v| v.engine_version() == Some(version))
+            .map(|v| EngineVersionInfo {
+                version: version.to_string(),
+                family: v.db_parameter_group_family().unwrap_or_default().to_string(),
+                valid_upgrade_targets: v
+                    .valid_upgrade_target()
+                    .iter()
+                    .map(|t| UpgradeTarget {
+                        version: t.engine_version().unwrap_or_default().to_string(),
+                        is_major: t.is_major_version_upgrade().unwrap_or(false),
+                    })
+                    .collect(),
+            }))
+    }
+
+    pub async fn parameter_group(&self, name: &str, cluster: bool) -> Result<Option<ParameterGroupInfo>, WorkerError> {
+        if cluster {
+            match self.client.describe_db_cluster_parameter_groups().db_cluster_parameter_group_name(name).send().await {
+                Ok(out) => Ok(out.db_cluster_parameter_groups().first().map(|g| ParameterGroupInfo {
+                    name: name.to_string(),
+                    family: g.db_parameter_group_family().unwrap_or_default().to_string(),
+                })),
+                Err(e) if code_of(&e) == Some("DBParameterGroupNotFound") => Ok(None),
+                Err(e) => Err(classify("rds:DescribeDBClusterParameterGroups", &e)),
+            }
+        } else {
+            match self.client.describe_db_parameter_groups().db_parameter_group_name(name).send().await {
+                Ok(out) => Ok(out.db_parameter_groups().first().map(|g| ParameterGroupInfo {
+                    name: name.to_string(),
+                    family: g.db_parameter_group_family().unwrap_or_default().to_string(),
+                })),
+                Err(e) if code_of(&e) == Some("DBParameterGroupNotFound") => Ok(None),
+                Err(e) => Err(classify("rds:DescribeDBParameterGroups", &e)),
+            }
+        }
+    }
+
+    async fn deployments(&self, filter: Filter) -> Result<Vec<DeploymentView>, WorkerError> {
+        let mut all = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_blue_green_deployments()
+                .filters(filter.clone())
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .or_classify("rds:DescribeBlueGreenDeployments")?;
+            all.extend(out.blue_green_deployments().iter().map(to_view));
+            match out.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    pub async fn deployments_for_source(&self, source_arn: &str) -> Result<Vec<DeploymentView>, WorkerError> {
+        self.deployments(Filter::builder().name("source").values(source_arn).build()).await
+    }
+
+    pub async fn deployment_by_name(&self, name: &str) -> Result<Option<DeploymentView>, WorkerError> {
+        Ok(self
+            .deployments(Filter::builder().name("blue-green-deployment-name").values(name).build())
+            .await?
+            .into_iter()
+            .find(|d| d.name == name))
+    }
+
+    /// Pending maintenance for one resource, as readable lines.
+    pub async fn pending_maintenance(&self, arn: &str) -> Result<Vec<String>, WorkerError> {
+        let out = self
+            .client
+            .describe_pending_maintenance_actions()
+            .resource_identifier(arn)
+            .send()
+            .await
+            .or_classify("rds:DescribePendingMaintenanceActions")?;
+        Ok(out
+            .pending_maintenance_actions()
+            .iter()
+            .flat_map(|r| r.pending_maintenance_action_details())
+            .map(|a| {
+                let mut line = a.action().unwrap_or("maintenance").to_string();
+                if let Some(d) = a.description() {
+                    line.push_str(&format!(" ({d})"));
+                }
+                if let Some(t) = a.auto_applied_after_date() {
+                    line.push_str(&format!(", auto-applied after {t}"));
+                }
+                line
+            })
+            .collect())
+    }
+
+    /// Creates the deployment. `Ok(None)` when one with this name already exists (a race
+    /// with another run, or a retry after a lost response): the caller adopts it.
+    pub async fn create_deployment(&self, plan: &CreatePlan) -> Result<Option<DeploymentView>, WorkerError> {
+        let tags: Vec<Tag> = plan.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let result = self
+            .client
+            .create_blue_green_deployment()
+            .blue_green_deployment_name(&plan.deployment_name)
+            .source(&plan.source_arn)
+            .target_engine_version(&plan.target_engine_version)
+            .set_target_db_parameter_group_name(plan.target_db_parameter_group_name.clone())
+            .set_target_db_cluster_parameter_group_name(plan.target_db_cluster_parameter_group_name.clone())
+            .set_target_db_instance_class(plan.target_db_instance_class.clone())
+            .set_tags(Some(tags))
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.blue_green_deployment().map(to_view)),
+            Err(e) if code_of(&e) == Some("BlueGreenDeploymentAlreadyExistsFault") => Ok(None),
+            Err(e) => Err(classify("rds:CreateBlueGreenDeployment", &e)),
+        }
+    }
+
+    /// Statuses of the green members (instances or clusters) named by ARN; absent ones are
+    /// reported as `missing`.
+    pub async fn member_statuses(&self, arns: &[String]) -> Result<Vec<MemberStatus>, WorkerError> {
+        let mut out = Vec::new();
+        for arn in arns {
+            let Some((kind, name)) = parse_member_arn(arn) else { continue };
+            let status = match kind {
+                DbKind::Instance => self.describe_instance(&name).await?.map(|(s, _)| s.status),
+                DbKind::Cluster => self.describe_cluster(&name).await?.map(|(s, _)| s.status),
+            };
+            out.push(MemberStatus { arn: arn.clone(), status: status.unwrap_or_else(|| "missing".into()) });
+        }
+        Ok(out)
+    }
+
+    pub async fn switchover(&self, deployment_id: &str, timeout_seconds: u32) -> Result<(), WorkerError> {
+        self.client
+            .switchover_blue_green_deployment()
+            .blue_green_deployment_identifier(deployment_id)
+            .switchover_timeout(timeout_seconds as i32)
+            .send()
+            .await
+            .or_classify("rds:SwitchoverBlueGreenDeployment")
+            .map(|_| ())
+    }
+
+    /// Deletes the deployment record; with `delete_target` also green (only before switchover).
+    /// `Ok(false)` when it was already gone.
+    pub async fn delete_deployment(&self, deployment_id: &str, delete_target: bool) -> Result<bool, WorkerError> {
+        let mut call = self.client.delete_blue_green_deployment().blue_green_deployment_identifier(deployment_id);
+        if delete_target {
+            call = call.delete_target(true);
+        }
+        match call.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if code_of(&e) == Some("BlueGreenDeploymentNotFoundFault") => Ok(false),
+            Err(e) => Err(classify("rds:DeleteBlueGreenDeployment", &e)),
+        }
+    }
+
+    pub async fn disable_deletion_protection(&self, kind: DbKind, id: &str) -> Result<(), WorkerError> {
+        match kind {
+            DbKind::Instance => self
+                .client
+                .modify_db_instance()
+                .db_instance_identifier(id)
+                .deletion_protection(false)
+                .apply_immediately(true)
+                .send()
+                .await
+                .or_classify("rds:ModifyDBInstance")
+                .map(|_| ()),
+            DbKind::Cluster => self
+                .client
+                .modify_db_cluster()
+                .db_cluster_identifier(id)
+                .deletion_protection(false)
+                .apply_immediately(true)
+                .send()
+                .await
+                .or_classify("rds:ModifyDBCluster")
+                .map(|_| ()),
+        }
+    }
+
+    /// Starts a manual snapshot; `Ok(false)` when one with this id already exists.
+    pub async fn create_snapshot(&self, kind: DbKind, db_id: &str, snapshot_id: &str, tags: &BTreeMap<String, String>) -> Result<bool, WorkerError> {
+        let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        match kind {
+            DbKind::Instance => match self
+                .client
+                .create_db_snapshot()
+                .db_instance_identifier(db_id)
+                .db_snapshot_identifier(snapshot_id)
+                .set_tags(Some(tags))
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) if code_of(&e) == Some("DBSnapshotAlreadyExists") => Ok(false),
+                Err(e) => Err(classify("rds:CreateDBSnapshot", &e)),
+            },
+            DbKind::Cluster => match self
+                .client
+                .create_db_cluster_snapshot()
+                .db_cluster_identifier(db_id)
+                .db_cluster_snapshot_identifier(snapshot_id)
+                .set_tags(Some(tags))
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) if code_of(&e) == Some("DBClusterSnapshotAlreadyExistsFault") => Ok(false),
+                Err(e) => Err(classify("rds:CreateDBClusterSnapshot", &e)),
+            },
+        }
+    }
+
+    /// The snapshot's status (`creating`, `available`, ...), or `None` when it does not exist.
+    pub async fn snapshot_status(&self, kind: DbKind, snapshot_id: &str) -> Result<Option<String>, WorkerError> {
+        match kind {
+            DbKind::Instance => match self.client.describe_db_snapshots().db_snapshot_identifier(snapshot_id).send().await {
+                Ok(out) => Ok(out.db_snapshots().first().and_then(|s| s.status()).map(str::to_string)),
+                Err(e) if code_of(&e) == Some("DBSnapshotNotFound") => Ok(None),
+                Err(e) => Err(classify("rds:DescribeDBSnapshots", &e)),
+            },
+            DbKind::Cluster => match self.client.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(snapshot_id).send().await {
+                Ok(out) => Ok(out.db_cluster_snapshots().first().and_then(|s| s.status()).map(str::to_string)),
+                Err(e) if code_of(&e) == Some("DBClusterSnapshotNotFoundFault") => Ok(None),
+                Err(e) => Err(classify("rds:DescribeDBClusterSnapshots", &e)),
+            },
+        }
+    }
+
+    /// Deletes an instance or an (empty) cluster without a final snapshot: callers take
+    /// their own snapshot first, or the request said not to. `Ok(false)` when already gone.
+    pub async fn delete_db(&self, kind: DbKind, id: &str) -> Result<bool, WorkerError> {
+        match kind {
+            DbKind::Instance => match self
+                .client
+                .delete_db_instance()
+                .db_instance_identifier(id)
+                .skip_final_snapshot(true)
+                .delete_automated_backups(false)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) if code_of(&e) == Some("DBInstanceNotFound") || code_of(&e) == Some("DBInstanceNotFoundFault") => Ok(false),
+                Err(e) => Err(classify("rds:DeleteDBInstance", &e)),
+            },
+            DbKind::Cluster => match self.client.delete_db_cluster().db_cluster_identifier(id).skip_final_snapshot(true).send().await {
+                Ok(_) => Ok(true),
+                Err(e) if code_of(&e) == Some("DBClusterNotFoundFault") => Ok(false),
+                Err(e) => Err(classify("rds:DeleteDBCluster", &e)),
+            },
+        }
+    }
+}
