@@ -47,8 +47,12 @@ impl Metrics {
             _ => d.average(),
         });
         Ok(match statistic {
-            Statistic::Minimum => values.fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.min(v)))),
-            _ => values.fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v)))),
+            Statistic::Minimum => values.fold(None, |acc: Option<f64>, v| {
+                Some(acc.map_or(v, |a| a.min(v)))
+            }),
+            _ => values.fold(None, |acc: Option<f64>, v| {
+                Some(acc.map_or(v, |a| a.max(v)))
+            }),
         })
     }
 
@@ -65,12 +69,22 @@ impl Metrics {
 }
 
 /// A datum with string dimensions, timestamped `now`.
-pub fn datum(name: &str, value: f64, unit: StandardUnit, dims: &[(&str, &str)], now: SystemTime) -> MetricDatum {
+pub fn datum(
+    name: &str,
+    value: f64,
+    unit: StandardUnit,
+    dims: &[(&str, &str)],
+    now: SystemTime,
+) -> MetricDatum {
     MetricDatum::builder()
         .metric_name(name)
         .value(value)
         .unit(unit)
         .timestamp(DateTime::from(now))
-        .set_dimensions(Some(dims.iter().map(|(k, v)| Dimension::builder().name(*k).value(*v).build()).collect()))
+        .set_dimensions(Some(
+            dims.iter()
+                .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
+                .collect(),
+        ))
         .build()
 }

@@ -73,13 +73,16 @@ pub fn from_code(operation: &str, code: &str, message: &str, status: u16) -> Wor
             "{operation} failed on the AWS side ({code}, HTTP {status}: {message}); the state machine retries"
         ));
     }
-    if code == "AccessDenied" || code == "AccessDeniedException" || code == "UnauthorizedOperation" {
+    if code == "AccessDenied" || code == "AccessDeniedException" || code == "UnauthorizedOperation"
+    {
         return WorkerError::AwsRequestFailed(format!(
             "{operation} was denied ({message}): grant the function's role this action on the \
              database (see infra/template.yaml; the database may need the bluegreen:managed=true tag)"
         ));
     }
-    WorkerError::AwsRequestFailed(format!("{operation} was refused by AWS ({code}: {message})"))
+    WorkerError::AwsRequestFailed(format!(
+        "{operation} was refused by AWS ({code}: {message})"
+    ))
 }
 
 /// Maps any SDK result, naming the operation.
@@ -114,17 +117,31 @@ mod tests {
     #[test]
     fn throttling_codes_and_429_are_throttled() {
         for code in ["Throttling", "ThrottlingException", "RequestLimitExceeded"] {
-            assert_eq!(from_code("rds:X", code, "Rate exceeded", 400).name(), "Throttled");
+            assert_eq!(
+                from_code("rds:X", code, "Rate exceeded", 400).name(),
+                "Throttled"
+            );
         }
         assert_eq!(from_code("rds:X", "Whatever", "", 429).name(), "Throttled");
     }
 
     #[test]
     fn server_errors_are_transient_and_client_errors_are_not() {
-        assert_eq!(from_code("rds:X", "InternalFailure", "", 500).name(), "AwsUnavailable");
-        assert_eq!(from_code("rds:X", "Unknown", "", 503).name(), "AwsUnavailable");
+        assert_eq!(
+            from_code("rds:X", "InternalFailure", "", 500).name(),
+            "AwsUnavailable"
+        );
+        assert_eq!(
+            from_code("rds:X", "Unknown", "", 503).name(),
+            "AwsUnavailable"
+        );
         assert!(from_code("rds:X", "InternalFailure", "", 500).is_transient());
-        let denied = from_code("rds:DeleteDBInstance", "AccessDenied", "not authorized", 403);
+        let denied = from_code(
+            "rds:DeleteDBInstance",
+            "AccessDenied",
+            "not authorized",
+            403,
+        );
         assert_eq!(denied.name(), "AwsRequestFailed");
         assert!(!denied.is_transient());
         assert!(denied.to_string().contains("grant the function's role"));
@@ -132,7 +149,12 @@ mod tests {
 
     #[test]
     fn invalid_deployment_state_is_its_own_transient_name() {
-        let e = from_code("rds:SwitchoverBlueGreenDeployment", "InvalidBlueGreenDeploymentStateFault", "not ready", 400);
+        let e = from_code(
+            "rds:SwitchoverBlueGreenDeployment",
+            "InvalidBlueGreenDeploymentStateFault",
+            "not ready",
+            400,
+        );
         assert_eq!(e.name(), "DeploymentStateTransient");
         assert!(e.is_transient());
     }

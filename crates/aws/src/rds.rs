@@ -4,7 +4,9 @@ use crate::errors::{classify, code_of, Classify};
 use aws_sdk_rds::types::{BlueGreenDeployment, DbCluster, DbInstance, Filter, Tag};
 use aws_sdk_rds::Client;
 use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo, UpgradeTarget};
-use bluegreen_domain::deployment::{DeploymentTask, DeploymentView, MemberStatus, SwitchoverDetail};
+use bluegreen_domain::deployment::{
+    DeploymentTask, DeploymentView, MemberStatus, SwitchoverDetail,
+};
 use bluegreen_domain::engine::Engine;
 use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
@@ -19,7 +21,12 @@ pub struct Rds {
 
 fn tags_of(list: &[Tag]) -> BTreeMap<String, String> {
     list.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -54,7 +61,12 @@ fn instance_to_source(db: &DbInstance) -> SourceDb {
         option_groups: db
             .option_group_memberships()
             .iter()
-            .map(|g| Membership::new(g.option_group_name().unwrap_or_default(), g.status().unwrap_or_default()))
+            .map(|g| {
+                Membership::new(
+                    g.option_group_name().unwrap_or_default(),
+                    g.status().unwrap_or_default(),
+                )
+            })
             .collect(),
         managed_master_password: db.master_user_secret().is_some(),
         read_replicas: db.read_replica_db_instance_identifiers().to_vec(),
@@ -72,7 +84,12 @@ fn cluster_to_source(c: &DbCluster) -> SourceDb {
     let mut members: Vec<(bool, String)> = c
         .db_cluster_members()
         .iter()
-        .map(|m| (m.is_cluster_writer().unwrap_or(false), m.db_instance_identifier().unwrap_or_default().to_string()))
+        .map(|m| {
+            (
+                m.is_cluster_writer().unwrap_or(false),
+                m.db_instance_identifier().unwrap_or_default().to_string(),
+            )
+        })
         .collect();
     members.sort_by_key(|(writer, _)| !*writer);
     let cluster_pg_status = c
@@ -115,8 +132,14 @@ fn cluster_to_source(c: &DbCluster) -> SourceDb {
 
 fn to_view(d: &BlueGreenDeployment) -> DeploymentView {
     DeploymentView {
-        id: d.blue_green_deployment_identifier().unwrap_or_default().to_string(),
-        name: d.blue_green_deployment_name().unwrap_or_default().to_string(),
+        id: d
+            .blue_green_deployment_identifier()
+            .unwrap_or_default()
+            .to_string(),
+        name: d
+            .blue_green_deployment_name()
+            .unwrap_or_default()
+            .to_string(),
         source_arn: d.source().unwrap_or_default().to_string(),
         target_arn: d.target().unwrap_or_default().to_string(),
         status: d.status().unwrap_or_default().to_string(),
@@ -164,7 +187,10 @@ impl Rds {
             Some(DbKind::Cluster) => self.describe_cluster(&db.name).await?,
             None => match self.describe_instance(&db.name).await? {
                 // A cluster member's instance is not the database: upgrade its cluster.
-                Some(i) if i.1.is_some() => self.describe_cluster(i.1.as_deref().unwrap_or_default()).await?.map(|c| (c.0, None)),
+                Some(i) if i.1.is_some() => self
+                    .describe_cluster(i.1.as_deref().unwrap_or_default())
+                    .await?
+                    .map(|c| (c.0, None)),
                 Some(i) => Some(i),
                 None => self.describe_cluster(&db.name).await?,
             },
@@ -198,21 +224,54 @@ impl Rds {
     }
 
     /// (source, cluster identifier when the instance belongs to a cluster)
-    async fn describe_instance(&self, id: &str) -> Result<Option<(SourceDb, Option<String>)>, WorkerError> {
-        match self.client.describe_db_instances().db_instance_identifier(id).send().await {
-            Ok(out) => Ok(out
-                .db_instances()
-                .first()
-                .map(|db| (instance_to_source(db), db.db_cluster_identifier().map(str::to_string)))),
-            Err(e) if code_of(&e) == Some("DBInstanceNotFound") || code_of(&e) == Some("DBInstanceNotFoundFault") => Ok(None),
+    async fn describe_instance(
+        &self,
+        id: &str,
+    ) -> Result<Option<(SourceDb, Option<String>)>, WorkerError> {
+        match self
+            .client
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.db_instances().first().map(|db| {
+                (
+                    instance_to_source(db),
+                    db.db_cluster_identifier().map(str::to_string),
+                )
+            })),
+            Err(e)
+                if code_of(&e) == Some("DBInstanceNotFound")
+                    || code_of(&e) == Some("DBInstanceNotFoundFault") =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(classify("rds:DescribeDBInstances", &e)),
         }
     }
 
-    async fn describe_cluster(&self, id: &str) -> Result<Option<(SourceDb, Option<String>)>, WorkerError> {
-        match self.client.describe_db_clusters().db_cluster_identifier(id).send().await {
-            Ok(out) => Ok(out.db_clusters().first().map(|c| (cluster_to_source(c), None))),
-            Err(e) if code_of(&e) == Some("DBClusterNotFoundFault") || code_of(&e) == Some("DBClusterNotFound") => Ok(None),
+    async fn describe_cluster(
+        &self,
+        id: &str,
+    ) -> Result<Option<(SourceDb, Option<String>)>, WorkerError> {
+        match self
+            .client
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .db_clusters()
+                .first()
+                .map(|c| (cluster_to_source(c), None))),
+            Err(e)
+                if code_of(&e) == Some("DBClusterNotFoundFault")
+                    || code_of(&e) == Some("DBClusterNotFound") =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(classify("rds:DescribeDBClusters", &e)),
         }
     }
@@ -227,7 +286,11 @@ impl Rds {
     }
 
     /// The parameters the prechecks read, from one parameter group.
-    async fn parameters(&self, group: &str, cluster: bool) -> Result<BTreeMap<String, String>, WorkerError> {
+    async fn parameters(
+        &self,
+        group: &str,
+        cluster: bool,
+    ) -> Result<BTreeMap<String, String>, WorkerError> {
         let mut found = BTreeMap::new();
         let mut marker: Option<String> = None;
         loop {
@@ -266,7 +329,11 @@ impl Rds {
         }
     }
 
-    pub async fn engine_version(&self, engine: &Engine, version: &str) -> Result<Option<EngineVersionInfo>, WorkerError> {
+    pub async fn engine_version(
+        &self,
+        engine: &Engine,
+        version: &str,
+    ) -> Result<Option<EngineVersionInfo>, WorkerError> {
         let out = self
             .client
             .describe_db_engine_versions()
@@ -281,7 +348,10 @@ impl Rds {
             .find(|v| v.engine_version() == Some(version))
             .map(|v| EngineVersionInfo {
                 version: version.to_string(),
-                family: v.db_parameter_group_family().unwrap_or_default().to_string(),
+                family: v
+                    .db_parameter_group_family()
+                    .unwrap_or_default()
+                    .to_string(),
                 valid_upgrade_targets: v
                     .valid_upgrade_target()
                     .iter()
@@ -293,22 +363,52 @@ impl Rds {
             }))
     }
 
-    pub async fn parameter_group(&self, name: &str, cluster: bool) -> Result<Option<ParameterGroupInfo>, WorkerError> {
+    pub async fn parameter_group(
+        &self,
+        name: &str,
+        cluster: bool,
+    ) -> Result<Option<ParameterGroupInfo>, WorkerError> {
         if cluster {
-            match self.client.describe_db_cluster_parameter_groups().db_cluster_parameter_group_name(name).send().await {
-                Ok(out) => Ok(out.db_cluster_parameter_groups().first().map(|g| ParameterGroupInfo {
-                    name: name.to_string(),
-                    family: g.db_parameter_group_family().unwrap_or_default().to_string(),
-                })),
+            match self
+                .client
+                .describe_db_cluster_parameter_groups()
+                .db_cluster_parameter_group_name(name)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    Ok(out
+                        .db_cluster_parameter_groups()
+                        .first()
+                        .map(|g| ParameterGroupInfo {
+                            name: name.to_string(),
+                            family: g
+                                .db_parameter_group_family()
+                                .unwrap_or_default()
+                                .to_string(),
+                        }))
+                }
                 Err(e) if code_of(&e) == Some("DBParameterGroupNotFound") => Ok(None),
                 Err(e) => Err(classify("rds:DescribeDBClusterParameterGroups", &e)),
             }
         } else {
-            match self.client.describe_db_parameter_groups().db_parameter_group_name(name).send().await {
-                Ok(out) => Ok(out.db_parameter_groups().first().map(|g| ParameterGroupInfo {
-                    name: name.to_string(),
-                    family: g.db_parameter_group_family().unwrap_or_default().to_string(),
-                })),
+            match self
+                .client
+                .describe_db_parameter_groups()
+                .db_parameter_group_name(name)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(out
+                    .db_parameter_groups()
+                    .first()
+                    .map(|g| ParameterGroupInfo {
+                        name: name.to_string(),
+                        family: g
+                            .db_parameter_group_family()
+                            .unwrap_or_default()
+                            .to_string(),
+                    })),
                 Err(e) if code_of(&e) == Some("DBParameterGroupNotFound") => Ok(None),
                 Err(e) => Err(classify("rds:DescribeDBParameterGroups", &e)),
             }
@@ -335,13 +435,25 @@ impl Rds {
         }
     }
 
-    pub async fn deployments_for_source(&self, source_arn: &str) -> Result<Vec<DeploymentView>, WorkerError> {
-        self.deployments(Filter::builder().name("source").values(source_arn).build()).await
+    pub async fn deployments_for_source(
+        &self,
+        source_arn: &str,
+    ) -> Result<Vec<DeploymentView>, WorkerError> {
+        self.deployments(Filter::builder().name("source").values(source_arn).build())
+            .await
     }
 
-    pub async fn deployment_by_name(&self, name: &str) -> Result<Option<DeploymentView>, WorkerError> {
+    pub async fn deployment_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<DeploymentView>, WorkerError> {
         Ok(self
-            .deployments(Filter::builder().name("blue-green-deployment-name").values(name).build())
+            .deployments(
+                Filter::builder()
+                    .name("blue-green-deployment-name")
+                    .values(name)
+                    .build(),
+            )
             .await?
             .into_iter()
             .find(|d| d.name == name))
@@ -375,8 +487,15 @@ impl Rds {
 
     /// Creates the deployment. `Ok(None)` when one with this name already exists (a race
     /// with another run, or a retry after a lost response): the caller adopts it.
-    pub async fn create_deployment(&self, plan: &CreatePlan) -> Result<Option<DeploymentView>, WorkerError> {
-        let tags: Vec<Tag> = plan.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    pub async fn create_deployment(
+        &self,
+        plan: &CreatePlan,
+    ) -> Result<Option<DeploymentView>, WorkerError> {
+        let tags: Vec<Tag> = plan
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
         let result = self
             .client
             .create_blue_green_deployment()
@@ -384,7 +503,9 @@ impl Rds {
             .source(&plan.source_arn)
             .target_engine_version(&plan.target_engine_version)
             .set_target_db_parameter_group_name(plan.target_db_parameter_group_name.clone())
-            .set_target_db_cluster_parameter_group_name(plan.target_db_cluster_parameter_group_name.clone())
+            .set_target_db_cluster_parameter_group_name(
+                plan.target_db_cluster_parameter_group_name.clone(),
+            )
             .set_target_db_instance_class(plan.target_db_instance_class.clone())
             .set_tags(Some(tags))
             .send()
@@ -401,17 +522,26 @@ impl Rds {
     pub async fn member_statuses(&self, arns: &[String]) -> Result<Vec<MemberStatus>, WorkerError> {
         let mut out = Vec::new();
         for arn in arns {
-            let Some((kind, name)) = parse_member_arn(arn) else { continue };
+            let Some((kind, name)) = parse_member_arn(arn) else {
+                continue;
+            };
             let status = match kind {
                 DbKind::Instance => self.describe_instance(&name).await?.map(|(s, _)| s.status),
                 DbKind::Cluster => self.describe_cluster(&name).await?.map(|(s, _)| s.status),
             };
-            out.push(MemberStatus { arn: arn.clone(), status: status.unwrap_or_else(|| "missing".into()) });
+            out.push(MemberStatus {
+                arn: arn.clone(),
+                status: status.unwrap_or_else(|| "missing".into()),
+            });
         }
         Ok(out)
     }
 
-    pub async fn switchover(&self, deployment_id: &str, timeout_seconds: u32) -> Result<(), WorkerError> {
+    pub async fn switchover(
+        &self,
+        deployment_id: &str,
+        timeout_seconds: u32,
+    ) -> Result<(), WorkerError> {
         self.client
             .switchover_blue_green_deployment()
             .blue_green_deployment_identifier(deployment_id)
@@ -424,8 +554,15 @@ impl Rds {
 
     /// Deletes the deployment record; with `delete_target` also green (only before switchover).
     /// `Ok(false)` when it was already gone.
-    pub async fn delete_deployment(&self, deployment_id: &str, delete_target: bool) -> Result<bool, WorkerError> {
-        let mut call = self.client.delete_blue_green_deployment().blue_green_deployment_identifier(deployment_id);
+    pub async fn delete_deployment(
+        &self,
+        deployment_id: &str,
+        delete_target: bool,
+    ) -> Result<bool, WorkerError> {
+        let mut call = self
+            .client
+            .delete_blue_green_deployment()
+            .blue_green_deployment_identifier(deployment_id);
         if delete_target {
             call = call.delete_target(true);
         }
@@ -436,7 +573,11 @@ impl Rds {
         }
     }
 
-    pub async fn disable_deletion_protection(&self, kind: DbKind, id: &str) -> Result<(), WorkerError> {
+    pub async fn disable_deletion_protection(
+        &self,
+        kind: DbKind,
+        id: &str,
+    ) -> Result<(), WorkerError> {
         match kind {
             DbKind::Instance => self
                 .client
@@ -462,8 +603,17 @@ impl Rds {
     }
 
     /// Starts a manual snapshot; `Ok(false)` when one with this id already exists.
-    pub async fn create_snapshot(&self, kind: DbKind, db_id: &str, snapshot_id: &str, tags: &BTreeMap<String, String>) -> Result<bool, WorkerError> {
-        let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    pub async fn create_snapshot(
+        &self,
+        kind: DbKind,
+        db_id: &str,
+        snapshot_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<bool, WorkerError> {
+        let tags: Vec<Tag> = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
         match kind {
             DbKind::Instance => match self
                 .client
@@ -495,15 +645,39 @@ impl Rds {
     }
 
     /// The snapshot's status (`creating`, `available`, ...), or `None` when it does not exist.
-    pub async fn snapshot_status(&self, kind: DbKind, snapshot_id: &str) -> Result<Option<String>, WorkerError> {
+    pub async fn snapshot_status(
+        &self,
+        kind: DbKind,
+        snapshot_id: &str,
+    ) -> Result<Option<String>, WorkerError> {
         match kind {
-            DbKind::Instance => match self.client.describe_db_snapshots().db_snapshot_identifier(snapshot_id).send().await {
-                Ok(out) => Ok(out.db_snapshots().first().and_then(|s| s.status()).map(str::to_string)),
+            DbKind::Instance => match self
+                .client
+                .describe_db_snapshots()
+                .db_snapshot_identifier(snapshot_id)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(out
+                    .db_snapshots()
+                    .first()
+                    .and_then(|s| s.status())
+                    .map(str::to_string)),
                 Err(e) if code_of(&e) == Some("DBSnapshotNotFound") => Ok(None),
                 Err(e) => Err(classify("rds:DescribeDBSnapshots", &e)),
             },
-            DbKind::Cluster => match self.client.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(snapshot_id).send().await {
-                Ok(out) => Ok(out.db_cluster_snapshots().first().and_then(|s| s.status()).map(str::to_string)),
+            DbKind::Cluster => match self
+                .client
+                .describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(snapshot_id)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(out
+                    .db_cluster_snapshots()
+                    .first()
+                    .and_then(|s| s.status())
+                    .map(str::to_string)),
                 Err(e) if code_of(&e) == Some("DBClusterSnapshotNotFoundFault") => Ok(None),
                 Err(e) => Err(classify("rds:DescribeDBClusterSnapshots", &e)),
             },
@@ -524,10 +698,22 @@ impl Rds {
                 .await
             {
                 Ok(_) => Ok(true),
-                Err(e) if code_of(&e) == Some("DBInstanceNotFound") || code_of(&e) == Some("DBInstanceNotFoundFault") => Ok(false),
+                Err(e)
+                    if code_of(&e) == Some("DBInstanceNotFound")
+                        || code_of(&e) == Some("DBInstanceNotFoundFault") =>
+                {
+                    Ok(false)
+                }
                 Err(e) => Err(classify("rds:DeleteDBInstance", &e)),
             },
-            DbKind::Cluster => match self.client.delete_db_cluster().db_cluster_identifier(id).skip_final_snapshot(true).send().await {
+            DbKind::Cluster => match self
+                .client
+                .delete_db_cluster()
+                .db_cluster_identifier(id)
+                .skip_final_snapshot(true)
+                .send()
+                .await
+            {
                 Ok(_) => Ok(true),
                 Err(e) if code_of(&e) == Some("DBClusterNotFoundFault") => Ok(false),
                 Err(e) => Err(classify("rds:DeleteDBCluster", &e)),

@@ -17,8 +17,19 @@ impl Notifier {
 
     /// Publishes `body` with `subject`; `attributes` become SNS message attributes so a
     /// subscription filter policy can route on them (outcome, milestone, database).
-    pub async fn publish(&self, topic_arn: &str, subject: &str, body: &str, attributes: &[(&str, &str)]) -> Result<String, WorkerError> {
-        let mut call = self.client.publish().topic_arn(topic_arn).subject(subject).message(body);
+    pub async fn publish(
+        &self,
+        topic_arn: &str,
+        subject: &str,
+        body: &str,
+        attributes: &[(&str, &str)],
+    ) -> Result<String, WorkerError> {
+        let mut call = self
+            .client
+            .publish()
+            .topic_arn(topic_arn)
+            .subject(subject)
+            .message(body);
         for (k, v) in attributes {
             let value = MessageAttributeValue::builder()
                 .data_type("String")

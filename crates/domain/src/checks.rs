@@ -2,7 +2,9 @@
 //! changes. Each rule is a small function over facts the adapters gathered (read-only).
 
 use crate::deployment::DeploymentView;
-use crate::engine::{compare_versions, major_version, postgres_minimum_minor_for_major_upgrade, Engine};
+use crate::engine::{
+    compare_versions, major_version, postgres_minimum_minor_for_major_upgrade, Engine,
+};
 use crate::plan::{CreatePlan, MANAGED_BY_TAG, MANAGED_BY_VALUE};
 use crate::request::{Action, DbKind, Request};
 use crate::source::SourceDb;
@@ -30,13 +32,28 @@ pub struct Check {
 
 impl Check {
     fn pass(id: &str, observed: impl Into<String>) -> Self {
-        Self { id: id.into(), verdict: Verdict::Pass, observed: observed.into(), fix: String::new() }
+        Self {
+            id: id.into(),
+            verdict: Verdict::Pass,
+            observed: observed.into(),
+            fix: String::new(),
+        }
     }
     fn warn(id: &str, observed: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { id: id.into(), verdict: Verdict::Warn, observed: observed.into(), fix: fix.into() }
+        Self {
+            id: id.into(),
+            verdict: Verdict::Warn,
+            observed: observed.into(),
+            fix: fix.into(),
+        }
     }
     fn fail(id: &str, observed: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { id: id.into(), verdict: Verdict::Fail, observed: observed.into(), fix: fix.into() }
+        Self {
+            id: id.into(),
+            verdict: Verdict::Fail,
+            observed: observed.into(),
+            fix: fix.into(),
+        }
     }
 }
 
@@ -175,7 +192,12 @@ pub fn evaluate(f: &PrecheckFacts) -> Evaluation {
         target_db_instance_class: req.target_db_instance_class.clone(),
         tags,
     };
-    Evaluation { checks, existing, is_major_upgrade, plan }
+    Evaluation {
+        checks,
+        existing,
+        is_major_upgrade,
+        plan,
+    }
 }
 
 fn check_account(f: &PrecheckFacts) -> Check {
@@ -215,7 +237,13 @@ fn check_status(src: &SourceDb) -> Check {
 fn check_engine(src: &SourceDb) -> Check {
     const ID: &str = "engine-supported";
     if src.engine.supports_blue_green() {
-        Check::pass(ID, format!("engine {} supports blue/green deployments", src.engine.as_str()))
+        Check::pass(
+            ID,
+            format!(
+                "engine {} supports blue/green deployments",
+                src.engine.as_str()
+            ),
+        )
     } else {
         Check::fail(
             ID,
@@ -240,7 +268,9 @@ fn check_upgrade_target(f: &PrecheckFacts, listed: bool) -> Check {
         Ordering::Less => {
             return Check::fail(
                 ID,
-                format!("target {target} is lower than the current {cur}; blue/green cannot downgrade"),
+                format!(
+                    "target {target} is lower than the current {cur}; blue/green cannot downgrade"
+                ),
                 "pick a target_engine_version higher than the current version",
             )
         }
@@ -255,13 +285,18 @@ fn check_upgrade_target(f: &PrecheckFacts, listed: bool) -> Check {
     };
     if listed {
         let kind = if f.current_version.as_ref().is_some_and(|c| {
-            c.valid_upgrade_targets.iter().any(|t| &t.version == target && t.is_major)
+            c.valid_upgrade_targets
+                .iter()
+                .any(|t| &t.version == target && t.is_major)
         }) {
             "major"
         } else {
             "minor"
         };
-        Check::pass(ID, format!("{cur} -> {target} is a valid {kind} upgrade target"))
+        Check::pass(
+            ID,
+            format!("{cur} -> {target} is a valid {kind} upgrade target"),
+        )
     } else {
         let mut majors: Vec<&str> = current
             .valid_upgrade_targets
@@ -271,7 +306,11 @@ fn check_upgrade_target(f: &PrecheckFacts, listed: bool) -> Check {
             .collect();
         majors.sort_by(|a, b| compare_versions(b, a));
         majors.truncate(8);
-        let exists = if f.target_version.is_some() { "exists but " } else { "" };
+        let exists = if f.target_version.is_some() {
+            "exists but "
+        } else {
+            ""
+        };
         Check::fail(
             ID,
             format!("{target} {exists}is not a valid upgrade target of {cur}"),
@@ -289,11 +328,26 @@ fn check_postgres_minimum_minor(src: &SourceDb) -> Check {
     match postgres_minimum_minor_for_major_upgrade(&src.engine_version) {
         Some(min) if compare_versions(&src.engine_version, min) == Ordering::Less => Check::fail(
             ID,
-            format!("{} is below {min}, the lowest minor blue/green accepts for a major upgrade", src.engine_version),
-            format!("first upgrade {} to {min} or later (a minor version upgrade), then run again", src.identifier),
+            format!(
+                "{} is below {min}, the lowest minor blue/green accepts for a major upgrade",
+                src.engine_version
+            ),
+            format!(
+                "first upgrade {} to {min} or later (a minor version upgrade), then run again",
+                src.identifier
+            ),
         ),
-        Some(min) => Check::pass(ID, format!("{} is at or above the minimum minor {min}", src.engine_version)),
-        None => Check::pass(ID, format!("no minimum minor applies to {}", src.engine_version)),
+        Some(min) => Check::pass(
+            ID,
+            format!(
+                "{} is at or above the minimum minor {min}",
+                src.engine_version
+            ),
+        ),
+        None => Check::pass(
+            ID,
+            format!("no minimum minor applies to {}", src.engine_version),
+        ),
     }
 }
 
@@ -331,7 +385,12 @@ fn check_replication_headroom(src: &SourceDb) -> Check {
     let mut low = Vec::new();
     let mut zero = Vec::new();
     let mut seen = Vec::new();
-    for name in ["max_replication_slots", "max_wal_senders", "max_logical_replication_workers", "max_worker_processes"] {
+    for name in [
+        "max_replication_slots",
+        "max_wal_senders",
+        "max_logical_replication_workers",
+        "max_worker_processes",
+    ] {
         match param(src, name).map(|v| (v, v.parse::<i64>())) {
             Some((v, Ok(n))) => {
                 seen.push(format!("{name} = {v}"));
@@ -349,12 +408,21 @@ fn check_replication_headroom(src: &SourceDb) -> Check {
     let processes = param(src, "max_worker_processes").and_then(|v| v.parse::<i64>().ok());
     if let (Some(w), Some(p)) = (workers, processes) {
         if p <= w {
-            low.push(format!("max_worker_processes ({p}) must exceed max_logical_replication_workers ({w})"));
+            low.push(format!(
+                "max_worker_processes ({p}) must exceed max_logical_replication_workers ({w})"
+            ));
         }
     }
     let observed = seen.join(", ");
     if !zero.is_empty() {
-        Check::fail(ID, observed, format!("set {} above zero: blue/green needs one replication slot and worker per database", zero.join(", ")))
+        Check::fail(
+            ID,
+            observed,
+            format!(
+                "set {} above zero: blue/green needs one replication slot and worker per database",
+                zero.join(", ")
+            ),
+        )
     } else if !low.is_empty() {
         Check::warn(
             ID,
@@ -387,7 +455,10 @@ fn check_binlog_format(src: &SourceDb) -> Check {
 fn check_backups(src: &SourceDb) -> Check {
     const ID: &str = "automated-backups";
     if src.backup_retention_days > 0 {
-        Check::pass(ID, format!("backup retention {} days", src.backup_retention_days))
+        Check::pass(
+            ID,
+            format!("backup retention {} days", src.backup_retention_days),
+        )
     } else {
         Check::fail(
             ID,
@@ -429,7 +500,11 @@ fn check_managed_master_password(src: &SourceDb) -> Check {
 fn check_replicas(src: &SourceDb) -> Check {
     const ID: &str = "replicas";
     if let Some(upstream) = &src.replica_source {
-        Check::fail(ID, format!("{} is itself a replica of {upstream}", src.identifier), "upgrade the primary instead, or promote this replica first")
+        Check::fail(
+            ID,
+            format!("{} is itself a replica of {upstream}", src.identifier),
+            "upgrade the primary instead, or promote this replica first",
+        )
     } else if !src.read_replicas.is_empty() {
         Check::fail(
             ID,
@@ -444,7 +519,11 @@ fn check_replicas(src: &SourceDb) -> Check {
 fn check_multi_az_cluster(src: &SourceDb) -> Check {
     const ID: &str = "not-multi-az-db-cluster";
     if src.multi_az_db_cluster {
-        Check::fail(ID, format!("{} is a Multi-AZ DB cluster", src.identifier), "blue/green does not support Multi-AZ DB clusters: upgrade it in place")
+        Check::fail(
+            ID,
+            format!("{} is a Multi-AZ DB cluster", src.identifier),
+            "blue/green does not support Multi-AZ DB clusters: upgrade it in place",
+        )
     } else {
         Check::pass(ID, "not a Multi-AZ DB cluster")
     }
@@ -452,7 +531,12 @@ fn check_multi_az_cluster(src: &SourceDb) -> Check {
 
 fn check_option_group(src: &SourceDb, is_major: bool) -> Check {
     const ID: &str = "option-group";
-    let custom: Vec<&str> = src.option_groups.iter().filter(|g| !g.is_default()).map(|g| g.name.as_str()).collect();
+    let custom: Vec<&str> = src
+        .option_groups
+        .iter()
+        .filter(|g| !g.is_default())
+        .map(|g| g.name.as_str())
+        .collect();
     if is_major && !custom.is_empty() {
         Check::fail(
             ID,
@@ -460,7 +544,14 @@ fn check_option_group(src: &SourceDb, is_major: bool) -> Check {
             "with a custom option group RDS cannot upgrade the major version at create: move the source to the default option group first",
         )
     } else {
-        Check::pass(ID, if custom.is_empty() { "default option group".to_string() } else { format!("option group {} (no major upgrade)", custom.join(", ")) })
+        Check::pass(
+            ID,
+            if custom.is_empty() {
+                "default option group".to_string()
+            } else {
+                format!("option group {} (no major upgrade)", custom.join(", "))
+            },
+        )
     }
 }
 
@@ -606,13 +697,21 @@ fn check_free_storage(f: &PrecheckFacts) -> Check {
             }
         }
         (Some(free), _) => Check::pass(ID, format!("{:.1} GiB free", free / gib)),
-        (None, _) => Check::warn(ID, "no FreeStorageSpace datapoint in the last hour", "check free storage in CloudWatch before the upgrade"),
+        (None, _) => Check::warn(
+            ID,
+            "no FreeStorageSpace datapoint in the last hour",
+            "check free storage in CloudWatch before the upgrade",
+        ),
     }
 }
 
 /// Checks that need database access, with the SQL to run, per engine.
 pub fn manual_checks(engine: &Engine) -> Vec<ManualCheck> {
-    let m = |id: &str, why: &str, sql: &str| ManualCheck { id: id.into(), why: why.into(), sql: sql.into() };
+    let m = |id: &str, why: &str, sql: &str| ManualCheck {
+        id: id.into(),
+        why: why.into(),
+        sql: sql.into(),
+    };
     if engine.is_postgres_family() {
         vec![
             m("tables-without-primary-key", "logical replication cannot replicate UPDATE/DELETE on a table without a primary key or REPLICA IDENTITY",

@@ -170,7 +170,10 @@ impl DeploymentView {
             self.id,
             self.details()
         );
-        if self.switchover_details.iter().any(|s| is(&s.status, "SWITCHOVER_FAILED"))
+        if self
+            .switchover_details
+            .iter()
+            .any(|s| is(&s.status, "SWITCHOVER_FAILED"))
             || is(&self.status, "SWITCHOVER_FAILED")
         {
             WorkerError::SwitchoverFailed(message)
@@ -228,8 +231,14 @@ mod tests {
 
     #[test]
     fn available_with_everything_done_is_ready() {
-        assert_eq!(view("AVAILABLE").phase(&green("available")), Ok(Phase::Ready));
-        assert_eq!(view("available").phase(&green("Available")), Ok(Phase::Ready));
+        assert_eq!(
+            view("AVAILABLE").phase(&green("available")),
+            Ok(Phase::Ready)
+        );
+        assert_eq!(
+            view("available").phase(&green("Available")),
+            Ok(Phase::Ready)
+        );
     }
 
     #[test]
@@ -270,17 +279,33 @@ mod tests {
     fn missing_members_failed_tasks_and_unknown_statuses_fail() {
         let mut v = view("AVAILABLE");
         v.switchover_details[0].status = "MISSING_TARGET".into();
-        assert_eq!(v.phase(&green("available")).unwrap_err().name(), "GreenFailed");
+        assert_eq!(
+            v.phase(&green("available")).unwrap_err().name(),
+            "GreenFailed"
+        );
         let mut v = view("PROVISIONING");
         v.tasks[0].status = "FAILED".into();
-        assert!(v.phase(&[]).unwrap_err().to_string().contains("CREATING_READ_REPLICA_OF_SOURCE"));
-        assert_eq!(view("SOMETHING_NEW").phase(&[]).unwrap_err().name(), "GreenFailed");
-        assert_eq!(view("DELETING").phase(&[]).unwrap_err().name(), "GreenFailed");
+        assert!(v
+            .phase(&[])
+            .unwrap_err()
+            .to_string()
+            .contains("CREATING_READ_REPLICA_OF_SOURCE"));
+        assert_eq!(
+            view("SOMETHING_NEW").phase(&[]).unwrap_err().name(),
+            "GreenFailed"
+        );
+        assert_eq!(
+            view("DELETING").phase(&[]).unwrap_err().name(),
+            "GreenFailed"
+        );
     }
 
     #[test]
     fn switchover_statuses_map_to_switching_and_switched() {
-        assert_eq!(view("SWITCHOVER_IN_PROGRESS").phase(&[]), Ok(Phase::Switching));
+        assert_eq!(
+            view("SWITCHOVER_IN_PROGRESS").phase(&[]),
+            Ok(Phase::Switching)
+        );
         let mut v = view("SWITCHOVER_COMPLETED");
         v.switchover_details[0].status = "SWITCHOVER_COMPLETED".into();
         assert_eq!(v.phase(&[]), Ok(Phase::Switched));

@@ -96,7 +96,10 @@ pub fn major_version(engine: &Engine, version: &str) -> String {
             }
         }
         Engine::AuroraMysql => parts.get(..2).map(|p| p.join(".")).unwrap_or_default(),
-        _ => parts.get(..2).map(|p| p.join(".")).unwrap_or_else(|| version.to_string()),
+        _ => parts
+            .get(..2)
+            .map(|p| p.join("."))
+            .unwrap_or_else(|| version.to_string()),
     }
 }
 
@@ -147,7 +150,13 @@ mod tests {
 
     #[test]
     fn engine_names_round_trip_and_unsupported_engines_are_named() {
-        for name in ["postgres", "mysql", "mariadb", "aurora-postgresql", "aurora-mysql"] {
+        for name in [
+            "postgres",
+            "mysql",
+            "mariadb",
+            "aurora-postgresql",
+            "aurora-mysql",
+        ] {
             let e = Engine::parse(name);
             assert_eq!(e.as_str(), name);
             assert!(e.supports_blue_green());
@@ -159,8 +168,14 @@ mod tests {
 
     #[test]
     fn postgres_minimum_minors_match_the_aws_table() {
-        assert_eq!(postgres_minimum_minor_for_major_upgrade("13.7"), Some("13.12"));
-        assert_eq!(postgres_minimum_minor_for_major_upgrade("11.22"), Some("11.21"));
+        assert_eq!(
+            postgres_minimum_minor_for_major_upgrade("13.7"),
+            Some("13.12")
+        );
+        assert_eq!(
+            postgres_minimum_minor_for_major_upgrade("11.22"),
+            Some("11.21")
+        );
         assert_eq!(postgres_minimum_minor_for_major_upgrade("17.2"), None);
     }
 }

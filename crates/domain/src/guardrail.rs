@@ -28,21 +28,28 @@ pub const HOLD_DELAY_SECONDS: u32 = 30;
 /// Returns the verdict and a sentence saying why.
 pub fn evaluate_lag(readings: &[LagReading], max_lag_seconds: u32) -> (GuardrailVerdict, String) {
     if readings.is_empty() {
-        return (GuardrailVerdict::Hold, "no green members to read replica lag from".into());
+        return (
+            GuardrailVerdict::Hold,
+            "no green members to read replica lag from".into(),
+        );
     }
     let mut problems = Vec::new();
     let mut seen = Vec::new();
     for r in readings {
         match r.max_seconds {
             None => problems.push(format!("{} has no {} datapoints yet", r.member, r.metric)),
-            Some(lag) if lag > max_lag_seconds as f64 => {
-                problems.push(format!("{} {} is {lag:.1}s (max {max_lag_seconds}s)", r.member, r.metric))
-            }
+            Some(lag) if lag > max_lag_seconds as f64 => problems.push(format!(
+                "{} {} is {lag:.1}s (max {max_lag_seconds}s)",
+                r.member, r.metric
+            )),
             Some(lag) => seen.push(format!("{} {} {lag:.1}s", r.member, r.metric)),
         }
     }
     if problems.is_empty() {
-        (GuardrailVerdict::Go, format!("replica lag within {max_lag_seconds}s: {}", seen.join(", ")))
+        (
+            GuardrailVerdict::Go,
+            format!("replica lag within {max_lag_seconds}s: {}", seen.join(", ")),
+        )
     } else {
         (GuardrailVerdict::Hold, problems.join("; "))
     }
@@ -53,7 +60,11 @@ mod tests {
     use super::*;
 
     fn r(lag: Option<f64>) -> LagReading {
-        LagReading { member: "orders-pg-green-abc".into(), metric: "ReplicaLag".into(), max_seconds: lag }
+        LagReading {
+            member: "orders-pg-green-abc".into(),
+            metric: "ReplicaLag".into(),
+            max_seconds: lag,
+        }
     }
 
     #[test]
@@ -69,6 +80,9 @@ mod tests {
         assert!(why.contains("12.0s"), "{why}");
         assert_eq!(evaluate_lag(&[r(None)], 5).0, GuardrailVerdict::Hold);
         assert_eq!(evaluate_lag(&[], 5).0, GuardrailVerdict::Hold);
-        assert_eq!(evaluate_lag(&[r(Some(0.0)), r(None)], 5).0, GuardrailVerdict::Hold);
+        assert_eq!(
+            evaluate_lag(&[r(Some(0.0)), r(None)], 5).0,
+            GuardrailVerdict::Hold
+        );
     }
 }

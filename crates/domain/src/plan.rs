@@ -63,7 +63,10 @@ pub fn is_valid_deployment_name(name: &str) -> bool {
     let mut parts = name.split('-');
     let first_ok = parts
         .next()
-        .map(|p| p.starts_with(|c: char| c.is_ascii_alphabetic()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|p| {
+            p.starts_with(|c: char| c.is_ascii_alphabetic())
+                && p.chars().all(|c| c.is_ascii_alphanumeric())
+        })
         .unwrap_or(false);
     !name.is_empty()
         && name.len() <= MAX_DEPLOYMENT_NAME
@@ -77,12 +80,18 @@ mod tests {
 
     #[test]
     fn names_are_readable_and_valid() {
-        assert_eq!(deployment_name("orders-pg", "16.4"), "rbg-orders-pg-to-16-4");
+        assert_eq!(
+            deployment_name("orders-pg", "16.4"),
+            "rbg-orders-pg-to-16-4"
+        );
         assert_eq!(
             deployment_name("billing", "8.0.mysql_aurora.3.05.2"),
             "rbg-billing-to-8-0-mysql-aurora-3-05-2"
         );
-        assert!(is_valid_deployment_name(&deployment_name("orders-pg", "16.4")));
+        assert!(is_valid_deployment_name(&deployment_name(
+            "orders-pg",
+            "16.4"
+        )));
     }
 
     #[test]
@@ -91,7 +100,10 @@ mod tests {
         let a = deployment_name(&long, "8.0.mysql_aurora.3.05.2");
         let b = deployment_name(&long, "8.0.mysql_aurora.3.06.0");
         assert!(a.len() <= 60 && b.len() <= 60, "{a} {b}");
-        assert!(is_valid_deployment_name(&a) && is_valid_deployment_name(&b), "{a} {b}");
+        assert!(
+            is_valid_deployment_name(&a) && is_valid_deployment_name(&b),
+            "{a} {b}"
+        );
         assert_ne!(a, b);
         assert_eq!(a, deployment_name(&long, "8.0.mysql_aurora.3.05.2"));
     }

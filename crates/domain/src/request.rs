@@ -309,7 +309,12 @@ impl Request {
             30,
             3600,
         )?;
-        range("max_replica_lag_seconds", self.max_replica_lag_seconds, 0, 3600)?;
+        range(
+            "max_replica_lag_seconds",
+            self.max_replica_lag_seconds,
+            0,
+            3600,
+        )?;
         range("soak_hours", self.soak_hours, 0, MAX_SOAK_HOURS)?;
         range(
             "max_provisioning_minutes",
@@ -440,13 +445,12 @@ fn json_kind(v: &Value) -> &'static str {
 
 fn classify_alarm(event: &Map<String, Value>) -> Result<Incoming, WorkerError> {
     let detail = event.get("detail").cloned().unwrap_or(Value::Null);
-    let alarm: CloudWatchAlarmData<Value, Value> =
-        serde_json::from_value(detail).map_err(|e| {
-            WorkerError::invalid(format!(
-                "the CloudWatch alarm event's detail is not an alarm state change ({e}): deliver \
+    let alarm: CloudWatchAlarmData<Value, Value> = serde_json::from_value(detail).map_err(|e| {
+        WorkerError::invalid(format!(
+            "the CloudWatch alarm event's detail is not an alarm state change ({e}): deliver \
                  the EventBridge event unchanged (no input transformer)"
-            ))
-        })?;
+        ))
+    })?;
     let name = alarm.alarm_name.clone();
     let state = alarm
         .state
@@ -522,7 +526,10 @@ pub fn request_from_tags(
     tags: &BTreeMap<String, String>,
 ) -> Result<Request, WorkerError> {
     let mut fields = Map::new();
-    fields.insert("db_identifier".into(), Value::String(target.db.name.clone()));
+    fields.insert(
+        "db_identifier".into(),
+        Value::String(target.db.name.clone()),
+    );
     fields.insert("trigger".into(), Value::String("alarm".into()));
     for (key, value) in tags {
         let Some(suffix) = key.strip_prefix(TAG_PREFIX) else {
@@ -532,7 +539,9 @@ pub fn request_from_tags(
             continue;
         }
         let field = suffix.replace('-', "_");
-        if !REQUEST_FIELDS.contains(&field.as_str()) || field == "db_identifier" || field == "trigger"
+        if !REQUEST_FIELDS.contains(&field.as_str())
+            || field == "db_identifier"
+            || field == "trigger"
         {
             return Err(WorkerError::invalid(format!(
                 "tag `{key}` on {} is not a request field: remove it or use one of {}",

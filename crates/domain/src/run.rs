@@ -46,7 +46,11 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(checks: Vec<Check>, manual_checks: Vec<ManualCheck>, existing: ExistingDeployment) -> Self {
+    pub fn new(
+        checks: Vec<Check>,
+        manual_checks: Vec<ManualCheck>,
+        existing: ExistingDeployment,
+    ) -> Self {
         let verdict = if checks.iter().any(|c| c.verdict == Verdict::Fail) {
             Verdict::Fail
         } else if checks.iter().any(|c| c.verdict == Verdict::Warn) {
@@ -54,11 +58,19 @@ impl Report {
         } else {
             Verdict::Pass
         };
-        Self { verdict, checks, manual_checks, existing_deployment: existing }
+        Self {
+            verdict,
+            checks,
+            manual_checks,
+            existing_deployment: existing,
+        }
     }
 
     pub fn failures(&self) -> Vec<&Check> {
-        self.checks.iter().filter(|c| c.verdict == Verdict::Fail).collect()
+        self.checks
+            .iter()
+            .filter(|c| c.verdict == Verdict::Fail)
+            .collect()
     }
 
     /// The error for a mutating action with failed checks: names every one and its fix.
@@ -221,7 +233,9 @@ impl Run {
         self.plan.as_ref().ok_or_else(|| missing("plan"))
     }
     pub fn deployment(&self) -> Result<&DeploymentRecord, WorkerError> {
-        self.deployment.as_ref().ok_or_else(|| missing("deployment"))
+        self.deployment
+            .as_ref()
+            .ok_or_else(|| missing("deployment"))
     }
 
     /// The database this run is about, for logs and metrics, even on early failures.
@@ -237,8 +251,33 @@ impl Run {
             .unwrap_or_else(|| "unknown".into())
     }
 
+    /// The error name the state machine's `Catch` recorded, if any.
+    pub fn error_name(&self) -> Option<&str> {
+        self.error.as_ref()?.get("Error")?.as_str()
+    }
+
+    /// Whether the failure path deletes this run's green: only for `prepare` / `upgrade`,
+    /// only before a switchover was requested, and not when green is healthy and merely
+    /// waiting (guardrail) or the deployment is not ours to delete (conflict).
+    pub fn should_roll_back(&self) -> bool {
+        matches!(self.route, Some(Route::Prepare | Route::Upgrade))
+            && self.deployment.is_some()
+            && self.switchover.is_none()
+            && !matches!(
+                self.error_name(),
+                Some(
+                    "GuardrailViolated"
+                        | "SwitchoverFailed"
+                        | "DeploymentConflict"
+                        | "VerificationFailed"
+                )
+            )
+    }
+
     pub fn mark(&mut self, phase: &str, at: &str) {
-        self.timeline.entry(phase.to_string()).or_insert_with(|| at.to_string());
+        self.timeline
+            .entry(phase.to_string())
+            .or_insert_with(|| at.to_string());
     }
 }
 
@@ -247,4 +286,51 @@ fn missing(what: &str) -> WorkerError {
         "the step's input has no `{what}`: this step must run after the precheck in the state \
          machine; start a new execution instead of invoking the function directly"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn failed_run(route: Route, error: &str) -> Run {
+        Run {
+            route: Some(route),
+            deployment: Some(DeploymentRecord {
+                id: "bgd-1".into(),
+                name: "rbg-orders-pg-to-16-4".into(),
+                created_by_this_run: true,
+                status: "PROVISIONING".into(),
+                target_arn: None,
+            }),
+            error: Some(json!({"Error": error, "Cause": "..."})),
+            ..Run::default()
+        }
+    }
+
+    #[test]
+    fn a_failed_prepare_or_upgrade_rolls_green_back() {
+        assert!(failed_run(Route::Prepare, "GreenFailed").should_roll_back());
+        assert!(failed_run(Route::Upgrade, "ProvisioningTimedOut").should_roll_back());
+        assert!(failed_run(Route::Upgrade, "States.Timeout").should_roll_back());
+    }
+
+    #[test]
+    fn green_is_kept_when_healthy_switched_or_not_ours() {
+        assert!(!failed_run(Route::Upgrade, "GuardrailViolated").should_roll_back());
+        assert!(!failed_run(Route::Upgrade, "DeploymentConflict").should_roll_back());
+        assert!(!failed_run(Route::Switchover, "GreenFailed").should_roll_back());
+        let mut switched = failed_run(Route::Upgrade, "VerificationFailed");
+        assert!(!switched.should_roll_back());
+        switched.error = Some(json!({"Error": "Lambda.Unknown"}));
+        switched.switchover = Some(SwitchoverRecord {
+            requested_at: "t".into(),
+            timeout_seconds: 300,
+            already_started: false,
+        });
+        assert!(!switched.should_roll_back());
+        let mut nothing = failed_run(Route::Upgrade, "GreenFailed");
+        nothing.deployment = None;
+        assert!(!nothing.should_roll_back());
+    }
 }

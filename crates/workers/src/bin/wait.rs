@@ -1,0 +1,6 @@
+//! The `wait` Lambda function: see `bluegreen_workers::wait`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    bluegreen_workers::runtime::serve("wait", bluegreen_workers::wait::handle).await
+}

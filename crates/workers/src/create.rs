@@ -1,0 +1,77 @@
+//! `create`: creates the blue/green deployment from the plan, or adopts ours if it exists
+//! (a restarted execution, or a retry after a lost response). Idempotent by name.
+
+use crate::runtime::{Deps, Invocation};
+use bluegreen_domain::deployment::{DeploymentView, Phase};
+use bluegreen_domain::run::{DeploymentRecord, Run, WaitState};
+use bluegreen_domain::schedule::SHORT_DELAY;
+use bluegreen_domain::WorkerError;
+
+pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
+    let plan = run.plan()?.clone();
+    let (view, created) = match deps.rds.deployment_by_name(&plan.deployment_name).await? {
+        Some(existing) => (adoptable(existing, &plan.source_arn)?, false),
+        None => match deps.rds.create_deployment(&plan).await? {
+            Some(created) => (created, true),
+            // Someone created it between our describe and create: adopt that one.
+            None => {
+                let found = deps
+                    .rds
+                    .deployment_by_name(&plan.deployment_name)
+                    .await?
+                    .ok_or_else(|| {
+                        WorkerError::DeploymentStateTransient(format!(
+                            "RDS says deployment {} exists but does not list it yet; retrying",
+                            plan.deployment_name
+                        ))
+                    })?;
+                (adoptable(found, &plan.source_arn)?, false)
+            }
+        },
+    };
+    tracing::info!(deployment = %view.id, created, status = %view.status, "deployment recorded");
+    let created_by_this_run = created
+        || run
+            .deployment
+            .as_ref()
+            .is_some_and(|d| d.created_by_this_run);
+    run.deployment = Some(DeploymentRecord {
+        id: view.id.clone(),
+        name: view.name.clone(),
+        created_by_this_run,
+        status: view.status.clone(),
+        target_arn: Some(view.target_arn.clone()).filter(|a| !a.is_empty()),
+    });
+    run.mark("green_requested", &inv.now_rfc3339());
+    run.wait = Some(WaitState {
+        phase: Phase::Provisioning,
+        polls: 0,
+        consecutive_ready: 0,
+        next_delay_seconds: SHORT_DELAY,
+        status: view.status,
+        pending_tasks: Vec::new(),
+    });
+    Ok(run)
+}
+
+fn adoptable(d: DeploymentView, source_arn: &str) -> Result<DeploymentView, WorkerError> {
+    let same_source = d.source_arn == source_arn;
+    if d.is_adoptable_before_switchover() && same_source {
+        return Ok(d);
+    }
+    if d.is_switchover_in_progress() || d.is_switched_over() {
+        return Ok(d);
+    }
+    Err(WorkerError::DeploymentConflict(if same_source {
+        format!(
+            "deployment {} ({}) already exists and is {}: it cannot be resumed; run action `abort` \
+             to delete it and its green, then start again",
+            d.name, d.id, d.status
+        )
+    } else {
+        format!(
+            "a deployment named {} ({}) exists for another source ({}): delete or rename it, then run again",
+            d.name, d.id, d.source_arn
+        )
+    }))
+}

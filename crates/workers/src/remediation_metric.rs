@@ -1,0 +1,249 @@
+//! `remediation-metric`: at each milestone, an SNS notification; at the end of every run that
+//! changed something (or failed), the `Remediations` metric and the durations. A failure to
+//! publish is logged and recorded in the run, never raised: it must not hide the run's outcome.
+
+use crate::runtime::{epoch_seconds, Deps, Invocation, Labelled};
+use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
+use bluegreen_aws::cloudwatch::datum;
+use bluegreen_domain::run::{PublishRecord, Route, Run};
+use bluegreen_domain::WorkerError;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub const NAMESPACE: &str = "RdsBlueGreen";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Milestone {
+    Started,
+    GreenReady,
+    Prepared,
+    SwitchedOver,
+    CleanedUp,
+    Succeeded,
+    Failed,
+    Aborted,
+    AlreadyInProgress,
+}
+
+impl Milestone {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::GreenReady => "green_ready",
+            Self::Prepared => "prepared",
+            Self::SwitchedOver => "switched_over",
+            Self::CleanedUp => "cleaned_up",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Aborted => "aborted",
+            Self::AlreadyInProgress => "already_in_progress",
+        }
+    }
+
+    /// The `Outcome` dimension for milestones that end a run; `None` for the others.
+    /// `already_in_progress` remediates nothing, so it is notified but not counted.
+    pub fn outcome(self) -> Option<&'static str> {
+        match self {
+            Self::Succeeded | Self::CleanedUp => Some("succeeded"),
+            Self::Failed => Some("failed"),
+            Self::Aborted => Some("aborted"),
+            Self::Prepared => Some("prepared"),
+            _ => None,
+        }
+    }
+}
+
+/// The step's input: which milestone, and the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MilestoneEvent {
+    pub milestone: Milestone,
+    pub run: Run,
+}
+
+impl Labelled for MilestoneEvent {
+    fn execution(&self) -> String {
+        self.run.execution()
+    }
+    fn db(&self) -> String {
+        self.run.db()
+    }
+}
+
+pub async fn handle(
+    deps: Deps,
+    event: MilestoneEvent,
+    inv: Invocation,
+) -> Result<Run, WorkerError> {
+    let MilestoneEvent { milestone, mut run } = event;
+    let mut record = PublishRecord {
+        milestone: milestone.as_str().into(),
+        ..PublishRecord::default()
+    };
+    // Plan-only and no-op runs remediate nothing: no metric, no notification.
+    if matches!(run.route, Some(Route::Plan | Route::Noop)) && milestone != Milestone::Failed {
+        run.published.push(record);
+        return Ok(run);
+    }
+    let data = metric_data(milestone, &run, &inv);
+    if !data.is_empty() {
+        match deps.metrics.put(NAMESPACE, data).await {
+            Ok(()) => record.metric_published = true,
+            Err(e) => {
+                tracing::error!(error = %e, "could not publish the remediation metric; the run's outcome stands");
+                record.errors.push(e.to_string());
+            }
+        }
+    }
+    let topic = run
+        .request
+        .as_ref()
+        .and_then(|r| r.notification_topic_arn.clone())
+        .or_else(|| deps.default_topic_arn.clone());
+    match topic {
+        Some(topic) => {
+            let (subject, body) = notification(milestone, &run);
+            let outcome = milestone.outcome().unwrap_or(milestone.as_str());
+            let db = run.db_label();
+            let attributes = [
+                ("milestone", milestone.as_str()),
+                ("outcome", outcome),
+                ("db_identifier", db.as_str()),
+            ];
+            match deps
+                .notifier
+                .publish(&topic, &subject, &body.to_string(), &attributes)
+                .await
+            {
+                Ok(_) => record.notification_published = true,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not publish the notification; the run's outcome stands");
+                    record.errors.push(e.to_string());
+                }
+            }
+        }
+        None => record.errors.push(
+            "no notification topic: set NOTIFICATION_TOPIC_ARN or notification_topic_arn".into(),
+        ),
+    }
+    run.published.push(record);
+    Ok(run)
+}
+
+fn seconds_between(run: &Run, from: &str, to: &str) -> Option<f64> {
+    let a = epoch_seconds(run.timeline.get(from)?)?;
+    let b = epoch_seconds(run.timeline.get(to)?)?;
+    (b >= a).then(|| (b - a) as f64)
+}
+
+/// The exact datums for a milestone: `Remediations` (Count) with DBIdentifier, Trigger and
+/// Outcome, plus the durations that apply, for milestones that end a run.
+pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<MetricDatum> {
+    let Some(outcome) = milestone.outcome() else {
+        return Vec::new();
+    };
+    let db = run
+        .source
+        .as_ref()
+        .map(|s| s.identifier.clone())
+        .unwrap_or_else(|| run.db_label());
+    let trigger = run
+        .request
+        .as_ref()
+        .map(|r| r.trigger.as_str())
+        .or_else(|| {
+            run.input
+                .as_ref()
+                .and_then(|i| i.get("trigger"))
+                .and_then(Value::as_str)
+        })
+        .unwrap_or("console")
+        .to_string();
+    let dims = [
+        ("DBIdentifier", db.as_str()),
+        ("Trigger", trigger.as_str()),
+        ("Outcome", outcome),
+    ];
+    let mut data = vec![datum(
+        "Remediations",
+        1.0,
+        StandardUnit::Count,
+        &dims,
+        inv.now,
+    )];
+    let db_only = [("DBIdentifier", db.as_str())];
+    for (name, from, to) in [
+        ("GreenProvisioningSeconds", "green_requested", "green_ready"),
+        (
+            "SwitchoverSeconds",
+            "switchover_requested",
+            "switchover_completed",
+        ),
+        ("UpgradeSeconds", "started", "verified"),
+    ] {
+        if let Some(seconds) = seconds_between(run, from, to) {
+            data.push(datum(
+                name,
+                seconds,
+                StandardUnit::Seconds,
+                &db_only,
+                inv.now,
+            ));
+        }
+    }
+    data
+}
+
+/// A short human subject (SNS allows 100 characters) and a JSON body with the run's audit record.
+pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
+    let db = run.db_label();
+    let from = run
+        .source
+        .as_ref()
+        .map(|s| s.engine_version.as_str())
+        .unwrap_or("?");
+    let to = run
+        .request
+        .as_ref()
+        .map(|r| r.target_engine_version.as_str())
+        .unwrap_or("?");
+    let what = match milestone {
+        Milestone::Started => "upgrade started",
+        Milestone::GreenReady => "green ready",
+        Milestone::Prepared => "green prepared, awaiting switchover",
+        Milestone::SwitchedOver => "switched over",
+        Milestone::CleanedUp => "cleaned up",
+        Milestone::Succeeded => "succeeded",
+        Milestone::Failed => "FAILED",
+        Milestone::Aborted => "aborted",
+        Milestone::AlreadyInProgress => "already in progress, nothing done",
+    };
+    let mut subject: String = format!("[rds-bluegreen] {db} {from} -> {to}: {what}")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    if subject.chars().count() > 100 {
+        subject = subject.chars().take(99).collect::<String>() + "…";
+    }
+    let body = json!({
+        "milestone": milestone.as_str(),
+        "outcome": milestone.outcome(),
+        "db_identifier": db,
+        "engine_version_before": run.source.as_ref().map(|s| &s.engine_version),
+        "target_engine_version": run.request.as_ref().map(|r| &r.target_engine_version),
+        "action": run.request.as_ref().map(|r| r.action),
+        "trigger": run.request.as_ref().map(|r| r.trigger),
+        "execution": run.execution.id,
+        "route": run.route,
+        "deployment": run.deployment,
+        "timeline": run.timeline,
+        "verification": run.verification,
+        "cleanup": run.cleanup,
+        "abort": run.abort,
+        "rollback": run.rollback,
+        "error": run.error,
+        "note": run.note,
+        "failed_checks": run.report.as_ref().map(|r| r.failures().into_iter().cloned().collect::<Vec<_>>()),
+    });
+    (subject, body)
+}

@@ -1,0 +1,193 @@
+//! What every worker binary shares: JSON logs naming the execution and database on every
+//! line, SDK clients built once per process, and stable `errorType` names for Step Functions.
+
+use bluegreen_aws::{Metrics, Notifier, Rds};
+use bluegreen_domain::run::Run;
+use bluegreen_domain::WorkerError;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::future::Future;
+use std::time::SystemTime;
+use tracing::Instrument;
+
+/// The AWS clients a handler uses. Built once per process and reused across invocations
+/// (the TLS handshake and credential lookup are paid once per cold start).
+#[derive(Clone, Debug)]
+pub struct Deps {
+    pub rds: Rds,
+    pub metrics: Metrics,
+    pub notifier: Notifier,
+    /// The deployment's notification topic (`NOTIFICATION_TOPIC_ARN`); a request may override it.
+    pub default_topic_arn: Option<String>,
+}
+
+impl Deps {
+    pub fn from_conf(conf: &aws_config::SdkConfig, default_topic_arn: Option<String>) -> Self {
+        Self {
+            rds: Rds::new(aws_sdk_rds::Client::new(conf)),
+            metrics: Metrics::new(aws_sdk_cloudwatch::Client::new(conf)),
+            notifier: Notifier::new(aws_sdk_sns::Client::new(conf)),
+            default_topic_arn,
+        }
+    }
+}
+
+/// Facts about this invocation that handlers need, passed in so tests control them.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// This function's ARN; it names the account and Region the worker runs in.
+    pub function_arn: String,
+    pub now: SystemTime,
+}
+
+impl Invocation {
+    pub fn new(function_arn: impl Into<String>, now: SystemTime) -> Self {
+        Self {
+            function_arn: function_arn.into(),
+            now,
+        }
+    }
+
+    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME` -> ACCOUNT
+    pub fn account_id(&self) -> Option<String> {
+        self.arn_part(4)
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+    }
+
+    pub fn region(&self) -> Option<String> {
+        self.arn_part(3).filter(|r| !r.is_empty())
+    }
+
+    fn arn_part(&self, index: usize) -> Option<String> {
+        let parts: Vec<&str> = self.function_arn.split(':').collect();
+        (parts.len() >= 7 && parts[0] == "arn").then(|| parts[index].to_string())
+    }
+
+    /// RFC 3339, as recorded in the run's timeline.
+    pub fn now_rfc3339(&self) -> String {
+        rfc3339(self.now)
+    }
+}
+
+pub fn rfc3339(t: SystemTime) -> String {
+    aws_smithy_types::DateTime::from(t)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
+
+/// Seconds since the epoch of an RFC 3339 time from the timeline.
+pub fn epoch_seconds(rfc3339: &str) -> Option<i64> {
+    aws_smithy_types::DateTime::from_str(rfc3339, aws_smithy_types::date_time::Format::DateTime)
+        .ok()
+        .map(|d| d.secs())
+}
+
+pub fn now_epoch(inv: &Invocation) -> i64 {
+    aws_smithy_types::DateTime::from(inv.now).secs()
+}
+
+/// The error a worker returns to Lambda: its `errorType` is the stable domain name.
+#[derive(Debug)]
+pub struct StepError(pub WorkerError);
+
+impl From<WorkerError> for StepError {
+    fn from(e: WorkerError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<StepError> for Diagnostic {
+    fn from(e: StepError) -> Self {
+        Diagnostic {
+            error_type: e.0.name().to_string(),
+            error_message: e.0.to_string(),
+        }
+    }
+}
+
+/// JSON logs on stdout (CloudWatch Logs), with the invocation span's fields (execution,
+/// database, step) on every line. `RUST_LOG` tunes the level; `info` by default.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .flatten_event(true)
+        .init();
+}
+
+/// The parts of an input every log line names.
+pub trait Labelled {
+    fn execution(&self) -> String;
+    fn db(&self) -> String;
+}
+
+impl Labelled for Run {
+    fn execution(&self) -> String {
+        self.execution.id.clone()
+    }
+    fn db(&self) -> String {
+        self.db_label()
+    }
+}
+
+/// Runs `handler` for every invocation, with clients built once.
+pub async fn serve<I, O, F, Fut>(
+    step: &'static str,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    I: DeserializeOwned + Labelled + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(Deps, I, Invocation) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, WorkerError>> + Send,
+{
+    init_tracing();
+    let conf = bluegreen_aws::config::load().await;
+    let deps = Deps::from_conf(
+        &conf,
+        std::env::var("NOTIFICATION_TOPIC_ARN")
+            .ok()
+            .filter(|s| !s.is_empty()),
+    );
+    let handler = &handler;
+    let deps = &deps;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let inv = Invocation::new(
+                event.context.invoked_function_arn.clone(),
+                SystemTime::now(),
+            );
+            let input: I = serde_json::from_value(event.payload).map_err(|e| {
+                StepError(WorkerError::MalformedRun(format!(
+                    "the {step} step's input is not a run document ({e}): start the state machine \
+                 instead of invoking the function directly"
+                )))
+            })?;
+            let span =
+                tracing::info_span!("step", step, execution = %input.execution(), db = %input.db());
+            async move {
+                tracing::info!("step started");
+                match handler(deps.clone(), input, inv).await {
+                    Ok(out) => {
+                        tracing::info!("step finished");
+                        Ok(out)
+                    }
+                    Err(e) => {
+                        tracing::warn!(error_type = e.name(), error = %e, "step failed");
+                        Err(StepError(e))
+                    }
+                }
+            }
+            .instrument(span)
+            .await
+        },
+    ))
+    .await
+}
