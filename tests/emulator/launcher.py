@@ -67,6 +67,8 @@ from moto.rds.responses import RDSResponse
 from werkzeug.serving import make_server
 from werkzeug.wsgi import get_input_stream
 
+import cbor_bridge
+
 INT_KNOBS = {"provisioning_polls", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls"}
 BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed"}
@@ -486,7 +488,7 @@ def _identify(environ, body):
         return service, params["Action"][0], "query"
     path = environ.get("PATH_INFO", "/")
     if "/operation/" in path:  # Smithy RPC v2 (CBOR), e.g. newer CloudWatch clients
-        return service, path.rsplit("/", 1)[-1], "json"
+        return service, path.rsplit("/", 1)[-1], "cbor"
     return service, f"{environ.get('REQUEST_METHOD')} {path}", "rest"
 
 
@@ -509,11 +511,15 @@ class EmulatorApp:
                 STATE.throttled[action] += 1
         if throttle:
             return self.throttled(start_response, service, proto)
+        if proto == "cbor" and cbor_bridge.is_cbor_request(environ):
+            return cbor_bridge.handle(self.moto, environ, start_response, service)
         return self.moto(environ, start_response)
 
     @staticmethod
     def throttled(start_response, service, proto):
         rid = str(uuid.uuid4())
+        if proto == "cbor":
+            return cbor_bridge.throttled(start_response, rid)
         if proto == "query":  # the shape RDS (Query API) uses for throttling
             xmlns = ' xmlns="http://rds.amazonaws.com/doc/2014-10-31/"' if service == "rds" else ""
             payload = (f"<ErrorResponse{xmlns}><Error><Type>Sender</Type><Code>Throttling</Code>"

@@ -455,7 +455,9 @@ fn classify_alarm(event: &Map<String, Value>) -> Result<Incoming, WorkerError> {
     let state = alarm
         .state
         .as_ref()
-        .map(|s| format!("{:?}", s.value).to_ascii_uppercase())
+        // The state as AWS spells it (`INSUFFICIENT_DATA`), not the Rust variant name.
+        .and_then(|s| serde_json::to_value(&s.value).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
     if state != "ALARM" {
         return Ok(Incoming::Ignored(format!(

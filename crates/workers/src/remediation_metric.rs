@@ -241,9 +241,21 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
         "cleanup": run.cleanup,
         "abort": run.abort,
         "rollback": run.rollback,
-        "error": run.error,
+        "error": run.error.as_ref().map(readable_error),
         "note": run.note,
         "failed_checks": run.report.as_ref().map(|r| r.failures().into_iter().cloned().collect::<Vec<_>>()),
     });
     (subject, body)
+}
+
+/// Step Functions puts a Lambda error's whole payload, as a JSON string, in `Cause`: lift the
+/// message out so a reader of the notification sees it at once.
+fn readable_error(error: &Value) -> Value {
+    let name = error.get("Error").cloned().unwrap_or(Value::Null);
+    let cause = error.get("Cause").and_then(Value::as_str).unwrap_or_default();
+    let message = serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|c| c.get("errorMessage").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| cause.to_string());
+    json!({"name": name, "message": message})
 }

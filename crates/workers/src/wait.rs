@@ -7,6 +7,9 @@ use bluegreen_domain::run::{Run, WaitState};
 use bluegreen_domain::schedule::{next_delay, READY_POLLS_REQUIRED, SHORT_DELAY};
 use bluegreen_domain::WorkerError;
 
+/// Polls (10 s apart) for RDS to show a requested switchover before it counts as failed.
+const MAX_POLLS_FOR_SWITCHOVER_TO_START: u32 = 30;
+
 pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
     let request = run.request()?.clone();
     let record = run.deployment()?.clone();
@@ -35,11 +38,23 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         0
     };
     // Eventual consistency: "ready" must be seen twice in a row.
-    let phase = if observed == Phase::Ready && consecutive_ready < READY_POLLS_REQUIRED {
+    let mut phase = if observed == Phase::Ready && consecutive_ready < READY_POLLS_REQUIRED {
         Phase::Provisioning
     } else {
         observed
     };
+    // Right after a switchover request RDS may still say AVAILABLE: that is "switching",
+    // never "ready" again (which would ask for a second switchover).
+    if run.switchover.is_some() && matches!(phase, Phase::Ready | Phase::Provisioning) {
+        if polls > MAX_POLLS_FOR_SWITCHOVER_TO_START {
+            return Err(WorkerError::SwitchoverFailed(format!(
+                "RDS has not started the switchover of {} after {polls} polls (status {}): blue is \
+                 still production; check the deployment's events, then run action `switchover` again",
+                record.name, view.status
+            )));
+        }
+        phase = Phase::Switching;
+    }
     let now = now_epoch(&inv);
     let requested = run
         .timeline

@@ -1,0 +1,1088 @@
+//! Prechecks: each rule, both ways, from one realistic set of facts (an RDS PostgreSQL 13.15
+//! instance going to 16.4) that each test changes in one place.
+
+use bluegreen_domain::checks::{
+    evaluate, manual_checks, Check, EngineVersionInfo, ExistingDeployment, ParameterGroupInfo,
+    PrecheckFacts, UpgradeTarget, Verdict,
+};
+use bluegreen_domain::deployment::{DeploymentTask, DeploymentView, SwitchoverDetail};
+use bluegreen_domain::engine::Engine;
+use bluegreen_domain::plan::{deployment_name, is_valid_deployment_name, MANAGED_BY_TAG};
+use bluegreen_domain::request::{Action, DbKind, Request};
+use bluegreen_domain::run::Report;
+use bluegreen_domain::source::{Membership, SourceDb};
+use bluegreen_domain::WorkerError;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+const SOURCE_ARN: &str = "arn:aws:rds:us-east-1:123456789012:db:orders-pg";
+
+fn upgrade_request() -> Request {
+    Request::from_json(&json!({
+        "db_identifier": "orders-pg",
+        "target_engine_version": "16.4",
+        "target_db_parameter_group_name": "orders-pg16",
+        "action": "upgrade"
+    }))
+    .expect("the fixture request is valid")
+}
+
+fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn orders_pg() -> SourceDb {
+    SourceDb {
+        kind: DbKind::Instance,
+        identifier: "orders-pg".into(),
+        arn: SOURCE_ARN.into(),
+        engine: Engine::Postgres,
+        engine_version: "13.15".into(),
+        status: "available".into(),
+        instance_class: Some("db.r6g.large".into()),
+        multi_az: true,
+        multi_az_db_cluster: false,
+        endpoint: Some("orders-pg.c9akciq32.us-east-1.rds.amazonaws.com".into()),
+        port: Some(5432),
+        backup_retention_days: 7,
+        deletion_protection: true,
+        storage_encrypted: true,
+        allocated_storage_gib: Some(100),
+        parameter_groups: vec![Membership::new("orders-pg13", "in-sync")],
+        cluster_parameter_group: None,
+        option_groups: vec![Membership::new("default:postgres-13", "in-sync")],
+        managed_master_password: false,
+        read_replicas: vec![],
+        replica_source: None,
+        members: vec![],
+        tags: params(&[("team", "payments"), ("bluegreen:managed", "true")]),
+        parameters: params(&[
+            ("rds.logical_replication", "1"),
+            ("max_replication_slots", "20"),
+            ("max_wal_senders", "20"),
+            ("max_logical_replication_workers", "8"),
+            ("max_worker_processes", "16"),
+            ("shared_preload_libraries", "pg_stat_statements"),
+        ]),
+    }
+}
+
+fn target(version: &str, is_major: bool) -> UpgradeTarget {
+    UpgradeTarget {
+        version: version.into(),
+        is_major,
+    }
+}
+
+fn postgres_13_15() -> EngineVersionInfo {
+    EngineVersionInfo {
+        version: "13.15".into(),
+        family: "postgres13".into(),
+        valid_upgrade_targets: vec![
+            target("13.16", false),
+            target("14.12", true),
+            target("15.7", true),
+            target("16.3", true),
+            target("16.4", true),
+        ],
+    }
+}
+
+fn postgres_16_4() -> EngineVersionInfo {
+    EngineVersionInfo {
+        version: "16.4".into(),
+        family: "postgres16".into(),
+        valid_upgrade_targets: vec![],
+    }
+}
+
+fn group(name: &str, family: &str) -> Option<ParameterGroupInfo> {
+    Some(ParameterGroupInfo {
+        name: name.into(),
+        family: family.into(),
+    })
+}
+
+/// Everything passes: an RDS PostgreSQL 13.15 instance with a custom parameter group
+/// (`rds.logical_replication = 1`), to 16.4 with a target group of family postgres16.
+fn facts() -> PrecheckFacts {
+    PrecheckFacts {
+        request: upgrade_request(),
+        account_id: Some("123456789012".into()),
+        source: orders_pg(),
+        current_version: Some(postgres_13_15()),
+        target_version: Some(postgres_16_4()),
+        target_parameter_group: group("orders-pg16", "postgres16"),
+        target_cluster_parameter_group: None,
+        deployments: vec![],
+        pending_maintenance: Ok(vec![]),
+        free_storage_bytes: Some(60.0 * GIB),
+        deployment_name: deployment_name("orders-pg", "16.4"),
+    }
+}
+
+fn deployment(name: &str, status: &str) -> DeploymentView {
+    DeploymentView {
+        id: format!("bgd-{}", name.len()),
+        name: name.into(),
+        source_arn: SOURCE_ARN.into(),
+        target_arn: "arn:aws:rds:us-east-1:123456789012:db:orders-pg-green-x1y2z3".into(),
+        status: status.into(),
+        status_details: None,
+        tasks: vec![DeploymentTask {
+            name: "CREATING_READ_REPLICA_OF_SOURCE".into(),
+            status: "IN_PROGRESS".into(),
+        }],
+        switchover_details: vec![SwitchoverDetail {
+            source_member: SOURCE_ARN.into(),
+            target_member: "arn:aws:rds:us-east-1:123456789012:db:orders-pg-green-x1y2z3".into(),
+            status: "PROVISIONING".into(),
+        }],
+    }
+}
+
+fn ours(status: &str) -> DeploymentView {
+    deployment("rbg-orders-pg-to-16-4", status)
+}
+
+fn find(f: &PrecheckFacts, id: &str) -> Check {
+    let checks = evaluate(f).checks;
+    checks
+        .iter()
+        .find(|c| c.id == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no check `{id}` in {:?}", ids(f)))
+}
+
+fn ids(f: &PrecheckFacts) -> Vec<String> {
+    evaluate(f).checks.into_iter().map(|c| c.id).collect()
+}
+
+#[track_caller]
+fn assert_pass(c: &Check) {
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert!(c.fix.is_empty(), "a passing check has no fix: {c:?}");
+}
+
+#[track_caller]
+fn assert_fail(c: &Check, observed: &[&str], fix: &[&str]) {
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    for p in observed {
+        assert!(c.observed.contains(p), "expected `{p}` in observed: {c:?}");
+    }
+    for p in fix {
+        assert!(c.fix.contains(p), "expected `{p}` in fix: {c:?}");
+    }
+}
+
+#[track_caller]
+fn assert_warn(c: &Check, observed: &[&str]) {
+    assert_eq!(c.verdict, Verdict::Warn, "{c:?}");
+    assert!(!c.fix.is_empty(), "a warning says what to do: {c:?}");
+    for p in observed {
+        assert!(c.observed.contains(p), "expected `{p}` in observed: {c:?}");
+    }
+}
+
+// ---------------------------------------------------------------- the whole evaluation
+
+#[test]
+fn the_realistic_postgres_instance_passes_every_check() {
+    let f = facts();
+    let e = evaluate(&f);
+    assert_eq!(
+        e.checks.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        [
+            "account",
+            "source-available",
+            "engine-supported",
+            "upgrade-target",
+            "postgres-minimum-minor",
+            "logical-replication",
+            "replication-headroom",
+            "automated-backups",
+            "parameter-groups-in-sync",
+            "managed-master-password",
+            "replicas",
+            "not-multi-az-db-cluster",
+            "target-parameter-group",
+            "existing-deployment",
+            "pending-maintenance",
+            "free-storage",
+        ]
+    );
+    for c in &e.checks {
+        assert_pass(c);
+    }
+    assert!(e.is_major_upgrade);
+    assert_eq!(e.existing, ExistingDeployment::None);
+    let report = Report::new(e.checks, manual_checks(&Engine::Postgres), e.existing);
+    assert_eq!(report.verdict, Verdict::Pass);
+    assert!(report.failures().is_empty());
+}
+
+#[test]
+fn the_plan_carries_the_exact_create_parameters() {
+    let e = evaluate(&facts());
+    let p = e.plan;
+    assert_eq!(p.deployment_name, "rbg-orders-pg-to-16-4");
+    assert_eq!(p.source_arn, SOURCE_ARN);
+    assert_eq!(p.target_engine_version, "16.4");
+    assert!(p.is_major_upgrade);
+    assert_eq!(p.target_db_parameter_group_name.as_deref(), Some("orders-pg16"));
+    assert_eq!(p.target_db_cluster_parameter_group_name, None);
+    assert_eq!(p.target_db_instance_class, None);
+    assert_eq!(
+        p.tags,
+        params(&[("bluegreen:managed-by", "rds-bluegreen")])
+    );
+    assert!(p.tags.contains_key(MANAGED_BY_TAG));
+}
+
+#[test]
+fn the_plan_name_is_valid_and_the_same_for_the_same_inputs() {
+    let a = evaluate(&facts());
+    let b = evaluate(&facts());
+    assert!(is_valid_deployment_name(&a.plan.deployment_name));
+    assert_eq!(a.plan, b.plan);
+    assert_eq!(a.checks, b.checks);
+    assert_eq!(
+        deployment_name("orders-pg", "16.4"),
+        deployment_name("orders-pg", "16.4")
+    );
+    assert_ne!(
+        deployment_name("orders-pg", "16.4"),
+        deployment_name("orders-pg", "16.3")
+    );
+    let long = deployment_name(&format!("o{}", "r".repeat(62)), "8.0.mysql_aurora.3.05.2");
+    assert!(long.len() <= 60 && is_valid_deployment_name(&long), "{long}");
+}
+
+#[test]
+fn the_requested_instance_class_reaches_the_plan() {
+    let mut f = facts();
+    f.request.target_db_instance_class = Some("db.r7g.xlarge".into());
+    assert_eq!(
+        evaluate(&f).plan.target_db_instance_class.as_deref(),
+        Some("db.r7g.xlarge")
+    );
+}
+
+#[test]
+fn the_failure_error_names_every_failing_check_and_its_fix_but_no_warning() {
+    let mut f = facts();
+    f.source.backup_retention_days = 0;
+    f.source.status = "modifying".into();
+    f.source.managed_master_password = true;
+    f.pending_maintenance = Ok(vec!["system-update".into()]);
+    let e = evaluate(&f);
+    let report = Report::new(e.checks, vec![], e.existing);
+    assert_eq!(report.verdict, Verdict::Fail);
+    let failed: Vec<&str> = report.failures().iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        failed,
+        ["source-available", "automated-backups", "managed-master-password"]
+    );
+    let err = report.failure_error("orders-pg");
+    assert_eq!(err.name(), "PrecheckFailed");
+    let WorkerError::PrecheckFailed(msg) = err else {
+        unreachable!()
+    };
+    assert!(
+        msg.starts_with("3 precheck(s) failed for orders-pg, nothing was changed: "),
+        "{msg}"
+    );
+    for c in report.failures() {
+        let entry = format!("[{}] {}: {}", c.id, c.observed, c.fix);
+        assert!(msg.contains(&entry), "missing `{entry}` in {msg}");
+    }
+    assert!(!msg.contains("pending-maintenance"), "{msg}");
+}
+
+#[test]
+fn a_report_with_only_warnings_is_a_warning() {
+    let mut f = facts();
+    f.pending_maintenance = Ok(vec!["system-update".into()]);
+    let e = evaluate(&f);
+    let report = Report::new(e.checks, vec![], e.existing);
+    assert_eq!(report.verdict, Verdict::Warn);
+    assert!(report.failures().is_empty());
+}
+
+// ---------------------------------------------------------------- account
+
+#[test]
+fn account_passes_without_an_expectation_or_when_it_matches() {
+    let c = find(&facts(), "account");
+    assert_pass(&c);
+    assert!(c.observed.contains("123456789012"), "{c:?}");
+
+    let mut f = facts();
+    f.request.expected_account_id = Some("123456789012".into());
+    assert_pass(&find(&f, "account"));
+
+    let mut f = facts();
+    f.account_id = None;
+    assert_pass(&find(&f, "account"));
+}
+
+#[test]
+fn account_fails_when_running_in_another_account() {
+    let mut f = facts();
+    f.request.expected_account_id = Some("210987654321".into());
+    assert_fail(
+        &find(&f, "account"),
+        &["123456789012", "210987654321"],
+        &["expected_account_id"],
+    );
+}
+
+#[test]
+fn account_fails_when_expected_but_the_worker_cannot_tell_its_own() {
+    let mut f = facts();
+    f.request.expected_account_id = Some("123456789012".into());
+    f.account_id = None;
+    assert_fail(&find(&f, "account"), &["could not tell"], &["Lambda"]);
+}
+
+// ---------------------------------------------------------------- source status and engine
+
+#[test]
+fn source_must_be_available() {
+    let mut f = facts();
+    f.source.status = "Available".into();
+    assert_pass(&find(&f, "source-available"));
+    f.source.status = "modifying".into();
+    assert_fail(
+        &find(&f, "source-available"),
+        &["orders-pg", "`modifying`"],
+        &["available"],
+    );
+}
+
+#[test]
+fn an_engine_blue_green_does_not_support_fails() {
+    let c = find(&facts(), "engine-supported");
+    assert_pass(&c);
+    let mut f = facts();
+    f.source.engine = Engine::parse("oracle-ee");
+    assert_fail(
+        &find(&f, "engine-supported"),
+        &["oracle-ee", "does not support"],
+        &["another way"],
+    );
+}
+
+// ---------------------------------------------------------------- upgrade target
+
+#[test]
+fn a_listed_major_target_passes_as_major() {
+    let c = find(&facts(), "upgrade-target");
+    assert_pass(&c);
+    assert!(c.observed.contains("13.15 -> 16.4 is a valid major upgrade target"), "{c:?}");
+}
+
+#[test]
+fn a_listed_minor_target_passes_as_minor_and_skips_the_logical_replication_checks() {
+    let mut f = facts();
+    f.request.target_engine_version = "13.16".into();
+    f.target_version = None;
+    let c = find(&f, "upgrade-target");
+    assert_pass(&c);
+    assert!(c.observed.contains("valid minor upgrade target"), "{c:?}");
+    let e = evaluate(&f);
+    assert!(!e.is_major_upgrade);
+    assert!(!e.plan.is_major_upgrade);
+    let ids = ids(&f);
+    for absent in ["postgres-minimum-minor", "logical-replication", "replication-headroom"] {
+        assert!(!ids.iter().any(|i| i == absent), "{absent} in {ids:?}");
+    }
+}
+
+#[test]
+fn the_same_version_is_nothing_to_upgrade() {
+    let mut f = facts();
+    f.request.target_engine_version = "13.15".into();
+    assert_fail(&find(&f, "upgrade-target"), &["already runs 13.15"], &["higher"]);
+}
+
+#[test]
+fn a_lower_version_is_a_downgrade_and_refused() {
+    let mut f = facts();
+    f.request.target_engine_version = "12.19".into();
+    assert_fail(
+        &find(&f, "upgrade-target"),
+        &["12.19 is lower than the current 13.15", "cannot downgrade"],
+        &[],
+    );
+}
+
+#[test]
+fn an_unlisted_target_fails_offering_the_valid_major_targets_highest_first() {
+    let mut f = facts();
+    f.request.target_engine_version = "17.2".into();
+    f.target_version = Some(EngineVersionInfo {
+        version: "17.2".into(),
+        family: "postgres17".into(),
+        valid_upgrade_targets: vec![],
+    });
+    assert_fail(
+        &find(&f, "upgrade-target"),
+        &["17.2 exists but is not a valid upgrade target of 13.15"],
+        &["16.4, 16.3, 15.7, 14.12"],
+    );
+    // A version RDS does not know at all is said to be unknown, not "exists but".
+    f.target_version = None;
+    let c = find(&f, "upgrade-target");
+    assert_eq!(c.verdict, Verdict::Fail);
+    assert!(!c.observed.contains("exists"), "{c:?}");
+}
+
+#[test]
+fn a_current_version_without_major_targets_says_to_upgrade_the_minor_first() {
+    let mut f = facts();
+    f.current_version = Some(EngineVersionInfo {
+        version: "13.15".into(),
+        family: "postgres13".into(),
+        valid_upgrade_targets: vec![target("13.16", false)],
+    });
+    assert_fail(
+        &find(&f, "upgrade-target"),
+        &["not a valid upgrade target"],
+        &["no major upgrade target", "later minor"],
+    );
+}
+
+#[test]
+fn a_current_version_rds_does_not_list_fails() {
+    let mut f = facts();
+    f.current_version = None;
+    assert_fail(
+        &find(&f, "upgrade-target"),
+        &["DescribeDBEngineVersions does not list postgres 13.15"],
+        &["cannot confirm"],
+    );
+    // Without the listing, the major is judged from the version numbers.
+    assert!(evaluate(&f).is_major_upgrade);
+}
+
+// ---------------------------------------------------------------- PostgreSQL logical replication
+
+#[test]
+fn postgres_below_the_minimum_minor_for_a_major_upgrade_fails() {
+    let c = find(&facts(), "postgres-minimum-minor");
+    assert_pass(&c);
+    assert!(c.observed.contains("13.12"), "{c:?}");
+
+    let mut f = facts();
+    f.source.engine_version = "13.7".into();
+    assert_fail(
+        &find(&f, "postgres-minimum-minor"),
+        &["13.7 is below 13.12"],
+        &["orders-pg to 13.12 or later"],
+    );
+}
+
+#[test]
+fn postgres_without_a_minimum_minor_passes() {
+    let mut f = facts();
+    f.source.engine_version = "17.1".into();
+    f.request.target_engine_version = "18.1".into();
+    f.current_version = None;
+    let c = find(&f, "postgres-minimum-minor");
+    assert_pass(&c);
+    assert!(c.observed.contains("no minimum minor applies"), "{c:?}");
+}
+
+#[test]
+fn logical_replication_off_fails_and_says_to_set_it_in_the_custom_group() {
+    let c = find(&facts(), "logical-replication");
+    assert_pass(&c);
+    assert!(c.observed.contains("parameter group orders-pg13"), "{c:?}");
+
+    let mut f = facts();
+    f.source
+        .parameters
+        .insert("rds.logical_replication".into(), "0".into());
+    assert_fail(
+        &find(&f, "logical-replication"),
+        &["rds.logical_replication = 0 in parameter group orders-pg13"],
+        &["set rds.logical_replication = 1 in that group and reboot"],
+    );
+}
+
+#[test]
+fn logical_replication_on_a_default_group_says_to_attach_a_custom_group() {
+    let mut f = facts();
+    f.source.parameter_groups = vec![Membership::new("default.postgres13", "in-sync")];
+    f.source.parameters.remove("rds.logical_replication");
+    assert_fail(
+        &find(&f, "logical-replication"),
+        &["0 (default)", "default.postgres13"],
+        &["attach a custom parameter group"],
+    );
+}
+
+#[test]
+fn replication_headroom_with_a_zero_setting_fails() {
+    let mut f = facts();
+    f.source
+        .parameters
+        .insert("max_replication_slots".into(), "0".into());
+    assert_fail(
+        &find(&f, "replication-headroom"),
+        &["max_replication_slots = 0"],
+        &["set max_replication_slots above zero"],
+    );
+}
+
+#[test]
+fn replication_headroom_with_low_settings_warns() {
+    let mut f = facts();
+    f.source
+        .parameters
+        .insert("max_wal_senders".into(), "5".into());
+    let c = find(&f, "replication-headroom");
+    assert_warn(&c, &["low: max_wal_senders = 5"]);
+    assert!(c.fix.contains("delete and recreate"), "{c:?}");
+}
+
+#[test]
+fn replication_headroom_warns_when_worker_processes_do_not_exceed_replication_workers() {
+    let mut f = facts();
+    f.source
+        .parameters
+        .insert("max_worker_processes".into(), "12".into());
+    f.source
+        .parameters
+        .insert("max_logical_replication_workers".into(), "12".into());
+    assert_warn(
+        &find(&f, "replication-headroom"),
+        &["max_worker_processes (12) must exceed max_logical_replication_workers (12)"],
+    );
+}
+
+#[test]
+fn replication_headroom_with_rds_formulas_passes() {
+    let mut f = facts();
+    f.source.parameters.insert(
+        "max_worker_processes".into(),
+        "GREATEST({DBInstanceClassMemory/9531392},8)".into(),
+    );
+    f.source.parameters.remove("max_wal_senders");
+    let c = find(&f, "replication-headroom");
+    assert_pass(&c);
+    assert!(c.observed.contains("(formula; RDS computes it)"), "{c:?}");
+    assert!(c.observed.contains("max_wal_senders = default"), "{c:?}");
+}
+
+// ---------------------------------------------------------------- common prerequisites
+
+#[test]
+fn automated_backups_off_fails() {
+    assert_pass(&find(&facts(), "automated-backups"));
+    let mut f = facts();
+    f.source.backup_retention_days = 0;
+    assert_fail(
+        &find(&f, "automated-backups"),
+        &["retention 0 days"],
+        &["backup retention period"],
+    );
+}
+
+#[test]
+fn a_parameter_group_pending_reboot_fails_naming_it() {
+    let mut f = facts();
+    f.source.parameter_groups = vec![Membership::new("orders-pg13", "pending-reboot")];
+    assert_fail(
+        &find(&f, "parameter-groups-in-sync"),
+        &["orders-pg13 is pending-reboot"],
+        &["reboot"],
+    );
+}
+
+#[test]
+fn a_secrets_manager_master_password_fails() {
+    assert_pass(&find(&facts(), "managed-master-password"));
+    let mut f = facts();
+    f.source.managed_master_password = true;
+    assert_fail(
+        &find(&f, "managed-master-password"),
+        &["Secrets Manager"],
+        &["manage-master-user-password"],
+    );
+}
+
+#[test]
+fn a_source_that_is_a_replica_or_has_replicas_fails() {
+    let mut f = facts();
+    f.source.replica_source = Some("orders-pg-primary".into());
+    assert_fail(
+        &find(&f, "replicas"),
+        &["orders-pg is itself a replica of orders-pg-primary"],
+        &["promote"],
+    );
+    let mut f = facts();
+    f.source.read_replicas = vec!["orders-pg-ro1".into(), "orders-pg-ro2".into()];
+    assert_fail(
+        &find(&f, "replicas"),
+        &["orders-pg-ro1, orders-pg-ro2"],
+        &["delete them"],
+    );
+}
+
+#[test]
+fn a_multi_az_db_cluster_fails() {
+    assert_pass(&find(&facts(), "not-multi-az-db-cluster"));
+    let mut f = facts();
+    f.source.multi_az_db_cluster = true;
+    assert_fail(
+        &find(&f, "not-multi-az-db-cluster"),
+        &["Multi-AZ DB cluster"],
+        &["in place"],
+    );
+}
+
+// ---------------------------------------------------------------- target parameter group
+
+#[test]
+fn a_target_group_of_the_wrong_family_fails() {
+    let mut f = facts();
+    f.target_parameter_group = group("orders-pg16", "postgres15");
+    let c = find(&f, "target-parameter-group");
+    assert_fail(
+        &c,
+        &["orders-pg16 is of family postgres15, the target needs postgres16"],
+        &["family postgres16"],
+    );
+}
+
+#[test]
+fn a_target_group_that_does_not_exist_fails() {
+    let mut f = facts();
+    f.target_parameter_group = None;
+    assert_fail(
+        &find(&f, "target-parameter-group"),
+        &["parameter group orders-pg16 does not exist"],
+        &["family postgres16"],
+    );
+}
+
+#[test]
+fn no_target_group_for_a_source_on_a_custom_group_fails() {
+    let mut f = facts();
+    f.request.target_db_parameter_group_name = None;
+    f.target_parameter_group = None;
+    assert_fail(
+        &find(&f, "target-parameter-group"),
+        &["custom group orders-pg13", "default.postgres16"],
+        &["target_db_parameter_group_name"],
+    );
+    assert_eq!(evaluate(&f).plan.target_db_parameter_group_name, None);
+}
+
+#[test]
+fn no_target_group_for_a_source_on_a_default_group_uses_the_new_default() {
+    let mut f = facts();
+    f.request.target_db_parameter_group_name = None;
+    f.target_parameter_group = None;
+    f.source.parameter_groups = vec![Membership::new("default.postgres13", "in-sync")];
+    let c = find(&f, "target-parameter-group");
+    assert_pass(&c);
+    assert_eq!(
+        evaluate(&f).plan.target_db_parameter_group_name.as_deref(),
+        Some("default.postgres16")
+    );
+}
+
+// ---------------------------------------------------------------- existing deployments
+
+#[test]
+fn no_deployment_means_create() {
+    let c = find(&facts(), "existing-deployment");
+    assert_pass(&c);
+    assert!(c.observed.contains("will create rbg-orders-pg-to-16-4"), "{c:?}");
+    assert_eq!(evaluate(&facts()).existing, ExistingDeployment::None);
+}
+
+#[test]
+fn our_provisioning_deployment_is_adopted() {
+    for status in ["PROVISIONING", "AVAILABLE", "SWITCHOVER_IN_PROGRESS", "SWITCHOVER_COMPLETED"] {
+        let mut f = facts();
+        f.deployments = vec![ours(status)];
+        let c = find(&f, "existing-deployment");
+        assert_pass(&c);
+        assert!(c.observed.contains("will continue with it"), "{c:?}");
+        assert_eq!(evaluate(&f).existing, ExistingDeployment::Adopt, "{status}");
+    }
+}
+
+#[test]
+fn our_deployment_in_invalid_configuration_fails_with_its_details() {
+    let mut f = facts();
+    let mut d = ours("INVALID_CONFIGURATION");
+    d.status_details =
+        Some("Creation of blue/green deployment failed due to incompatible parameter(s)".into());
+    f.deployments = vec![d];
+    assert_fail(
+        &find(&f, "existing-deployment"),
+        &["INVALID_CONFIGURATION", "incompatible parameter(s)"],
+        &["abort"],
+    );
+    assert_eq!(evaluate(&f).existing, ExistingDeployment::Conflict);
+}
+
+#[test]
+fn abort_adopts_our_deployment_even_in_invalid_configuration() {
+    let mut f = facts();
+    f.request.action = Action::Abort;
+    f.deployments = vec![ours("INVALID_CONFIGURATION")];
+    assert_pass(&find(&f, "existing-deployment"));
+    assert_eq!(evaluate(&f).existing, ExistingDeployment::Adopt);
+}
+
+#[test]
+fn another_deployment_in_flight_is_a_conflict() {
+    let mut f = facts();
+    f.deployments = vec![deployment("manual-orders-upgrade", "AVAILABLE")];
+    assert_fail(
+        &find(&f, "existing-deployment"),
+        &["manual-orders-upgrade", "AVAILABLE"],
+        &["only one blue/green deployment per source"],
+    );
+    assert_eq!(evaluate(&f).existing, ExistingDeployment::Conflict);
+}
+
+#[test]
+fn another_deployment_that_is_finished_is_no_conflict() {
+    for status in ["SWITCHOVER_COMPLETED", "DELETING"] {
+        let mut f = facts();
+        f.deployments = vec![deployment("last-years-upgrade", status)];
+        assert_pass(&find(&f, "existing-deployment"));
+        assert_eq!(evaluate(&f).existing, ExistingDeployment::None, "{status}");
+    }
+}
+
+#[test]
+fn switchover_abort_and_cleanup_without_our_deployment_fail() {
+    for action in [Action::Switchover, Action::Abort, Action::Cleanup] {
+        let mut f = facts();
+        f.request.action = action;
+        assert_fail(
+            &find(&f, "existing-deployment"),
+            &["no deployment named rbg-orders-pg-to-16-4"],
+            &["prepare"],
+        );
+        assert_eq!(evaluate(&f).existing, ExistingDeployment::None);
+    }
+}
+
+// ---------------------------------------------------------------- maintenance and storage
+
+#[test]
+fn pending_maintenance_warns_listing_it() {
+    assert_pass(&find(&facts(), "pending-maintenance"));
+    let mut f = facts();
+    f.pending_maintenance = Ok(vec![
+        "system-update (Upgrade to 2.10.0), auto-applied after 2026-12-01T00:00:00Z".into(),
+        "os-upgrade".into(),
+    ]);
+    assert_warn(
+        &find(&f, "pending-maintenance"),
+        &["system-update (Upgrade to 2.10.0)", "; os-upgrade"],
+    );
+}
+
+#[test]
+fn unreadable_pending_maintenance_warns_with_the_reason() {
+    let mut f = facts();
+    f.pending_maintenance = Err("rds:DescribePendingMaintenanceActions was denied".into());
+    assert_warn(&find(&f, "pending-maintenance"), &["was denied"]);
+}
+
+#[test]
+fn plenty_of_free_storage_passes_with_the_numbers() {
+    let c = find(&facts(), "free-storage");
+    assert_pass(&c);
+    assert_eq!(c.observed, "60.0 GiB free of 100 GiB (60%)");
+}
+
+#[test]
+fn little_free_storage_warns() {
+    let mut f = facts();
+    f.free_storage_bytes = Some(4.0 * GIB);
+    assert_warn(&find(&f, "free-storage"), &["4.0 GiB free of 100 GiB (4%)"]);
+    // Under 10% of a large volume warns even with many GiB free.
+    let mut f = facts();
+    f.source.allocated_storage_gib = Some(1000);
+    f.free_storage_bytes = Some(50.0 * GIB);
+    assert_warn(&find(&f, "free-storage"), &["(5%)"]);
+}
+
+#[test]
+fn no_free_storage_datapoint_warns() {
+    let mut f = facts();
+    f.free_storage_bytes = None;
+    assert_warn(&find(&f, "free-storage"), &["no FreeStorageSpace datapoint"]);
+}
+
+// ---------------------------------------------------------------- MySQL option groups
+
+fn billing_mysql() -> PrecheckFacts {
+    let mut f = facts();
+    f.request = Request::from_json(&json!({
+        "db_identifier": "billing-mysql",
+        "target_engine_version": "8.0.39",
+        "target_db_parameter_group_name": "billing-mysql80",
+        "action": "upgrade"
+    }))
+    .unwrap();
+    f.source.identifier = "billing-mysql".into();
+    f.source.arn = "arn:aws:rds:us-east-1:123456789012:db:billing-mysql".into();
+    f.source.engine = Engine::Mysql;
+    f.source.engine_version = "5.7.44".into();
+    f.source.parameter_groups = vec![Membership::new("billing-mysql57", "in-sync")];
+    f.source.option_groups = vec![Membership::new("default:mysql-5-7", "in-sync")];
+    f.source.parameters = params(&[("binlog_format", "ROW")]);
+    f.current_version = Some(EngineVersionInfo {
+        version: "5.7.44".into(),
+        family: "mysql5.7".into(),
+        valid_upgrade_targets: vec![target("5.7.44-rds.20240529", false), target("8.0.39", true)],
+    });
+    f.target_version = Some(EngineVersionInfo {
+        version: "8.0.39".into(),
+        family: "mysql8.0".into(),
+        valid_upgrade_targets: vec![],
+    });
+    f.target_parameter_group = group("billing-mysql80", "mysql8.0");
+    f.deployment_name = deployment_name("billing-mysql", "8.0.39");
+    f
+}
+
+#[test]
+fn mysql_on_the_default_option_group_passes_without_postgres_checks() {
+    let f = billing_mysql();
+    let e = evaluate(&f);
+    for c in &e.checks {
+        assert_pass(c);
+    }
+    let ids = ids(&f);
+    assert!(ids.contains(&"option-group".to_string()));
+    for absent in ["logical-replication", "replication-headroom", "binlog-format"] {
+        assert!(!ids.iter().any(|i| i == absent), "{absent} in {ids:?}");
+    }
+}
+
+#[test]
+fn mysql_custom_option_group_with_a_major_upgrade_fails() {
+    let mut f = billing_mysql();
+    f.source.option_groups = vec![Membership::new("billing-audit-57", "in-sync")];
+    assert_fail(
+        &find(&f, "option-group"),
+        &["custom option group billing-audit-57 with a major upgrade"],
+        &["default option group"],
+    );
+}
+
+#[test]
+fn mysql_custom_option_group_with_a_minor_upgrade_passes() {
+    let mut f = billing_mysql();
+    f.source.option_groups = vec![Membership::new("billing-audit-57", "in-sync")];
+    f.request.target_engine_version = "5.7.44-rds.20240529".into();
+    let c = find(&f, "option-group");
+    assert_pass(&c);
+    assert!(c.observed.contains("billing-audit-57 (no major upgrade)"), "{c:?}");
+}
+
+// ---------------------------------------------------------------- Aurora clusters
+
+fn aurora_postgres_cluster() -> PrecheckFacts {
+    let mut f = facts();
+    f.request = Request::from_json(&json!({
+        "db_identifier": "arn:aws:rds:us-east-1:123456789012:cluster:ledger",
+        "target_engine_version": "16.4",
+        "target_db_cluster_parameter_group_name": "ledger-apg16",
+        "action": "upgrade"
+    }))
+    .unwrap();
+    f.source = SourceDb {
+        kind: DbKind::Cluster,
+        identifier: "ledger".into(),
+        arn: "arn:aws:rds:us-east-1:123456789012:cluster:ledger".into(),
+        engine: Engine::AuroraPostgresql,
+        engine_version: "13.15".into(),
+        instance_class: None,
+        multi_az: true,
+        endpoint: Some("ledger.cluster-c9akciq32.us-east-1.rds.amazonaws.com".into()),
+        port: Some(5432),
+        allocated_storage_gib: None,
+        parameter_groups: vec![Membership::new("default.aurora-postgresql13", "in-sync")],
+        cluster_parameter_group: Some(Membership::new("ledger-apg13", "in-sync")),
+        option_groups: vec![],
+        members: vec!["ledger-1".into(), "ledger-2".into()],
+        ..orders_pg()
+    };
+    f.current_version = Some(EngineVersionInfo {
+        version: "13.15".into(),
+        family: "aurora-postgresql13".into(),
+        valid_upgrade_targets: vec![target("16.4", true)],
+    });
+    f.target_version = Some(EngineVersionInfo {
+        version: "16.4".into(),
+        family: "aurora-postgresql16".into(),
+        valid_upgrade_targets: vec![],
+    });
+    f.target_parameter_group = None;
+    f.target_cluster_parameter_group = group("ledger-apg16", "aurora-postgresql16");
+    f.free_storage_bytes = None;
+    f.deployment_name = deployment_name("ledger", "16.4");
+    f
+}
+
+#[test]
+fn aurora_postgres_cluster_with_a_target_cluster_group_passes() {
+    let f = aurora_postgres_cluster();
+    let e = evaluate(&f);
+    for c in &e.checks {
+        assert_pass(c);
+    }
+    let ids = ids(&f);
+    assert!(ids.contains(&"target-cluster-parameter-group".to_string()));
+    assert!(ids.contains(&"logical-replication".to_string()));
+    assert!(!ids.contains(&"free-storage".to_string()), "{ids:?}");
+    assert_eq!(
+        e.plan.target_db_cluster_parameter_group_name.as_deref(),
+        Some("ledger-apg16")
+    );
+    // Aurora instances keep the new family's default DB parameter group.
+    assert_eq!(
+        e.plan.target_db_parameter_group_name.as_deref(),
+        Some("default.aurora-postgresql16")
+    );
+    let c = find(&f, "logical-replication");
+    assert!(c.observed.contains("cluster parameter group ledger-apg13"), "{c:?}");
+}
+
+#[test]
+fn aurora_cluster_without_a_target_cluster_group_fails() {
+    let mut f = aurora_postgres_cluster();
+    f.request.target_db_cluster_parameter_group_name = None;
+    f.target_cluster_parameter_group = None;
+    assert_fail(
+        &find(&f, "target-cluster-parameter-group"),
+        &["no target_db_cluster_parameter_group_name"],
+        &["family aurora-postgresql16"],
+    );
+}
+
+#[test]
+fn aurora_target_cluster_group_missing_or_of_the_wrong_family_fails() {
+    let mut f = aurora_postgres_cluster();
+    f.target_cluster_parameter_group = None;
+    assert_fail(
+        &find(&f, "target-cluster-parameter-group"),
+        &["cluster parameter group ledger-apg16 does not exist"],
+        &["rds.logical_replication = 1"],
+    );
+    let mut f = aurora_postgres_cluster();
+    f.target_cluster_parameter_group = group("ledger-apg16", "aurora-postgresql15");
+    assert_fail(
+        &find(&f, "target-cluster-parameter-group"),
+        &["of family aurora-postgresql15, the target needs aurora-postgresql16"],
+        &[],
+    );
+}
+
+#[test]
+fn aurora_cluster_group_pending_reboot_fails() {
+    let mut f = aurora_postgres_cluster();
+    f.source.cluster_parameter_group = Some(Membership::new("ledger-apg13", "pending-reboot"));
+    assert_fail(
+        &find(&f, "parameter-groups-in-sync"),
+        &["ledger-apg13 is pending-reboot"],
+        &[],
+    );
+}
+
+fn aurora_mysql_cluster() -> PrecheckFacts {
+    let mut f = aurora_postgres_cluster();
+    f.request = Request::from_json(&json!({
+        "db_identifier": "billing",
+        "target_engine_version": "8.0.mysql_aurora.3.05.2",
+        "target_db_cluster_parameter_group_name": "billing-aurora-mysql80",
+        "action": "upgrade"
+    }))
+    .unwrap();
+    f.source.identifier = "billing".into();
+    f.source.arn = "arn:aws:rds:us-east-1:123456789012:cluster:billing".into();
+    f.source.engine = Engine::AuroraMysql;
+    f.source.engine_version = "5.7.mysql_aurora.2.11.5".into();
+    f.source.cluster_parameter_group = Some(Membership::new("billing-aurora-mysql57", "in-sync"));
+    f.source.parameter_groups = vec![Membership::new("default.aurora-mysql5.7", "in-sync")];
+    f.source.parameters = params(&[("binlog_format", "ROW")]);
+    f.current_version = Some(EngineVersionInfo {
+        version: "5.7.mysql_aurora.2.11.5".into(),
+        family: "aurora-mysql5.7".into(),
+        valid_upgrade_targets: vec![target("8.0.mysql_aurora.3.05.2", true)],
+    });
+    f.target_version = Some(EngineVersionInfo {
+        version: "8.0.mysql_aurora.3.05.2".into(),
+        family: "aurora-mysql8.0".into(),
+        valid_upgrade_targets: vec![],
+    });
+    f.target_cluster_parameter_group = group("billing-aurora-mysql80", "aurora-mysql8.0");
+    f.deployment_name = deployment_name("billing", "8.0.mysql_aurora.3.05.2");
+    f
+}
+
+#[test]
+fn aurora_mysql_with_row_binlog_passes() {
+    let f = aurora_mysql_cluster();
+    for c in evaluate(&f).checks {
+        assert_pass(&c);
+    }
+    let c = find(&f, "binlog-format");
+    assert!(c.observed.contains("binlog_format = ROW in cluster parameter group billing-aurora-mysql57"), "{c:?}");
+    assert!(!ids(&f).contains(&"option-group".to_string()));
+}
+
+#[test]
+fn aurora_mysql_with_mixed_binlog_warns() {
+    let mut f = aurora_mysql_cluster();
+    f.source.parameters = params(&[("binlog_format", "mixed")]);
+    assert_warn(&find(&f, "binlog-format"), &["binlog_format = MIXED"]);
+}
+
+#[test]
+fn aurora_mysql_with_binary_logging_off_fails() {
+    let mut f = aurora_mysql_cluster();
+    f.source.parameters = params(&[("binlog_format", "OFF")]);
+    assert_fail(
+        &find(&f, "binlog-format"),
+        &["binlog_format = OFF", "binary logging is off"],
+        &["binlog_format = ROW"],
+    );
+    f.source.parameters.clear();
+    assert_fail(&find(&f, "binlog-format"), &["OFF (default)"], &[]);
+}
+
+// ---------------------------------------------------------------- manual checks
+
+#[test]
+fn manual_checks_give_sql_for_each_engine_family() {
+    let pg = manual_checks(&Engine::AuroraPostgresql);
+    let ids: Vec<&str> = pg.iter().map(|m| m.id.as_str()).collect();
+    assert!(ids.contains(&"tables-without-primary-key"));
+    assert!(ids.contains(&"large-objects"));
+    assert!(pg.iter().all(|m| !m.sql.is_empty() && !m.why.is_empty()));
+    assert!(pg.iter().any(|m| m.sql.contains("pg_replication_slots")));
+
+    let my = manual_checks(&Engine::Mysql);
+    let ids: Vec<&str> = my.iter().map(|m| m.id.as_str()).collect();
+    assert!(ids.contains(&"long-running-transactions"));
+    assert!(!ids.contains(&"large-objects"));
+}
