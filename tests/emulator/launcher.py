@@ -47,6 +47,7 @@ import copy
 import io
 import json
 import logging
+import os
 import random
 import re
 import signal
@@ -72,6 +73,8 @@ import cbor_bridge
 INT_KNOBS = {"provisioning_polls", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls"}
 BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed"}
+# Metrics RDS publishes on its own; read whenever a client reads CloudWatch.
+FLOAT_KNOBS = {"replica_lag_seconds", "free_storage_ratio"}
 INVALID_CONFIG_TEXT = ("Creation of blue/green deployment failed due to incompatible parameter(s). "
                        "Check the parameter settings of the source and target DB parameter groups "
                        "(for example rds.logical_replication), delete this deployment and create it again.")
@@ -108,6 +111,8 @@ class State:
             if key in INT_KNOBS and isinstance(value, int) and value >= 0:
                 continue
             if key in BOOL_KNOBS and isinstance(value, bool) or key == "status_details":
+                continue
+            if key in FLOAT_KNOBS and isinstance(value, (int, float)) and value >= 0:
                 continue
             raise ValueError(f"unknown or invalid knob {key}={value!r}")
         for t in [throttle] if isinstance(throttle, dict) else throttle or []:
@@ -492,6 +497,41 @@ def _identify(environ, body):
     return service, f"{environ.get('REQUEST_METHOD')} {path}", "rest"
 
 
+def publish_rds_metrics(environ):
+    """What RDS publishes every minute, published when someone reads CloudWatch:
+    `ReplicaLag` for each green instance of a deployment still replicating (knob
+    `replica_lag_seconds`, default 0) and `FreeStorageSpace` for every instance (knob
+    `free_storage_ratio` of the allocated storage, default 0.6)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    m = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    region = m.group(1) if m else "us-east-1"
+    account = os.environ.get("MOTO_ACCOUNT_ID", "123456789012")
+    backend = rm.rds_backends[account][region]
+    data = []
+    with STATE.lock:
+        for bg in list(backend.blue_green_deployments.values()):
+            rt = getattr(bg, "_emu", None)
+            if not rt or bg.status not in ("AVAILABLE", "SWITCHOVER_IN_PROGRESS"):
+                continue
+            lag = float(STATE.knob(bg.blue_green_deployment_name, "replica_lag_seconds", 0.0))
+            for _, green in rt["pairs"]:
+                if isinstance(green, rm.DBInstance):
+                    data.append({"MetricName": "ReplicaLag", "Value": lag, "Unit": "Seconds",
+                                 "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": green.db_instance_identifier}]})
+                elif green.engine == "aurora-mysql":
+                    data.append({"MetricName": "AuroraBinlogReplicaLag", "Value": lag, "Unit": "Seconds",
+                                 "Dimensions": [{"Name": "DBClusterIdentifier", "Value": green.db_cluster_identifier}]})
+        ratio = float(STATE.global_knobs.get("free_storage_ratio", 0.6))
+        for db in list(backend.databases.values()):
+            if getattr(db, "allocated_storage", None):
+                data.append({"MetricName": "FreeStorageSpace", "Value": int(db.allocated_storage) * 2**30 * ratio,
+                             "Unit": "Bytes",
+                             "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": db.db_instance_identifier}]})
+    if data:
+        cloudwatch_backends[account][region].put_metric_data("AWS/RDS", data)
+
+
 class EmulatorApp:
     def __init__(self, moto_app):
         self.moto = moto_app
@@ -511,6 +551,8 @@ class EmulatorApp:
                 STATE.throttled[action] += 1
         if throttle:
             return self.throttled(start_response, service, proto)
+        if service == "monitoring" and action.startswith("GetMetric"):
+            publish_rds_metrics(environ)
         if proto == "cbor" and cbor_bridge.is_cbor_request(environ):
             return cbor_bridge.handle(self.moto, environ, start_response, service)
         return self.moto(environ, start_response)

@@ -1,0 +1,396 @@
+//! `precheck`: normalizes the input, exports the source, runs every check read-only and
+//! picks the route. It never changes anything in AWS.
+
+mod common;
+
+use aws_sdk_rds::types::PendingMaintenanceAction;
+use bluegreen_domain::checks::{ExistingDeployment, Verdict};
+use bluegreen_domain::request::{Action, Trigger};
+use bluegreen_domain::run::Route;
+use bluegreen_workers::precheck;
+use common::*;
+use serde_json::json;
+
+fn assert_read_only(world: &World) {
+    let mutations: Vec<String> = world.log().into_iter().filter(|l| is_mutation(l)).collect();
+    assert!(mutations.is_empty(), "precheck changed something: {mutations:?}");
+}
+
+#[tokio::test]
+async fn plan_route_exports_the_source_and_reports_every_check() {
+    let world = World::orders_pg();
+    let run = precheck::handle(world.deps(), started_run(event("console-plan.json")), inv())
+        .await
+        .unwrap();
+
+    assert_eq!(run.route, Some(Route::Plan));
+    let request = run.request.as_ref().unwrap();
+    assert_eq!(request.action, Action::Plan);
+    assert_eq!(request.trigger, Trigger::Console);
+
+    let report = run.report.as_ref().unwrap();
+    assert_eq!(report.verdict, Verdict::Pass, "{:#?}", report.checks);
+    assert_eq!(report.existing_deployment, ExistingDeployment::None);
+    let ids: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "account",
+            "source-available",
+            "engine-supported",
+            "upgrade-target",
+            "postgres-minimum-minor",
+            "logical-replication",
+            "replication-headroom",
+            "automated-backups",
+            "parameter-groups-in-sync",
+            "managed-master-password",
+            "replicas",
+            "not-multi-az-db-cluster",
+            "target-parameter-group",
+            "existing-deployment",
+            "pending-maintenance",
+            "free-storage",
+        ]
+    );
+    let account = &report.checks[0];
+    assert!(account.observed.contains(ACCOUNT), "{account:?}");
+    let storage = report.checks.iter().find(|c| c.id == "free-storage").unwrap();
+    assert_eq!(storage.observed, "60.1 GiB free of 100 GiB (60%)");
+    assert!(!report.manual_checks.is_empty());
+
+    // The exported source, parameters read across every page and filtered to those that matter.
+    assert_eq!(run.source.as_ref().unwrap(), &source_db());
+
+    let plan = run.plan.as_ref().unwrap();
+    assert_eq!(plan, &create_plan());
+    assert!(run.deployment.is_none());
+    assert_eq!(run.timeline.get("started"), Some(&rfc(0)));
+    assert_read_only(&world);
+    // The ARN named an instance: no cluster lookup; the free-storage minimum over the last hour.
+    assert!(world.calls("DescribeDBClusters").is_empty(), "{:?}", world.log());
+    let q = world.with(|s| s.metric_queries.clone());
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].namespace(), Some("AWS/RDS"));
+    assert_eq!(q[0].metric_name(), Some("FreeStorageSpace"));
+    assert_eq!(q[0].dimensions()[0].name(), Some("DBInstanceIdentifier"));
+    assert_eq!(q[0].dimensions()[0].value(), Some(DB));
+    assert_eq!(
+        q[0].statistics(),
+        [aws_sdk_cloudwatch::types::Statistic::Minimum]
+    );
+    assert_eq!(
+        q[0].start_time().unwrap().secs(),
+        q[0].end_time().unwrap().secs() - 3600
+    );
+}
+
+#[tokio::test]
+async fn a_plan_with_failing_checks_still_reports_instead_of_failing() {
+    let world = World::orders_pg();
+    let mut db = source_instance();
+    db.backup_retention_period = Some(0);
+    world.put_instance(db);
+    let run = precheck::handle(world.deps(), started_run(event("console-plan.json")), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::Plan));
+    let report = run.report.unwrap();
+    assert_eq!(report.verdict, Verdict::Fail);
+    assert_eq!(report.failures()[0].id, "automated-backups");
+}
+
+#[tokio::test]
+async fn a_mutating_action_with_failed_checks_is_refused_naming_every_one() {
+    let world = World::orders_pg();
+    let mut db = source_instance();
+    db.backup_retention_period = Some(0);
+    db.db_instance_status = Some("modifying".into());
+    world.put_instance(db);
+    world.with(|s| {
+        let params = s.parameters.get_mut("orders-pg13").unwrap();
+        let i = params
+            .iter()
+            .position(|p| p.parameter_name() == Some("rds.logical_replication"))
+            .unwrap();
+        params[i] = param("rds.logical_replication", "0");
+    });
+
+    let (name, msg) = err_of(
+        precheck::handle(world.deps(), started_run(event("console-upgrade.json")), inv()).await,
+    );
+    assert_eq!(name, "PrecheckFailed");
+    assert_mentions(
+        &msg,
+        &[
+            "3 precheck(s) failed for orders-pg, nothing was changed",
+            "[source-available] orders-pg is `modifying`",
+            "[logical-replication] rds.logical_replication = 0 in parameter group orders-pg13",
+            "[automated-backups] automated backups are off",
+        ],
+    );
+    assert_read_only(&world);
+}
+
+#[tokio::test]
+async fn an_arn_of_another_account_is_refused_before_any_aws_call() {
+    let input = json!({
+        "db_identifier": "arn:aws:rds:us-east-1:210987654321:db:orders-pg",
+        "target_engine_version": "16.4",
+        "action": "upgrade"
+    });
+    let (name, msg) = err_of(precheck::handle(no_aws(), started_run(input), inv()).await);
+    assert_eq!(name, "InvalidRequest");
+    assert_mentions(&msg, &["account 210987654321", "runs in account 123456789012"]);
+}
+
+#[tokio::test]
+async fn an_arn_of_another_region_is_refused_before_any_aws_call() {
+    let input = json!({
+        "db_identifier": "arn:aws:rds:eu-west-1:123456789012:db:orders-pg",
+        "target_engine_version": "16.4"
+    });
+    let (name, msg) = err_of(precheck::handle(no_aws(), started_run(input), inv()).await);
+    assert_eq!(name, "InvalidRequest");
+    assert_mentions(&msg, &["Region eu-west-1", "us-east-1"]);
+}
+
+#[tokio::test]
+async fn an_invalid_request_is_refused_before_any_aws_call() {
+    let input = json!({"db_identifier": "orders-pg", "target_engine_version": "16.4", "soak_hour": 2});
+    let (name, msg) = err_of(precheck::handle(no_aws(), started_run(input), inv()).await);
+    assert_eq!(name, "InvalidRequest");
+    assert_mentions(&msg, &["soak_hour"]);
+}
+
+#[tokio::test]
+async fn a_run_without_input_is_a_malformed_run() {
+    let mut run = started_run(json!({}));
+    run.input = None;
+    let (name, _) = err_of(precheck::handle(no_aws(), run, inv()).await);
+    assert_eq!(name, "MalformedRun");
+}
+
+#[tokio::test]
+async fn a_database_that_does_not_exist_is_source_not_found() {
+    let world = World::empty();
+    let input = json!({"db_identifier": "orders-pg", "target_engine_version": "16.4"});
+    let (name, msg) = err_of(precheck::handle(world.deps(), started_run(input), inv()).await);
+    assert_eq!(name, "SourceNotFound");
+    assert_mentions(&msg, &["`orders-pg`"]);
+    // A bare name may be an instance or a cluster: both were looked up.
+    assert_eq!(
+        world.log(),
+        ["DescribeDBInstances orders-pg", "DescribeDBClusters orders-pg"]
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_builds_the_request_from_the_database_tags() {
+    let world = World::orders_pg();
+    let mut db = source_instance();
+    db.tag_list = Some(vec![
+        tag("team", "payments"),
+        tag("bluegreen:managed", "true"),
+        tag("bluegreen:target-engine-version", "16.4"),
+        tag("bluegreen:target-db-parameter-group-name", "orders-pg16"),
+        tag("bluegreen:action", "prepare"),
+        tag("bluegreen:soak-hours", "48"),
+    ]);
+    world.put_instance(db);
+
+    let run = precheck::handle(world.deps(), started_run(event("alarm-state-change.json")), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::Prepare));
+    let r = run.request.as_ref().unwrap();
+    assert_eq!(r.db_identifier, DB);
+    assert_eq!(r.trigger, Trigger::Alarm);
+    assert_eq!(r.action, Action::Prepare);
+    assert_eq!(r.target_engine_version, "16.4");
+    assert_eq!(r.target_db_parameter_group_name.as_deref(), Some("orders-pg16"));
+    assert_eq!(r.soak_hours, 48);
+    assert_eq!(run.report.unwrap().verdict, Verdict::Pass);
+    assert_read_only(&world);
+}
+
+#[tokio::test]
+async fn an_alarm_on_a_database_without_tags_is_refused_naming_the_tag() {
+    let world = World::orders_pg();
+    let (name, msg) = err_of(
+        precheck::handle(world.deps(), started_run(event("alarm-state-change.json")), inv()).await,
+    );
+    assert_eq!(name, "InvalidRequest");
+    assert_mentions(&msg, &["orders-pg-needs-upgrade", "bluegreen:target-engine-version"]);
+}
+
+#[tokio::test]
+async fn an_alarm_back_to_ok_is_a_noop_without_any_aws_call() {
+    let mut input = event("alarm-state-change.json");
+    input["detail"]["state"]["value"] = json!("OK");
+    let run = precheck::handle(no_aws(), started_run(input), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::Noop));
+    assert_mentions(run.note.as_deref().unwrap(), &["moved to OK"]);
+    assert!(run.request.is_none() && run.report.is_none());
+}
+
+fn tagged_for_alarm_upgrade() -> World {
+    let world = World::orders_pg();
+    let mut db = source_instance();
+    db.tag_list = Some(vec![
+        tag("bluegreen:target-engine-version", "16.4"),
+        tag("bluegreen:target-db-parameter-group-name", "orders-pg16"),
+        tag("bluegreen:action", "upgrade"),
+    ]);
+    world.put_instance(db);
+    world
+}
+
+#[tokio::test]
+async fn an_alarm_while_our_deployment_is_in_flight_is_already_in_progress() {
+    let world = tagged_for_alarm_upgrade();
+    world.set_deployment(deployment("PROVISIONING"));
+    let run = precheck::handle(world.deps(), started_run(event("alarm-state-change.json")), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::AlreadyInProgress));
+    assert_read_only(&world);
+}
+
+#[tokio::test]
+async fn an_alarm_while_another_deployment_is_in_flight_is_already_in_progress() {
+    let world = tagged_for_alarm_upgrade();
+    let mut other = deployment("AVAILABLE");
+    other.blue_green_deployment_name = Some("manual-orders-pg-upgrade".into());
+    other.blue_green_deployment_identifier = Some("bgd-manual000000001".into());
+    world.set_deployment(other);
+    let run = precheck::handle(world.deps(), started_run(event("alarm-state-change.json")), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::AlreadyInProgress));
+    assert!(run.deployment.is_none(), "another deployment is not ours to record");
+}
+
+#[tokio::test]
+async fn a_console_upgrade_with_another_deployment_in_flight_fails_the_precheck() {
+    let world = World::orders_pg();
+    let mut other = deployment("AVAILABLE");
+    other.blue_green_deployment_name = Some("manual-orders-pg-upgrade".into());
+    world.set_deployment(other);
+    let (name, msg) = err_of(
+        precheck::handle(world.deps(), started_run(event("console-upgrade.json")), inv()).await,
+    );
+    assert_eq!(name, "PrecheckFailed");
+    assert_mentions(&msg, &["[existing-deployment]", "manual-orders-pg-upgrade"]);
+}
+
+#[tokio::test]
+async fn our_available_deployment_is_recorded_for_a_switchover() {
+    let world = World::orders_pg();
+    world.set_deployment(deployment("AVAILABLE"));
+    let mut input = event("console-upgrade.json");
+    input["action"] = json!("switchover");
+    let run = precheck::handle(world.deps(), started_run(input), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::Switchover));
+    let d = run.deployment.unwrap();
+    assert_eq!(d.id, DEPLOYMENT_ID);
+    assert_eq!(d.name, DEPLOYMENT_NAME);
+    assert!(!d.created_by_this_run);
+    assert_eq!(d.target_arn.as_deref(), Some(GREEN_ARN));
+    assert_eq!(run.report.unwrap().existing_deployment, ExistingDeployment::Adopt);
+}
+
+#[tokio::test]
+async fn a_switchover_without_our_deployment_is_refused() {
+    let world = World::orders_pg();
+    let mut input = event("console-upgrade.json");
+    input["action"] = json!("switchover");
+    let (name, msg) = err_of(precheck::handle(world.deps(), started_run(input), inv()).await);
+    assert_eq!(name, "PrecheckFailed");
+    assert_mentions(&msg, &["[existing-deployment] no deployment named rbg-orders-pg-to-16-4"]);
+}
+
+#[tokio::test]
+async fn a_restarted_upgrade_after_switchover_finds_our_deployment_by_name_and_continues() {
+    // After switchover RDS lists the old blue as the deployment's source, and orders-pg
+    // already runs 16.4: the run must continue to verification, not fail "already runs".
+    let world = World::switched_over();
+    let run = precheck::handle(world.deps(), started_run(event("console-upgrade.json")), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::Upgrade));
+    assert_eq!(run.deployment.as_ref().unwrap().status, "SWITCHOVER_COMPLETED");
+    assert_eq!(
+        world.calls("DescribeBlueGreenDeployments"),
+        [
+            format!("DescribeBlueGreenDeployments source={SOURCE_ARN}"),
+            format!("DescribeBlueGreenDeployments blue-green-deployment-name={DEPLOYMENT_NAME}"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn cleanup_before_the_switchover_is_refused() {
+    let world = World::orders_pg();
+    world.set_deployment(deployment("AVAILABLE"));
+    let mut input = event("console-upgrade.json");
+    input["action"] = json!("cleanup");
+    let (name, msg) = err_of(precheck::handle(world.deps(), started_run(input), inv()).await);
+    assert_eq!(name, "Refused");
+    assert_mentions(&msg, &["AVAILABLE", "abort"]);
+}
+
+#[tokio::test]
+async fn pending_maintenance_that_cannot_be_read_is_a_warning_not_a_failure() {
+    let world = World::orders_pg();
+    world.fail(
+        "DescribePendingMaintenanceActions",
+        "AccessDenied",
+        "not authorized to perform rds:DescribePendingMaintenanceActions",
+    );
+    let run = precheck::handle(world.deps(), started_run(event("console-upgrade.json")), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::Upgrade));
+    let report = run.report.unwrap();
+    assert_eq!(report.verdict, Verdict::Warn);
+    let c = report.checks.iter().find(|c| c.id == "pending-maintenance").unwrap();
+    assert_eq!(c.verdict, Verdict::Warn);
+    assert_mentions(&c.observed, &["was denied"]);
+}
+
+#[tokio::test]
+async fn pending_maintenance_is_listed_in_the_warning() {
+    let world = World::orders_pg();
+    world.with(|s| {
+        s.pending_maintenance = vec![PendingMaintenanceAction::builder()
+            .action("system-update")
+            .description("New Operating System update is available")
+            .build()]
+    });
+    let run = precheck::handle(world.deps(), started_run(event("console-plan.json")), inv())
+        .await
+        .unwrap();
+    let report = run.report.unwrap();
+    let c = report.checks.iter().find(|c| c.id == "pending-maintenance").unwrap();
+    assert_eq!(c.verdict, Verdict::Warn);
+    assert_eq!(
+        c.observed,
+        "pending maintenance: system-update (New Operating System update is available)"
+    );
+}
+
+#[tokio::test]
+async fn throttling_while_reading_is_throttled_for_the_state_machine_to_retry() {
+    let world = World::orders_pg();
+    world.fail("DescribeDBEngineVersions", "Throttling", "Rate exceeded");
+    let (name, msg) = err_of(
+        precheck::handle(world.deps(), started_run(event("console-plan.json")), inv()).await,
+    );
+    assert_eq!(name, "Throttled");
+    assert_mentions(&msg, &["rds:DescribeDBEngineVersions", "Rate exceeded"]);
+}
