@@ -1,0 +1,40 @@
+"""`make execute INPUT=file.json`: one execution of the real state machine.
+
+Uses the emulator at AWS_ENDPOINT_URL when set (e.g. one started with `make emulator` and
+seeded with any AWS client), or starts its own. Progress goes to stderr; the execution's
+output JSON is the last line of stdout. Exit codes: 0 succeeded, 1 the execution failed
+(error and cause on stderr), 2 the harness could not run."""
+
+import argparse
+import json
+import os
+import sys
+
+from harness import Stack
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--input", required=True)
+    p.add_argument("--max-wait-seconds", type=int, default=1,
+                   help="cap every Wait state (default 1 s, for the emulator); 0 = no cap")
+    args = p.parse_args()
+    try:
+        request = open(args.input).read()
+    except OSError as e:
+        print(f"harness error: cannot read --input: {e}", file=sys.stderr)
+        return 2
+    try:
+        with Stack(endpoint=os.environ.get("AWS_ENDPOINT_URL")) as stack:
+            print(f"emulator {stack.endpoint}; logs in {stack.workdir}", file=sys.stderr)
+            rc, output, _ = stack.execute(request, max_wait_seconds=args.max_wait_seconds or None,
+                                          progress=lambda line: print(line, file=sys.stderr))
+    except (RuntimeError, OSError) as e:
+        print(f"harness error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(output))
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
