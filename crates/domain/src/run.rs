@@ -243,12 +243,18 @@ impl Run {
         if let Some(r) = &self.request {
             return r.db_identifier.clone();
         }
-        self.input
-            .as_ref()
+        let input = self.input.as_ref();
+        if let Some(id) = input
             .and_then(|i| i.get("db_identifier"))
             .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| "unknown".into())
+        {
+            return id.to_string();
+        }
+        // An alarm event names its database in a metric dimension, not in `db_identifier`.
+        match input.map(crate::request::classify) {
+            Some(Ok(crate::request::Incoming::Alarm(target))) => target.db.name,
+            _ => "unknown".into(),
+        }
     }
 
     /// The error name the state machine's `Catch` recorded, if any.

@@ -157,6 +157,15 @@ pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<Met
                 .and_then(|i| i.get("trigger"))
                 .and_then(Value::as_str)
         })
+        // A run that failed before its request was built still has its raw input: an
+        // EventBridge event says how the run was started.
+        .or_else(
+            || match run.input.as_ref().and_then(|i| i.get("detail-type")).and_then(Value::as_str) {
+                Some("CloudWatch Alarm State Change") => Some("alarm"),
+                Some("Scheduled Event") => Some("schedule"),
+                _ => None,
+            },
+        )
         .unwrap_or("console")
         .to_string();
     let dims = [

@@ -1,0 +1,82 @@
+# rds-bluegreen: the two commands a newcomer needs are `make demo` and `make test`.
+# Everything else they need (Python venvs, a local Node 22, the emulator) is installed here.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+VENV      := .venv
+PY        := $(VENV)/bin/python
+INFRA_VENV := .venv-infra
+NODE_BIN  := $(abspath tests/sfn/node_modules/node/bin)
+NODE      := $(NODE_BIN)/node
+CARGO     ?= cargo
+
+.PHONY: help test demo execute emulator lint lint-rust unit asl e2e bins build deploy deploy-guided destroy tools clean
+
+help:
+	@echo "make demo                    upgrade a PostgreSQL 13 instance to 16 on the embedded emulator, end to end"
+	@echo "make test                    every test: fmt, clippy, unit, ASL validation, emulator and end-to-end, infra lint"
+	@echo "make execute INPUT=file.json one execution of the real state machine (AWS_ENDPOINT_URL or its own emulator)"
+	@echo "make emulator                the extended AWS emulator on http://127.0.0.1:5055, in the foreground"
+	@echo "make build                   deployable arm64 bootstrap files (cargo lambda) in target/lambda/<name>/"
+	@echo "make deploy | destroy        deploy with the SAM CLI (see infra/README.md)"
+
+# ---------------------------------------------------------------- tools
+$(VENV)/.installed: tests/emulator/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
+	touch $@
+
+$(NODE): tests/sfn/package-lock.json
+	bash tests/sfn/install.sh >/dev/null
+
+tools: $(VENV)/.installed $(NODE)
+
+bins:
+	$(CARGO) build --locked --bins
+
+# ---------------------------------------------------------------- the two main commands
+demo: tools bins
+	cd tests/e2e && ../../$(PY) demo.py
+
+test: lint-rust unit asl e2e lint
+	@echo "make test: all suites passed"
+
+# ---------------------------------------------------------------- suites
+lint-rust:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --locked --workspace
+
+asl: $(NODE)
+	$(NODE) tests/sfn/node_modules/.bin/asl-validator --json-path statemachine/upgrade.asl.json
+
+e2e: tools bins
+	PATH="$(NODE_BIN):$$PATH" npm test --prefix tests/sfn --silent
+	$(PY) -m pytest -q -p no:cacheprovider tests/emulator tests/e2e
+
+lint:
+	infra/lint.sh $(INFRA_VENV)
+
+# ---------------------------------------------------------------- local runs
+execute: tools bins
+	@test -n "$(INPUT)" || { echo "usage: make execute INPUT=path/to/input.json" >&2; exit 2; }
+	@cd tests/e2e && ../../$(PY) execute.py --input "$(abspath $(INPUT))"
+
+emulator: $(VENV)/.installed
+	$(PY) tests/emulator/launcher.py --port 5055
+
+# ---------------------------------------------------------------- deployment
+$(VENV)/.cargo-lambda: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2 ziglang==0.13.0
+	touch $@
+
+build: $(VENV)/.cargo-lambda
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked
+
+deploy-guided deploy destroy:
+	$(MAKE) -C infra $@
+
+clean:
+	rm -rf $(VENV) $(INFRA_VENV) tests/sfn/node_modules target

@@ -1,0 +1,258 @@
+//! `cleanup`: after the soak, one step per invocation: a final snapshot of the old blue,
+//! then the deployment record (never with DeleteTarget), then, only if asked, the old blue.
+
+mod common;
+
+use aws_sdk_rds::operation::create_db_snapshot::CreateDbSnapshotInput;
+use aws_sdk_rds::operation::delete_blue_green_deployment::DeleteBlueGreenDeploymentInput;
+use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceInput;
+use aws_sdk_rds::operation::modify_db_instance::ModifyDbInstanceInput;
+use bluegreen_domain::run::{CleanupState, Route, Run};
+use bluegreen_workers::cleanup;
+use common::*;
+use serde_json::json;
+
+/// After a 24-hour soak.
+const NOW: u64 = 4200 + 24 * 3600;
+
+fn soaked_run(extra: serde_json::Value) -> Run {
+    let mut run = run_with_deployment(Route::Upgrade, request_with(extra), "SWITCHOVER_COMPLETED");
+    run.mark("verified", &rfc(4200));
+    run
+}
+
+fn with_snapshot_available(mut run: Run) -> Run {
+    run.cleanup = Some(CleanupState {
+        snapshot_identifier: Some(SNAPSHOT_ID.into()),
+        snapshot_status: Some("available".into()),
+        steps: vec![format!("snapshot {SNAPSHOT_ID} available")],
+        next_delay_seconds: 60,
+        ..CleanupState::default()
+    });
+    run
+}
+
+fn deletions(world: &World) -> Vec<String> {
+    world
+        .log()
+        .into_iter()
+        .filter(|l| l.starts_with("Delete") || l.starts_with("Modify"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_first_step_starts_a_tagged_snapshot_of_the_old_blue_and_deletes_nothing() {
+    let world = World::switched_over();
+    let run = cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+
+    let expected = CreateDbSnapshotInput::builder()
+        .db_instance_identifier(OLD_BLUE)
+        .db_snapshot_identifier(SNAPSHOT_ID)
+        .tags(tag("bluegreen:managed-by", "rds-bluegreen"))
+        .tags(tag("bluegreen:old-blue", OLD_BLUE))
+        .build()
+        .unwrap();
+    assert_eq!(world.with(|s| s.snapshots_created.clone()), [expected]);
+    assert_eq!(
+        run.cleanup,
+        Some(CleanupState {
+            snapshot_identifier: Some(SNAPSHOT_ID.into()),
+            snapshot_status: Some("creating".into()),
+            deployment_deleted: false,
+            old_blue_deleted: false,
+            done: false,
+            next_delay_seconds: 60,
+            steps: vec![format!("started snapshot {SNAPSHOT_ID} of {OLD_BLUE}")],
+        })
+    );
+    assert!(deletions(&world).is_empty(), "{:?}", world.log());
+    assert!(!run.timeline.contains_key("cleaned_up"));
+}
+
+#[tokio::test]
+async fn a_snapshot_still_creating_keeps_waiting_without_a_second_snapshot() {
+    let world = World::switched_over();
+    world.with(|s| s.snapshots.insert(SNAPSHOT_ID.into(), "creating".into()));
+    let run = cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+    let c = run.cleanup.unwrap();
+    assert!(!c.done);
+    assert_eq!(c.next_delay_seconds, 60);
+    assert_eq!(c.snapshot_status.as_deref(), Some("creating"));
+    assert!(world.with(|s| s.snapshots_created.is_empty()));
+    assert!(deletions(&world).is_empty());
+}
+
+#[tokio::test]
+async fn once_the_snapshot_is_available_the_record_is_deleted_without_delete_target() {
+    let world = World::switched_over();
+    world.with(|s| s.snapshots.insert(SNAPSHOT_ID.into(), "available".into()));
+    let run = cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+
+    let expected = DeleteBlueGreenDeploymentInput::builder()
+        .blue_green_deployment_identifier(DEPLOYMENT_ID)
+        .build()
+        .unwrap();
+    let deleted = world.with(|s| s.deleted_deployments.clone());
+    assert_eq!(deleted, [expected]);
+    assert_eq!(deleted[0].delete_target(), None);
+    // Both databases are kept: delete_old_blue was not asked for.
+    assert!(world.with(|s| s.modified_instances.is_empty() && s.deleted_instances.is_empty()));
+    let c = run.cleanup.unwrap();
+    assert!(c.done && c.deployment_deleted && !c.old_blue_deleted);
+    assert_eq!(c.next_delay_seconds, 0);
+    assert_eq!(
+        c.steps,
+        [
+            format!("snapshot {SNAPSHOT_ID} available"),
+            format!("deleted deployment record {DEPLOYMENT_NAME} (kept both databases)"),
+        ]
+    );
+    assert_eq!(run.timeline.get("cleaned_up"), Some(&rfc(NOW)));
+}
+
+#[tokio::test]
+async fn delete_old_blue_turns_off_protection_on_the_old_blue_alone_then_deletes_it() {
+    let world = World::switched_over();
+    let run = with_snapshot_available(soaked_run(json!({"delete_old_blue": true})));
+    let run = cleanup::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+
+    assert_eq!(
+        world.with(|s| s.modified_instances.clone()),
+        [ModifyDbInstanceInput::builder()
+            .db_instance_identifier(OLD_BLUE)
+            .deletion_protection(false)
+            .apply_immediately(true)
+            .build()
+            .unwrap()]
+    );
+    assert_eq!(
+        world.with(|s| s.deleted_instances.clone()),
+        [DeleteDbInstanceInput::builder()
+            .db_instance_identifier(OLD_BLUE)
+            .skip_final_snapshot(true)
+            .delete_automated_backups(false)
+            .build()
+            .unwrap()]
+    );
+    assert_eq!(
+        deletions(&world),
+        [
+            format!("DeleteBlueGreenDeployment {DEPLOYMENT_ID}"),
+            format!("ModifyDBInstance {OLD_BLUE}"),
+            format!("DeleteDBInstance {OLD_BLUE}"),
+        ]
+    );
+    // Production keeps its deletion protection.
+    let prod = world.with(|s| s.instances.get(DB).cloned().unwrap());
+    assert_eq!(prod.deletion_protection, Some(true));
+    let c = run.cleanup.unwrap();
+    assert!(c.done && c.deployment_deleted && c.old_blue_deleted);
+}
+
+#[tokio::test]
+async fn an_unprotected_old_blue_is_deleted_without_a_modify() {
+    let world = World::switched_over();
+    let mut old = old_blue_instance();
+    old.deletion_protection = Some(false);
+    world.put_instance(old);
+    let run = with_snapshot_available(soaked_run(json!({"delete_old_blue": true})));
+    cleanup::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+    assert!(world.with(|s| s.modified_instances.is_empty()));
+    assert_eq!(world.calls("DeleteDBInstance"), [format!("DeleteDBInstance {OLD_BLUE}")]);
+}
+
+#[tokio::test]
+async fn the_whole_loop_snapshots_waits_then_deletes() {
+    let world = World::switched_over();
+    let deps = world.deps();
+    let run = soaked_run(json!({"delete_old_blue": true}));
+
+    let run = cleanup::handle(deps.clone(), run, inv_at(NOW)).await.unwrap();
+    assert!(!run.cleanup.as_ref().unwrap().done);
+    let run = cleanup::handle(deps.clone(), run, inv_at(NOW + 60)).await.unwrap();
+    assert!(!run.cleanup.as_ref().unwrap().done);
+    assert!(deletions(&world).is_empty());
+
+    world.with(|s| s.snapshots.insert(SNAPSHOT_ID.into(), "available".into()));
+    let run = cleanup::handle(deps, run, inv_at(NOW + 120)).await.unwrap();
+    let c = run.cleanup.unwrap();
+    assert!(c.done && c.deployment_deleted && c.old_blue_deleted);
+    assert_eq!(world.with(|s| s.snapshots_created.len()), 1);
+    assert_eq!(world.calls("DeleteDBInstance"), [format!("DeleteDBInstance {OLD_BLUE}")]);
+}
+
+#[tokio::test]
+async fn an_old1_on_another_version_is_refused_and_nothing_is_touched() {
+    let world = World::switched_over();
+    world.put_instance(instance(OLD_BLUE, "16.4"));
+    let run = with_snapshot_available(soaked_run(json!({"delete_old_blue": true})));
+    let (name, msg) = err_of(cleanup::handle(world.deps(), run, inv_at(NOW)).await);
+    assert_eq!(name, "Refused");
+    assert_mentions(
+        &msg,
+        &[
+            "orders-pg-old1 runs 16.4, not the pre-upgrade version 13.15",
+            "nothing was deleted",
+        ],
+    );
+    let mutations: Vec<String> = world.log().into_iter().filter(|l| is_mutation(l)).collect();
+    assert!(mutations.is_empty(), "{mutations:?}");
+}
+
+#[tokio::test]
+async fn cleanup_before_a_completed_switchover_is_refused() {
+    let world = World::orders_pg();
+    world.set_deployment(deployment("AVAILABLE"));
+    let (name, msg) = err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
+    assert_eq!(name, "Refused");
+    assert_mentions(&msg, &["AVAILABLE", "only after a completed switchover"]);
+    assert!(world.log().iter().all(|l| !is_mutation(l)));
+}
+
+#[tokio::test]
+async fn a_failed_snapshot_is_refused_and_nothing_is_deleted() {
+    let world = World::switched_over();
+    world.with(|s| s.snapshots.insert(SNAPSHOT_ID.into(), "failed".into()));
+    let (name, msg) = err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
+    assert_eq!(name, "Refused");
+    assert_mentions(&msg, &[SNAPSHOT_ID, "`failed`", "nothing was deleted"]);
+    assert!(deletions(&world).is_empty());
+}
+
+#[tokio::test]
+async fn an_old_blue_gone_before_its_snapshot_is_refused() {
+    let world = World::switched_over();
+    world.remove_instance(OLD_BLUE);
+    let (name, msg) = err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
+    assert_eq!(name, "Refused");
+    assert_mentions(&msg, &["orders-pg-old1 is gone before its final snapshot", "final_snapshot"]);
+    assert!(deletions(&world).is_empty());
+}
+
+#[tokio::test]
+async fn without_a_final_snapshot_cleanup_goes_straight_to_deleting() {
+    let world = World::switched_over();
+    let run = soaked_run(json!({"final_snapshot": false, "delete_old_blue": true}));
+    let run = cleanup::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+    assert!(world.with(|s| s.snapshots_created.is_empty()));
+    assert!(world.calls("DescribeDBSnapshots").is_empty());
+    assert!(run.cleanup.unwrap().done);
+    assert_eq!(world.calls("DeleteDBInstance"), [format!("DeleteDBInstance {OLD_BLUE}")]);
+}
+
+#[tokio::test]
+async fn a_deployment_record_already_gone_is_not_deleted_again() {
+    let world = World::switched_over();
+    world.with(|s| s.deployments.clear());
+    let run = with_snapshot_available(soaked_run(json!({})));
+    let run = cleanup::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+    assert!(world.calls("DeleteBlueGreenDeployment").is_empty());
+    let c = run.cleanup.unwrap();
+    assert!(c.done && c.deployment_deleted);
+}

@@ -1,0 +1,512 @@
+//! `remediation-metric`: the exact `Remediations` metric and durations at the end of a run,
+//! one SNS notification per milestone; a failure to publish is recorded, never raised.
+
+mod common;
+
+use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataInput;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_types::DateTime;
+use bluegreen_domain::run::{AbortState, PublishRecord, Route, Run, Verification};
+use bluegreen_workers::remediation_metric::{handle, Milestone, MilestoneEvent};
+use common::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+const NOW: u64 = 4300;
+
+fn dim(name: &str, value: &str) -> Dimension {
+    Dimension::builder().name(name).value(value).build()
+}
+
+fn remediations(trigger: &str, outcome: &str) -> MetricDatum {
+    MetricDatum::builder()
+        .metric_name("Remediations")
+        .value(1.0)
+        .unit(StandardUnit::Count)
+        .timestamp(DateTime::from_secs((T0 + NOW) as i64))
+        .dimensions(dim("DBIdentifier", DB))
+        .dimensions(dim("Trigger", trigger))
+        .dimensions(dim("Outcome", outcome))
+        .build()
+}
+
+fn seconds(name: &str, value: f64) -> MetricDatum {
+    MetricDatum::builder()
+        .metric_name(name)
+        .value(value)
+        .unit(StandardUnit::Seconds)
+        .timestamp(DateTime::from_secs((T0 + NOW) as i64))
+        .dimensions(dim("DBIdentifier", DB))
+        .build()
+}
+
+fn put(data: Vec<MetricDatum>) -> PutMetricDataInput {
+    PutMetricDataInput::builder()
+        .namespace("RdsBlueGreen")
+        .set_metric_data(Some(data))
+        .build()
+        .unwrap()
+}
+
+fn attributes(milestone: &str, outcome: &str, db: &str) -> HashMap<String, MessageAttributeValue> {
+    [("milestone", milestone), ("outcome", outcome), ("db_identifier", db)]
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(v)
+                    .build()
+                    .unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A verified upgrade: green requested at 60, ready at 1905, switchover requested at 4100
+/// and completed at 4140, verified at 4200.
+fn upgraded_run(extra: Value) -> Run {
+    let mut run = run_with_deployment(Route::Upgrade, request_with(extra), "SWITCHOVER_COMPLETED");
+    run.mark("green_ready", &rfc(1905));
+    run.mark("switchover_requested", &rfc(4100));
+    run.mark("switchover_completed", &rfc(4140));
+    run.mark("verified", &rfc(4200));
+    run.verification = Some(Verification {
+        production_identifier: DB.into(),
+        engine_version: "16.4".into(),
+        status: "available".into(),
+        endpoint: Some(ENDPOINT.into()),
+        endpoint_kept: true,
+        old_blue_identifier: OLD_BLUE.into(),
+        old_blue_arn: OLD_BLUE_ARN.into(),
+        deployment_status: "SWITCHOVER_COMPLETED".into(),
+    });
+    run
+}
+
+async fn publish(world: &World, milestone: Milestone, run: Run) -> Run {
+    handle(world.deps(), MilestoneEvent { milestone, run }, inv_at(NOW))
+        .await
+        .expect("publishing never fails the step")
+}
+
+fn only_publish(world: &World) -> aws_sdk_sns::operation::publish::PublishInput {
+    let published = world.with(|s| s.published.clone());
+    assert_eq!(published.len(), 1, "{published:?}");
+    published.into_iter().next().unwrap()
+}
+
+fn body_of(p: &aws_sdk_sns::operation::publish::PublishInput) -> Value {
+    serde_json::from_str(p.message().unwrap()).expect("the body is JSON")
+}
+
+#[tokio::test]
+async fn a_succeeded_upgrade_puts_the_exact_metric_data_and_notification() {
+    let world = World::empty();
+    let run = publish(&world, Milestone::Succeeded, upgraded_run(json!({}))).await;
+
+    assert_eq!(
+        world.with(|s| s.put_metric_data.clone()),
+        [put(vec![
+            remediations("console", "succeeded"),
+            seconds("GreenProvisioningSeconds", 1845.0),
+            seconds("SwitchoverSeconds", 40.0),
+            seconds("UpgradeSeconds", 4200.0),
+        ])]
+    );
+
+    let p = only_publish(&world);
+    assert_eq!(p.topic_arn(), Some(TOPIC_ARN));
+    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: succeeded"));
+    assert_eq!(
+        p.message_attributes(),
+        Some(&attributes("succeeded", "succeeded", DB))
+    );
+    let body = body_of(&p);
+    assert_eq!(body["milestone"], "succeeded");
+    assert_eq!(body["outcome"], "succeeded");
+    assert_eq!(body["db_identifier"], DB);
+    assert_eq!(body["engine_version_before"], "13.15");
+    assert_eq!(body["target_engine_version"], "16.4");
+    assert_eq!(body["action"], "upgrade");
+    assert_eq!(body["trigger"], "console");
+    assert_eq!(body["execution"], EXECUTION_ARN);
+    assert_eq!(body["route"], "upgrade");
+    assert_eq!(body["deployment"]["id"], DEPLOYMENT_ID);
+    assert_eq!(body["deployment"]["name"], DEPLOYMENT_NAME);
+    assert_eq!(body["timeline"]["verified"], rfc(4200));
+    assert_eq!(body["verification"]["engine_version"], "16.4");
+    assert_eq!(body["verification"]["old_blue_identifier"], OLD_BLUE);
+    assert_eq!(body["error"], Value::Null);
+
+    assert_eq!(
+        run.published,
+        [PublishRecord {
+            milestone: "succeeded".into(),
+            metric_published: true,
+            notification_published: true,
+            errors: vec![],
+        }]
+    );
+}
+
+#[tokio::test]
+async fn cleaned_up_counts_as_succeeded() {
+    let world = World::empty();
+    publish(&world, Milestone::CleanedUp, upgraded_run(json!({}))).await;
+    let put = world.with(|s| s.put_metric_data.clone());
+    assert_eq!(put[0].metric_data()[0], remediations("console", "succeeded"));
+    let p = only_publish(&world);
+    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: cleaned up"));
+    assert_eq!(
+        p.message_attributes(),
+        Some(&attributes("cleaned_up", "succeeded", DB))
+    );
+}
+
+#[tokio::test]
+async fn a_failed_run_is_counted_failed_with_only_the_durations_it_reached() {
+    let world = World::empty();
+    let mut run = run_with_deployment(Route::Upgrade, request_with(json!({})), "INVALID_CONFIGURATION");
+    run.error = Some(json!({
+        "Error": "GreenFailed",
+        "Cause": "blue/green deployment rbg-orders-pg-to-16-4 failed"
+    }));
+    run.rollback = Some(AbortState {
+        deleted_target: true,
+        done: true,
+        next_delay_seconds: 0,
+        steps: vec!["deleting deployment with its green (DeleteTarget)".into()],
+    });
+    publish(&world, Milestone::Failed, run).await;
+
+    assert_eq!(
+        world.with(|s| s.put_metric_data.clone()),
+        [put(vec![remediations("console", "failed")])]
+    );
+    let p = only_publish(&world);
+    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: FAILED"));
+    assert_eq!(p.message_attributes(), Some(&attributes("failed", "failed", DB)));
+    let body = body_of(&p);
+    assert_eq!(body["outcome"], "failed");
+    assert_eq!(
+        body["error"],
+        json!({"name": "GreenFailed", "message": "blue/green deployment rbg-orders-pg-to-16-4 failed"})
+    );
+    assert_eq!(body["rollback"]["deleted_target"], true);
+}
+
+#[tokio::test]
+async fn the_lambda_error_message_is_lifted_out_of_the_step_functions_cause() {
+    let world = World::empty();
+    let mut run = run_with_deployment(Route::Upgrade, request_with(json!({})), "PROVISIONING");
+    run.error = Some(json!({
+        "Error": "ProvisioningTimedOut",
+        "Cause": "{\"errorType\":\"ProvisioningTimedOut\",\"errorMessage\":\"green for orders-pg has not been ready after 241 minutes\"}"
+    }));
+    publish(&world, Milestone::Failed, run).await;
+    assert_eq!(
+        body_of(&only_publish(&world))["error"],
+        json!({
+            "name": "ProvisioningTimedOut",
+            "message": "green for orders-pg has not been ready after 241 minutes"
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_precheck_failure_lists_the_failed_checks_in_the_notification() {
+    let world = World::orders_pg();
+    let mut db = source_instance();
+    db.backup_retention_period = Some(0);
+    world.put_instance(db);
+    let mut run = started_run(event("console-upgrade.json"));
+    // What the precheck would have found, had it returned: rebuild the report the
+    // precheck computes for a plan of the same request.
+    let mut plan_input = event("console-upgrade.json");
+    plan_input["action"] = json!("plan");
+    let planned = bluegreen_workers::precheck::handle(world.deps(), started_run(plan_input), inv())
+        .await
+        .unwrap();
+    run.report = planned.report;
+    run.error = Some(json!({"Error": "PrecheckFailed", "Cause": "1 precheck(s) failed"}));
+    publish(&world, Milestone::Failed, run).await;
+    let body = body_of(&only_publish(&world));
+    let failed = body["failed_checks"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["id"], "automated-backups");
+}
+
+#[tokio::test]
+async fn an_aborted_run_is_counted_aborted() {
+    let world = World::empty();
+    let mut run = run_with_deployment(
+        Route::Abort,
+        request_with(json!({"action": "abort"})),
+        "AVAILABLE",
+    );
+    run.abort = Some(AbortState {
+        deleted_target: true,
+        done: true,
+        next_delay_seconds: 0,
+        steps: vec!["deployment rbg-orders-pg-to-16-4 and its green are gone".into()],
+    });
+    run.mark("aborted", &rfc(NOW));
+    publish(&world, Milestone::Aborted, run).await;
+
+    assert_eq!(
+        world.with(|s| s.put_metric_data.clone()),
+        [put(vec![remediations("console", "aborted")])]
+    );
+    let p = only_publish(&world);
+    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: aborted"));
+    assert_eq!(p.message_attributes(), Some(&attributes("aborted", "aborted", DB)));
+    let body = body_of(&p);
+    assert_eq!(body["action"], "abort");
+    assert_eq!(body["abort"]["done"], true);
+}
+
+#[tokio::test]
+async fn a_prepared_green_is_counted_prepared_with_its_provisioning_time() {
+    let world = World::empty();
+    let mut run = run_with_deployment(
+        Route::Prepare,
+        request_with(json!({"action": "prepare"})),
+        "AVAILABLE",
+    );
+    run.mark("green_ready", &rfc(1905));
+    publish(&world, Milestone::Prepared, run).await;
+
+    assert_eq!(
+        world.with(|s| s.put_metric_data.clone()),
+        [put(vec![
+            remediations("console", "prepared"),
+            seconds("GreenProvisioningSeconds", 1845.0),
+        ])]
+    );
+    let p = only_publish(&world);
+    assert_eq!(
+        p.subject(),
+        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: green prepared, awaiting switchover")
+    );
+    assert_eq!(p.message_attributes(), Some(&attributes("prepared", "prepared", DB)));
+}
+
+#[tokio::test]
+async fn the_trigger_dimension_follows_the_request() {
+    for trigger in ["console", "schedule", "alarm"] {
+        let world = World::empty();
+        publish(
+            &world,
+            Milestone::Succeeded,
+            upgraded_run(json!({ "trigger": trigger })),
+        )
+        .await;
+        let put = world.with(|s| s.put_metric_data.clone());
+        assert_eq!(put[0].metric_data()[0], remediations(trigger, "succeeded"), "{trigger}");
+        assert_eq!(body_of(&only_publish(&world))["trigger"], trigger);
+    }
+}
+
+#[tokio::test]
+async fn a_scheduler_run_that_failed_before_its_request_was_read_counts_under_schedule() {
+    let world = World::empty();
+    let mut run = started_run(event("scheduler-input.json"));
+    run.error = Some(json!({"Error": "SourceNotFound", "Cause": "no DB instance or cluster named `billing-mysql`"}));
+    publish(&world, Milestone::Failed, run).await;
+    let put = world.with(|s| s.put_metric_data.clone());
+    let datum = &put[0].metric_data()[0];
+    assert_eq!(datum.dimensions()[0], dim("DBIdentifier", "billing-mysql"));
+    assert_eq!(datum.dimensions()[1], dim("Trigger", "schedule"));
+    assert_eq!(datum.dimensions()[2], dim("Outcome", "failed"));
+}
+
+#[tokio::test]
+async fn an_alarm_run_that_failed_before_its_request_was_built_counts_under_alarm() {
+    let world = World::empty();
+    let mut run = started_run(event("alarm-state-change.json"));
+    run.error = Some(json!({
+        "Error": "InvalidRequest",
+        "Cause": "alarm `orders-pg-needs-upgrade` names orders-pg, which has no `bluegreen:target-engine-version` tag"
+    }));
+    publish(&world, Milestone::Failed, run).await;
+
+    assert_eq!(
+        world.with(|s| s.put_metric_data.clone()),
+        [put(vec![remediations("alarm", "failed")])]
+    );
+    let p = only_publish(&world);
+    assert_eq!(p.message_attributes(), Some(&attributes("failed", "failed", DB)));
+    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg ? -> ?: FAILED"));
+}
+
+#[tokio::test]
+async fn a_refused_eventbridge_scheduled_event_counts_under_schedule() {
+    let world = World::empty();
+    let mut run = started_run(event("eventbridge-scheduled-event.json"));
+    run.error = Some(json!({"Error": "InvalidRequest", "Cause": "an EventBridge \"Scheduled Event\" names no database"}));
+    publish(&world, Milestone::Failed, run).await;
+    let put = world.with(|s| s.put_metric_data.clone());
+    let datum = &put[0].metric_data()[0];
+    assert_eq!(datum.dimensions()[0], dim("DBIdentifier", "unknown"));
+    assert_eq!(datum.dimensions()[1], dim("Trigger", "schedule"));
+}
+
+#[tokio::test]
+async fn a_plan_run_publishes_nothing() {
+    for milestone in [Milestone::Started, Milestone::Succeeded] {
+        let mut run = prechecked_run(Route::Plan, request_with(json!({"action": "plan"})));
+        run.request.as_mut().unwrap().notification_topic_arn = Some(TOPIC_ARN.into());
+        let run = handle(no_aws(), MilestoneEvent { milestone, run }, inv_at(NOW))
+            .await
+            .unwrap();
+        assert_eq!(run.published.len(), 1);
+        let record = &run.published[0];
+        assert!(!record.metric_published && !record.notification_published);
+        assert!(record.errors.is_empty(), "{record:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_ignored_alarm_publishes_nothing() {
+    let mut input = event("alarm-state-change.json");
+    input["detail"]["state"]["value"] = json!("OK");
+    let mut run = started_run(input);
+    run.route = Some(Route::Noop);
+    let run = handle(
+        no_aws(),
+        MilestoneEvent {
+            milestone: Milestone::Succeeded,
+            run,
+        },
+        inv_at(NOW),
+    )
+    .await
+    .unwrap();
+    assert!(!run.published[0].metric_published && !run.published[0].notification_published);
+}
+
+#[tokio::test]
+async fn a_milestone_that_ends_nothing_notifies_without_a_metric() {
+    let world = World::empty();
+    let run = prechecked_run(Route::Upgrade, request_with(json!({})));
+    let run = publish(&world, Milestone::Started, run).await;
+    assert!(world.with(|s| s.put_metric_data.is_empty()));
+    let p = only_publish(&world);
+    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: upgrade started"));
+    assert_eq!(p.message_attributes(), Some(&attributes("started", "started", DB)));
+    assert_eq!(body_of(&p)["outcome"], Value::Null);
+    assert!(!run.published[0].metric_published);
+    assert!(run.published[0].notification_published);
+}
+
+#[tokio::test]
+async fn already_in_progress_is_notified_but_not_counted() {
+    let world = World::empty();
+    let mut run = prechecked_run(Route::AlreadyInProgress, request_with(json!({"trigger": "alarm"})));
+    run.plan = None;
+    publish(&world, Milestone::AlreadyInProgress, run).await;
+    assert!(world.with(|s| s.put_metric_data.is_empty()));
+    let p = only_publish(&world);
+    assert_eq!(
+        p.message_attributes(),
+        Some(&attributes("already_in_progress", "already_in_progress", DB))
+    );
+    assert_mentions(p.subject().unwrap(), &["already in progress, nothing done"]);
+}
+
+#[tokio::test]
+async fn a_put_metric_data_failure_is_recorded_and_the_step_still_succeeds() {
+    let world = World::empty();
+    world.fail(
+        "PutMetricData",
+        "AccessDenied",
+        "User is not authorized to perform: cloudwatch:PutMetricData",
+    );
+    let run = publish(&world, Milestone::Succeeded, upgraded_run(json!({}))).await;
+    assert_eq!(world.with(|s| s.put_metric_data.len()), 1);
+    let record = &run.published[0];
+    assert!(!record.metric_published);
+    assert!(record.notification_published, "the notification still goes out");
+    assert_eq!(record.errors.len(), 1);
+    assert_mentions(
+        &record.errors[0],
+        &["cloudwatch:PutMetricData was denied", "not authorized"],
+    );
+}
+
+#[tokio::test]
+async fn a_publish_failure_is_recorded_and_the_step_still_succeeds() {
+    let world = World::empty();
+    world.fail("Publish", "NotFound", "Topic does not exist");
+    let run = publish(&world, Milestone::Failed, upgraded_run(json!({}))).await;
+    let record = &run.published[0];
+    assert!(record.metric_published);
+    assert!(!record.notification_published);
+    assert_mentions(&record.errors[0], &["sns:Publish", "Topic does not exist"]);
+}
+
+#[tokio::test]
+async fn the_requests_topic_overrides_the_default() {
+    let world = World::empty();
+    let topic = "arn:aws:sns:us-east-1:123456789012:payments-dba";
+    publish(
+        &world,
+        Milestone::Succeeded,
+        upgraded_run(json!({ "notification_topic_arn": topic })),
+    )
+    .await;
+    assert_eq!(only_publish(&world).topic_arn(), Some(topic));
+}
+
+#[tokio::test]
+async fn without_any_topic_the_missing_topic_is_recorded() {
+    let world = World::empty();
+    let mut deps = world.deps();
+    deps.default_topic_arn = None;
+    let run = handle(
+        deps,
+        MilestoneEvent {
+            milestone: Milestone::Succeeded,
+            run: upgraded_run(json!({})),
+        },
+        inv_at(NOW),
+    )
+    .await
+    .unwrap();
+    assert!(world.with(|s| s.published.is_empty()));
+    let record = &run.published[0];
+    assert!(record.metric_published);
+    assert_mentions(&record.errors[0], &["NOTIFICATION_TOPIC_ARN"]);
+}
+
+#[tokio::test]
+async fn a_long_subject_is_cut_to_the_sns_limit() {
+    let world = World::empty();
+    let long = format!("o{}", "r".repeat(62));
+    let mut run = upgraded_run(json!({ "db_identifier": long }));
+    run.source.as_mut().unwrap().identifier = long.clone();
+    publish(&world, Milestone::Prepared, run).await;
+    let subject = only_publish(&world).subject().unwrap().to_string();
+    assert_eq!(subject.chars().count(), 100, "{subject}");
+    assert!(subject.starts_with(&format!("[rds-bluegreen] {long}")), "{subject}");
+    assert!(subject.ends_with('…'), "{subject}");
+}
+
+#[tokio::test]
+async fn publications_accumulate_across_milestones() {
+    let world = World::empty();
+    let run = prechecked_run(Route::Upgrade, request_with(json!({})));
+    let run = publish(&world, Milestone::Started, run).await;
+    let run = publish(&world, Milestone::GreenReady, run).await;
+    assert_eq!(
+        run.published
+            .iter()
+            .map(|p| p.milestone.as_str())
+            .collect::<Vec<_>>(),
+        ["started", "green_ready"]
+    );
+    assert_eq!(world.with(|s| s.published.len()), 2);
+}

@@ -1,0 +1,213 @@
+"""End to end through the real ASL (aws-local-stepfunctions), the real worker binaries (local
+Lambda service) and the extended moto emulator. Each test asserts on the emulator's state."""
+
+import json
+from pathlib import Path
+
+from harness import ROOT, seed_aurora_postgres_cluster, seed_mysql_instance, seed_postgres_instance
+
+EVENTS = ROOT / "tests" / "fixtures" / "events"
+
+
+def deployments(stack):
+    return stack.client("rds").describe_blue_green_deployments()["BlueGreenDeployments"]
+
+
+def instance(stack, name):
+    found = stack.client("rds").describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [name]}])
+    return found["DBInstances"][0] if found["DBInstances"] else None
+
+
+def remediations(stack):
+    """{(DBIdentifier, Trigger, Outcome): count} from the RdsBlueGreen namespace."""
+    cw = stack.client("cloudwatch")
+    out = {}
+    for m in cw.list_metrics(Namespace="RdsBlueGreen", MetricName="Remediations")["Metrics"]:
+        dims = {d["Name"]: d["Value"] for d in m["Dimensions"]}
+        out[(dims["DBIdentifier"], dims["Trigger"], dims["Outcome"])] = True
+    return out
+
+
+def assert_blue_untouched(stack, name="orders-pg", version="13.15"):
+    db = instance(stack, name)
+    assert db["EngineVersion"] == version and db["DBInstanceStatus"] == "available"
+    assert db["DeletionProtection"] is True
+    assert instance(stack, f"{name}-old1") is None
+
+
+def test_upgrade_rds_postgres_instance(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    endpoint = instance(stack, "orders-pg")["Endpoint"]["Address"]
+    stack.faults(provisioning_polls=2, tasks_in_progress_polls=1)
+    rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0})
+    assert rc == 0, err
+    prod, old = instance(stack, "orders-pg"), instance(stack, "orders-pg-old1")
+    assert prod["EngineVersion"] == "16.4" and prod["Endpoint"]["Address"] == endpoint
+    assert prod["DBParameterGroups"][0]["DBParameterGroupName"] == "orders-pg-pg16"
+    assert old["EngineVersion"] == "13.15", "the old blue is kept as the fallback"
+    snap = stack.client("rds").describe_db_snapshots(DBSnapshotIdentifier="rbg-orders-pg-to-16-4-final")["DBSnapshots"]
+    assert snap[0]["DBInstanceIdentifier"] == "orders-pg-old1"
+    assert deployments(stack) == [], "the deployment record is deleted after the soak"
+    assert remediations(stack) == {("orders-pg", "console", "succeeded"): True}
+    assert [n["milestone"] for n in stack.notifications()] == ["started", "green_ready", "switched_over", "succeeded"]
+    assert run["verification"]["endpoint_kept"] is True
+    assert set(run["timeline"]) >= {"started", "green_requested", "green_ready", "switchover_requested",
+                                    "switchover_completed", "verified", "cleaned_up"}
+
+
+def test_upgrade_rds_mysql_57_to_80(stack):
+    request = seed_mysql_instance(stack.client("rds"))
+    rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0, "delete_old_blue": True})
+    assert rc == 0, err
+    assert instance(stack, "billing-mysql")["EngineVersion"] == "8.0.39"
+    assert instance(stack, "billing-mysql-old1") is None, "delete_old_blue deletes it after the snapshot"
+    snaps = stack.client("rds").describe_db_snapshots(DBSnapshotIdentifier="rbg-billing-mysql-to-8-0-39-final")
+    assert snaps["DBSnapshots"][0]["Status"] == "available"
+    assert run["cleanup"]["old_blue_deleted"] is True
+
+
+def test_upgrade_aurora_postgres_cluster(stack):
+    rds = stack.client("rds")
+    request = seed_aurora_postgres_cluster(rds)
+    endpoint = rds.describe_db_clusters(DBClusterIdentifier="ledger-aurora")["DBClusters"][0]["Endpoint"]
+    rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0})
+    assert rc == 0, err
+    prod = rds.describe_db_clusters(DBClusterIdentifier="ledger-aurora")["DBClusters"][0]
+    old = rds.describe_db_clusters(DBClusterIdentifier="ledger-aurora-old1")["DBClusters"][0]
+    assert prod["EngineVersion"] == "16.4" and prod["Endpoint"] == endpoint
+    assert prod["DBClusterParameterGroup"] == "ledger-aurora-16"
+    assert old["EngineVersion"] == "13.12"
+    snap = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="rbg-ledger-aurora-to-16-4-final")
+    assert snap["DBClusterSnapshots"][0]["DBClusterIdentifier"] == "ledger-aurora-old1"
+
+
+def test_plan_changes_nothing(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    stack.control("reset", {"counters_only": True})
+    rc, run, err = stack.execute(request)
+    assert rc == 0, err
+    calls = stack.state()["calls"]["rds"]
+    assert calls and not [a for a in calls if not a.startswith(("Describe", "List"))], calls
+    assert run["route"] == "plan" and run["report"]["verdict"] in ("pass", "warn")
+    assert run["plan"]["deployment_name"] == "rbg-orders-pg-to-16-4"
+    assert deployments(stack) == []
+    assert stack.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"] == []
+    assert remediations(stack) == {} and stack.notifications() == []
+    assert_blue_untouched(stack)
+
+
+def test_prepare_then_switchover_in_two_executions(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    rc, prepared, err = stack.execute({**request, "action": "prepare"})
+    assert rc == 0, err
+    assert [d["Status"] for d in deployments(stack)] == ["AVAILABLE"]
+    assert_blue_untouched(stack)
+    assert remediations(stack) == {("orders-pg", "console", "prepared"): True}
+    rc, switched, err = stack.execute({**request, "action": "switchover", "soak_hours": 0})
+    assert rc == 0, err
+    assert instance(stack, "orders-pg")["EngineVersion"] == "16.4"
+    assert switched["deployment"]["id"] == prepared["deployment"]["id"]
+
+
+def test_abort_deletes_green_and_leaves_blue_untouched(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    rc, prepared, err = stack.execute({**request, "action": "prepare"})
+    assert rc == 0, err
+    green = prepared["deployment"]["target_arn"].rsplit(":", 1)[-1]
+    assert instance(stack, green) is not None
+    rc, aborted, err = stack.execute({**request, "action": "abort"})
+    assert rc == 0, err
+    assert deployments(stack) == [] and instance(stack, green) is None
+    assert_blue_untouched(stack)
+    assert ("orders-pg", "console", "aborted") in remediations(stack)
+
+
+def test_a_slow_green_is_waited_for(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    stack.faults(provisioning_polls=5, tasks_in_progress_polls=2, storage_optimization_polls=1)
+    rc, run, err = stack.execute({**request, "action": "prepare"})
+    assert rc == 0, err
+    assert run["wait"]["polls"] >= 8, run["wait"]
+    assert err.count("CheckGreen (Task)") >= 8
+
+
+def test_invalid_configuration_fails_rolls_green_back_and_is_counted(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    stack.faults(invalid_configuration=True, provisioning_polls=1)
+    rc, out, err = stack.execute({**request, "action": "upgrade"})
+    assert rc == 1
+    assert out["Error"] == "GreenFailed" and "incompatible parameter" in out["Cause"]
+    assert deployments(stack) == [], "a failed upgrade leaves no green behind"
+    assert_blue_untouched(stack)
+    assert remediations(stack) == {("orders-pg", "console", "failed"): True}
+    notes = stack.notifications()
+    assert notes[-1]["milestone"] == "failed" and notes[-1]["error"]["name"] == "GreenFailed"
+
+
+def test_switchover_failed_ends_in_the_failure_path_with_blue_still_production(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    stack.faults(switchover_failed=True)
+    rc, out, err = stack.execute({**request, "action": "upgrade"})
+    assert rc == 1 and out["Error"] == "SwitchoverFailed", err
+    assert_blue_untouched(stack)
+    assert remediations(stack) == {("orders-pg", "console", "failed"): True}
+    assert stack.notifications()[-1]["milestone"] == "failed"
+
+
+def test_switchover_failed_only_in_details_is_a_failure(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    stack.faults(switchover_failed_in_details=True)
+    rc, out, err = stack.execute({**request, "action": "upgrade"})
+    assert rc == 1 and out["Error"] == "SwitchoverFailed", err
+    assert_blue_untouched(stack)
+
+
+def test_an_alarm_starts_a_tag_configured_upgrade(stack):
+    rds = stack.client("rds")
+    seed_postgres_instance(rds)
+    arn = instance(stack, "orders-pg")["DBInstanceArn"]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[
+        {"Key": "bluegreen:target-engine-version", "Value": "16.4"},
+        {"Key": "bluegreen:target-db-parameter-group-name", "Value": "orders-pg-pg16"},
+        {"Key": "bluegreen:action", "Value": "upgrade"},
+        {"Key": "bluegreen:soak-hours", "Value": "0"}])
+    event = (EVENTS / "alarm-state-change.json").read_text()
+    rc, run, err = stack.execute(event)
+    assert rc == 0, err
+    assert run["request"]["trigger"] == "alarm"
+    assert instance(stack, "orders-pg")["EngineVersion"] == "16.4"
+    assert remediations(stack) == {("orders-pg", "alarm", "succeeded"): True}
+
+
+def test_an_alarm_back_to_ok_does_nothing(stack):
+    seed_postgres_instance(stack.client("rds"))
+    event = json.loads((EVENTS / "alarm-state-change.json").read_text())
+    event["detail"]["state"]["value"] = "OK"
+    stack.control("reset", {"counters_only": True})
+    rc, run, err = stack.execute(event)
+    assert rc == 0, err
+    assert stack.state()["calls"].get("rds", {}) == {}, "an OK transition makes no RDS call"
+    assert run["route"] == "noop"
+    assert deployments(stack) == [] and remediations(stack) == {} and stack.notifications() == []
+
+
+def test_a_second_execution_adopts_the_deployment(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    rc, first, err = stack.execute({**request, "action": "prepare"})
+    assert rc == 0, err
+    rc, second, err = stack.execute({**request, "action": "prepare"})
+    assert rc == 0, err
+    assert len(deployments(stack)) == 1
+    assert second["deployment"]["id"] == first["deployment"]["id"]
+    assert first["deployment"]["created_by_this_run"] is True
+    assert second["deployment"]["created_by_this_run"] is False
+    assert stack.state()["calls"]["rds"]["CreateBlueGreenDeployment"] == 1
+
+
+def test_invalid_input_ends_with_a_named_error_and_no_change(stack):
+    seed_postgres_instance(stack.client("rds"))
+    rc, out, err = stack.execute({"db_identifier": "orders-pg", "target_engine_version": "16.4", "soak_hour": 1})
+    assert rc == 1 and out["Error"] == "InvalidRequest"
+    assert "soak_hour" in out["Cause"]
+    assert deployments(stack) == []
+    assert_blue_untouched(stack)
