@@ -211,3 +211,24 @@ def test_invalid_input_ends_with_a_named_error_and_no_change(stack):
     assert "soak_hour" in out["Cause"]
     assert deployments(stack) == []
     assert_blue_untouched(stack)
+
+
+def test_a_flapping_alarm_does_not_start_a_second_upgrade(stack):
+    rds = stack.client("rds")
+    request = seed_postgres_instance(rds)
+    rc, prepared, err = stack.execute({**request, "action": "prepare"})
+    assert rc == 0, err
+    stack.notifications()
+    rds.add_tags_to_resource(ResourceName=instance(stack, "orders-pg")["DBInstanceArn"], Tags=[
+        {"Key": "bluegreen:target-engine-version", "Value": "16.4"},
+        {"Key": "bluegreen:target-db-parameter-group-name", "Value": "orders-pg-pg16"},
+        {"Key": "bluegreen:action", "Value": "upgrade"}])
+    stack.control("reset", {"counters_only": True})
+    rc, run, err = stack.execute((EVENTS / "alarm-state-change.json").read_text())
+    assert rc == 0, err
+    assert run["route"] == "already_in_progress"
+    calls = stack.state()["calls"]["rds"]
+    assert not [a for a in calls if not a.startswith(("Describe", "List"))], calls
+    assert [d["BlueGreenDeploymentIdentifier"] for d in deployments(stack)] == [prepared["deployment"]["id"]]
+    assert_blue_untouched(stack)
+    assert [n["milestone"] for n in stack.notifications()] == ["already_in_progress"]
