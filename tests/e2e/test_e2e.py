@@ -232,3 +232,46 @@ def test_a_flapping_alarm_does_not_start_a_second_upgrade(stack):
     assert [d["BlueGreenDeploymentIdentifier"] for d in deployments(stack)] == [prepared["deployment"]["id"]]
     assert_blue_untouched(stack)
     assert [n["milestone"] for n in stack.notifications()] == ["already_in_progress"]
+
+
+def test_throttling_everywhere_is_absorbed(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    stack.faults(throttle=[{"Action": "DescribeBlueGreenDeployments", "count": 6},
+                           {"Action": "CreateBlueGreenDeployment", "count": 2},
+                           {"Action": "DescribeDBInstances", "count": 3},
+                           {"Action": "GetMetricStatistics", "count": 2}])
+    rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0})
+    assert rc == 0, err
+    assert sum(stack.state()["throttled"].values()) == 13
+    assert len(stack.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]) == 1
+    assert instance(stack, "orders-pg")["EngineVersion"] == "16.4"
+
+
+def test_a_lost_switchover_answer_does_not_start_a_second_switchover(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    stack.faults(lose_answer={"Action": "SwitchoverBlueGreenDeployment", "count": 1})
+    rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0})
+    assert rc == 0, err
+    assert instance(stack, "orders-pg")["EngineVersion"] == "16.4"
+    assert instance(stack, "orders-pg-old1")["EngineVersion"] == "13.15"
+    assert instance(stack, "orders-pg-old1-old1") is None, "exactly one switchover happened"
+
+
+def test_a_lost_create_answer_adopts_the_deployment(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    stack.faults(lose_answer={"Action": "CreateBlueGreenDeployment", "count": 1})
+    rc, run, err = stack.execute({**request, "action": "prepare"})
+    assert rc == 0, err
+    assert len(deployments(stack)) == 1
+
+
+def test_replica_lag_holds_the_switchover_then_fails_keeping_green(stack):
+    request = seed_postgres_instance(stack.client("rds"))
+    stack.faults(replica_lag_seconds=42.0)
+    rc, out, err = stack.execute({**request, "action": "upgrade"})
+    assert rc == 1 and out["Error"] == "GuardrailViolated", err
+    assert "42.0s" in out["Cause"]
+    assert "Switchover (Task)" not in err, "never switch over blind"
+    assert [d["Status"] for d in deployments(stack)] == ["AVAILABLE"], "green is kept for a later switchover"
+    assert_blue_untouched(stack)
+    assert remediations(stack) == {("orders-pg", "console", "failed"): True}

@@ -97,6 +97,7 @@ class State:
         self.knobs = {}  # deployment name -> knobs
         self.global_knobs = {}
         self.throttles = {}  # action -> calls left to throttle
+        self.lost_answers = {}  # action -> calls to carry out whose answer is then lost
         self.pending = {}  # resource ARN -> [PendingMaintenanceAction]
         self.deployments = {}  # identifier -> BlueGreenDeployment (for /state)
         self.storage_opt = {}  # id(instance) -> [instance, polls left]
@@ -106,6 +107,9 @@ class State:
 
     def set_faults(self, body):
         throttle = body.pop("throttle", None)
+        lose = body.pop("lose_answer", None)
+        for t in [lose] if isinstance(lose, dict) else lose or []:
+            self.lost_answers[t["Action"]] = int(t.get("count", 1))
         name = body.pop("BlueGreenDeploymentName", None)
         for key, value in body.items():
             if key in INT_KNOBS and isinstance(value, int) and value >= 0:
@@ -125,7 +129,7 @@ class State:
             "rds_calls_total": sum(self.calls.get("rds", {}).values()),
             "throttled": dict(self.throttled),
             "faults": {"global": self.global_knobs, "deployments": self.knobs,
-                       "throttle": self.throttles},
+                       "throttle": self.throttles, "lose_answer": self.lost_answers},
             "pending_maintenance": {arn: len(a) for arn, a in self.pending.items()},
             "deployments": {bg.blue_green_deployment_name: {
                 "identifier": bg_id, "status": bg.status, "polls": bg._emu["polls"],
@@ -551,11 +555,29 @@ class EmulatorApp:
                 STATE.throttled[action] += 1
         if throttle:
             return self.throttled(start_response, service, proto)
+        with STATE.lock:
+            lose = STATE.lost_answers.get(action, 0) > 0
+            if lose:
+                STATE.lost_answers[action] -= 1
+        if lose:
+            # The call is carried out, then the answer is lost (a crash, a reset connection):
+            # the client sees a 500 and must find out what happened.
+            for _ in self.moto(environ, lambda *a, **k: None):
+                pass
+            return self.lost(start_response)
         if service == "monitoring" and action.startswith("GetMetric"):
             publish_rds_metrics(environ)
         if proto == "cbor" and cbor_bridge.is_cbor_request(environ):
             return cbor_bridge.handle(self.moto, environ, start_response, service)
         return self.moto(environ, start_response)
+
+    @staticmethod
+    def lost(start_response):
+        data = (b"<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code>"
+                b"<Message>The request processing has failed because of an unknown error.</Message>"
+                b"</Error></ErrorResponse>")
+        start_response("500 Internal Server Error", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+        return [data]
 
     @staticmethod
     def throttled(start_response, service, proto):

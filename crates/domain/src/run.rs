@@ -244,11 +244,12 @@ impl Run {
             return r.db_identifier.clone();
         }
         let input = self.input.as_ref();
-        if let Some(id) = input
-            .and_then(|i| i.get("db_identifier"))
-            .and_then(Value::as_str)
-        {
-            return id.to_string();
+        // Only a well-formed identifier from raw input: it becomes a metric dimension and a
+        // message attribute, where an empty value or control characters would be refused.
+        match input.and_then(|i| i.get("db_identifier")) {
+            Some(Value::String(id)) if crate::request::DbRef::parse(id).is_ok() => return id.clone(),
+            Some(_) => return "invalid".into(),
+            None => {}
         }
         // An alarm event names its database in a metric dimension, not in `db_identifier`.
         match input.map(crate::request::classify) {
