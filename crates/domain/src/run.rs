@@ -247,7 +247,9 @@ impl Run {
         // Only a well-formed identifier from raw input: it becomes a metric dimension and a
         // message attribute, where an empty value or control characters would be refused.
         match input.and_then(|i| i.get("db_identifier")) {
-            Some(Value::String(id)) if crate::request::DbRef::parse(id).is_ok() => return id.clone(),
+            Some(Value::String(id)) if crate::request::DbRef::parse(id).is_ok() => {
+                return id.clone()
+            }
             Some(_) => return "invalid".into(),
             None => {}
         }

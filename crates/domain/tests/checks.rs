@@ -233,13 +233,13 @@ fn the_plan_carries_the_exact_create_parameters() {
     assert_eq!(p.source_arn, SOURCE_ARN);
     assert_eq!(p.target_engine_version, "16.4");
     assert!(p.is_major_upgrade);
-    assert_eq!(p.target_db_parameter_group_name.as_deref(), Some("orders-pg16"));
+    assert_eq!(
+        p.target_db_parameter_group_name.as_deref(),
+        Some("orders-pg16")
+    );
     assert_eq!(p.target_db_cluster_parameter_group_name, None);
     assert_eq!(p.target_db_instance_class, None);
-    assert_eq!(
-        p.tags,
-        params(&[("bluegreen:managed-by", "rds-bluegreen")])
-    );
+    assert_eq!(p.tags, params(&[("bluegreen:managed-by", "rds-bluegreen")]));
     assert!(p.tags.contains_key(MANAGED_BY_TAG));
 }
 
@@ -259,7 +259,10 @@ fn the_plan_name_is_valid_and_the_same_for_the_same_inputs() {
         deployment_name("orders-pg", "16.3")
     );
     let long = deployment_name(&format!("o{}", "r".repeat(62)), "8.0.mysql_aurora.3.05.2");
-    assert!(long.len() <= 60 && is_valid_deployment_name(&long), "{long}");
+    assert!(
+        long.len() <= 60 && is_valid_deployment_name(&long),
+        "{long}"
+    );
 }
 
 #[test]
@@ -285,7 +288,11 @@ fn the_failure_error_names_every_failing_check_and_its_fix_but_no_warning() {
     let failed: Vec<&str> = report.failures().iter().map(|c| c.id.as_str()).collect();
     assert_eq!(
         failed,
-        ["source-available", "automated-backups", "managed-master-password"]
+        [
+            "source-available",
+            "automated-backups",
+            "managed-master-password"
+        ]
     );
     let err = report.failure_error("orders-pg");
     assert_eq!(err.name(), "PrecheckFailed");
@@ -383,7 +390,11 @@ fn an_engine_blue_green_does_not_support_fails() {
 fn a_listed_major_target_passes_as_major() {
     let c = find(&facts(), "upgrade-target");
     assert_pass(&c);
-    assert!(c.observed.contains("13.15 -> 16.4 is a valid major upgrade target"), "{c:?}");
+    assert!(
+        c.observed
+            .contains("13.15 -> 16.4 is a valid major upgrade target"),
+        "{c:?}"
+    );
 }
 
 #[test]
@@ -398,7 +409,11 @@ fn a_listed_minor_target_passes_as_minor_and_skips_the_logical_replication_check
     assert!(!e.is_major_upgrade);
     assert!(!e.plan.is_major_upgrade);
     let ids = ids(&f);
-    for absent in ["postgres-minimum-minor", "logical-replication", "replication-headroom"] {
+    for absent in [
+        "postgres-minimum-minor",
+        "logical-replication",
+        "replication-headroom",
+    ] {
         assert!(!ids.iter().any(|i| i == absent), "{absent} in {ids:?}");
     }
 }
@@ -407,7 +422,11 @@ fn a_listed_minor_target_passes_as_minor_and_skips_the_logical_replication_check
 fn the_same_version_is_nothing_to_upgrade() {
     let mut f = facts();
     f.request.target_engine_version = "13.15".into();
-    assert_fail(&find(&f, "upgrade-target"), &["already runs 13.15"], &["higher"]);
+    assert_fail(
+        &find(&f, "upgrade-target"),
+        &["already runs 13.15"],
+        &["higher"],
+    );
 }
 
 #[test]
@@ -705,13 +724,21 @@ fn no_target_group_for_a_source_on_a_default_group_uses_the_new_default() {
 fn no_deployment_means_create() {
     let c = find(&facts(), "existing-deployment");
     assert_pass(&c);
-    assert!(c.observed.contains("will create rbg-orders-pg-to-16-4"), "{c:?}");
+    assert!(
+        c.observed.contains("will create rbg-orders-pg-to-16-4"),
+        "{c:?}"
+    );
     assert_eq!(evaluate(&facts()).existing, ExistingDeployment::None);
 }
 
 #[test]
 fn our_provisioning_deployment_is_adopted() {
-    for status in ["PROVISIONING", "AVAILABLE", "SWITCHOVER_IN_PROGRESS", "SWITCHOVER_COMPLETED"] {
+    for status in [
+        "PROVISIONING",
+        "AVAILABLE",
+        "SWITCHOVER_IN_PROGRESS",
+        "SWITCHOVER_COMPLETED",
+    ] {
         let mut f = facts();
         f.deployments = vec![ours(status)];
         let c = find(&f, "existing-deployment");
@@ -827,7 +854,10 @@ fn little_free_storage_warns() {
 fn no_free_storage_datapoint_warns() {
     let mut f = facts();
     f.free_storage_bytes = None;
-    assert_warn(&find(&f, "free-storage"), &["no FreeStorageSpace datapoint"]);
+    assert_warn(
+        &find(&f, "free-storage"),
+        &["no FreeStorageSpace datapoint"],
+    );
 }
 
 // ---------------------------------------------------------------- MySQL option groups
@@ -872,7 +902,11 @@ fn mysql_on_the_default_option_group_passes_without_postgres_checks() {
     }
     let ids = ids(&f);
     assert!(ids.contains(&"option-group".to_string()));
-    for absent in ["logical-replication", "replication-headroom", "binlog-format"] {
+    for absent in [
+        "logical-replication",
+        "replication-headroom",
+        "binlog-format",
+    ] {
         assert!(!ids.iter().any(|i| i == absent), "{absent} in {ids:?}");
     }
 }
@@ -895,7 +929,10 @@ fn mysql_custom_option_group_with_a_minor_upgrade_passes() {
     f.request.target_engine_version = "5.7.44-rds.20240529".into();
     let c = find(&f, "option-group");
     assert_pass(&c);
-    assert!(c.observed.contains("billing-audit-57 (no major upgrade)"), "{c:?}");
+    assert!(
+        c.observed.contains("billing-audit-57 (no major upgrade)"),
+        "{c:?}"
+    );
 }
 
 // ---------------------------------------------------------------- Aurora clusters
@@ -964,7 +1001,10 @@ fn aurora_postgres_cluster_with_a_target_cluster_group_passes() {
         Some("default.aurora-postgresql16")
     );
     let c = find(&f, "logical-replication");
-    assert!(c.observed.contains("cluster parameter group ledger-apg13"), "{c:?}");
+    assert!(
+        c.observed.contains("cluster parameter group ledger-apg13"),
+        "{c:?}"
+    );
 }
 
 #[test]
@@ -1046,7 +1086,11 @@ fn aurora_mysql_with_row_binlog_passes() {
         assert_pass(&c);
     }
     let c = find(&f, "binlog-format");
-    assert!(c.observed.contains("binlog_format = ROW in cluster parameter group billing-aurora-mysql57"), "{c:?}");
+    assert!(
+        c.observed
+            .contains("binlog_format = ROW in cluster parameter group billing-aurora-mysql57"),
+        "{c:?}"
+    );
     assert!(!ids(&f).contains(&"option-group".to_string()));
 }
 

@@ -198,7 +198,10 @@ fn every_action_name_parses_and_only_plan_changes_nothing() {
 #[test]
 fn a_misspelt_field_is_refused_naming_it_and_listing_the_accepted_fields() {
     let msg = refusal(minimal(json!({"soak_hour": 48})));
-    assert_mentions(&msg, &["soak_hour", "soak_hours", "switchover_timeout_seconds"]);
+    assert_mentions(
+        &msg,
+        &["soak_hour", "soak_hours", "switchover_timeout_seconds"],
+    );
     let msg = refusal(minimal(json!({"dry_run": true})));
     assert_mentions(&msg, &["dry_run"]);
 }
@@ -227,12 +230,18 @@ fn a_number_given_as_a_string_names_the_field_and_the_accepted_range() {
     let msg = refusal(minimal(json!({"max_replica_lag_seconds": -1})));
     assert_mentions(
         &msg,
-        &["max_replica_lag_seconds", "Accepted: an integer from 0 to 3600"],
+        &[
+            "max_replica_lag_seconds",
+            "Accepted: an integer from 0 to 3600",
+        ],
     );
     let msg = refusal(minimal(json!({"max_provisioning_minutes": null})));
     assert_mentions(
         &msg,
-        &["max_provisioning_minutes", "Accepted: an integer from 10 to 1440"],
+        &[
+            "max_provisioning_minutes",
+            "Accepted: an integer from 10 to 1440",
+        ],
     );
 }
 
@@ -280,7 +289,8 @@ fn switchover_timeout_outside_30_to_3600_is_refused() {
     }
     for ok in [30, 3600] {
         assert_eq!(
-            request(minimal(json!({ "switchover_timeout_seconds": ok }))).switchover_timeout_seconds,
+            request(minimal(json!({ "switchover_timeout_seconds": ok })))
+                .switchover_timeout_seconds,
             ok
         );
     }
@@ -324,7 +334,9 @@ fn max_provisioning_minutes_outside_10_to_1440_is_refused() {
 
 #[test]
 fn a_number_too_large_for_the_field_is_refused_not_wrapped() {
-    let msg = refusal(minimal(json!({"switchover_timeout_seconds": 4_294_967_296u64 + 300})));
+    let msg = refusal(minimal(
+        json!({"switchover_timeout_seconds": 4_294_967_296u64 + 300}),
+    ));
     assert_mentions(&msg, &["switchover_timeout_seconds"]);
 }
 
@@ -350,7 +362,10 @@ fn bad_parameter_group_names_are_refused_naming_the_field() {
         let msg = refusal(minimal(json!({ "target_db_parameter_group_name": bad })));
         assert_mentions(
             &msg,
-            &["target_db_parameter_group_name", "not a valid parameter group name"],
+            &[
+                "target_db_parameter_group_name",
+                "not a valid parameter group name",
+            ],
         );
         let msg = refusal(minimal(
             json!({ "target_db_cluster_parameter_group_name": bad }),
@@ -396,7 +411,10 @@ fn notification_topic_must_be_an_sns_arn() {
         "arn:aws:sns:us-east-1:dba",
     ] {
         let msg = refusal(minimal(json!({ "notification_topic_arn": bad })));
-        assert_mentions(&msg, &["notification_topic_arn", "arn:aws:sns:REGION:ACCOUNT:TOPIC"]);
+        assert_mentions(
+            &msg,
+            &["notification_topic_arn", "arn:aws:sns:REGION:ACCOUNT:TOPIC"],
+        );
     }
 }
 
@@ -405,7 +423,10 @@ fn notification_topic_must_be_an_sns_arn() {
 #[test]
 fn identifier_of_63_characters_is_accepted_and_64_refused() {
     let ok = format!("a{}", "b".repeat(62));
-    assert_eq!(request(minimal(json!({ "db_identifier": ok }))).db_identifier, ok);
+    assert_eq!(
+        request(minimal(json!({ "db_identifier": ok }))).db_identifier,
+        ok
+    );
     let long = format!("a{}", "b".repeat(63));
     let msg = refusal(minimal(json!({ "db_identifier": long })));
     assert_mentions(&msg, &["db_identifier", "1-63 letters"]);
@@ -439,7 +460,9 @@ fn identifiers_breaking_the_rds_naming_rules_are_refused() {
 
 #[test]
 fn control_characters_in_an_identifier_are_escaped_in_the_message() {
-    let msg = refusal(minimal(json!({ "db_identifier": "orders\npg\u{1b}[31m\t" })));
+    let msg = refusal(minimal(
+        json!({ "db_identifier": "orders\npg\u{1b}[31m\t" }),
+    ));
     assert!(
         !msg.chars().any(|c| c.is_control()),
         "raw control character in: {msg:?}"
@@ -517,7 +540,10 @@ fn malformed_arns_are_refused_with_the_expected_shapes() {
 #[test]
 fn an_arn_with_a_bad_name_is_refused_for_the_name() {
     let err = DbRef::parse("arn:aws:rds:us-east-1:123456789012:db:orders_pg").unwrap_err();
-    assert_mentions(&err.to_string(), &["orders_pg", "not a valid RDS identifier"]);
+    assert_mentions(
+        &err.to_string(),
+        &["orders_pg", "not a valid RDS identifier"],
+    );
 }
 
 // ---------------------------------------------------------------- EventBridge events
@@ -580,9 +606,14 @@ fn alarm_back_to_ok_is_ignored_with_the_reason() {
     let mut e = alarm_event();
     e["detail"]["state"]["value"] = json!("OK");
     match classify(&e).unwrap() {
-        Incoming::Ignored(reason) => {
-            assert_mentions(&reason, &["orders-pg-needs-upgrade", "OK", "only a transition to ALARM"])
-        }
+        Incoming::Ignored(reason) => assert_mentions(
+            &reason,
+            &[
+                "orders-pg-needs-upgrade",
+                "OK",
+                "only a transition to ALARM",
+            ],
+        ),
         other => panic!("expected Ignored, got {other:?}"),
     }
 }
@@ -609,7 +640,11 @@ fn composite_alarm_is_refused_because_it_names_no_database() {
     let msg = refusal(e);
     assert_mentions(
         &msg,
-        &["orders-composite", "composite alarm", "DBInstanceIdentifier"],
+        &[
+            "orders-composite",
+            "composite alarm",
+            "DBInstanceIdentifier",
+        ],
     );
 }
 
@@ -666,7 +701,10 @@ fn alarm_naming_two_databases_is_refused_naming_both() {
         .unwrap()
         .push(second);
     let msg = refusal(e);
-    assert_mentions(&msg, &["2 databases", "orders-pg", "billing-mysql", "exactly one"]);
+    assert_mentions(
+        &msg,
+        &["2 databases", "orders-pg", "billing-mysql", "exactly one"],
+    );
 }
 
 #[test]
@@ -711,7 +749,12 @@ fn input_that_is_not_an_object_is_refused_saying_what_it_was() {
         let msg = refusal(input);
         assert_mentions(
             &msg,
-            &["must be a JSON object", "db_identifier", "target_engine_version", kind],
+            &[
+                "must be a JSON object",
+                "db_identifier",
+                "target_engine_version",
+                kind,
+            ],
         );
     }
 }
@@ -827,7 +870,10 @@ fn a_tag_that_is_not_a_number_names_the_tag_and_the_range() {
         ("bluegreen:target-engine-version", "16.4"),
         ("bluegreen:switchover-timeout-seconds", "-5"),
     ]);
-    assert_mentions(&msg, &["bluegreen:switchover-timeout-seconds", "whole number"]);
+    assert_mentions(
+        &msg,
+        &["bluegreen:switchover-timeout-seconds", "whole number"],
+    );
 }
 
 #[test]
@@ -836,7 +882,10 @@ fn a_tag_that_is_not_a_boolean_names_the_tag() {
         ("bluegreen:target-engine-version", "16.4"),
         ("bluegreen:final-snapshot", "yes"),
     ]);
-    assert_mentions(&msg, &["bluegreen:final-snapshot", "`yes`", "true or false"]);
+    assert_mentions(
+        &msg,
+        &["bluegreen:final-snapshot", "`yes`", "true or false"],
+    );
 }
 
 #[test]
@@ -896,7 +945,10 @@ fn tags_may_not_set_the_database_or_the_trigger() {
 
 #[test]
 fn a_database_without_a_target_version_tag_is_refused() {
-    let msg = tag_refusal(&[("bluegreen:action", "upgrade"), ("bluegreen:managed", "true")]);
+    let msg = tag_refusal(&[
+        ("bluegreen:action", "upgrade"),
+        ("bluegreen:managed", "true"),
+    ]);
     assert_mentions(
         &msg,
         &[

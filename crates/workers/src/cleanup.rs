@@ -22,7 +22,9 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
 
     let view = rds.deployment_by_name(&record.name).await?;
     if let Some(v) = &view {
-        if !v.is_switched_over() {
+        // DELETING is our own record deletion from an earlier pass (or from a retried one):
+        // RDS keeps listing the deployment for a while after DeleteBlueGreenDeployment.
+        if !v.is_switched_over() && !v.is_deleting() {
             return Err(WorkerError::Refused(format!(
                 "deployment {} is {}: cleanup runs only after a completed switchover, nothing was deleted",
                 v.name, v.status
@@ -88,7 +90,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
 
     // 2. The deployment record. After switchover, DeleteTarget is not allowed (and would be wrong).
     if !state.deployment_deleted {
-        if let Some(v) = &view {
+        if let Some(v) = view.as_ref().filter(|v| !v.is_deleting()) {
             rds.delete_deployment(&v.id, false).await?;
             state.steps.push(format!(
                 "deleted deployment record {} (kept both databases)",
@@ -110,6 +112,15 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
             }
             if source.kind == DbKind::Cluster && !o.members.is_empty() {
                 for member in &o.members {
+                    // The cluster lists its instances until they are gone: one already being
+                    // deleted (an earlier pass) is not deleted again, which RDS refuses.
+                    let deleting = rds
+                        .describe(DbKind::Instance, member)
+                        .await?
+                        .is_none_or(|m| m.status.eq_ignore_ascii_case("deleting"));
+                    if deleting {
+                        continue;
+                    }
                     rds.delete_db(DbKind::Instance, member).await?;
                     state
                         .steps

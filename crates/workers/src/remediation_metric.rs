@@ -159,13 +159,18 @@ pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<Met
         })
         // A run that failed before its request was built still has its raw input: an
         // EventBridge event says how the run was started.
-        .or_else(
-            || match run.input.as_ref().and_then(|i| i.get("detail-type")).and_then(Value::as_str) {
+        .or_else(|| {
+            match run
+                .input
+                .as_ref()
+                .and_then(|i| i.get("detail-type"))
+                .and_then(Value::as_str)
+            {
                 Some("CloudWatch Alarm State Change") => Some("alarm"),
                 Some("Scheduled Event") => Some("schedule"),
                 _ => None,
-            },
-        )
+            }
+        })
         .unwrap_or("console")
         .to_string();
     let dims = [
@@ -261,10 +266,17 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
 /// message out so a reader of the notification sees it at once.
 fn readable_error(error: &Value) -> Value {
     let name = error.get("Error").cloned().unwrap_or(Value::Null);
-    let cause = error.get("Cause").and_then(Value::as_str).unwrap_or_default();
+    let cause = error
+        .get("Cause")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let message = serde_json::from_str::<Value>(cause)
         .ok()
-        .and_then(|c| c.get("errorMessage").and_then(Value::as_str).map(str::to_string))
+        .and_then(|c| {
+            c.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| cause.to_string());
     json!({"name": name, "message": message})
 }

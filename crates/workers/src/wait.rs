@@ -62,7 +62,11 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         .and_then(|t| epoch_seconds(t))
         .unwrap_or(now);
     let since_create = (now - requested).max(0) as u64;
-    if phase == Phase::Provisioning && since_create > request.max_provisioning_minutes as u64 * 60 {
+    // A green seen ready on this poll only awaits its confirming poll: not a timeout.
+    if phase == Phase::Provisioning
+        && observed != Phase::Ready
+        && since_create > request.max_provisioning_minutes as u64 * 60
+    {
         return Err(WorkerError::ProvisioningTimedOut(format!(
             "green for {} has not been ready after {} minutes (max_provisioning_minutes = {}; status {}). \
              The failure path deletes this unswitched green; raise max_provisioning_minutes for a \

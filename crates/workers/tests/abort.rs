@@ -14,7 +14,11 @@ use serde_json::json;
 const NOW: u64 = 3000;
 
 fn abort_run() -> Run {
-    run_with_deployment(Route::Abort, request_with(json!({"action": "abort"})), "AVAILABLE")
+    run_with_deployment(
+        Route::Abort,
+        request_with(json!({"action": "abort"})),
+        "AVAILABLE",
+    )
 }
 
 /// An upgrade the state machine caught failing with `error`.
@@ -39,7 +43,9 @@ fn mutations(world: &World) -> Vec<String> {
 #[tokio::test]
 async fn abort_before_switchover_unprotects_green_only_and_deletes_it_with_the_deployment() {
     let world = green_built();
-    let run = abort::handle(world.deps(), abort_run(), inv_at(NOW)).await.unwrap();
+    let run = abort::handle(world.deps(), abort_run(), inv_at(NOW))
+        .await
+        .unwrap();
 
     assert_eq!(
         world.with(|s| s.modified_instances.clone()),
@@ -66,7 +72,11 @@ async fn abort_before_switchover_unprotects_green_only_and_deletes_it_with_the_d
         ]
     );
     // The source is never touched.
-    assert!(world.log().iter().all(|l| !l.ends_with(&format!(" {DB}"))), "{:?}", world.log());
+    assert!(
+        world.log().iter().all(|l| !l.ends_with(&format!(" {DB}"))),
+        "{:?}",
+        world.log()
+    );
     let source = world.with(|s| s.instances.get(DB).cloned().unwrap());
     assert_eq!(source.deletion_protection, Some(true));
 
@@ -91,8 +101,13 @@ async fn a_green_without_deletion_protection_is_not_modified() {
     let mut green = green_instance("available");
     green.deletion_protection = Some(false);
     world.put_instance(green);
-    abort::handle(world.deps(), abort_run(), inv_at(NOW)).await.unwrap();
-    assert_eq!(mutations(&world), [format!("DeleteBlueGreenDeployment {DEPLOYMENT_ID}")]);
+    abort::handle(world.deps(), abort_run(), inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        mutations(&world),
+        [format!("DeleteBlueGreenDeployment {DEPLOYMENT_ID}")]
+    );
 }
 
 #[tokio::test]
@@ -104,7 +119,9 @@ async fn a_source_listed_as_a_target_member_is_never_touched() {
         detail(SOURCE_ARN, SOURCE_ARN, "AVAILABLE"),
     ]);
     world.set_deployment(d);
-    abort::handle(world.deps(), abort_run(), inv_at(NOW)).await.unwrap();
+    abort::handle(world.deps(), abort_run(), inv_at(NOW))
+        .await
+        .unwrap();
     assert_eq!(
         world.with(|s| s
             .modified_instances
@@ -119,7 +136,9 @@ async fn a_source_listed_as_a_target_member_is_never_touched() {
 async fn a_deployment_being_deleted_is_polled_without_another_delete() {
     let world = green_built();
     world.set_deployment(deployment("DELETING"));
-    let run = abort::handle(world.deps(), abort_run(), inv_at(NOW)).await.unwrap();
+    let run = abort::handle(world.deps(), abort_run(), inv_at(NOW))
+        .await
+        .unwrap();
     assert!(mutations(&world).is_empty());
     let a = run.abort.unwrap();
     assert!(!a.done);
@@ -129,11 +148,18 @@ async fn a_deployment_being_deleted_is_polled_without_another_delete() {
 #[tokio::test]
 async fn once_the_deployment_is_gone_abort_is_done() {
     let world = World::orders_pg();
-    let run = abort::handle(world.deps(), abort_run(), inv_at(NOW)).await.unwrap();
+    let run = abort::handle(world.deps(), abort_run(), inv_at(NOW))
+        .await
+        .unwrap();
     let a = run.abort.unwrap();
     assert!(a.done);
     assert_eq!(a.next_delay_seconds, 0);
-    assert_eq!(a.steps, [format!("deployment {DEPLOYMENT_NAME} and its green are gone")]);
+    assert_eq!(
+        a.steps,
+        [format!(
+            "deployment {DEPLOYMENT_NAME} and its green are gone"
+        )]
+    );
     assert_eq!(run.timeline.get("aborted"), Some(&rfc(NOW)));
     assert!(mutations(&world).is_empty());
 }
@@ -172,7 +198,10 @@ async fn a_guardrail_violation_keeps_the_healthy_green_without_any_aws_call() {
     let r = run.rollback.unwrap();
     assert!(r.done);
     assert!(!r.deleted_target);
-    assert_mentions(&r.steps[0], &[&format!("kept deployment {DEPLOYMENT_NAME} and its green")]);
+    assert_mentions(
+        &r.steps[0],
+        &[&format!("kept deployment {DEPLOYMENT_NAME} and its green")],
+    );
     assert!(run.abort.is_none());
 }
 
@@ -217,9 +246,13 @@ async fn a_green_that_failed_to_build_is_rolled_back_with_delete_target() {
 #[tokio::test]
 async fn a_rolled_back_green_marks_the_timeline_when_gone() {
     let world = World::orders_pg();
-    let run = abort::handle(world.deps(), failed_upgrade("ProvisioningTimedOut"), inv_at(NOW))
-        .await
-        .unwrap();
+    let run = abort::handle(
+        world.deps(),
+        failed_upgrade("ProvisioningTimedOut"),
+        inv_at(NOW),
+    )
+    .await
+    .unwrap();
     assert!(run.rollback.unwrap().done);
     assert_eq!(run.timeline.get("rolled_back"), Some(&rfc(NOW)));
     assert!(!run.timeline.contains_key("aborted"));

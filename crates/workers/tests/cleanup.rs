@@ -120,7 +120,9 @@ async fn once_the_snapshot_is_available_the_record_is_deleted_without_delete_tar
 async fn delete_old_blue_turns_off_protection_on_the_old_blue_alone_then_deletes_it() {
     let world = World::switched_over();
     let run = with_snapshot_available(soaked_run(json!({"delete_old_blue": true})));
-    let run = cleanup::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+    let run = cleanup::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
 
     assert_eq!(
         world.with(|s| s.modified_instances.clone()),
@@ -162,9 +164,14 @@ async fn an_unprotected_old_blue_is_deleted_without_a_modify() {
     old.deletion_protection = Some(false);
     world.put_instance(old);
     let run = with_snapshot_available(soaked_run(json!({"delete_old_blue": true})));
-    cleanup::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+    cleanup::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
     assert!(world.with(|s| s.modified_instances.is_empty()));
-    assert_eq!(world.calls("DeleteDBInstance"), [format!("DeleteDBInstance {OLD_BLUE}")]);
+    assert_eq!(
+        world.calls("DeleteDBInstance"),
+        [format!("DeleteDBInstance {OLD_BLUE}")]
+    );
 }
 
 #[tokio::test]
@@ -173,9 +180,13 @@ async fn the_whole_loop_snapshots_waits_then_deletes() {
     let deps = world.deps();
     let run = soaked_run(json!({"delete_old_blue": true}));
 
-    let run = cleanup::handle(deps.clone(), run, inv_at(NOW)).await.unwrap();
+    let run = cleanup::handle(deps.clone(), run, inv_at(NOW))
+        .await
+        .unwrap();
     assert!(!run.cleanup.as_ref().unwrap().done);
-    let run = cleanup::handle(deps.clone(), run, inv_at(NOW + 60)).await.unwrap();
+    let run = cleanup::handle(deps.clone(), run, inv_at(NOW + 60))
+        .await
+        .unwrap();
     assert!(!run.cleanup.as_ref().unwrap().done);
     assert!(deletions(&world).is_empty());
 
@@ -184,7 +195,10 @@ async fn the_whole_loop_snapshots_waits_then_deletes() {
     let c = run.cleanup.unwrap();
     assert!(c.done && c.deployment_deleted && c.old_blue_deleted);
     assert_eq!(world.with(|s| s.snapshots_created.len()), 1);
-    assert_eq!(world.calls("DeleteDBInstance"), [format!("DeleteDBInstance {OLD_BLUE}")]);
+    assert_eq!(
+        world.calls("DeleteDBInstance"),
+        [format!("DeleteDBInstance {OLD_BLUE}")]
+    );
 }
 
 #[tokio::test]
@@ -209,7 +223,8 @@ async fn an_old1_on_another_version_is_refused_and_nothing_is_touched() {
 async fn cleanup_before_a_completed_switchover_is_refused() {
     let world = World::orders_pg();
     world.set_deployment(deployment("AVAILABLE"));
-    let (name, msg) = err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "Refused");
     assert_mentions(&msg, &["AVAILABLE", "only after a completed switchover"]);
     assert!(world.log().iter().all(|l| !is_mutation(l)));
@@ -219,7 +234,8 @@ async fn cleanup_before_a_completed_switchover_is_refused() {
 async fn a_failed_snapshot_is_refused_and_nothing_is_deleted() {
     let world = World::switched_over();
     world.with(|s| s.snapshots.insert(SNAPSHOT_ID.into(), "failed".into()));
-    let (name, msg) = err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "Refused");
     assert_mentions(&msg, &[SNAPSHOT_ID, "`failed`", "nothing was deleted"]);
     assert!(deletions(&world).is_empty());
@@ -229,9 +245,16 @@ async fn a_failed_snapshot_is_refused_and_nothing_is_deleted() {
 async fn an_old_blue_gone_before_its_snapshot_is_refused() {
     let world = World::switched_over();
     world.remove_instance(OLD_BLUE);
-    let (name, msg) = err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "Refused");
-    assert_mentions(&msg, &["orders-pg-old1 is gone before its final snapshot", "final_snapshot"]);
+    assert_mentions(
+        &msg,
+        &[
+            "orders-pg-old1 is gone before its final snapshot",
+            "final_snapshot",
+        ],
+    );
     assert!(deletions(&world).is_empty());
 }
 
@@ -239,11 +262,16 @@ async fn an_old_blue_gone_before_its_snapshot_is_refused() {
 async fn without_a_final_snapshot_cleanup_goes_straight_to_deleting() {
     let world = World::switched_over();
     let run = soaked_run(json!({"final_snapshot": false, "delete_old_blue": true}));
-    let run = cleanup::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+    let run = cleanup::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
     assert!(world.with(|s| s.snapshots_created.is_empty()));
     assert!(world.calls("DescribeDBSnapshots").is_empty());
     assert!(run.cleanup.unwrap().done);
-    assert_eq!(world.calls("DeleteDBInstance"), [format!("DeleteDBInstance {OLD_BLUE}")]);
+    assert_eq!(
+        world.calls("DeleteDBInstance"),
+        [format!("DeleteDBInstance {OLD_BLUE}")]
+    );
 }
 
 #[tokio::test]
@@ -251,8 +279,145 @@ async fn a_deployment_record_already_gone_is_not_deleted_again() {
     let world = World::switched_over();
     world.with(|s| s.deployments.clear());
     let run = with_snapshot_available(soaked_run(json!({})));
-    let run = cleanup::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+    let run = cleanup::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
     assert!(world.calls("DeleteBlueGreenDeployment").is_empty());
     let c = run.cleanup.unwrap();
     assert!(c.done && c.deployment_deleted);
+}
+
+#[tokio::test]
+async fn a_retried_step_after_the_record_deletion_goes_on_without_deleting_it_again() {
+    // The step deleted the record, then failed (throttled) before returning its state: the
+    // retry sees the deployment DELETING and must finish the old blue, not refuse.
+    let world = World::switched_over();
+    world.with(|s| s.deployments[0].status = Some("DELETING".into()));
+    let run = with_snapshot_available(soaked_run(json!({"delete_old_blue": true})));
+    let run = cleanup::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    assert!(world.calls("DeleteBlueGreenDeployment").is_empty());
+    assert_eq!(
+        world.calls("DeleteDBInstance"),
+        [format!("DeleteDBInstance {OLD_BLUE}")]
+    );
+    let c = run.cleanup.unwrap();
+    assert!(c.done && c.deployment_deleted && c.old_blue_deleted);
+}
+
+// ---------------------------------------------------------------- Aurora clusters
+
+const OLD_CLUSTER: &str = "ledger-old1";
+const OLD_MEMBERS: [&str; 2] = ["ledger-instance-1-old1", "ledger-instance-2-old1"];
+
+/// `ledger` after its switchover: production on 16.4, the old blue cluster on 13.15 with
+/// its two instances.
+fn switched_cluster() -> World {
+    let world = World::empty();
+    world.with(|s| {
+        s.clusters.insert(
+            CLUSTER.into(),
+            aurora_cluster(CLUSTER, "16.4", &["ledger-instance-1", "ledger-instance-2"]),
+        );
+        s.clusters.insert(
+            OLD_CLUSTER.into(),
+            aurora_cluster(OLD_CLUSTER, "13.15", &OLD_MEMBERS),
+        );
+        for m in OLD_MEMBERS {
+            s.instances
+                .insert(m.into(), aurora_instance(m, OLD_CLUSTER, "13.15"));
+        }
+        let mut d = deployment("SWITCHOVER_COMPLETED");
+        d.blue_green_deployment_name = Some("rbg-ledger-to-16-4".into());
+        d.source = Some(cluster_arn_of(OLD_CLUSTER));
+        d.target = Some(CLUSTER_ARN.into());
+        s.deployments = vec![d];
+    });
+    world
+}
+
+fn cluster_run(extra: serde_json::Value) -> Run {
+    let mut fields = json!({"db_identifier": CLUSTER, "target_db_parameter_group_name": null});
+    for (k, v) in extra.as_object().unwrap() {
+        fields[k] = v.clone();
+    }
+    let mut run = soaked_run(fields);
+    let source = run.source.as_mut().unwrap();
+    source.kind = bluegreen_domain::request::DbKind::Cluster;
+    source.identifier = CLUSTER.into();
+    source.arn = CLUSTER_ARN.into();
+    source.engine = bluegreen_domain::engine::Engine::AuroraPostgresql;
+    source.members = vec!["ledger-instance-1".into(), "ledger-instance-2".into()];
+    run.deployment.as_mut().unwrap().name = "rbg-ledger-to-16-4".into();
+    run
+}
+
+#[tokio::test]
+async fn a_cluster_final_snapshot_is_a_cluster_snapshot_of_the_old_blue() {
+    let world = switched_cluster();
+    let run = cleanup::handle(world.deps(), cluster_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+    let created = world.with(|s| s.cluster_snapshots_created.clone());
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].db_cluster_identifier(), Some(OLD_CLUSTER));
+    assert_eq!(
+        created[0].db_cluster_snapshot_identifier(),
+        Some("rbg-ledger-to-16-4-final")
+    );
+    assert!(!run.cleanup.unwrap().done);
+    assert!(deletions(&world).is_empty());
+}
+
+#[tokio::test]
+async fn delete_old_blue_on_a_cluster_deletes_its_instances_once_then_the_cluster() {
+    let world = switched_cluster();
+    let deps = world.deps();
+    let run = cluster_run(json!({"final_snapshot": false, "delete_old_blue": true}));
+
+    // 1. Record deleted, protection off on the old cluster alone, its instances deleted.
+    let run = cleanup::handle(deps.clone(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        deletions(&world),
+        [
+            format!("DeleteBlueGreenDeployment {DEPLOYMENT_ID}"),
+            format!("ModifyDBCluster {OLD_CLUSTER}"),
+            format!("DeleteDBInstance {}", OLD_MEMBERS[0]),
+            format!("DeleteDBInstance {}", OLD_MEMBERS[1]),
+        ]
+    );
+    let c = run.cleanup.clone().unwrap();
+    assert!(!c.done && !c.old_blue_deleted);
+    assert_eq!(c.next_delay_seconds, 60);
+
+    // 2. The instances are still being deleted (RDS still lists them): wait, do not ask again.
+    let run = cleanup::handle(deps.clone(), run, inv_at(NOW + 60))
+        .await
+        .expect("instances already being deleted are not deleted again");
+    assert_eq!(world.calls("DeleteDBInstance").len(), 2);
+    assert!(!run.cleanup.as_ref().unwrap().done);
+
+    // 3. The instances are gone: the empty cluster is deleted.
+    world.with(|s| {
+        for m in OLD_MEMBERS {
+            s.instances.remove(m);
+        }
+        s.clusters.get_mut(OLD_CLUSTER).unwrap().db_cluster_members = None;
+    });
+    let run = cleanup::handle(deps, run, inv_at(NOW + 120)).await.unwrap();
+    let deleted = world.with(|s| s.deleted_clusters.clone());
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].db_cluster_identifier(), Some(OLD_CLUSTER));
+    assert_eq!(deleted[0].skip_final_snapshot(), Some(true));
+    let c = run.cleanup.unwrap();
+    assert!(c.done && c.old_blue_deleted);
+    // Production was never touched.
+    assert!(world
+        .log()
+        .iter()
+        .filter(|l| is_mutation(l))
+        .all(|l| l.contains("old1") || l.starts_with("DeleteBlueGreenDeployment")));
 }

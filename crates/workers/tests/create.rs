@@ -109,7 +109,12 @@ async fn our_deployment_in_invalid_configuration_is_a_conflict() {
     assert_eq!(name, "DeploymentConflict");
     assert_mentions(
         &msg,
-        &[DEPLOYMENT_NAME, DEPLOYMENT_ID, "INVALID_CONFIGURATION", "abort"],
+        &[
+            DEPLOYMENT_NAME,
+            DEPLOYMENT_ID,
+            "INVALID_CONFIGURATION",
+            "abort",
+        ],
     );
     assert!(world.with(|s| s.created.is_empty()));
 }
@@ -171,7 +176,10 @@ async fn a_create_refused_by_aws_is_not_retried_and_names_the_operation() {
     assert_eq!(name, "AwsRequestFailed");
     assert_mentions(
         &msg,
-        &["rds:CreateBlueGreenDeployment", "SourceDatabaseNotSupportedFault"],
+        &[
+            "rds:CreateBlueGreenDeployment",
+            "SourceDatabaseNotSupportedFault",
+        ],
     );
 }
 

@@ -156,7 +156,9 @@ async fn the_twentieth_hold_still_holds() {
         next_delay_seconds: 30,
         readings: vec![],
     });
-    let run = guardrails::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+    let run = guardrails::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
     assert_eq!(run.guardrail.unwrap().holds, 20);
 }
 
@@ -193,7 +195,8 @@ async fn a_failed_deployment_fails_the_guardrail_step() {
     let mut d = deployment("AVAILABLE");
     d.switchover_details = Some(vec![detail(SOURCE_ARN, GREEN_ARN, "MISSING_TARGET")]);
     world.set_deployment(d);
-    let (name, msg) = err_of(guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "GreenFailed");
     assert_mentions(&msg, &["MISSING_TARGET"]);
 }

@@ -13,7 +13,10 @@ use serde_json::json;
 
 fn assert_read_only(world: &World) {
     let mutations: Vec<String> = world.log().into_iter().filter(|l| is_mutation(l)).collect();
-    assert!(mutations.is_empty(), "precheck changed something: {mutations:?}");
+    assert!(
+        mutations.is_empty(),
+        "precheck changed something: {mutations:?}"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +58,11 @@ async fn plan_route_exports_the_source_and_reports_every_check() {
     );
     let account = &report.checks[0];
     assert!(account.observed.contains(ACCOUNT), "{account:?}");
-    let storage = report.checks.iter().find(|c| c.id == "free-storage").unwrap();
+    let storage = report
+        .checks
+        .iter()
+        .find(|c| c.id == "free-storage")
+        .unwrap();
     assert_eq!(storage.observed, "60.1 GiB free of 100 GiB (60%)");
     assert!(!report.manual_checks.is_empty());
 
@@ -68,7 +75,11 @@ async fn plan_route_exports_the_source_and_reports_every_check() {
     assert_eq!(run.timeline.get("started"), Some(&rfc(0)));
     assert_read_only(&world);
     // The ARN named an instance: no cluster lookup; the free-storage minimum over the last hour.
-    assert!(world.calls("DescribeDBClusters").is_empty(), "{:?}", world.log());
+    assert!(
+        world.calls("DescribeDBClusters").is_empty(),
+        "{:?}",
+        world.log()
+    );
     let q = world.with(|s| s.metric_queries.clone());
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].namespace(), Some("AWS/RDS"));
@@ -117,7 +128,12 @@ async fn a_mutating_action_with_failed_checks_is_refused_naming_every_one() {
     });
 
     let (name, msg) = err_of(
-        precheck::handle(world.deps(), started_run(event("console-upgrade.json")), inv()).await,
+        precheck::handle(
+            world.deps(),
+            started_run(event("console-upgrade.json")),
+            inv(),
+        )
+        .await,
     );
     assert_eq!(name, "PrecheckFailed");
     assert_mentions(
@@ -141,7 +157,10 @@ async fn an_arn_of_another_account_is_refused_before_any_aws_call() {
     });
     let (name, msg) = err_of(precheck::handle(no_aws(), started_run(input), inv()).await);
     assert_eq!(name, "InvalidRequest");
-    assert_mentions(&msg, &["account 210987654321", "runs in account 123456789012"]);
+    assert_mentions(
+        &msg,
+        &["account 210987654321", "runs in account 123456789012"],
+    );
 }
 
 #[tokio::test]
@@ -157,7 +176,8 @@ async fn an_arn_of_another_region_is_refused_before_any_aws_call() {
 
 #[tokio::test]
 async fn an_invalid_request_is_refused_before_any_aws_call() {
-    let input = json!({"db_identifier": "orders-pg", "target_engine_version": "16.4", "soak_hour": 2});
+    let input =
+        json!({"db_identifier": "orders-pg", "target_engine_version": "16.4", "soak_hour": 2});
     let (name, msg) = err_of(precheck::handle(no_aws(), started_run(input), inv()).await);
     assert_eq!(name, "InvalidRequest");
     assert_mentions(&msg, &["soak_hour"]);
@@ -181,7 +201,10 @@ async fn a_database_that_does_not_exist_is_source_not_found() {
     // A bare name may be an instance or a cluster: both were looked up.
     assert_eq!(
         world.log(),
-        ["DescribeDBInstances orders-pg", "DescribeDBClusters orders-pg"]
+        [
+            "DescribeDBInstances orders-pg",
+            "DescribeDBClusters orders-pg"
+        ]
     );
 }
 
@@ -199,16 +222,23 @@ async fn an_alarm_builds_the_request_from_the_database_tags() {
     ]);
     world.put_instance(db);
 
-    let run = precheck::handle(world.deps(), started_run(event("alarm-state-change.json")), inv())
-        .await
-        .unwrap();
+    let run = precheck::handle(
+        world.deps(),
+        started_run(event("alarm-state-change.json")),
+        inv(),
+    )
+    .await
+    .unwrap();
     assert_eq!(run.route, Some(Route::Prepare));
     let r = run.request.as_ref().unwrap();
     assert_eq!(r.db_identifier, DB);
     assert_eq!(r.trigger, Trigger::Alarm);
     assert_eq!(r.action, Action::Prepare);
     assert_eq!(r.target_engine_version, "16.4");
-    assert_eq!(r.target_db_parameter_group_name.as_deref(), Some("orders-pg16"));
+    assert_eq!(
+        r.target_db_parameter_group_name.as_deref(),
+        Some("orders-pg16")
+    );
     assert_eq!(r.soak_hours, 48);
     assert_eq!(run.report.unwrap().verdict, Verdict::Pass);
     assert_read_only(&world);
@@ -218,10 +248,18 @@ async fn an_alarm_builds_the_request_from_the_database_tags() {
 async fn an_alarm_on_a_database_without_tags_is_refused_naming_the_tag() {
     let world = World::orders_pg();
     let (name, msg) = err_of(
-        precheck::handle(world.deps(), started_run(event("alarm-state-change.json")), inv()).await,
+        precheck::handle(
+            world.deps(),
+            started_run(event("alarm-state-change.json")),
+            inv(),
+        )
+        .await,
     );
     assert_eq!(name, "InvalidRequest");
-    assert_mentions(&msg, &["orders-pg-needs-upgrade", "bluegreen:target-engine-version"]);
+    assert_mentions(
+        &msg,
+        &["orders-pg-needs-upgrade", "bluegreen:target-engine-version"],
+    );
 }
 
 #[tokio::test]
@@ -252,9 +290,13 @@ fn tagged_for_alarm_upgrade() -> World {
 async fn an_alarm_while_our_deployment_is_in_flight_is_already_in_progress() {
     let world = tagged_for_alarm_upgrade();
     world.set_deployment(deployment("PROVISIONING"));
-    let run = precheck::handle(world.deps(), started_run(event("alarm-state-change.json")), inv())
-        .await
-        .unwrap();
+    let run = precheck::handle(
+        world.deps(),
+        started_run(event("alarm-state-change.json")),
+        inv(),
+    )
+    .await
+    .unwrap();
     assert_eq!(run.route, Some(Route::AlreadyInProgress));
     assert_read_only(&world);
 }
@@ -266,11 +308,18 @@ async fn an_alarm_while_another_deployment_is_in_flight_is_already_in_progress()
     other.blue_green_deployment_name = Some("manual-orders-pg-upgrade".into());
     other.blue_green_deployment_identifier = Some("bgd-manual000000001".into());
     world.set_deployment(other);
-    let run = precheck::handle(world.deps(), started_run(event("alarm-state-change.json")), inv())
-        .await
-        .unwrap();
+    let run = precheck::handle(
+        world.deps(),
+        started_run(event("alarm-state-change.json")),
+        inv(),
+    )
+    .await
+    .unwrap();
     assert_eq!(run.route, Some(Route::AlreadyInProgress));
-    assert!(run.deployment.is_none(), "another deployment is not ours to record");
+    assert!(
+        run.deployment.is_none(),
+        "another deployment is not ours to record"
+    );
 }
 
 #[tokio::test]
@@ -280,7 +329,12 @@ async fn a_console_upgrade_with_another_deployment_in_flight_fails_the_precheck(
     other.blue_green_deployment_name = Some("manual-orders-pg-upgrade".into());
     world.set_deployment(other);
     let (name, msg) = err_of(
-        precheck::handle(world.deps(), started_run(event("console-upgrade.json")), inv()).await,
+        precheck::handle(
+            world.deps(),
+            started_run(event("console-upgrade.json")),
+            inv(),
+        )
+        .await,
     );
     assert_eq!(name, "PrecheckFailed");
     assert_mentions(&msg, &["[existing-deployment]", "manual-orders-pg-upgrade"]);
@@ -301,7 +355,10 @@ async fn our_available_deployment_is_recorded_for_a_switchover() {
     assert_eq!(d.name, DEPLOYMENT_NAME);
     assert!(!d.created_by_this_run);
     assert_eq!(d.target_arn.as_deref(), Some(GREEN_ARN));
-    assert_eq!(run.report.unwrap().existing_deployment, ExistingDeployment::Adopt);
+    assert_eq!(
+        run.report.unwrap().existing_deployment,
+        ExistingDeployment::Adopt
+    );
 }
 
 #[tokio::test]
@@ -311,7 +368,10 @@ async fn a_switchover_without_our_deployment_is_refused() {
     input["action"] = json!("switchover");
     let (name, msg) = err_of(precheck::handle(world.deps(), started_run(input), inv()).await);
     assert_eq!(name, "PrecheckFailed");
-    assert_mentions(&msg, &["[existing-deployment] no deployment named rbg-orders-pg-to-16-4"]);
+    assert_mentions(
+        &msg,
+        &["[existing-deployment] no deployment named rbg-orders-pg-to-16-4"],
+    );
 }
 
 #[tokio::test]
@@ -319,11 +379,18 @@ async fn a_restarted_upgrade_after_switchover_finds_our_deployment_by_name_and_c
     // After switchover RDS lists the old blue as the deployment's source, and orders-pg
     // already runs 16.4: the run must continue to verification, not fail "already runs".
     let world = World::switched_over();
-    let run = precheck::handle(world.deps(), started_run(event("console-upgrade.json")), inv())
-        .await
-        .unwrap();
+    let run = precheck::handle(
+        world.deps(),
+        started_run(event("console-upgrade.json")),
+        inv(),
+    )
+    .await
+    .unwrap();
     assert_eq!(run.route, Some(Route::Upgrade));
-    assert_eq!(run.deployment.as_ref().unwrap().status, "SWITCHOVER_COMPLETED");
+    assert_eq!(
+        run.deployment.as_ref().unwrap().status,
+        "SWITCHOVER_COMPLETED"
+    );
     assert_eq!(
         world.calls("DescribeBlueGreenDeployments"),
         [
@@ -352,13 +419,21 @@ async fn pending_maintenance_that_cannot_be_read_is_a_warning_not_a_failure() {
         "AccessDenied",
         "not authorized to perform rds:DescribePendingMaintenanceActions",
     );
-    let run = precheck::handle(world.deps(), started_run(event("console-upgrade.json")), inv())
-        .await
-        .unwrap();
+    let run = precheck::handle(
+        world.deps(),
+        started_run(event("console-upgrade.json")),
+        inv(),
+    )
+    .await
+    .unwrap();
     assert_eq!(run.route, Some(Route::Upgrade));
     let report = run.report.unwrap();
     assert_eq!(report.verdict, Verdict::Warn);
-    let c = report.checks.iter().find(|c| c.id == "pending-maintenance").unwrap();
+    let c = report
+        .checks
+        .iter()
+        .find(|c| c.id == "pending-maintenance")
+        .unwrap();
     assert_eq!(c.verdict, Verdict::Warn);
     assert_mentions(&c.observed, &["was denied"]);
 }
@@ -376,7 +451,11 @@ async fn pending_maintenance_is_listed_in_the_warning() {
         .await
         .unwrap();
     let report = run.report.unwrap();
-    let c = report.checks.iter().find(|c| c.id == "pending-maintenance").unwrap();
+    let c = report
+        .checks
+        .iter()
+        .find(|c| c.id == "pending-maintenance")
+        .unwrap();
     assert_eq!(c.verdict, Verdict::Warn);
     assert_eq!(
         c.observed,
@@ -393,4 +472,134 @@ async fn throttling_while_reading_is_throttled_for_the_state_machine_to_retry() 
     );
     assert_eq!(name, "Throttled");
     assert_mentions(&msg, &["rds:DescribeDBEngineVersions", "Rate exceeded"]);
+}
+
+// ---------------------------------------------------------------- Aurora
+
+/// `ledger`: an Aurora PostgreSQL 13.15 cluster of two instances, its custom cluster group
+/// with logical replication on, and a target cluster group of family aurora-postgresql16.
+fn ledger() -> World {
+    let world = World::empty();
+    world.with(|s| {
+        s.clusters.insert(
+            CLUSTER.into(),
+            aurora_cluster(
+                CLUSTER,
+                "13.15",
+                &["ledger-instance-1", "ledger-instance-2"],
+            ),
+        );
+        for m in ["ledger-instance-1", "ledger-instance-2"] {
+            s.instances
+                .insert(m.into(), aurora_instance(m, CLUSTER, "13.15"));
+        }
+        s.parameters.insert(
+            "ledger-apg13".into(),
+            vec![
+                param("rds.logical_replication", "1"),
+                param("max_replication_slots", "20"),
+                param("max_wal_senders", "20"),
+            ],
+        );
+        s.parameters.insert(
+            "default.aurora-postgresql13".into(),
+            vec![
+                param("max_logical_replication_workers", "8"),
+                param("max_worker_processes", "16"),
+                // The cluster group wins over the instance group for the same parameter.
+                param("rds.logical_replication", "0"),
+            ],
+        );
+        s.engine_versions = vec![
+            aws_sdk_rds::types::DbEngineVersion::builder()
+                .engine("aurora-postgresql")
+                .engine_version("13.15")
+                .db_parameter_group_family("aurora-postgresql13")
+                .valid_upgrade_target(upgrade_target("16.4", true))
+                .build(),
+            aws_sdk_rds::types::DbEngineVersion::builder()
+                .engine("aurora-postgresql")
+                .engine_version("16.4")
+                .db_parameter_group_family("aurora-postgresql16")
+                .build(),
+        ];
+        s.cluster_parameter_groups
+            .insert("ledger-apg16".into(), "aurora-postgresql16".into());
+    });
+    world
+}
+
+fn ledger_upgrade(db_identifier: &str) -> serde_json::Value {
+    json!({
+        "db_identifier": db_identifier,
+        "target_engine_version": "16.4",
+        "target_db_cluster_parameter_group_name": "ledger-apg16",
+        "action": "upgrade"
+    })
+}
+
+#[tokio::test]
+async fn an_aurora_cluster_named_by_its_name_is_checked_as_a_cluster() {
+    let world = ledger();
+    let run = precheck::handle(world.deps(), started_run(ledger_upgrade(CLUSTER)), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::Upgrade));
+    let report = run.report.unwrap();
+    assert_eq!(report.verdict, Verdict::Pass, "{:#?}", report.checks);
+    let ids: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
+    assert!(ids.contains(&"target-cluster-parameter-group"), "{ids:?}");
+    assert!(!ids.contains(&"free-storage"), "{ids:?}");
+
+    let source = run.source.unwrap();
+    assert_eq!(source.kind, bluegreen_domain::request::DbKind::Cluster);
+    assert_eq!(source.arn, CLUSTER_ARN);
+    assert_eq!(source.members, ["ledger-instance-1", "ledger-instance-2"]);
+    assert_eq!(source.parameters["rds.logical_replication"], "1");
+    assert_eq!(source.parameters["max_worker_processes"], "16");
+
+    let plan = run.plan.unwrap();
+    assert_eq!(plan.source_arn, CLUSTER_ARN);
+    assert_eq!(plan.deployment_name, "rbg-ledger-to-16-4");
+    assert_eq!(
+        plan.target_db_cluster_parameter_group_name.as_deref(),
+        Some("ledger-apg16")
+    );
+    assert_eq!(
+        plan.target_db_parameter_group_name.as_deref(),
+        Some("default.aurora-postgresql16")
+    );
+    // No free-storage metric for a cluster; nothing changed.
+    assert!(world.with(|s| s.metric_queries.is_empty()));
+    assert_read_only(&world);
+}
+
+#[tokio::test]
+async fn naming_an_instance_of_a_cluster_upgrades_its_cluster() {
+    let world = ledger();
+    let run = precheck::handle(
+        world.deps(),
+        started_run(ledger_upgrade("ledger-instance-2")),
+        inv(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.source.unwrap().identifier, CLUSTER);
+    assert_eq!(run.plan.unwrap().deployment_name, "rbg-ledger-to-16-4");
+}
+
+#[tokio::test]
+async fn an_aurora_cluster_without_a_target_cluster_group_fails_the_precheck() {
+    let world = ledger();
+    let mut input = ledger_upgrade(CLUSTER);
+    input
+        .as_object_mut()
+        .unwrap()
+        .remove("target_db_cluster_parameter_group_name");
+    let (name, msg) = err_of(precheck::handle(world.deps(), started_run(input), inv()).await);
+    assert_eq!(name, "PrecheckFailed");
+    assert_mentions(
+        &msg,
+        &["[target-cluster-parameter-group] no target_db_cluster_parameter_group_name"],
+    );
 }

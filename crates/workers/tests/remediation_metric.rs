@@ -50,19 +50,23 @@ fn put(data: Vec<MetricDatum>) -> PutMetricDataInput {
 }
 
 fn attributes(milestone: &str, outcome: &str, db: &str) -> HashMap<String, MessageAttributeValue> {
-    [("milestone", milestone), ("outcome", outcome), ("db_identifier", db)]
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(v)
-                    .build()
-                    .unwrap(),
-            )
-        })
-        .collect()
+    [
+        ("milestone", milestone),
+        ("outcome", outcome),
+        ("db_identifier", db),
+    ]
+    .into_iter()
+    .map(|(k, v)| {
+        (
+            k.to_string(),
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .unwrap(),
+        )
+    })
+    .collect()
 }
 
 /// A verified upgrade: green requested at 60, ready at 1905, switchover requested at 4100
@@ -119,7 +123,10 @@ async fn a_succeeded_upgrade_puts_the_exact_metric_data_and_notification() {
 
     let p = only_publish(&world);
     assert_eq!(p.topic_arn(), Some(TOPIC_ARN));
-    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: succeeded"));
+    assert_eq!(
+        p.subject(),
+        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: succeeded")
+    );
     assert_eq!(
         p.message_attributes(),
         Some(&attributes("succeeded", "succeeded", DB))
@@ -157,9 +164,15 @@ async fn cleaned_up_counts_as_succeeded() {
     let world = World::empty();
     publish(&world, Milestone::CleanedUp, upgraded_run(json!({}))).await;
     let put = world.with(|s| s.put_metric_data.clone());
-    assert_eq!(put[0].metric_data()[0], remediations("console", "succeeded"));
+    assert_eq!(
+        put[0].metric_data()[0],
+        remediations("console", "succeeded")
+    );
     let p = only_publish(&world);
-    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: cleaned up"));
+    assert_eq!(
+        p.subject(),
+        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: cleaned up")
+    );
     assert_eq!(
         p.message_attributes(),
         Some(&attributes("cleaned_up", "succeeded", DB))
@@ -169,7 +182,11 @@ async fn cleaned_up_counts_as_succeeded() {
 #[tokio::test]
 async fn a_failed_run_is_counted_failed_with_only_the_durations_it_reached() {
     let world = World::empty();
-    let mut run = run_with_deployment(Route::Upgrade, request_with(json!({})), "INVALID_CONFIGURATION");
+    let mut run = run_with_deployment(
+        Route::Upgrade,
+        request_with(json!({})),
+        "INVALID_CONFIGURATION",
+    );
     run.error = Some(json!({
         "Error": "GreenFailed",
         "Cause": "blue/green deployment rbg-orders-pg-to-16-4 failed"
@@ -187,8 +204,14 @@ async fn a_failed_run_is_counted_failed_with_only_the_durations_it_reached() {
         [put(vec![remediations("console", "failed")])]
     );
     let p = only_publish(&world);
-    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: FAILED"));
-    assert_eq!(p.message_attributes(), Some(&attributes("failed", "failed", DB)));
+    assert_eq!(
+        p.subject(),
+        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: FAILED")
+    );
+    assert_eq!(
+        p.message_attributes(),
+        Some(&attributes("failed", "failed", DB))
+    );
     let body = body_of(&p);
     assert_eq!(body["outcome"], "failed");
     assert_eq!(
@@ -261,8 +284,14 @@ async fn an_aborted_run_is_counted_aborted() {
         [put(vec![remediations("console", "aborted")])]
     );
     let p = only_publish(&world);
-    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: aborted"));
-    assert_eq!(p.message_attributes(), Some(&attributes("aborted", "aborted", DB)));
+    assert_eq!(
+        p.subject(),
+        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: aborted")
+    );
+    assert_eq!(
+        p.message_attributes(),
+        Some(&attributes("aborted", "aborted", DB))
+    );
     let body = body_of(&p);
     assert_eq!(body["action"], "abort");
     assert_eq!(body["abort"]["done"], true);
@@ -291,7 +320,10 @@ async fn a_prepared_green_is_counted_prepared_with_its_provisioning_time() {
         p.subject(),
         Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: green prepared, awaiting switchover")
     );
-    assert_eq!(p.message_attributes(), Some(&attributes("prepared", "prepared", DB)));
+    assert_eq!(
+        p.message_attributes(),
+        Some(&attributes("prepared", "prepared", DB))
+    );
 }
 
 #[tokio::test]
@@ -305,7 +337,11 @@ async fn the_trigger_dimension_follows_the_request() {
         )
         .await;
         let put = world.with(|s| s.put_metric_data.clone());
-        assert_eq!(put[0].metric_data()[0], remediations(trigger, "succeeded"), "{trigger}");
+        assert_eq!(
+            put[0].metric_data()[0],
+            remediations(trigger, "succeeded"),
+            "{trigger}"
+        );
         assert_eq!(body_of(&only_publish(&world))["trigger"], trigger);
     }
 }
@@ -314,7 +350,9 @@ async fn the_trigger_dimension_follows_the_request() {
 async fn a_scheduler_run_that_failed_before_its_request_was_read_counts_under_schedule() {
     let world = World::empty();
     let mut run = started_run(event("scheduler-input.json"));
-    run.error = Some(json!({"Error": "SourceNotFound", "Cause": "no DB instance or cluster named `billing-mysql`"}));
+    run.error = Some(
+        json!({"Error": "SourceNotFound", "Cause": "no DB instance or cluster named `billing-mysql`"}),
+    );
     publish(&world, Milestone::Failed, run).await;
     let put = world.with(|s| s.put_metric_data.clone());
     let datum = &put[0].metric_data()[0];
@@ -338,15 +376,23 @@ async fn an_alarm_run_that_failed_before_its_request_was_built_counts_under_alar
         [put(vec![remediations("alarm", "failed")])]
     );
     let p = only_publish(&world);
-    assert_eq!(p.message_attributes(), Some(&attributes("failed", "failed", DB)));
-    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg ? -> ?: FAILED"));
+    assert_eq!(
+        p.message_attributes(),
+        Some(&attributes("failed", "failed", DB))
+    );
+    assert_eq!(
+        p.subject(),
+        Some("[rds-bluegreen] orders-pg ? -> ?: FAILED")
+    );
 }
 
 #[tokio::test]
 async fn a_refused_eventbridge_scheduled_event_counts_under_schedule() {
     let world = World::empty();
     let mut run = started_run(event("eventbridge-scheduled-event.json"));
-    run.error = Some(json!({"Error": "InvalidRequest", "Cause": "an EventBridge \"Scheduled Event\" names no database"}));
+    run.error = Some(
+        json!({"Error": "InvalidRequest", "Cause": "an EventBridge \"Scheduled Event\" names no database"}),
+    );
     publish(&world, Milestone::Failed, run).await;
     let put = world.with(|s| s.put_metric_data.clone());
     let datum = &put[0].metric_data()[0];
@@ -395,8 +441,14 @@ async fn a_milestone_that_ends_nothing_notifies_without_a_metric() {
     let run = publish(&world, Milestone::Started, run).await;
     assert!(world.with(|s| s.put_metric_data.is_empty()));
     let p = only_publish(&world);
-    assert_eq!(p.subject(), Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: upgrade started"));
-    assert_eq!(p.message_attributes(), Some(&attributes("started", "started", DB)));
+    assert_eq!(
+        p.subject(),
+        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: upgrade started")
+    );
+    assert_eq!(
+        p.message_attributes(),
+        Some(&attributes("started", "started", DB))
+    );
     assert_eq!(body_of(&p)["outcome"], Value::Null);
     assert!(!run.published[0].metric_published);
     assert!(run.published[0].notification_published);
@@ -405,14 +457,21 @@ async fn a_milestone_that_ends_nothing_notifies_without_a_metric() {
 #[tokio::test]
 async fn already_in_progress_is_notified_but_not_counted() {
     let world = World::empty();
-    let mut run = prechecked_run(Route::AlreadyInProgress, request_with(json!({"trigger": "alarm"})));
+    let mut run = prechecked_run(
+        Route::AlreadyInProgress,
+        request_with(json!({"trigger": "alarm"})),
+    );
     run.plan = None;
     publish(&world, Milestone::AlreadyInProgress, run).await;
     assert!(world.with(|s| s.put_metric_data.is_empty()));
     let p = only_publish(&world);
     assert_eq!(
         p.message_attributes(),
-        Some(&attributes("already_in_progress", "already_in_progress", DB))
+        Some(&attributes(
+            "already_in_progress",
+            "already_in_progress",
+            DB
+        ))
     );
     assert_mentions(p.subject().unwrap(), &["already in progress, nothing done"]);
 }
@@ -429,7 +488,10 @@ async fn a_put_metric_data_failure_is_recorded_and_the_step_still_succeeds() {
     assert_eq!(world.with(|s| s.put_metric_data.len()), 1);
     let record = &run.published[0];
     assert!(!record.metric_published);
-    assert!(record.notification_published, "the notification still goes out");
+    assert!(
+        record.notification_published,
+        "the notification still goes out"
+    );
     assert_eq!(record.errors.len(), 1);
     assert_mentions(
         &record.errors[0],
@@ -491,7 +553,10 @@ async fn a_long_subject_is_cut_to_the_sns_limit() {
     publish(&world, Milestone::Prepared, run).await;
     let subject = only_publish(&world).subject().unwrap().to_string();
     assert_eq!(subject.chars().count(), 100, "{subject}");
-    assert!(subject.starts_with(&format!("[rds-bluegreen] {long}")), "{subject}");
+    assert!(
+        subject.starts_with(&format!("[rds-bluegreen] {long}")),
+        "{subject}"
+    );
     assert!(subject.ends_with('…'), "{subject}");
 }
 

@@ -99,11 +99,16 @@ async fn a_retried_step_keeps_the_first_request_time() {
         already_started: false,
     });
     run.mark("switchover_requested", &rfc(NOW - 20));
-    let run = switchover::handle(world.deps(), run, inv_at(NOW)).await.unwrap();
+    let run = switchover::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
     let s = run.switchover.unwrap();
     assert_eq!(s.requested_at, rfc(NOW - 20));
     assert!(!s.already_started);
-    assert_eq!(run.timeline.get("switchover_requested"), Some(&rfc(NOW - 20)));
+    assert_eq!(
+        run.timeline.get("switchover_requested"),
+        Some(&rfc(NOW - 20))
+    );
 }
 
 #[tokio::test]
@@ -119,14 +124,25 @@ async fn an_invalid_state_fault_is_transient_for_the_state_machine_to_retry() {
     assert!(e.is_transient());
     let (name, msg) = err_of(r);
     assert_eq!(name, "DeploymentStateTransient");
-    assert_mentions(&msg, &["rds:SwitchoverBlueGreenDeployment", "can't be switched over"]);
+    assert_mentions(
+        &msg,
+        &[
+            "rds:SwitchoverBlueGreenDeployment",
+            "can't be switched over",
+        ],
+    );
 }
 
 #[tokio::test]
 async fn throttling_is_throttled() {
     let world = ready();
-    world.fail("SwitchoverBlueGreenDeployment", "Throttling", "Rate exceeded");
-    let (name, msg) = err_of(switchover::handle(world.deps(), run_for(json!({})), inv_at(NOW)).await);
+    world.fail(
+        "SwitchoverBlueGreenDeployment",
+        "Throttling",
+        "Rate exceeded",
+    );
+    let (name, msg) =
+        err_of(switchover::handle(world.deps(), run_for(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "Throttled");
     assert_mentions(&msg, &["Rate exceeded", "backoff"]);
 }
@@ -137,7 +153,8 @@ async fn a_failed_deployment_is_never_switched_over() {
     let mut d = deployment("INVALID_CONFIGURATION");
     d.status_details = Some("incompatible parameter(s): max_wal_senders".into());
     world.set_deployment(d);
-    let (name, msg) = err_of(switchover::handle(world.deps(), run_for(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(switchover::handle(world.deps(), run_for(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "GreenFailed");
     assert_mentions(&msg, &["max_wal_senders"]);
     assert!(world.with(|s| s.switchovers.is_empty()));
@@ -146,7 +163,8 @@ async fn a_failed_deployment_is_never_switched_over() {
 #[tokio::test]
 async fn a_deployment_deleted_outside_the_run_is_never_switched_over() {
     let world = World::orders_pg();
-    let (name, msg) = err_of(switchover::handle(world.deps(), run_for(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(switchover::handle(world.deps(), run_for(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "GreenFailed");
     assert_mentions(&msg, &["no longer exists"]);
     assert!(world.with(|s| s.switchovers.is_empty()));

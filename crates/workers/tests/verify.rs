@@ -11,7 +11,11 @@ use serde_json::json;
 const NOW: u64 = 4200;
 
 fn switched_run(extra: serde_json::Value) -> Run {
-    let mut run = run_with_deployment(Route::Upgrade, request_with(extra), "SWITCHOVER_IN_PROGRESS");
+    let mut run = run_with_deployment(
+        Route::Upgrade,
+        request_with(extra),
+        "SWITCHOVER_IN_PROGRESS",
+    );
     run.switchover = Some(SwitchoverRecord {
         requested_at: rfc(4100),
         timeout_seconds: 300,
@@ -22,7 +26,10 @@ fn switched_run(extra: serde_json::Value) -> Run {
 
 fn assert_nothing_changed(world: &World) {
     let mutations: Vec<String> = world.log().into_iter().filter(|l| is_mutation(l)).collect();
-    assert!(mutations.is_empty(), "verify changed something: {mutations:?}");
+    assert!(
+        mutations.is_empty(),
+        "verify changed something: {mutations:?}"
+    );
 }
 
 #[tokio::test]
@@ -52,9 +59,13 @@ async fn a_switched_production_on_the_target_with_its_endpoint_and_old_blue_is_v
 #[tokio::test]
 async fn the_soak_is_the_requests_soak_hours() {
     let world = World::switched_over();
-    let run = verify::handle(world.deps(), switched_run(json!({"soak_hours": 0})), inv_at(NOW))
-        .await
-        .unwrap();
+    let run = verify::handle(
+        world.deps(),
+        switched_run(json!({"soak_hours": 0})),
+        inv_at(NOW),
+    )
+    .await
+    .unwrap();
     assert_eq!(run.soak_seconds, Some(0));
 }
 
@@ -62,7 +73,8 @@ async fn the_soak_is_the_requests_soak_hours() {
 async fn production_on_the_wrong_version_fails_verification() {
     let world = World::switched_over();
     world.put_instance(instance(DB, "16.3"));
-    let (name, msg) = err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "VerificationFailed");
     assert_mentions(&msg, &["orders-pg runs 16.3, not the target 16.4"]);
     assert_nothing_changed(&world);
@@ -74,7 +86,8 @@ async fn a_changed_endpoint_fails_verification() {
     let mut prod = switched_production();
     prod.endpoint = Some(endpoint_of(GREEN));
     world.put_instance(prod);
-    let (name, msg) = err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "VerificationFailed");
     assert_mentions(
         &msg,
@@ -89,18 +102,26 @@ async fn a_changed_endpoint_fails_verification() {
 async fn a_missing_old_blue_fails_verification() {
     let world = World::switched_over();
     world.remove_instance(OLD_BLUE);
-    let (name, msg) = err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "VerificationFailed");
-    assert_mentions(&msg, &["the old blue orders-pg-old1 is missing: the fallback is gone"]);
+    assert_mentions(
+        &msg,
+        &["the old blue orders-pg-old1 is missing: the fallback is gone"],
+    );
 }
 
 #[tokio::test]
 async fn an_old_blue_on_another_version_fails_verification() {
     let world = World::switched_over();
     world.put_instance(instance(OLD_BLUE, "16.4"));
-    let (name, msg) = err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "VerificationFailed");
-    assert_mentions(&msg, &["orders-pg-old1 runs 16.4, expected the old version 13.15"]);
+    assert_mentions(
+        &msg,
+        &["orders-pg-old1 runs 16.4, expected the old version 13.15"],
+    );
 }
 
 #[tokio::test]
@@ -111,7 +132,8 @@ async fn every_problem_is_listed_at_once() {
     prod.db_instance_status = Some("modifying".into());
     world.put_instance(prod);
     world.remove_instance(OLD_BLUE);
-    let (name, msg) = err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "VerificationFailed");
     assert_mentions(
         &msg,
@@ -128,7 +150,11 @@ async fn every_problem_is_listed_at_once() {
 async fn no_production_database_after_switchover_fails_verification() {
     let world = World::switched_over();
     world.remove_instance(DB);
-    let (name, msg) = err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
+    let (name, msg) =
+        err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "VerificationFailed");
-    assert_mentions(&msg, &["no database named orders-pg answers after switchover"]);
+    assert_mentions(
+        &msg,
+        &["no database named orders-pg answers after switchover"],
+    );
 }

@@ -65,7 +65,10 @@ async fn green_becomes_ready_only_after_two_ready_polls_in_a_row() {
     assert_eq!(w.consecutive_ready, 0);
     assert_eq!(w.next_delay_seconds, 30);
     assert_eq!(w.pending_tasks, ["DB_ENGINE_VERSION_UPGRADE IN_PROGRESS"]);
-    assert_eq!(world.calls("DescribeDBInstances"), [format!("DescribeDBInstances {GREEN}")]);
+    assert_eq!(
+        world.calls("DescribeDBInstances"),
+        [format!("DescribeDBInstances {GREEN}")]
+    );
 
     // 3. Everything done: the first ready observation is still reported as provisioning.
     world.set_deployment(deployment("AVAILABLE"));
@@ -88,7 +91,10 @@ async fn green_becomes_ready_only_after_two_ready_polls_in_a_row() {
     assert_eq!(w.polls, 4);
     assert_eq!(w.consecutive_ready, 2);
     assert_eq!(w.status, "AVAILABLE");
-    assert_eq!(run.timeline.get("green_ready"), Some(&rfc(REQUESTED + 1845)));
+    assert_eq!(
+        run.timeline.get("green_ready"),
+        Some(&rfc(REQUESTED + 1845))
+    );
     assert_eq!(run.deployment.unwrap().status, "AVAILABLE");
 }
 
@@ -171,7 +177,10 @@ async fn a_switchover_failure_shown_only_in_the_details_is_switchover_failed() {
     assert_eq!(name, "SwitchoverFailed");
     assert_mentions(
         &msg,
-        &[&format!("member {SOURCE_ARN} reports SWITCHOVER_FAILED"), "rolled the switchover back"],
+        &[
+            &format!("member {SOURCE_ARN} reports SWITCHOVER_FAILED"),
+            "rolled the switchover back",
+        ],
     );
 }
 
@@ -192,13 +201,22 @@ async fn provisioning_past_max_provisioning_minutes_times_out() {
     let world = World::orders_pg();
     world.set_deployment(deployment("PROVISIONING"));
     // Exactly 240 minutes after green was requested is still within the bound...
-    let run = wait::handle(world.deps(), provisioning_run(), inv_at(REQUESTED + 240 * 60))
-        .await
-        .unwrap();
+    let run = wait::handle(
+        world.deps(),
+        provisioning_run(),
+        inv_at(REQUESTED + 240 * 60),
+    )
+    .await
+    .unwrap();
     assert_eq!(run.wait.unwrap().phase, Phase::Provisioning);
     // ...241 minutes is not.
     let (name, msg) = err_of(
-        wait::handle(world.deps(), provisioning_run(), inv_at(REQUESTED + 241 * 60)).await,
+        wait::handle(
+            world.deps(),
+            provisioning_run(),
+            inv_at(REQUESTED + 241 * 60),
+        )
+        .await,
     );
     assert_eq!(name, "ProvisioningTimedOut");
     assert_mentions(
@@ -210,6 +228,22 @@ async fn provisioning_past_max_provisioning_minutes_times_out() {
             "status PROVISIONING",
         ],
     );
+}
+
+#[tokio::test]
+async fn a_green_first_seen_ready_past_the_bound_gets_its_confirming_poll() {
+    let world = World::orders_pg();
+    world.set_deployment(deployment("AVAILABLE"));
+    world.put_instance(green_instance("available"));
+    let run = wait::handle(
+        world.deps(),
+        provisioning_run(),
+        inv_at(REQUESTED + 241 * 60),
+    )
+    .await
+    .unwrap();
+    let w = run.wait.unwrap();
+    assert_eq!((w.phase, w.consecutive_ready), (Phase::Provisioning, 1));
 }
 
 #[tokio::test]
@@ -258,6 +292,65 @@ async fn a_completed_switchover_is_switched_and_timestamped() {
     assert_eq!(
         run.timeline.get("switchover_completed"),
         Some(&rfc(REQUESTED + 3040))
+    );
+}
+
+fn switchover_requested_run(polls: u32) -> Run {
+    let mut run = provisioning_run();
+    run.switchover = Some(bluegreen_domain::run::SwitchoverRecord {
+        requested_at: rfc(REQUESTED + 3000),
+        timeout_seconds: 300,
+        already_started: false,
+    });
+    run.wait = Some(WaitState {
+        phase: Phase::Switching,
+        polls,
+        consecutive_ready: 0,
+        next_delay_seconds: 10,
+        status: "AVAILABLE".into(),
+        pending_tasks: vec![],
+    });
+    run
+}
+
+#[tokio::test]
+async fn right_after_a_switchover_request_available_is_switching_never_ready_again() {
+    let world = World::orders_pg();
+    world.set_deployment(deployment("AVAILABLE"));
+    world.put_instance(green_instance("available"));
+    let mut run = switchover_requested_run(0);
+    run.wait.as_mut().unwrap().consecutive_ready = 1;
+    let run = wait::handle(world.deps(), run, inv_at(REQUESTED + 3010))
+        .await
+        .unwrap();
+    let w = run.wait.unwrap();
+    assert_eq!(w.phase, Phase::Switching);
+    assert_eq!(w.next_delay_seconds, 10);
+    assert!(!run.timeline.contains_key("green_ready"));
+}
+
+#[tokio::test]
+async fn a_switchover_rds_never_starts_fails_after_thirty_polls() {
+    let world = World::orders_pg();
+    world.set_deployment(deployment("AVAILABLE"));
+    world.put_instance(green_instance("available"));
+    let run = wait::handle(
+        world.deps(),
+        switchover_requested_run(29),
+        inv_at(REQUESTED + 3300),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.wait.as_ref().unwrap().polls, 30);
+    let (name, msg) = err_of(wait::handle(world.deps(), run, inv_at(REQUESTED + 3310)).await);
+    assert_eq!(name, "SwitchoverFailed");
+    assert_mentions(
+        &msg,
+        &[
+            DEPLOYMENT_NAME,
+            "after 31 polls",
+            "blue is still production",
+        ],
     );
 }
 

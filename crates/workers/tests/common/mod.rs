@@ -18,15 +18,19 @@ use aws_sdk_cloudwatch::operation::put_metric_data::{
 };
 use aws_sdk_cloudwatch::types::Datapoint;
 use aws_sdk_rds::operation::create_blue_green_deployment::{
-    CreateBlueGreenDeploymentError, CreateBlueGreenDeploymentInput,
-    CreateBlueGreenDeploymentOutput,
+    CreateBlueGreenDeploymentError, CreateBlueGreenDeploymentInput, CreateBlueGreenDeploymentOutput,
+};
+use aws_sdk_rds::operation::create_db_cluster_snapshot::{
+    CreateDBClusterSnapshotError, CreateDbClusterSnapshotInput, CreateDbClusterSnapshotOutput,
 };
 use aws_sdk_rds::operation::create_db_snapshot::{
     CreateDBSnapshotError, CreateDbSnapshotInput, CreateDbSnapshotOutput,
 };
 use aws_sdk_rds::operation::delete_blue_green_deployment::{
-    DeleteBlueGreenDeploymentError, DeleteBlueGreenDeploymentInput,
-    DeleteBlueGreenDeploymentOutput,
+    DeleteBlueGreenDeploymentError, DeleteBlueGreenDeploymentInput, DeleteBlueGreenDeploymentOutput,
+};
+use aws_sdk_rds::operation::delete_db_cluster::{
+    DeleteDBClusterError, DeleteDbClusterInput, DeleteDbClusterOutput,
 };
 use aws_sdk_rds::operation::delete_db_instance::{
     DeleteDBInstanceError, DeleteDbInstanceInput, DeleteDbInstanceOutput,
@@ -34,7 +38,18 @@ use aws_sdk_rds::operation::delete_db_instance::{
 use aws_sdk_rds::operation::describe_blue_green_deployments::{
     DescribeBlueGreenDeploymentsError, DescribeBlueGreenDeploymentsOutput,
 };
-use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
+use aws_sdk_rds::operation::describe_db_cluster_parameter_groups::{
+    DescribeDBClusterParameterGroupsError, DescribeDbClusterParameterGroupsOutput,
+};
+use aws_sdk_rds::operation::describe_db_cluster_parameters::{
+    DescribeDBClusterParametersError, DescribeDbClusterParametersOutput,
+};
+use aws_sdk_rds::operation::describe_db_cluster_snapshots::{
+    DescribeDBClusterSnapshotsError, DescribeDbClusterSnapshotsOutput,
+};
+use aws_sdk_rds::operation::describe_db_clusters::{
+    DescribeDBClustersError, DescribeDbClustersOutput,
+};
 use aws_sdk_rds::operation::describe_db_engine_versions::{
     DescribeDBEngineVersionsError, DescribeDbEngineVersionsOutput,
 };
@@ -53,6 +68,9 @@ use aws_sdk_rds::operation::describe_db_snapshots::{
 use aws_sdk_rds::operation::describe_pending_maintenance_actions::{
     DescribePendingMaintenanceActionsError, DescribePendingMaintenanceActionsOutput,
 };
+use aws_sdk_rds::operation::modify_db_cluster::{
+    ModifyDBClusterError, ModifyDbClusterInput, ModifyDbClusterOutput,
+};
 use aws_sdk_rds::operation::modify_db_instance::{
     ModifyDBInstanceError, ModifyDbInstanceInput, ModifyDbInstanceOutput,
 };
@@ -61,7 +79,8 @@ use aws_sdk_rds::operation::switchover_blue_green_deployment::{
     SwitchoverBlueGreenDeploymentOutput,
 };
 use aws_sdk_rds::types::{
-    BlueGreenDeployment, BlueGreenDeploymentTask, DbEngineVersion, DbInstance, DbParameterGroup,
+    BlueGreenDeployment, BlueGreenDeploymentTask, DbCluster, DbClusterMember,
+    DbClusterParameterGroup, DbClusterSnapshot, DbEngineVersion, DbInstance, DbParameterGroup,
     DbParameterGroupStatus, DbSnapshot, Endpoint, OptionGroupMembership, Parameter,
     PendingMaintenanceAction, ResourcePendingMaintenanceActions, SwitchoverDetail, Tag,
     UpgradeTarget,
@@ -341,10 +360,7 @@ pub fn all_tasks_completed() -> Vec<BlueGreenDeploymentTask> {
 }
 
 pub fn meta(code: &str, message: &str) -> ErrorMetadata {
-    ErrorMetadata::builder()
-        .code(code)
-        .message(message)
-        .build()
+    ErrorMetadata::builder().code(code).message(message).build()
 }
 
 // ---------------------------------------------------------------- the fake account
@@ -353,11 +369,14 @@ pub fn meta(code: &str, message: &str) -> ErrorMetadata {
 #[derive(Default)]
 pub struct State {
     pub instances: BTreeMap<String, DbInstance>,
-    /// Parameters by DB parameter group name.
+    pub clusters: BTreeMap<String, DbCluster>,
+    /// Parameters by DB parameter group or DB cluster parameter group name.
     pub parameters: BTreeMap<String, Vec<Parameter>>,
     pub engine_versions: Vec<DbEngineVersion>,
     /// DB parameter group name -> family.
     pub parameter_groups: BTreeMap<String, String>,
+    /// DB cluster parameter group name -> family.
+    pub cluster_parameter_groups: BTreeMap<String, String>,
     pub deployments: Vec<BlueGreenDeployment>,
     /// Snapshot id -> status.
     pub snapshots: BTreeMap<String, String>,
@@ -374,7 +393,10 @@ pub struct State {
     pub deleted_deployments: Vec<DeleteBlueGreenDeploymentInput>,
     pub modified_instances: Vec<ModifyDbInstanceInput>,
     pub deleted_instances: Vec<DeleteDbInstanceInput>,
+    pub modified_clusters: Vec<ModifyDbClusterInput>,
+    pub deleted_clusters: Vec<DeleteDbClusterInput>,
     pub snapshots_created: Vec<CreateDbSnapshotInput>,
+    pub cluster_snapshots_created: Vec<CreateDbClusterSnapshotInput>,
     pub metric_queries: Vec<GetMetricStatisticsInput>,
     pub put_metric_data: Vec<PutMetricDataInput>,
     pub published: Vec<PublishInput>,
@@ -385,7 +407,10 @@ impl State {
         self.errors.get(op).cloned()
     }
 
-    fn deployments_matching(&self, filters: &[aws_sdk_rds::types::Filter]) -> Vec<BlueGreenDeployment> {
+    fn deployments_matching(
+        &self,
+        filters: &[aws_sdk_rds::types::Filter],
+    ) -> Vec<BlueGreenDeployment> {
         self.deployments
             .iter()
             .filter(|d| {
@@ -583,11 +608,184 @@ fn rds_rules(w: &World) -> Vec<Rule> {
             let mut st = lock(&s);
             let id = req.db_cluster_identifier().unwrap_or_default().to_string();
             st.log.push(format!("DescribeDBClusters {id}"));
-            MockResponse::Error(DescribeDBClustersError::generic(meta(
-                "DBClusterNotFoundFault",
-                &format!("DBCluster {id} not found."),
-            )))
+            match st.clusters.get(&id) {
+                Some(c) => MockResponse::Output(
+                    DescribeDbClustersOutput::builder()
+                        .db_clusters(c.clone())
+                        .build(),
+                ),
+                None => MockResponse::Error(DescribeDBClustersError::generic(meta(
+                    "DBClusterNotFoundFault",
+                    &format!("DBCluster {id} not found."),
+                ))),
+            }
         }),
+    );
+
+    let s = w.0.clone();
+    rules.push(
+        mock!(aws_sdk_rds::Client::describe_db_cluster_parameters).then_compute_response(
+            move |req| {
+                let mut st = lock(&s);
+                let group = req
+                    .db_cluster_parameter_group_name()
+                    .unwrap_or_default()
+                    .to_string();
+                st.log.push(format!("DescribeDBClusterParameters {group}"));
+                match st.parameters.get(&group) {
+                    Some(all) => MockResponse::Output(
+                        DescribeDbClusterParametersOutput::builder()
+                            .set_parameters(Some(all.clone()))
+                            .build(),
+                    ),
+                    None => MockResponse::Error(DescribeDBClusterParametersError::generic(meta(
+                        "DBParameterGroupNotFound",
+                        &format!("DBClusterParameterGroup {group} not found."),
+                    ))),
+                }
+            },
+        ),
+    );
+
+    let s = w.0.clone();
+    rules.push(
+        mock!(aws_sdk_rds::Client::describe_db_cluster_parameter_groups).then_compute_response(
+            move |req| {
+                let mut st = lock(&s);
+                let name = req
+                    .db_cluster_parameter_group_name()
+                    .unwrap_or_default()
+                    .to_string();
+                st.log
+                    .push(format!("DescribeDBClusterParameterGroups {name}"));
+                match st.cluster_parameter_groups.get(&name) {
+                    Some(family) => MockResponse::Output(
+                        DescribeDbClusterParameterGroupsOutput::builder()
+                            .db_cluster_parameter_groups(
+                                DbClusterParameterGroup::builder()
+                                    .db_cluster_parameter_group_name(&name)
+                                    .db_parameter_group_family(family)
+                                    .build(),
+                            )
+                            .build(),
+                    ),
+                    None => {
+                        MockResponse::Error(DescribeDBClusterParameterGroupsError::generic(meta(
+                            "DBParameterGroupNotFound",
+                            &format!("DBClusterParameterGroup not found: {name}"),
+                        )))
+                    }
+                }
+            },
+        ),
+    );
+
+    let s = w.0.clone();
+    rules.push(
+        mock!(aws_sdk_rds::Client::modify_db_cluster).then_compute_response(move |req| {
+            let mut st = lock(&s);
+            let id = req.db_cluster_identifier().unwrap_or_default().to_string();
+            st.log.push(format!("ModifyDBCluster {id}"));
+            st.modified_clusters.push(req.clone());
+            let Some(c) = st.clusters.get_mut(&id) else {
+                return MockResponse::Error(ModifyDBClusterError::generic(meta(
+                    "DBClusterNotFoundFault",
+                    &format!("DBCluster {id} not found."),
+                )));
+            };
+            if let Some(p) = req.deletion_protection() {
+                c.deletion_protection = Some(p);
+            }
+            let c = c.clone();
+            MockResponse::Output(ModifyDbClusterOutput::builder().db_cluster(c).build())
+        }),
+    );
+
+    let s = w.0.clone();
+    rules.push(
+        mock!(aws_sdk_rds::Client::delete_db_cluster).then_compute_response(move |req| {
+            let mut st = lock(&s);
+            let id = req.db_cluster_identifier().unwrap_or_default().to_string();
+            st.log.push(format!("DeleteDBCluster {id}"));
+            st.deleted_clusters.push(req.clone());
+            let Some(c) = st.clusters.get_mut(&id) else {
+                return MockResponse::Error(DeleteDBClusterError::generic(meta(
+                    "DBClusterNotFoundFault",
+                    &format!("DBCluster {id} not found."),
+                )));
+            };
+            if !c.db_cluster_members().is_empty() {
+                return MockResponse::Error(DeleteDBClusterError::generic(meta(
+                    "InvalidDBClusterStateFault",
+                    "Cluster cannot be deleted, it still contains DB instances in non-deleting state.",
+                )));
+            }
+            c.status = Some("deleting".into());
+            let c = c.clone();
+            MockResponse::Output(DeleteDbClusterOutput::builder().db_cluster(c).build())
+        }),
+    );
+
+    let s = w.0.clone();
+    rules.push(
+        mock!(aws_sdk_rds::Client::create_db_cluster_snapshot).then_compute_response(move |req| {
+            let mut st = lock(&s);
+            let id = req
+                .db_cluster_snapshot_identifier()
+                .unwrap_or_default()
+                .to_string();
+            let cluster = req.db_cluster_identifier().unwrap_or_default().to_string();
+            st.log
+                .push(format!("CreateDBClusterSnapshot {id} of {cluster}"));
+            st.cluster_snapshots_created.push(req.clone());
+            if let Some(e) = st.error("CreateDBClusterSnapshot") {
+                return MockResponse::Error(CreateDBClusterSnapshotError::generic(e));
+            }
+            st.snapshots.insert(id.clone(), "creating".into());
+            MockResponse::Output(
+                CreateDbClusterSnapshotOutput::builder()
+                    .db_cluster_snapshot(
+                        DbClusterSnapshot::builder()
+                            .db_cluster_snapshot_identifier(id)
+                            .db_cluster_identifier(cluster)
+                            .status("creating")
+                            .snapshot_type("manual")
+                            .build(),
+                    )
+                    .build(),
+            )
+        }),
+    );
+
+    let s = w.0.clone();
+    rules.push(
+        mock!(aws_sdk_rds::Client::describe_db_cluster_snapshots).then_compute_response(
+            move |req| {
+                let mut st = lock(&s);
+                let id = req
+                    .db_cluster_snapshot_identifier()
+                    .unwrap_or_default()
+                    .to_string();
+                st.log.push(format!("DescribeDBClusterSnapshots {id}"));
+                match st.snapshots.get(&id) {
+                    Some(status) => MockResponse::Output(
+                        DescribeDbClusterSnapshotsOutput::builder()
+                            .db_cluster_snapshots(
+                                DbClusterSnapshot::builder()
+                                    .db_cluster_snapshot_identifier(&id)
+                                    .status(status)
+                                    .snapshot_type("manual")
+                                    .build(),
+                            )
+                            .build(),
+                    ),
+                    None => MockResponse::Error(DescribeDBClusterSnapshotsError::generic(meta(
+                        "DBClusterSnapshotNotFoundFault",
+                        &format!("DBClusterSnapshot {id} not found."),
+                    ))),
+                }
+            },
+        ),
     );
 
     // Paginated like RDS: four parameters a page, the marker is the next index.
@@ -595,9 +793,13 @@ fn rds_rules(w: &World) -> Vec<Rule> {
     rules.push(
         mock!(aws_sdk_rds::Client::describe_db_parameters).then_compute_response(move |req| {
             let mut st = lock(&s);
-            let group = req.db_parameter_group_name().unwrap_or_default().to_string();
+            let group = req
+                .db_parameter_group_name()
+                .unwrap_or_default()
+                .to_string();
             let from: usize = req.marker().map_or(0, |m| m.parse().expect("marker"));
-            st.log.push(format!("DescribeDBParameters {group} from {from}"));
+            st.log
+                .push(format!("DescribeDBParameters {group} from {from}"));
             let Some(all) = st.parameters.get(&group) else {
                 return MockResponse::Error(DescribeDBParametersError::generic(meta(
                     "DBParameterGroupNotFound",
@@ -617,32 +819,30 @@ fn rds_rules(w: &World) -> Vec<Rule> {
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::describe_db_engine_versions).then_compute_response(
-            move |req| {
-                let mut st = lock(&s);
-                let engine = req.engine().unwrap_or_default().to_string();
-                let version = req.engine_version().unwrap_or_default().to_string();
-                st.log
-                    .push(format!("DescribeDBEngineVersions {engine} {version}"));
-                if let Some(e) = st.error("DescribeDBEngineVersions") {
-                    return MockResponse::Error(DescribeDBEngineVersionsError::generic(e));
-                }
-                let found: Vec<DbEngineVersion> = st
-                    .engine_versions
-                    .iter()
-                    .filter(|v| {
-                        v.engine() == Some(engine.as_str())
-                            && v.engine_version() == Some(version.as_str())
-                    })
-                    .cloned()
-                    .collect();
-                MockResponse::Output(
-                    DescribeDbEngineVersionsOutput::builder()
-                        .set_db_engine_versions(Some(found))
-                        .build(),
-                )
-            },
-        ),
+        mock!(aws_sdk_rds::Client::describe_db_engine_versions).then_compute_response(move |req| {
+            let mut st = lock(&s);
+            let engine = req.engine().unwrap_or_default().to_string();
+            let version = req.engine_version().unwrap_or_default().to_string();
+            st.log
+                .push(format!("DescribeDBEngineVersions {engine} {version}"));
+            if let Some(e) = st.error("DescribeDBEngineVersions") {
+                return MockResponse::Error(DescribeDBEngineVersionsError::generic(e));
+            }
+            let found: Vec<DbEngineVersion> = st
+                .engine_versions
+                .iter()
+                .filter(|v| {
+                    v.engine() == Some(engine.as_str())
+                        && v.engine_version() == Some(version.as_str())
+                })
+                .cloned()
+                .collect();
+            MockResponse::Output(
+                DescribeDbEngineVersionsOutput::builder()
+                    .set_db_engine_versions(Some(found))
+                    .build(),
+            )
+        }),
     );
 
     let s = w.0.clone();
@@ -650,7 +850,10 @@ fn rds_rules(w: &World) -> Vec<Rule> {
         mock!(aws_sdk_rds::Client::describe_db_parameter_groups).then_compute_response(
             move |req| {
                 let mut st = lock(&s);
-                let name = req.db_parameter_group_name().unwrap_or_default().to_string();
+                let name = req
+                    .db_parameter_group_name()
+                    .unwrap_or_default()
+                    .to_string();
                 st.log.push(format!("DescribeDBParameterGroups {name}"));
                 match st.parameter_groups.get(&name) {
                     Some(family) => MockResponse::Output(
@@ -683,8 +886,10 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                     .iter()
                     .map(|f| format!("{}={}", f.name().unwrap_or_default(), f.values().join(",")))
                     .collect();
-                st.log
-                    .push(format!("DescribeBlueGreenDeployments {}", filters.join(" ")));
+                st.log.push(format!(
+                    "DescribeBlueGreenDeployments {}",
+                    filters.join(" ")
+                ));
                 if let Some(e) = st.error("DescribeBlueGreenDeployments") {
                     return MockResponse::Error(DescribeBlueGreenDeploymentsError::generic(e));
                 }
@@ -707,9 +912,7 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                 st.log
                     .push(format!("DescribePendingMaintenanceActions {arn}"));
                 if let Some(e) = st.error("DescribePendingMaintenanceActions") {
-                    return MockResponse::Error(DescribePendingMaintenanceActionsError::generic(
-                        e,
-                    ));
+                    return MockResponse::Error(DescribePendingMaintenanceActionsError::generic(e));
                 }
                 let mut out = DescribePendingMaintenanceActionsOutput::builder();
                 if !st.pending_maintenance.is_empty() {
@@ -732,7 +935,10 @@ fn rds_rules(w: &World) -> Vec<Rule> {
         mock!(aws_sdk_rds::Client::create_blue_green_deployment).then_compute_response(
             move |req| {
                 let mut st = lock(&s);
-                let name = req.blue_green_deployment_name().unwrap_or_default().to_string();
+                let name = req
+                    .blue_green_deployment_name()
+                    .unwrap_or_default()
+                    .to_string();
                 st.log.push(format!("CreateBlueGreenDeployment {name}"));
                 st.created.push(req.clone());
                 if let Some(e) = st.error("CreateBlueGreenDeployment") {
@@ -849,6 +1055,12 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                     &format!("DBInstance {id} not found."),
                 )));
             };
+            if db.db_instance_status() == Some("deleting") {
+                return MockResponse::Error(DeleteDBInstanceError::generic(meta(
+                    "InvalidDBInstanceState",
+                    &format!("Instance {id} is already being deleted."),
+                )));
+            }
             db.db_instance_status = Some("deleting".into());
             let db = db.clone();
             MockResponse::Output(DeleteDbInstanceOutput::builder().db_instance(db).build())
@@ -874,7 +1086,9 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                     .db_snapshot(
                         DbSnapshot::builder()
                             .db_snapshot_identifier(id)
-                            .db_instance_identifier(req.db_instance_identifier().unwrap_or_default())
+                            .db_instance_identifier(
+                                req.db_instance_identifier().unwrap_or_default(),
+                            )
                             .status("creating")
                             .snapshot_type("manual")
                             .engine("postgres")
@@ -935,7 +1149,11 @@ fn cloudwatch_rules(w: &World) -> Vec<Rule> {
                 if let Some(e) = st.error("GetMetricStatistics") {
                     return MockResponse::Error(GetMetricStatisticsError::generic(e));
                 }
-                let values = st.metrics.get(&(metric.clone(), dim)).cloned().unwrap_or_default();
+                let values = st
+                    .metrics
+                    .get(&(metric.clone(), dim))
+                    .cloned()
+                    .unwrap_or_default();
                 let points: Vec<Datapoint> = values
                     .iter()
                     .enumerate()
@@ -978,20 +1196,77 @@ fn cloudwatch_rules(w: &World) -> Vec<Rule> {
 
 fn sns_rules(w: &World) -> Vec<Rule> {
     let s = w.0.clone();
-    vec![mock!(aws_sdk_sns::Client::publish).then_compute_response(move |req| {
-        let mut st = lock(&s);
-        st.log
-            .push(format!("Publish {}", req.topic_arn().unwrap_or_default()));
-        st.published.push(req.clone());
-        match st.error("Publish") {
-            Some(e) => MockResponse::Error(PublishError::generic(e)),
-            None => MockResponse::Output(
-                PublishOutput::builder()
-                    .message_id("5f6a7b8c-9d0e-4f12-8a3b-4c5d6e7f8a9b")
-                    .build(),
-            ),
-        }
-    })]
+    vec![
+        mock!(aws_sdk_sns::Client::publish).then_compute_response(move |req| {
+            let mut st = lock(&s);
+            st.log
+                .push(format!("Publish {}", req.topic_arn().unwrap_or_default()));
+            st.published.push(req.clone());
+            match st.error("Publish") {
+                Some(e) => MockResponse::Error(PublishError::generic(e)),
+                None => MockResponse::Output(
+                    PublishOutput::builder()
+                        .message_id("5f6a7b8c-9d0e-4f12-8a3b-4c5d6e7f8a9b")
+                        .build(),
+                ),
+            }
+        }),
+    ]
+}
+
+// ---------------------------------------------------------------- Aurora
+
+pub const CLUSTER: &str = "ledger";
+pub const CLUSTER_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:ledger";
+
+pub fn cluster_arn_of(id: &str) -> String {
+    format!("arn:aws:rds:us-east-1:{ACCOUNT}:cluster:{id}")
+}
+
+/// An Aurora PostgreSQL cluster as DescribeDBClusters returns it; `members` are its
+/// instances, the first one the writer.
+pub fn aurora_cluster(id: &str, version: &str, members: &[&str]) -> DbCluster {
+    let major = version.split('.').next().unwrap_or_default();
+    let mut c = DbCluster::builder()
+        .db_cluster_identifier(id)
+        .db_cluster_arn(cluster_arn_of(id))
+        .engine("aurora-postgresql")
+        .engine_version(version)
+        .status("available")
+        .endpoint(format!(
+            "{id}.cluster-c9akciq32.us-east-1.rds.amazonaws.com"
+        ))
+        .port(5432)
+        .multi_az(true)
+        .backup_retention_period(7)
+        .deletion_protection(true)
+        .storage_encrypted(true)
+        .db_cluster_parameter_group(format!("ledger-apg{major}"))
+        .tag_list(tag("bluegreen:managed", "true"));
+    for (i, m) in members.iter().enumerate() {
+        c = c.db_cluster_members(
+            DbClusterMember::builder()
+                .db_instance_identifier(*m)
+                .is_cluster_writer(i == 0)
+                .db_cluster_parameter_group_status("in-sync")
+                .promotion_tier(1)
+                .build(),
+        );
+    }
+    c.build()
+}
+
+/// An instance of an Aurora PostgreSQL cluster.
+pub fn aurora_instance(id: &str, cluster: &str, version: &str) -> DbInstance {
+    let mut db = instance(id, version);
+    db.engine = Some("aurora-postgresql".into());
+    db.db_cluster_identifier = Some(cluster.into());
+    db.db_parameter_groups = Some(vec![DbParameterGroupStatus::builder()
+        .db_parameter_group_name("default.aurora-postgresql13")
+        .parameter_apply_status("in-sync")
+        .build()]);
+    db.option_group_memberships = None;
+    db
 }
 
 // ---------------------------------------------------------------- run documents
