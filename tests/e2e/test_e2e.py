@@ -275,3 +275,21 @@ def test_replica_lag_holds_the_switchover_then_fails_keeping_green(stack):
     assert [d["Status"] for d in deployments(stack)] == ["AVAILABLE"], "green is kept for a later switchover"
     assert_blue_untouched(stack)
     assert remediations(stack) == {("orders-pg", "console", "failed"): True}
+
+
+def test_two_executions_started_at_once_make_one_deployment(stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    request = {**seed_postgres_instance(stack.client("rds")), "action": "prepare"}
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: stack.execute(request), range(2)))
+    assert [rc for rc, _, _ in results] == [0, 0], [err for _, _, err in results]
+    routes = sorted(run["route"] for _, run, _ in results)
+    assert len(deployments(stack)) == 1
+    # Both prechecks may see no deployment yet: the loser of the create race stands down.
+    # If one precheck ran after the other's create, it adopts as a restart would (documented).
+    assert routes in (["already_in_progress", "prepare"], ["prepare", "prepare"]), routes
+    creators = [run for _, run, _ in results if (run.get("deployment") or {}).get("created_by_this_run")]
+    assert len(creators) == 1, "exactly one execution created the deployment"
+    assert stack.state()["calls"]["rds"]["CreateBlueGreenDeployment"] <= 2
+    assert_blue_untouched(stack)

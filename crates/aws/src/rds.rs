@@ -161,6 +161,7 @@ fn to_view(d: &BlueGreenDeployment) -> DeploymentView {
                 status: s.status().unwrap_or_default().to_string(),
             })
             .collect(),
+        tags: tags_of(d.tag_list()),
     }
 }
 

@@ -33,6 +33,8 @@ pub struct DeploymentView {
     pub tasks: Vec<DeploymentTask>,
     #[serde(default)]
     pub switchover_details: Vec<SwitchoverDetail>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// A green (target) member and its status, from DescribeDBInstances / DescribeDBClusters.
@@ -219,6 +221,7 @@ mod tests {
                 target_member: "arn:aws:rds:us-east-1:123456789012:db:orders-pg-green-abc".into(),
                 status: "AVAILABLE".into(),
             }],
+            tags: Default::default(),
         }
     }
 

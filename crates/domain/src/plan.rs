@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 pub const MAX_DEPLOYMENT_NAME: usize = 60;
 pub const MANAGED_BY_TAG: &str = "bluegreen:managed-by";
 pub const MANAGED_BY_VALUE: &str = "rds-bluegreen";
+/// The execution that created the deployment: tells a lost create answer of our own run
+/// from another run that created it at the same moment.
+pub const EXECUTION_TAG: &str = "bluegreen:execution";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatePlan {

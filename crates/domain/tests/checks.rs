@@ -142,6 +142,7 @@ fn deployment(name: &str, status: &str) -> DeploymentView {
             target_member: "arn:aws:rds:us-east-1:123456789012:db:orders-pg-green-x1y2z3".into(),
             status: "PROVISIONING".into(),
         }],
+        tags: Default::default(),
     }
 }
 

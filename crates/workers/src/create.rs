@@ -3,7 +3,8 @@
 
 use crate::runtime::{Deps, Invocation};
 use bluegreen_domain::deployment::{DeploymentView, Phase};
-use bluegreen_domain::run::{DeploymentRecord, Run, WaitState};
+use bluegreen_domain::plan::EXECUTION_TAG;
+use bluegreen_domain::run::{DeploymentRecord, Route, Run, WaitState};
 use bluegreen_domain::schedule::SHORT_DELAY;
 use bluegreen_domain::WorkerError;
 
@@ -13,7 +14,9 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         Some(existing) => (adoptable(existing, &plan.source_arn)?, false),
         None => match deps.rds.create_deployment(&plan).await? {
             Some(created) => (created, true),
-            // Someone created it between our describe and create: adopt that one.
+            // It appeared between our describe and our create: either our own create whose
+            // answer was lost (adopt it), or another execution that started at the same moment
+            // (it owns the upgrade; this run changes nothing more).
             None => {
                 let found = deps
                     .rds
@@ -25,7 +28,18 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
                             plan.deployment_name
                         ))
                     })?;
-                (adoptable(found, &plan.source_arn)?, false)
+                match found.tags.get(EXECUTION_TAG) {
+                    Some(creator) if *creator != run.execution.id => {
+                        tracing::warn!(%creator, "another execution created the deployment at the same moment");
+                        run.note = Some(format!(
+                            "execution {creator} created deployment {} at the same moment and owns this upgrade; this run changed nothing",
+                            found.name
+                        ));
+                        run.route = Some(Route::AlreadyInProgress);
+                        return Ok(run);
+                    }
+                    _ => (adoptable(found, &plan.source_arn)?, false),
+                }
             }
         },
     };

@@ -4,7 +4,7 @@
 use crate::runtime::{Deps, Invocation};
 use aws_sdk_cloudwatch::types::Statistic;
 use bluegreen_domain::checks::{evaluate, manual_checks, ExistingDeployment, PrecheckFacts};
-use bluegreen_domain::plan::deployment_name;
+use bluegreen_domain::plan::{deployment_name, EXECUTION_TAG};
 use bluegreen_domain::request::{
     classify, request_from_tags, Action, DbKind, DbRef, Incoming, Trigger,
 };
@@ -117,10 +117,15 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
             target_arn: Some(d.target_arn.clone()).filter(|a| !a.is_empty()),
         });
     }
+    let mut plan = evaluation.plan;
+    if !run.execution.id.is_empty() {
+        plan.tags
+            .insert(EXECUTION_TAG.to_string(), run.execution.id.clone());
+    }
     tracing::info!(route = ?run.route, verdict = ?report.verdict, "precheck done");
     run.request = Some(request);
     run.source = Some(source);
-    run.plan = Some(evaluation.plan);
+    run.plan = Some(plan);
     run.report = Some(report);
     Ok(run)
 }

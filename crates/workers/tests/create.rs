@@ -27,6 +27,7 @@ async fn a_new_deployment_is_created_with_exactly_the_planned_parameters() {
         .source("arn:aws:rds:us-east-1:123456789012:db:orders-pg")
         .target_engine_version("16.4")
         .target_db_parameter_group_name("orders-pg16")
+        .tags(tag("bluegreen:execution", EXECUTION_ARN))
         .tags(tag("bluegreen:managed-by", "rds-bluegreen"))
         .build()
         .unwrap();
@@ -139,6 +140,47 @@ async fn a_switched_over_deployment_is_adopted_for_a_restarted_run() {
         .unwrap();
     assert_eq!(run.deployment.unwrap().status, "SWITCHOVER_COMPLETED");
     assert!(world.with(|s| s.created.is_empty()));
+}
+
+/// Our first lookup sees nothing; by the time we create, the deployment exists, created by
+/// the execution named in its `bluegreen:execution` tag.
+async fn create_after_a_race(creator: &str) -> (World, bluegreen_domain::run::Run) {
+    let world = World::orders_pg();
+    let mut d = deployment("PROVISIONING");
+    d.tag_list = Some(vec![tag("bluegreen:execution", creator)]);
+    world.set_deployment(d);
+    world.fail(
+        "CreateBlueGreenDeployment",
+        "BlueGreenDeploymentAlreadyExistsFault",
+        "A blue/green deployment with the specified name already exists.",
+    );
+    let not_yet = mock!(aws_sdk_rds::Client::describe_blue_green_deployments)
+        .sequence()
+        .output(|| DescribeBlueGreenDeploymentsOutput::builder().build())
+        .build();
+    let run = create::handle(world.deps_with(vec![not_yet]), upgrade_run(), inv_at(60))
+        .await
+        .unwrap();
+    (world, run)
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_our_own_create_adopts_the_deployment() {
+    let (_, run) = create_after_a_race(EXECUTION_ARN).await;
+    assert_eq!(run.route, Some(Route::Upgrade));
+    assert_eq!(run.deployment.unwrap().id, DEPLOYMENT_ID);
+}
+
+#[tokio::test]
+async fn losing_a_create_race_to_another_execution_stands_down() {
+    let other = "arn:aws:states:us-east-1:123456789012:execution:upgrade:other";
+    let (world, run) = create_after_a_race(other).await;
+    assert_eq!(run.route, Some(Route::AlreadyInProgress));
+    assert!(run.deployment.is_none(), "this run owns nothing");
+    assert!(run.note.unwrap().contains(other));
+    assert!(run.wait.is_none());
+    // One create was attempted (refused as already existing), and nothing else changed.
+    assert_eq!(world.with(|s| s.created.len()), 1);
 }
 
 #[tokio::test]

@@ -1337,10 +1337,13 @@ pub fn create_plan() -> CreatePlan {
         target_db_parameter_group_name: Some("orders-pg16".into()),
         target_db_cluster_parameter_group_name: None,
         target_db_instance_class: None,
-        tags: [("bluegreen:managed-by", "rds-bluegreen")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        tags: [
+            ("bluegreen:managed-by", "rds-bluegreen"),
+            ("bluegreen:execution", EXECUTION_ARN),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
     }
 }
 
