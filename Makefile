@@ -10,7 +10,7 @@ NODE_BIN  := $(abspath tests/sfn/node_modules/node/bin)
 NODE      := $(NODE_BIN)/node
 CARGO     ?= cargo
 
-.PHONY: help test demo execute emulator lint lint-rust unit asl e2e bins build deploy deploy-guided destroy tools clean
+.PHONY: help test demo execute emulator lint lint-rust unit asl e2e bins build bench deploy deploy-guided destroy tools clean
 
 help:
 	@echo "make demo                    upgrade a PostgreSQL 13 instance to 16 on the embedded emulator, end to end"
@@ -18,6 +18,7 @@ help:
 	@echo "make execute INPUT=file.json one execution of the real state machine (AWS_ENDPOINT_URL or its own emulator)"
 	@echo "make emulator                the extended AWS emulator on http://127.0.0.1:5055, in the foreground"
 	@echo "make build                   deployable arm64 bootstrap files (cargo lambda) in target/lambda/<name>/"
+	@echo "make bench                   release builds, cold start, memory, latency, sizes, cost per upgrade -> bench/results.md"
 	@echo "make deploy | destroy        deploy with the SAM CLI (see infra/README.md)"
 
 # ---------------------------------------------------------------- tools
@@ -74,6 +75,12 @@ $(VENV)/.cargo-lambda: $(VENV)/.installed
 
 build: $(VENV)/.cargo-lambda
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked
+
+# ---------------------------------------------------------------- benchmark
+# Builds with cargo lambda (x86_64 to measure here, arm64 to deploy) into CARGO_TARGET_DIR
+# (default target/), measures, writes bench/results.md. BENCH_ARGS="--skip-build" reuses the builds.
+bench: tools $(VENV)/.cargo-lambda
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 deploy-guided deploy destroy:
 	$(MAKE) -C infra $@
