@@ -7,10 +7,13 @@ use crate::deployment::{DeploymentView, Phase};
 
 /// Right after create (RDS may not list the deployment yet) and to confirm "ready".
 pub const SHORT_DELAY: u32 = 15;
-/// While green is being built and its engine upgraded (20–90 minutes typically).
-pub const BUILD_DELAY: u32 = 60;
+/// While green is being built and its engine upgraded (20–90 minutes typically). Every poll
+/// costs three state transitions; 120 s keeps a 45-minute build near 130 transitions
+/// (bench/results.md). Detection stays fast because an AVAILABLE deployment with tasks left
+/// is polled every 30 s.
+pub const BUILD_DELAY: u32 = 120;
 /// While a switchover runs (typically under a minute).
-pub const SWITCHOVER_DELAY: u32 = 10;
+pub const SWITCHOVER_DELAY: u32 = 20;
 /// The number of "ready" observations in a row before green counts as ready
 /// (RDS is eventually consistent).
 pub const READY_POLLS_REQUIRED: u32 = 2;
@@ -22,7 +25,9 @@ pub fn next_delay(phase: Phase, view: Option<&DeploymentView>, seconds_since_cre
         Phase::Switching => SWITCHOVER_DELAY,
         Phase::Switched | Phase::Failed => 0,
         Phase::Provisioning => {
-            if seconds_since_create < 120 {
+            // Right after create: RDS may not list the deployment yet, and a failed create
+            // (INVALID_CONFIGURATION) often shows within seconds.
+            if seconds_since_create < 30 {
                 return SHORT_DELAY;
             }
             // Once AVAILABLE with only the last tasks left, ready is near: poll faster so

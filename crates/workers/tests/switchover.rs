@@ -6,6 +6,7 @@ mod common;
 use aws_sdk_rds::operation::switchover_blue_green_deployment::SwitchoverBlueGreenDeploymentInput;
 use bluegreen_domain::deployment::Phase;
 use bluegreen_domain::run::{Route, Run, SwitchoverRecord};
+use bluegreen_domain::schedule::SWITCHOVER_DELAY;
 use bluegreen_workers::switchover;
 use common::*;
 use serde_json::json;
@@ -49,7 +50,7 @@ async fn switchover_is_requested_once_with_the_requests_timeout() {
     );
     let w = run.wait.unwrap();
     assert_eq!(w.phase, Phase::Switching);
-    assert_eq!(w.next_delay_seconds, 10);
+    assert_eq!(w.next_delay_seconds, SWITCHOVER_DELAY);
     assert_eq!(w.polls, 0);
     assert_eq!(run.timeline.get("switchover_requested"), Some(&rfc(NOW)));
 }

@@ -5,6 +5,7 @@ mod common;
 
 use bluegreen_domain::deployment::Phase;
 use bluegreen_domain::run::{Route, Run, WaitState};
+use bluegreen_domain::schedule::{BUILD_DELAY, SWITCHOVER_DELAY};
 use bluegreen_workers::wait;
 use common::*;
 use serde_json::json;
@@ -29,7 +30,7 @@ async fn green_becomes_ready_only_after_two_ready_polls_in_a_row() {
 
     // 1. Building: no member lookup yet, short delay right after create.
     world.set_deployment(deployment("PROVISIONING"));
-    let run = wait::handle(deps.clone(), provisioning_run(), inv_at(REQUESTED + 30))
+    let run = wait::handle(deps.clone(), provisioning_run(), inv_at(REQUESTED + 10))
         .await
         .unwrap();
     assert_eq!(
@@ -99,13 +100,13 @@ async fn green_becomes_ready_only_after_two_ready_polls_in_a_row() {
 }
 
 #[tokio::test]
-async fn a_long_build_is_polled_every_minute() {
+async fn a_long_build_is_polled_at_the_build_delay() {
     let world = World::orders_pg();
     world.set_deployment(deployment("PROVISIONING"));
     let run = wait::handle(world.deps(), provisioning_run(), inv_at(REQUESTED + 600))
         .await
         .unwrap();
-    assert_eq!(run.wait.unwrap().next_delay_seconds, 60);
+    assert_eq!(run.wait.unwrap().next_delay_seconds, BUILD_DELAY);
 }
 
 #[tokio::test]
@@ -269,7 +270,7 @@ async fn a_deployment_deleted_outside_the_run_fails_green() {
 }
 
 #[tokio::test]
-async fn a_switchover_in_progress_is_polled_every_ten_seconds() {
+async fn a_switchover_in_progress_is_polled_at_the_switchover_delay() {
     let world = World::orders_pg();
     world.set_deployment(deployment("SWITCHOVER_IN_PROGRESS"));
     let run = wait::handle(world.deps(), provisioning_run(), inv_at(REQUESTED + 3000))
@@ -277,7 +278,7 @@ async fn a_switchover_in_progress_is_polled_every_ten_seconds() {
         .unwrap();
     let w = run.wait.unwrap();
     assert_eq!(w.phase, Phase::Switching);
-    assert_eq!(w.next_delay_seconds, 10);
+    assert_eq!(w.next_delay_seconds, SWITCHOVER_DELAY);
 }
 
 #[tokio::test]
@@ -325,7 +326,7 @@ async fn right_after_a_switchover_request_available_is_switching_never_ready_aga
         .unwrap();
     let w = run.wait.unwrap();
     assert_eq!(w.phase, Phase::Switching);
-    assert_eq!(w.next_delay_seconds, 10);
+    assert_eq!(w.next_delay_seconds, SWITCHOVER_DELAY);
     assert!(!run.timeline.contains_key("green_ready"));
 }
 
