@@ -43,7 +43,7 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 WORKERS = ["precheck", "create", "wait", "guardrails", "switchover", "verify", "cleanup", "abort",
            "remediation-metric"]
 MIB = 1024 * 1024
-# Published list prices, us-east-1 (checked 2025): https://aws.amazon.com/step-functions/pricing/
+# Published list prices, us-east-1 (update here if they change): https://aws.amazon.com/step-functions/pricing/
 # and https://aws.amazon.com/lambda/pricing/ (Arm, first 6 billion GB-seconds per month).
 SFN_PER_TRANSITION = 0.025 / 1000
 LAMBDA_ARM_PER_GB_SECOND = 0.0000133334
@@ -180,8 +180,9 @@ def record_upgrade(stack):
     rec, direct = Recorder(stack), stack.lambda_endpoint
     stack.lambda_endpoint = rec.url
     try:
-        # Default soak (24 h): the local runner caps every Wait at 0 s.
-        rc, out, err = stack.execute({**request, "action": "upgrade"}, max_wait_seconds=0)
+        # The default 24-hour soak: the local runner caps every Wait at 1 s (with 0 s the guardrail can
+        # ask CloudWatch before the emulator's first ReplicaLag datapoint is inside its window).
+        rc, out, err = stack.execute({**request, "action": "upgrade"}, max_wait_seconds=1)
     finally:
         stack.lambda_endpoint = direct
         rec.close()
