@@ -8,11 +8,12 @@ use bluegreen_domain::deployment::{
     DeploymentTask, DeploymentView, MemberStatus, SwitchoverDetail,
 };
 use bluegreen_domain::engine::Engine;
+use bluegreen_domain::fleet::Candidate;
 use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
 use bluegreen_domain::source::{Membership, SourceDb, RELEVANT_PARAMETERS};
 use bluegreen_domain::WorkerError;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug)]
 pub struct Rds {
@@ -417,13 +418,20 @@ impl Rds {
     }
 
     async fn deployments(&self, filter: Filter) -> Result<Vec<DeploymentView>, WorkerError> {
+        self.deployments_matching(Some(filter)).await
+    }
+
+    async fn deployments_matching(
+        &self,
+        filter: Option<Filter>,
+    ) -> Result<Vec<DeploymentView>, WorkerError> {
         let mut all = Vec::new();
         let mut marker: Option<String> = None;
         loop {
             let out = self
                 .client
                 .describe_blue_green_deployments()
-                .filters(filter.clone())
+                .set_filters(filter.clone().map(|f| vec![f]))
                 .set_marker(marker.clone())
                 .send()
                 .await
@@ -434,6 +442,81 @@ impl Rds {
                 _ => return Ok(all),
             }
         }
+    }
+
+    /// Every instance and cluster of the account and Region, for a fleet selection. Pages of
+    /// 100: the calls grow with the account's size, never per selected database.
+    pub async fn fleet_candidates(&self) -> Result<Vec<Candidate>, WorkerError> {
+        let mut all = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_db_instances()
+                .max_records(100)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .or_classify("rds:DescribeDBInstances")?;
+            all.extend(out.db_instances().iter().map(|db| {
+                Candidate {
+                    identifier: db.db_instance_identifier().unwrap_or_default().to_string(),
+                    kind: DbKind::Instance,
+                    engine: db.engine().unwrap_or_default().to_ascii_lowercase(),
+                    engine_version: db.engine_version().unwrap_or_default().to_string(),
+                    tags: tags_of(db.tag_list()),
+                    replica_of: db
+                        .read_replica_source_db_instance_identifier()
+                        .or(db.read_replica_source_db_cluster_identifier())
+                        .map(str::to_string),
+                    cluster: db.db_cluster_identifier().map(str::to_string),
+                }
+            }));
+            match out.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        marker = None;
+        loop {
+            let out = self
+                .client
+                .describe_db_clusters()
+                .max_records(100)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .or_classify("rds:DescribeDBClusters")?;
+            all.extend(out.db_clusters().iter().map(|c| Candidate {
+                identifier: c.db_cluster_identifier().unwrap_or_default().to_string(),
+                kind: DbKind::Cluster,
+                engine: c.engine().unwrap_or_default().to_ascii_lowercase(),
+                engine_version: c.engine_version().unwrap_or_default().to_string(),
+                tags: tags_of(c.tag_list()),
+                replica_of: c.replication_source_identifier().map(str::to_string),
+                cluster: None,
+            }));
+            match out.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    /// The names of every deployment's green members: they carry their source's tags, and a
+    /// fleet selection must never take them for databases of their own.
+    pub async fn green_identifiers(&self) -> Result<BTreeSet<String>, WorkerError> {
+        Ok(self
+            .deployments_matching(None)
+            .await?
+            .iter()
+            .flat_map(|d| {
+                let mut arns = d.green_member_arns();
+                arns.push(d.target_arn.clone());
+                arns
+            })
+            .filter_map(|arn| parse_member_arn(&arn).map(|(_, name)| name))
+            .collect())
     }
 
     pub async fn deployments_for_source(

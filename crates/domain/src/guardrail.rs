@@ -18,6 +18,10 @@ pub enum GuardrailVerdict {
     Go,
     /// Not yet: wait and check again.
     Hold,
+    /// The switchover window has not opened: wait until it does (not counted as a hold).
+    Wait,
+    /// The switchover window closed before the switchover could start: leave green prepared.
+    Skip,
 }
 
 /// Holds at most this many times (each after `HOLD_DELAY_SECONDS`) before failing.

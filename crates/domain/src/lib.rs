@@ -6,11 +6,13 @@ pub mod checks;
 pub mod deployment;
 pub mod engine;
 pub mod error;
+pub mod fleet;
 pub mod guardrail;
 pub mod plan;
 pub mod request;
 pub mod run;
 pub mod schedule;
 pub mod source;
+pub mod window;
 
 pub use error::WorkerError;

@@ -2,6 +2,7 @@
 //! execution, an EventBridge Scheduler input, a CloudWatch alarm state change).
 
 use crate::error::WorkerError;
+use crate::window::SwitchoverWindow;
 use aws_lambda_events::event::cloudwatch_alarms::CloudWatchAlarmData;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -120,6 +121,9 @@ pub struct Request {
     pub max_provisioning_minutes: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_topic_arn: Option<String>,
+    /// When the switchover may start, e.g. `Sun 03:00-05:00 UTC` (see `window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switchover_window: Option<String>,
 }
 
 /// Request fields in contract order; also the suffixes of the `bluegreen:` tags.
@@ -139,6 +143,7 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "trigger",
     "max_provisioning_minutes",
     "notification_topic_arn",
+    "switchover_window",
 ];
 
 const NUMERIC_FIELDS: &[&str] = &[
@@ -330,6 +335,9 @@ impl Request {
                 )));
             }
         }
+        if let Some(window) = &self.switchover_window {
+            SwitchoverWindow::parse(window)?;
+        }
         if let Some(topic) = &self.notification_topic_arn {
             let parts: Vec<&str> = topic.split(':').collect();
             if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" {
@@ -402,6 +410,8 @@ pub enum Incoming {
     Request(Request),
     /// An alarm in ALARM: the request is built from the database's tags.
     Alarm(AlarmTarget),
+    /// One database of a fleet request: its tags and the fleet's fields make the request.
+    FleetMember(FleetMember),
     /// Nothing to do (an alarm back to OK or INSUFFICIENT_DATA); the reason says why.
     Ignored(String),
 }
@@ -415,14 +425,19 @@ pub fn classify(input: &Value) -> Result<Incoming, WorkerError> {
             json_kind(input)
         )));
     };
+    if let Some(member) = object.get(FLEET_MEMBER_KEY) {
+        return FleetMember::from_json(member).map(Incoming::FleetMember);
+    }
     match object.get("detail-type").and_then(Value::as_str) {
         None => Request::from_json(input).map(Incoming::Request),
         Some("CloudWatch Alarm State Change") => classify_alarm(object),
+        // The state machine's `Resolve` step turns a Scheduled Event into a fleet run of the
+        // databases that opted in; a worker invoked with one directly names no database.
         Some("Scheduled Event") => Err(WorkerError::invalid(
-            "an EventBridge \"Scheduled Event\" names no database: set the rule target's Input \
-             to a request such as {\"db_identifier\": \"orders-pg\", \"target_engine_version\": \
-             \"16.4\", \"action\": \"upgrade\", \"trigger\": \"schedule\"}, or use an EventBridge \
-             Scheduler schedule with that request as its input",
+            "an EventBridge \"Scheduled Event\" names no database: start the state machine with it \
+             (it upgrades the databases tagged bluegreen:managed=true with a \
+             bluegreen:target-engine-version tag), or give a request such as {\"db_identifier\": \
+             \"orders-pg\", \"target_engine_version\": \"16.4\", \"action\": \"upgrade\"}",
         )),
         Some(other) => Err(WorkerError::invalid(format!(
             "EventBridge events of type `{}` are not accepted: start the state machine with a \
@@ -520,6 +535,42 @@ fn classify_alarm(event: &Map<String, Value>) -> Result<Incoming, WorkerError> {
     }
 }
 
+/// The execution input key that marks one database of a fleet run (built by `Resolve`).
+pub const FLEET_MEMBER_KEY: &str = "fleet_member";
+
+/// One database selected by a fleet request, as the `Resolve` step hands it to the precheck.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetMember {
+    pub db_identifier: String,
+    pub kind: DbKind,
+    /// The fleet request's own fields (target, action, soak, ...): they win over the tags.
+    #[serde(default)]
+    pub request: Map<String, Value>,
+}
+
+impl FleetMember {
+    pub fn from_json(value: &Value) -> Result<Self, WorkerError> {
+        let member: Self = serde_json::from_value(value.clone()).map_err(|e| {
+            WorkerError::invalid(format!(
+                "`{FLEET_MEMBER_KEY}` is not a fleet member ({e}): it is built by the state \
+                 machine's Resolve step; start an execution with a `selector` instead"
+            ))
+        })?;
+        validate_db_name(&member.db_identifier)?;
+        Ok(member)
+    }
+
+    pub fn db(&self) -> DbRef {
+        DbRef {
+            name: self.db_identifier.clone(),
+            kind: Some(self.kind),
+            region: None,
+            account_id: None,
+        }
+    }
+}
+
 /// Builds the request for an alarm from the database's `bluegreen:` tags
 /// (`bluegreen:target-engine-version`, `bluegreen:action`, ...). Without a
 /// `bluegreen:action` tag an alarm only plans.
@@ -527,12 +578,60 @@ pub fn request_from_tags(
     target: &AlarmTarget,
     tags: &BTreeMap<String, String>,
 ) -> Result<Request, WorkerError> {
+    let mut base = Map::new();
+    base.insert("trigger".into(), Value::String("alarm".into()));
+    request_from(&target.db.name, tags, base, || {
+        format!(
+            "alarm `{}` names {}, which has no `bluegreen:target-engine-version` tag: tag the \
+             database with the version to upgrade to (and bluegreen:target-db-parameter-group-name, \
+             bluegreen:action) to let an alarm remediate it",
+            target.alarm_name, target.db.name
+        )
+    })
+}
+
+/// The request for one database of a fleet: its `bluegreen:` tags, overridden by the fields
+/// the fleet request gives (the operator's input of the day wins over standing tags).
+pub fn request_for_member(
+    member: &FleetMember,
+    tags: &BTreeMap<String, String>,
+) -> Result<Request, WorkerError> {
+    request_from(&member.db_identifier, tags, member.request.clone(), || {
+        format!(
+            "{} has no target: give target_engine_version in the fleet request or tag the \
+             database bluegreen:target-engine-version",
+            member.db_identifier
+        )
+    })
+}
+
+/// Request fields from `bluegreen:` tags, then `base` on top, for database `db`.
+fn request_from(
+    db: &str,
+    tags: &BTreeMap<String, String>,
+    base: Map<String, Value>,
+    missing_target: impl FnOnce() -> String,
+) -> Result<Request, WorkerError> {
+    let mut fields = tag_fields(db, tags)?;
+    fields.extend(base);
+    fields.insert("db_identifier".into(), Value::String(db.to_string()));
+    if !fields.contains_key("target_engine_version") {
+        return Err(WorkerError::invalid(missing_target()));
+    }
+    Request::from_json(&Value::Object(fields)).map_err(|e| match e {
+        WorkerError::InvalidRequest(msg) => WorkerError::invalid(format!(
+            "the bluegreen: tags on {db} do not make a valid request: {msg}"
+        )),
+        other => other,
+    })
+}
+
+/// The request fields a database's `bluegreen:` tags set, typed.
+pub fn tag_fields(
+    db: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<Map<String, Value>, WorkerError> {
     let mut fields = Map::new();
-    fields.insert(
-        "db_identifier".into(),
-        Value::String(target.db.name.clone()),
-    );
-    fields.insert("trigger".into(), Value::String("alarm".into()));
     for (key, value) in tags {
         let Some(suffix) = key.strip_prefix(TAG_PREFIX) else {
             continue;
@@ -546,8 +645,7 @@ pub fn request_from_tags(
             || field == "trigger"
         {
             return Err(WorkerError::invalid(format!(
-                "tag `{key}` on {} is not a request field: remove it or use one of {}",
-                target.db.name,
+                "tag `{key}` on {db} is not a request field: remove it or use one of {}",
                 REQUEST_FIELDS
                     .iter()
                     .filter(|f| !matches!(**f, "db_identifier" | "trigger"))
@@ -559,8 +657,7 @@ pub fn request_from_tags(
         let typed = if NUMERIC_FIELDS.contains(&field.as_str()) {
             value.trim().parse::<u64>().map(Value::from).map_err(|_| {
                 WorkerError::invalid(format!(
-                    "tag `{key}` on {} is `{}`: it must be a whole number{}",
-                    target.db.name,
+                    "tag `{key}` on {db} is `{}`: it must be a whole number{}",
                     printable(value),
                     field_hint(&field)
                 ))
@@ -571,8 +668,7 @@ pub fn request_from_tags(
                 "false" => Value::Bool(false),
                 _ => {
                     return Err(WorkerError::invalid(format!(
-                        "tag `{key}` on {} is `{}`: it must be true or false",
-                        target.db.name,
+                        "tag `{key}` on {db} is `{}`: it must be true or false",
                         printable(value)
                     )))
                 }
@@ -582,19 +678,5 @@ pub fn request_from_tags(
         };
         fields.insert(field, typed);
     }
-    if !fields.contains_key("target_engine_version") {
-        return Err(WorkerError::invalid(format!(
-            "alarm `{}` names {}, which has no `bluegreen:target-engine-version` tag: tag the \
-             database with the version to upgrade to (and bluegreen:target-db-parameter-group-name, \
-             bluegreen:action) to let an alarm remediate it",
-            target.alarm_name, target.db.name
-        )));
-    }
-    Request::from_json(&Value::Object(fields)).map_err(|e| match e {
-        WorkerError::InvalidRequest(msg) => WorkerError::invalid(format!(
-            "the bluegreen: tags on {} do not make a valid request: {msg}",
-            target.db.name
-        )),
-        other => other,
-    })
+    Ok(fields)
 }

@@ -220,6 +220,9 @@ pub struct Run {
     pub error: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<AbortState>,
+    /// Set when this database runs as part of a fleet (see `fleet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<crate::fleet::FleetPosition>,
 }
 
 impl Run {
@@ -263,6 +266,30 @@ impl Run {
     /// The error name the state machine's `Catch` recorded, if any.
     pub fn error_name(&self) -> Option<&str> {
         self.error.as_ref()?.get("Error")?.as_str()
+    }
+
+    /// The error's name and a readable message. Step Functions puts a Lambda error's whole
+    /// payload, as a JSON string, in `Cause`: the message is lifted out of it.
+    pub fn error_summary(&self) -> Option<(String, String)> {
+        let error = self.error.as_ref()?;
+        let name = error
+            .get("Error")
+            .and_then(Value::as_str)
+            .unwrap_or("Unknown")
+            .to_string();
+        let cause = error
+            .get("Cause")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let message = serde_json::from_str::<Value>(cause)
+            .ok()
+            .and_then(|c| {
+                c.get("errorMessage")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| cause.to_string());
+        Some((name, message))
     }
 
     /// Whether the failure path deletes this run's green: only for `prepare` / `upgrade`,

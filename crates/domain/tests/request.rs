@@ -549,18 +549,17 @@ fn an_arn_with_a_bad_name_is_refused_for_the_name() {
 // ---------------------------------------------------------------- EventBridge events
 
 #[test]
-fn scheduled_event_is_refused_telling_what_to_put_in_the_rule_input() {
+fn a_scheduled_event_reaching_the_precheck_directly_says_how_it_is_used() {
+    // In the state machine, Resolve turns it into a fleet run (see tests/fleet.rs).
     let msg = refusal(fixture("eventbridge-scheduled-event.json"));
     assert_mentions(
         &msg,
         &[
             "Scheduled Event",
             "names no database",
-            "Input",
+            "bluegreen:managed=true",
+            "bluegreen:target-engine-version",
             "\"db_identifier\"",
-            "\"target_engine_version\"",
-            "\"trigger\": \"schedule\"",
-            "Scheduler",
         ],
     );
 }

@@ -2,7 +2,7 @@
 //! within `max_replica_lag_seconds`. Otherwise hold (the state machine waits and asks
 //! again), and after a bound fail with `GuardrailViolated`: never switch over blind.
 
-use crate::runtime::{Deps, Invocation};
+use crate::runtime::{epoch_seconds, now_epoch, rfc3339, Deps, Invocation};
 use aws_sdk_cloudwatch::types::Statistic;
 use bluegreen_aws::rds::parse_member_arn;
 use bluegreen_domain::deployment::Phase;
@@ -12,8 +12,9 @@ use bluegreen_domain::guardrail::{
 };
 use bluegreen_domain::request::DbKind;
 use bluegreen_domain::run::{GuardrailState, Run};
+use bluegreen_domain::window::{SwitchoverWindow, WindowState};
 use bluegreen_domain::WorkerError;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
     let request = run.request()?.clone();
@@ -33,12 +34,33 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
     let phase = view.phase(&members)?;
     let holds_so_far = run.guardrail.as_ref().map_or(0, |g| g.holds);
 
+    let window = window_state(&run, &inv)?;
+    let mut next_delay_seconds = HOLD_DELAY_SECONDS;
     let (verdict, reason, readings) = if matches!(phase, Phase::Switching | Phase::Switched) {
         (
             GuardrailVerdict::Go,
             format!("switchover already {}", view.status),
             Vec::new(),
         )
+    } else if let Some((text, WindowState::Before { opens_at })) = &window {
+        next_delay_seconds = (opens_at - now_epoch(&inv)).clamp(1, i64::from(u32::MAX)) as u32;
+        (
+            GuardrailVerdict::Wait,
+            format!(
+                "green is prepared; the switchover window `{text}` opens at {}",
+                at(*opens_at)
+            ),
+            Vec::new(),
+        )
+    } else if let Some((text, WindowState::Closed { closed_at })) = &window {
+        let reason = format!(
+            "the switchover window `{text}` closed at {} before the switchover could start: \
+             green is left prepared and blue is untouched. Run action `switchover` in a later \
+             window, or `abort` to delete green",
+            at(*closed_at)
+        );
+        run.note = Some(reason.clone());
+        (GuardrailVerdict::Skip, reason, Vec::new())
     } else if phase != Phase::Ready {
         (
             GuardrailVerdict::Hold,
@@ -70,10 +92,31 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         verdict,
         holds,
         reason,
-        next_delay_seconds: HOLD_DELAY_SECONDS,
+        next_delay_seconds,
         readings,
     });
     Ok(run)
+}
+
+/// The request's switchover window and where this moment falls in it, if it names one. The
+/// occurrence that applies is fixed by the execution's start (see `window`).
+fn window_state(run: &Run, inv: &Invocation) -> Result<Option<(String, WindowState)>, WorkerError> {
+    let Some(text) = run.request()?.switchover_window.clone() else {
+        return Ok(None);
+    };
+    let window = SwitchoverWindow::parse(&text)?;
+    let started = run
+        .execution
+        .started_at
+        .as_deref()
+        .or(run.timeline.get("started").map(String::as_str))
+        .and_then(epoch_seconds)
+        .unwrap_or_else(|| now_epoch(inv));
+    Ok(Some((text, window.state(started, now_epoch(inv)))))
+}
+
+fn at(epoch: i64) -> String {
+    rfc3339(UNIX_EPOCH + Duration::from_secs(epoch.max(0) as u64))
 }
 
 /// The lag metric for each green member: `ReplicaLag` (seconds) of each green instance;

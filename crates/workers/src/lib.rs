@@ -8,8 +8,10 @@ pub mod create;
 pub mod guardrails;
 pub mod precheck;
 pub mod remediation_metric;
+pub mod resolve;
 pub mod runtime;
 pub mod switchover;
+pub mod tally;
 pub mod verify;
 pub mod wait;
 

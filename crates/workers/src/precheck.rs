@@ -6,7 +6,7 @@ use aws_sdk_cloudwatch::types::Statistic;
 use bluegreen_domain::checks::{evaluate, manual_checks, ExistingDeployment, PrecheckFacts};
 use bluegreen_domain::plan::{deployment_name, EXECUTION_TAG};
 use bluegreen_domain::request::{
-    classify, request_from_tags, Action, DbKind, DbRef, Incoming, Trigger,
+    classify, request_for_member, request_from_tags, Action, DbKind, DbRef, Incoming, Trigger,
 };
 use bluegreen_domain::run::{DeploymentRecord, Report, Route, Run};
 use bluegreen_domain::WorkerError;
@@ -17,7 +17,9 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         WorkerError::MalformedRun("the precheck step's input has no `input`: the state machine passes the execution input there".into())
     })?;
     run.mark("started", &inv.now_rfc3339());
-    let (request, source) = match classify(&input)? {
+    let incoming = classify(&input)?;
+    let from_fleet = matches!(incoming, Incoming::FleetMember(_));
+    let (request, source) = match incoming {
         Incoming::Ignored(reason) => {
             tracing::info!(%reason, "nothing to do");
             run.route = Some(Route::Noop);
@@ -27,6 +29,11 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         Incoming::Alarm(target) => {
             let source = deps.rds.find_source(&target.db).await?;
             let request = request_from_tags(&target, &source.tags)?;
+            (request, source)
+        }
+        Incoming::FleetMember(member) => {
+            let source = deps.rds.find_source(&member.db()).await?;
+            let request = request_for_member(&member, &source.tags)?;
             (request, source)
         }
         Incoming::Request(request) => {
@@ -106,6 +113,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         &report,
         ours,
         in_flight.is_some(),
+        from_fleet,
         &source.identifier,
     )?);
     if let Some(d) = ours {
@@ -158,6 +166,7 @@ fn route_for(
     report: &Report,
     ours: Option<&bluegreen_domain::deployment::DeploymentView>,
     any_in_flight: bool,
+    from_fleet: bool,
     db: &str,
 ) -> Result<Route, WorkerError> {
     let action = request.action;
@@ -165,8 +174,9 @@ fn route_for(
         return Ok(Route::Plan);
     }
     // A flapping alarm must not start a second upgrade: anything in flight means a run is
-    // (or was) already on it; this run touches nothing.
-    if request.trigger == Trigger::Alarm
+    // (or was) already on it; this run touches nothing. A fleet run likewise never takes
+    // over a database another run is on (a console run resumes one on purpose).
+    if (request.trigger == Trigger::Alarm || from_fleet)
         && any_in_flight
         && matches!(action, Action::Prepare | Action::Upgrade)
     {

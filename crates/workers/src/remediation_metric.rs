@@ -24,6 +24,8 @@ pub enum Milestone {
     Failed,
     Aborted,
     AlreadyInProgress,
+    /// Green ready, but the switchover window closed first: green is left prepared.
+    SwitchoverSkipped,
 }
 
 impl Milestone {
@@ -38,6 +40,7 @@ impl Milestone {
             Self::Failed => "failed",
             Self::Aborted => "aborted",
             Self::AlreadyInProgress => "already_in_progress",
+            Self::SwitchoverSkipped => "switchover_skipped",
         }
     }
 
@@ -48,7 +51,8 @@ impl Milestone {
             Self::Succeeded | Self::CleanedUp => Some("succeeded"),
             Self::Failed => Some("failed"),
             Self::Aborted => Some("aborted"),
-            Self::Prepared => Some("prepared"),
+            // The run ends with green prepared, as a `prepare` does.
+            Self::Prepared | Self::SwitchoverSkipped => Some("prepared"),
             _ => None,
         }
     }
@@ -231,6 +235,7 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
         Milestone::Failed => "FAILED",
         Milestone::Aborted => "aborted",
         Milestone::AlreadyInProgress => "already in progress, nothing done",
+        Milestone::SwitchoverSkipped => "switchover window closed, green left prepared",
     };
     let mut subject: String = format!("[rds-bluegreen] {db} {from} -> {to}: {what}")
         .chars()
@@ -255,28 +260,9 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
         "cleanup": run.cleanup,
         "abort": run.abort,
         "rollback": run.rollback,
-        "error": run.error.as_ref().map(readable_error),
+        "error": run.error_summary().map(|(name, message)| json!({"name": name, "message": message})),
         "note": run.note,
         "failed_checks": run.report.as_ref().map(|r| r.failures().into_iter().cloned().collect::<Vec<_>>()),
     });
     (subject, body)
-}
-
-/// Step Functions puts a Lambda error's whole payload, as a JSON string, in `Cause`: lift the
-/// message out so a reader of the notification sees it at once.
-fn readable_error(error: &Value) -> Value {
-    let name = error.get("Error").cloned().unwrap_or(Value::Null);
-    let cause = error
-        .get("Cause")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let message = serde_json::from_str::<Value>(cause)
-        .ok()
-        .and_then(|c| {
-            c.get("errorMessage")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| cause.to_string());
-    json!({"name": name, "message": message})
 }
