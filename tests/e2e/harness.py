@@ -203,3 +203,28 @@ def seed_aurora_postgres_cluster(rds, name="ledger-aurora", version="13.12"):
         rds.create_db_instance(DBInstanceIdentifier=f"{name}-{i}", DBClusterIdentifier=name, Engine="aurora-postgresql",
                                DBInstanceClass="db.r6g.large")
     return {"db_identifier": name, "target_engine_version": "16.4", "target_db_cluster_parameter_group_name": f"{name}-16"}
+
+
+def tag_for_fleet(rds, request, wave="1", kind="db", **extra_tags):
+    """Tags a seeded database so a fleet selects it: the wave, the opt-in, and its request
+    fields as `bluegreen:` tags (what a team sets once on each database)."""
+    name = request["db_identifier"]
+    arn = f"arn:aws:rds:{REGION}:{ACCOUNT}:{kind}:{name}"
+    tags = {"bluegreen:wave": wave, "bluegreen:managed": "true"}
+    tags.update({f"bluegreen:{k.replace('_', '-')}": str(v) for k, v in request.items() if k != "db_identifier"})
+    tags.update(extra_tags)
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    return name
+
+
+def seed_fleet(rds, postgres=0, mysql=0, aurora=0, wave="1", prefix="fleet"):
+    """Mixed engines, each database tagged into `wave`. Returns {name: engine}."""
+    seeded = {}
+    for i in range(postgres):
+        seeded[tag_for_fleet(rds, seed_postgres_instance(rds, name=f"{prefix}-pg-{i:02d}"), wave)] = "postgres"
+    for i in range(mysql):
+        seeded[tag_for_fleet(rds, seed_mysql_instance(rds, name=f"{prefix}-my-{i:02d}"), wave)] = "mysql"
+    for i in range(aurora):
+        request = seed_aurora_postgres_cluster(rds, name=f"{prefix}-au-{i:02d}")
+        seeded[tag_for_fleet(rds, request, wave, kind="cluster")] = "aurora-postgresql"
+    return seeded

@@ -32,13 +32,19 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         }
     }
     let old = rds.describe(source.kind, &old_name).await?;
-    // Never act on production: the old blue must still run the version we upgraded from.
+    // Never act on production or on a stranger: the old blue is the database this run upgraded
+    // from (same version as the source it recorded before the switchover), or the one the
+    // switched deployment names as its source (a `cleanup` run started after the switchover
+    // records the new production as its source).
     if let Some(o) = &old {
-        if o.engine_version != source.engine_version {
+        let upgraded_from_here = o.engine_version == source.engine_version;
+        let named_by_deployment = view.as_ref().is_some_and(|v| v.source_arn == o.arn);
+        if !upgraded_from_here && !named_by_deployment {
             return Err(WorkerError::Refused(format!(
-                "{old_name} runs {}, not the pre-upgrade version {}: it may not be the old blue, so \
-                 nothing was deleted; check it by hand",
-                o.engine_version, source.engine_version
+                "{old_name} runs {}, not the pre-upgrade version {}, and deployment {} does not \
+                 name it as its source: it may not be the old blue, so nothing was deleted; check \
+                 it by hand",
+                o.engine_version, source.engine_version, record.name
             )));
         }
     }

@@ -49,7 +49,7 @@ pub async fn handle(
         next = ?fleet.next,
         "batch tallied"
     );
-    if fleet.next != Next::Batch {
+    if matches!(fleet.next, Next::Done | Next::Incomplete) {
         let record = notify(&deps, &fleet).await;
         fleet.published.push(record);
     }

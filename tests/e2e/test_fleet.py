@@ -1,0 +1,124 @@
+"""Fleet waves end to end: one execution of the real state machine upgrades many emulated
+databases, selected by tags, in batches; a failure stays one row of the table."""
+
+import json
+from pathlib import Path
+
+from harness import ROOT, seed_fleet, seed_postgres_instance, tag_for_fleet
+
+EVENTS = ROOT / "tests" / "fixtures" / "events"
+
+
+def version_of(rds, name, engine):
+    if engine.startswith("aurora"):
+        found = rds.describe_db_clusters(Filters=[{"Name": "db-cluster-id", "Values": [name]}])["DBClusters"]
+    else:
+        found = rds.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [name]}])["DBInstances"]
+    return found[0]["EngineVersion"] if found else None
+
+
+def remediations(stack):
+    cw = stack.client("cloudwatch")
+    out = {}
+    for m in cw.list_metrics(Namespace="RdsBlueGreen", MetricName="Remediations")["Metrics"]:
+        dims = {d["Name"]: d["Value"] for d in m["Dimensions"]}
+        out.setdefault(dims["Outcome"], set()).add((dims["DBIdentifier"], dims["Trigger"]))
+    return out
+
+
+def fleet_table(rc, run, err):
+    """The per-database table: the output of a complete run, the Cause of an incomplete one."""
+    if rc == 0:
+        return run["summary"], run["results"]
+    assert rc == 1 and run["Error"] == "FleetIncomplete", err[-3000:]
+    cause = json.loads(run["Cause"])
+    return cause["summary"], cause["results"]
+
+
+def test_a_fleet_of_twenty_one_mixed_databases_upgrades_with_one_failure_kept_to_itself(stack):
+    rds = stack.client("rds")
+    seeded = seed_fleet(rds, postgres=10, mysql=6, aurora=5)
+    # Not in the wave: must not be touched.
+    outsider = seed_postgres_instance(rds, name="outsider-pg")
+    tag_for_fleet(rds, outsider, wave="2")
+    broken = "fleet-pg-03"
+    stack.faults(BlueGreenDeploymentName=f"rbg-{broken}-to-16-4", invalid_configuration=True)
+    stack.faults(provisioning_polls=1, tasks_in_progress_polls=1)
+    stack.control("reset", {"counters_only": True})
+
+    rc, run, err = stack.execute({"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "upgrade",
+                                  "soak_hours": 0, "max_concurrency": 8, "tolerated_failures": 2}, timeout=1200)
+    summary, rows = fleet_table(rc, run, err)
+
+    assert summary["databases"] == 21 and summary["by_outcome"] == {"succeeded": 20, "failed": 1}, rows
+    by_db = {r["db_identifier"]: r for r in rows}
+    assert set(by_db) == set(seeded)
+    assert by_db[broken]["error"] == "GreenFailed" and "INVALID_CONFIGURATION" in by_db[broken]["detail"]
+    for name, engine in seeded.items():
+        target = "8.0.39" if engine == "mysql" else "16.4"
+        expected = version_of(rds, name, engine) if name == broken else target
+        assert version_of(rds, name, engine) == expected, name
+        if name != broken:
+            assert by_db[name]["version_before"] in ("13.15", "5.7.44", "13.12")
+            assert by_db[name]["target_engine_version"] == target
+    assert version_of(rds, broken, "postgres") == "13.15", "the failed database's blue is untouched"
+    assert version_of(rds, "outsider-pg", "postgres") == "13.15"
+    assert rds.describe_blue_green_deployments()["BlueGreenDeployments"] == [], \
+        "every deployment record is cleaned up; the failed one's green was rolled back"
+    metrics = remediations(stack)
+    assert metrics["failed"] == {(broken, "console")}
+    assert {db for db, _ in metrics["succeeded"]} == set(seeded) - {broken}
+    closing = [n for n in stack.notifications() if n.get("milestone") == "fleet_completed"]
+    assert len(closing) == 1 and closing[0]["outcome"] == "incomplete"
+    assert len(closing[0]["results"]) == 21
+    # The RDS calls per database do not depend on the fleet's size: Resolve pages through the
+    # account once; everything else is per database.
+    calls = stack.state()["calls"]["rds"]
+    assert calls.get("DescribeDBInstances", 0) / 21 < 40, calls
+
+
+def test_a_failure_beyond_the_threshold_stops_new_upgrades(stack):
+    rds = stack.client("rds")
+    seed_fleet(rds, postgres=4)
+    stack.faults(BlueGreenDeploymentName="rbg-fleet-pg-00-to-16-4", invalid_configuration=True)
+    rc, run, err = stack.execute({"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "prepare",
+                                  "max_concurrency": 2})
+    summary, rows = fleet_table(rc, run, err)
+    outcomes = {r["db_identifier"]: r["outcome"] for r in rows}
+    assert outcomes == {"fleet-pg-00": "failed", "fleet-pg-01": "prepared",
+                        "fleet-pg-02": "not_started", "fleet-pg-03": "not_started"}
+    assert summary["stopped_early"] is True
+    assert [d["BlueGreenDeploymentName"] for d in rds.describe_blue_green_deployments()["BlueGreenDeployments"]] \
+        == ["rbg-fleet-pg-01-to-16-4"], "only the prepared one remains; nothing was created for the others"
+
+
+def test_a_scheduled_event_upgrades_the_databases_that_opted_in(stack):
+    rds = stack.client("rds")
+    upgrade = seed_postgres_instance(rds, name="sched-upgrade")
+    tag_for_fleet(rds, upgrade, **{"bluegreen:action": "upgrade", "bluegreen:soak-hours": "0"})
+    plan_only = seed_postgres_instance(rds, name="sched-plan")
+    tag_for_fleet(rds, plan_only)  # opted in with a target but no action: plans only
+    seed_postgres_instance(rds, name="not-opted-in")  # bluegreen:managed=true, no target tag
+    event = json.loads((EVENTS / "eventbridge-scheduled-event.json").read_text())
+
+    rc, run, err = stack.execute(event)
+    assert rc == 0, err[-3000:]
+    outcomes = {r["db_identifier"]: r["outcome"] for r in run["results"]}
+    assert outcomes == {"sched-upgrade": "succeeded", "sched-plan": "planned"}
+    assert version_of(rds, "sched-upgrade", "postgres") == "16.4"
+    assert version_of(rds, "sched-plan", "postgres") == "13.15"
+    assert remediations(stack) == {"succeeded": {("sched-upgrade", "schedule")}}
+    closing = [n for n in stack.notifications() if n.get("milestone") == "fleet_completed"]
+    assert closing[0]["trigger"] == "schedule" and closing[0]["outcome"] == "complete"
+
+
+def test_a_bad_fleet_request_is_refused_before_any_change(stack):
+    rds = stack.client("rds")
+    seed_fleet(rds, postgres=1, mysql=1)
+    rc, run, err = stack.execute({"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "upgrade",
+                                  "target_engine_version": "16.4"})
+    assert rc == 1 and run["Error"] == "InvalidRequest", err[-2000:]
+    assert "mixes engines (mysql, postgres)" in run["Cause"]
+    assert rds.describe_blue_green_deployments()["BlueGreenDeployments"] == []
+    failed = [n for n in stack.notifications() if n.get("milestone") == "failed"]
+    assert len(failed) == 1
