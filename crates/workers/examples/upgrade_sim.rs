@@ -33,10 +33,13 @@ use bluegreen_aws::{Metrics, Notifier, Rds};
 use bluegreen_domain::run::Run;
 use bluegreen_workers::runtime::epoch_seconds;
 use bluegreen_workers::{
-    cleanup, create, guardrails, remediation_metric, switchover, verify, wait, Deps, Invocation,
+    cleanup, create, guardrails, remediation_metric, resolve, switchover, verify, wait, Deps,
+    Invocation,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -360,12 +363,18 @@ fn function_of(resource: &str) -> String {
     out
 }
 
-/// `$`, `$.a.b` on the state's input (the only paths the definition uses).
+/// `$`, `$.a.b`, `$.a[0]` on the state's input (the only paths the definition uses).
 fn path<'a>(doc: &'a Value, p: &str) -> Option<&'a Value> {
     let rest = p.strip_prefix('$')?;
     rest.split('.')
         .filter(|s| !s.is_empty())
-        .try_fold(doc, |v, k| v.get(k))
+        .try_fold(doc, |v, segment| match segment.split_once('[') {
+            Some((key, index)) => {
+                let v = if key.is_empty() { v } else { v.get(key)? };
+                v.get(index.strip_suffix(']')?.parse::<usize>().ok()?)
+            }
+            None => v.get(segment),
+        })
 }
 
 fn parameters(p: &Value, doc: &Value) -> Value {
@@ -373,10 +382,18 @@ fn parameters(p: &Value, doc: &Value) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| match (k.strip_suffix(".$"), v.as_str()) {
-                    (Some(key), Some(expr)) => (
-                        key.to_string(),
-                        path(doc, expr).cloned().unwrap_or(Value::Null),
-                    ),
+                    (Some(key), Some(expr)) => {
+                        // `$$.Execution.*`: the context object of a simulated execution.
+                        let context = json!({"Execution": {
+                            "Id": "arn:aws:states:us-east-1:123456789012:execution:upgrade:simulated",
+                            "StartTime": "2027-01-15T08:00:00Z",
+                        }});
+                        let value = match expr.strip_prefix('$') {
+                            Some(rest) if rest.starts_with("$.") => path(&context, rest),
+                            _ => path(doc, expr),
+                        };
+                        (key.to_string(), value.cloned().unwrap_or(Value::Null))
+                    }
                     _ => (k.clone(), parameters(v, doc)),
                 })
                 .collect(),
@@ -437,6 +454,7 @@ fn variant(function: &str, input: &Value, out: &Value) -> String {
         "abort" if out["abort"]["done"] == json!(true) => "done".into(),
         "abort" => "deleting".into(),
         "remediation-metric" => s(input.get("milestone")),
+        "resolve" => s(out.get("mode")),
         _ => String::new(),
     }
 }
@@ -449,6 +467,13 @@ async fn invoke(
 ) -> Result<Value, String> {
     let run = |v: Value| serde_json::from_value::<Run>(v).map_err(|e| e.to_string());
     let d = deps.clone();
+    if function == "resolve" {
+        let received = serde_json::from_value(input).map_err(|e| e.to_string())?;
+        let out = resolve::handle(d, received, inv)
+            .await
+            .map_err(|e| format!("{}: {e}", e.name()))?;
+        return serde_json::to_value(out).map_err(|e| e.to_string());
+    }
     let out = match function {
         "create" => create::handle(d, run(input)?, inv).await,
         "wait" => wait::handle(d, run(input)?, inv).await,
@@ -466,6 +491,131 @@ async fn invoke(
     serde_json::to_value(out).map_err(|e| e.to_string())
 }
 
+/// What a walk through the definition accumulates: the virtual clock and what was billed.
+struct Walk {
+    now: f64,
+    transitions: u32,
+    by_state: BTreeMap<String, u32>,
+    tasks: Vec<Value>,
+    waits: BTreeMap<String, BTreeMap<String, u32>>,
+}
+
+/// What every state needs to run: the clients, the scripted world, the recorded precheck.
+struct Env<'a> {
+    deps: Deps,
+    world: Shared,
+    precheck_out: &'a Value,
+    start: f64,
+    task_seconds: f64,
+}
+
+type Step<'a> = Pin<Box<dyn Future<Output = Result<(String, Value), String>> + 'a>>;
+
+/// Runs one States object from `start_at` to its terminal state (a Map runs its
+/// ItemProcessor this way for each item); returns the terminal state's name and output.
+fn walk<'a>(machine: &'a Value, mut doc: Value, w: &'a mut Walk, env: &'a Env<'a>) -> Step<'a> {
+    Box::pin(async move {
+        let function_arn = |f: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:{f}");
+        let mut name = machine["StartAt"].as_str().unwrap_or_default().to_string();
+        for _ in 0..MAX_STATES {
+            let state = machine["States"]
+                .get(&name)
+                .ok_or_else(|| format!("no state {name}"))?;
+            w.transitions += 1;
+            *w.by_state.entry(name.clone()).or_default() += 1;
+            let kind = state["Type"].as_str().unwrap_or_default();
+            let next = state["Next"].as_str().map(str::to_string);
+            match kind {
+                "Pass" => {
+                    if let Some(p) = state.get("Parameters") {
+                        doc = parameters(p, &doc);
+                    }
+                    if let Some(p) = state["OutputPath"].as_str() {
+                        doc = path(&doc, p).cloned().unwrap_or(Value::Null);
+                    }
+                    if state["End"] == json!(true) {
+                        return Ok((name, doc));
+                    }
+                }
+                "Task" => {
+                    let function = function_of(state["Resource"].as_str().unwrap_or_default());
+                    let input = match state.get("Parameters") {
+                        Some(p) => parameters(p, &doc),
+                        None => doc.clone(),
+                    };
+                    lock(&env.world).now = w.now;
+                    let out = if function == "precheck" {
+                        env.precheck_out.clone()
+                    } else {
+                        let at = UNIX_EPOCH + Duration::from_secs_f64(env.start + w.now);
+                        let inv = Invocation::new(function_arn(&function), at);
+                        let now = w.now;
+                        invoke(&env.deps, &function, input.clone(), inv)
+                            .await
+                            .map_err(|e| format!("{name} at {now:.1}s: {e}"))?
+                    };
+                    let calls = std::mem::take(&mut lock(&env.world).calls);
+                    w.tasks.push(json!({
+                        "state": name, "function": function, "at": w.now,
+                        "variant": variant(&function, &input, &out), "calls": calls,
+                    }));
+                    doc = out;
+                    w.now += env.task_seconds;
+                }
+                "Map" => {
+                    let items = state["ItemsPath"]
+                        .as_str()
+                        .and_then(|p| path(&doc, p))
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .ok_or_else(|| format!("{name}: no items"))?;
+                    let mut results = Vec::new();
+                    for item in items {
+                        let (_, out) = walk(&state["ItemProcessor"], item, w, env).await?;
+                        results.push(out);
+                    }
+                    let key = state["ResultPath"]
+                        .as_str()
+                        .and_then(|p| p.strip_prefix("$."))
+                        .ok_or_else(|| format!("{name}: ResultPath not simulated"))?;
+                    doc[key] = Value::Array(results);
+                }
+                "Choice" => {
+                    let mut chosen = state["Default"].as_str().map(str::to_string);
+                    for rule in state["Choices"].as_array().into_iter().flatten() {
+                        if rule_matches(rule, &doc)? {
+                            chosen = rule["Next"].as_str().map(str::to_string);
+                            break;
+                        }
+                    }
+                    name = chosen.ok_or_else(|| format!("{name}: no choice matched"))?;
+                    continue;
+                }
+                "Wait" => {
+                    let seconds = match (state.get("Seconds"), state["SecondsPath"].as_str()) {
+                        (Some(s), _) => s.as_f64(),
+                        (None, Some(p)) => path(&doc, p).and_then(Value::as_f64),
+                        _ => None,
+                    };
+                    let seconds = seconds.ok_or_else(|| format!("{name}: no wait seconds"))?;
+                    *w.waits
+                        .entry(name.clone())
+                        .or_default()
+                        .entry(seconds.to_string())
+                        .or_default() += 1;
+                    w.now += seconds;
+                }
+                "Succeed" => return Ok((name, doc)),
+                other => return Err(format!("{name}: ended in a {other} state: {doc}")),
+            }
+            name = next.ok_or_else(|| format!("{name} has no Next"))?;
+        }
+        Err(format!(
+            "more than {MAX_STATES} states: a loop that never ends"
+        ))
+    })
+}
+
 /// One execution from `StartAt` to a terminal state. Precheck's output is the recorded one.
 async fn simulate(
     def: &Value,
@@ -480,7 +630,6 @@ async fn simulate(
         .get("started")
         .and_then(|s| epoch_seconds(s))
         .unwrap_or(1_800_000_000) as f64;
-    let function_arn = |f: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:{f}");
     let world: Shared = Arc::new(Mutex::new(World {
         now: 0.0,
         t,
@@ -491,100 +640,40 @@ async fn simulate(
         record_deleted: false,
         calls: BTreeMap::new(),
     }));
-    let deps = deps(&world);
-    let (mut now, mut doc) = (0.0_f64, Value::Null);
-    let mut name = def["StartAt"].as_str().unwrap_or_default().to_string();
-    let (mut transitions, mut by_state) = (0u32, BTreeMap::<String, u32>::new());
-    let (mut tasks, mut waits) = (Vec::new(), BTreeMap::<String, BTreeMap<String, u32>>::new());
-    for _ in 0..MAX_STATES {
-        let state = def["States"]
-            .get(&name)
-            .ok_or_else(|| format!("no state {name}"))?;
-        transitions += 1;
-        *by_state.entry(name.clone()).or_default() += 1;
-        let kind = state["Type"].as_str().unwrap_or_default();
-        let next = state["Next"].as_str().map(str::to_string);
-        match kind {
-            "Pass" => {
-                if let Some(p) = state.get("Parameters") {
-                    doc = parameters(p, &doc);
-                }
-            }
-            "Task" => {
-                let function = function_of(state["Resource"].as_str().unwrap_or_default());
-                let input = match state.get("Parameters") {
-                    Some(p) => parameters(p, &doc),
-                    None => doc.clone(),
-                };
-                lock(&world).now = now;
-                let out = if function == "precheck" {
-                    precheck_out.clone()
-                } else {
-                    let at = UNIX_EPOCH + Duration::from_secs_f64(start + now);
-                    let inv = Invocation::new(function_arn(&function), at);
-                    invoke(&deps, &function, input.clone(), inv)
-                        .await
-                        .map_err(|e| format!("{name} at {now:.1}s: {e}"))?
-                };
-                let calls = std::mem::take(&mut lock(&world).calls);
-                tasks.push(json!({
-                    "state": name, "function": function, "at": now,
-                    "variant": variant(&function, &input, &out), "calls": calls,
-                }));
-                doc = out;
-                now += task_seconds;
-            }
-            "Choice" => {
-                let mut chosen = state["Default"].as_str().map(str::to_string);
-                for rule in state["Choices"].as_array().into_iter().flatten() {
-                    if rule_matches(rule, &doc)? {
-                        chosen = rule["Next"].as_str().map(str::to_string);
-                        break;
-                    }
-                }
-                name = chosen.ok_or_else(|| format!("{name}: no choice matched"))?;
-                continue;
-            }
-            "Wait" => {
-                let seconds = match (state.get("Seconds"), state["SecondsPath"].as_str()) {
-                    (Some(s), _) => s.as_f64(),
-                    (None, Some(p)) => path(&doc, p).and_then(Value::as_f64),
-                    _ => None,
-                };
-                let seconds = seconds.ok_or_else(|| format!("{name}: no wait seconds"))?;
-                *waits
-                    .entry(name.clone())
-                    .or_default()
-                    .entry(seconds.to_string())
-                    .or_default() += 1;
-                now += seconds;
-            }
-            "Succeed" => {
-                let w = lock(&world);
-                let created = w.created.ok_or("green was never created")?;
-                let requested = w.switch_requested.ok_or("switchover never requested")?;
-                let ready = created + t.ready;
-                return Ok(json!({
-                    "end_state": name,
-                    "transitions": transitions,
-                    "by_state": by_state,
-                    "waits": waits,
-                    "tasks": tasks,
-                    "green_requested_at": created,
-                    "green_ready_at": ready,
-                    "switchover_requested_at": requested,
-                    "detection_latency_seconds": requested - ready,
-                    "finished_at": now,
-                    "soak_seconds": doc["soak_seconds"],
-                }));
-            }
-            other => return Err(format!("{name}: ended in a {other} state: {doc}")),
-        }
-        name = next.ok_or_else(|| format!("{name} has no Next"))?;
-    }
-    Err(format!(
-        "more than {MAX_STATES} states: a loop that never ends"
-    ))
+    let env = Env {
+        deps: deps(&world),
+        world: world.clone(),
+        precheck_out,
+        start,
+        task_seconds,
+    };
+    let mut w = Walk {
+        now: 0.0,
+        transitions: 0,
+        by_state: BTreeMap::new(),
+        tasks: Vec::new(),
+        waits: BTreeMap::new(),
+    };
+    // The execution input of a console-started upgrade (Precheck's answer is recorded).
+    let input = run.input.clone().unwrap_or(Value::Null);
+    let (end, doc) = walk(def, input, &mut w, &env).await?;
+    let world = lock(&world);
+    let created = world.created.ok_or("green was never created")?;
+    let requested = world.switch_requested.ok_or("switchover never requested")?;
+    let ready = created + t.ready;
+    Ok(json!({
+        "end_state": end,
+        "transitions": w.transitions,
+        "by_state": w.by_state,
+        "waits": w.waits,
+        "tasks": w.tasks,
+        "green_requested_at": created,
+        "green_ready_at": ready,
+        "switchover_requested_at": requested,
+        "detection_latency_seconds": requested - ready,
+        "finished_at": w.now,
+        "soak_seconds": doc["soak_seconds"],
+    }))
 }
 
 fn arg(args: &BTreeMap<String, f64>, key: &str, default: f64) -> f64 {
