@@ -38,6 +38,12 @@ DEPLOYMENT_TAG_VALUE = "rds-bluegreen"
 # role's own log group come on top, asserted separately).
 # ---------------------------------------------------------------------------
 EXPECTED_STEP_ACTIONS = {
+    # Fleet requests: paginated, unfiltered describes of the whole account and Region.
+    "ResolveRole": [
+        "rds:DescribeDBInstances",
+        "rds:DescribeDBClusters",
+        "rds:DescribeBlueGreenDeployments",
+    ],
     "PrecheckRole": [
         "rds:DescribeDBInstances",
         "rds:DescribeDBClusters",
@@ -123,9 +129,23 @@ EXPECTED_STEP_ACTIONS = {
         "kms:GenerateDataKey",
         "kms:Decrypt",
     ],
+    # One closing notification per fleet run; no RDS, no CloudWatch.
+    "TallyRole": [
+        "sns:Publish",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    ],
+}
+
+# Roles that publish to the (KMS-encrypted) notification topic, and the policy resource
+# that carries their log/SNS/KMS statements (the key policy names the role: no cycle).
+PUBLISHING_ROLES = {
+    "RemediationMetricRole": "RemediationMetricNotifyPolicy",
+    "TallyRole": "TallyNotifyPolicy",
 }
 
 WORKER_LOG_GROUP = {
+    "ResolveRole": "ResolveLogGroup",
     "PrecheckRole": "PrecheckLogGroup",
     "CreateRole": "CreateLogGroup",
     "WaitRole": "WaitLogGroup",
@@ -135,9 +155,11 @@ WORKER_LOG_GROUP = {
     "CleanupRole": "CleanupLogGroup",
     "AbortRole": "AbortLogGroup",
     "RemediationMetricRole": "RemediationMetricLogGroup",
+    "TallyRole": "TallyLogGroup",
 }
 
 WORKER_FUNCTIONS = {
+    "ResolveFunction": ("resolve", "ResolveRole", 60),
     "PrecheckFunction": ("precheck", "PrecheckRole", 60),
     "CreateFunction": ("create", "CreateRole", 30),
     "WaitFunction": ("wait", "WaitRole", 30),
@@ -147,6 +169,7 @@ WORKER_FUNCTIONS = {
     "CleanupFunction": ("cleanup", "CleanupRole", 30),
     "AbortFunction": ("abort", "AbortRole", 30),
     "RemediationMetricFunction": ("remediation-metric", "RemediationMetricRole", 30),
+    "TallyFunction": ("tally", "TallyRole", 30),
 }
 
 STEP_FUNCTIONS_LOG_DELIVERY = [
@@ -349,15 +372,19 @@ def test_state_machine_role(resources):
     statements = role_statements(resources, "StateMachineRole")
     invoke = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
     assert len(invoke) == 1 and as_list(invoke[0]["Action"]) == ["lambda:InvokeFunction"]
-    targets = set()
+    unqualified, qualified = [], []
     for r in as_list(invoke[0]["Resource"]):
         if "Fn::GetAtt" in r:
-            targets.add(r["Fn::GetAtt"][0])
+            assert r["Fn::GetAtt"][1] == "Arn", r
+            unqualified.append(r["Fn::GetAtt"][0])
         else:
             m = re.fullmatch(r"\$\{(\w+)\.Arn\}:\*", r["Fn::Sub"])
             assert m, r
-            targets.add(m.group(1))
-    assert targets == set(WORKER_FUNCTIONS)
+            qualified.append(m.group(1))
+    assert len(WORKER_FUNCTIONS) == 11
+    # exactly the eleven workers, each unqualified and as ":*" (versions/aliases), once
+    assert sorted(unqualified) == sorted(qualified) == sorted(WORKER_FUNCTIONS)
+    assert invoke[0]["Sid"] == "InvokeTheElevenWorkersOnly"
     assert actions_of(statements) == sorted(["lambda:InvokeFunction", *STEP_FUNCTIONS_LOG_DELIVERY])
 
 
@@ -373,6 +400,12 @@ def test_state_machine_definition(resources):
         assert subs[key] == {"Fn::GetAtt": [function, "Arn"]}, key
     assert subs["NotificationTopicArn"] == {"Ref": "NotificationTopic"}
     assert set(subs) == set(expected) | {"NotificationTopicArn"}
+    # every ${...} placeholder of the definition is substituted, and every worker is used
+    # (NotificationTopicArn is offered but the definition may leave it to the workers' env)
+    definition = (TEMPLATE.parent / props["DefinitionUri"]).read_text(encoding="utf-8")
+    placeholders = set(re.findall(r"\$\{(\w+)\}", definition))
+    assert placeholders <= set(subs), placeholders - set(subs)
+    assert set(expected) <= placeholders, set(expected) - placeholders
     assert props["Logging"]["Level"] == "ALL"
     assert props["Logging"]["IncludeExecutionData"] is True
 
@@ -431,13 +464,55 @@ def test_put_metric_data_limited_to_namespace(resources):
             assert s["Condition"] == {"StringEquals": {"cloudwatch:namespace": "RdsBlueGreen"}}
 
 
-def test_remediation_metric_publishes_to_own_topic_and_key_only(resources):
-    for s in role_statements(resources, "RemediationMetricRole"):
+@pytest.mark.parametrize("role", sorted(PUBLISHING_ROLES))
+def test_publishing_roles_use_own_topic_and_key_only(resources, role):
+    for s in role_statements(resources, role):
         actions = set(as_list(s["Action"]))
         if actions & {"sns:Publish"}:
             assert actions == {"sns:Publish"} and s["Resource"] == {"Ref": "NotificationTopic"}
         if actions & {"kms:GenerateDataKey", "kms:Decrypt"}:
+            assert actions == {"kms:GenerateDataKey", "kms:Decrypt"}
             assert s["Resource"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}
+    # the log/SNS/KMS statements live in a separate policy (the key policy names the role),
+    # and the function waits for it
+    policy = resources[PUBLISHING_ROLES[role]]
+    assert policy["Type"] == "AWS::IAM::Policy" and "Condition" not in policy
+    assert policy["Properties"]["Roles"] == [{"Ref": role}]
+    assert actions_of(as_list(policy["Properties"]["PolicyDocument"]["Statement"])) == sorted(
+        ["logs:CreateLogStream", "logs:PutLogEvents", "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"]
+    )
+    (function,) = [f for f, (_, r, _) in WORKER_FUNCTIONS.items() if r == role]
+    assert resources[function]["DependsOn"] == PUBLISHING_ROLES[role]
+
+
+def test_tally_notification_statements_mirror_remediation_metric(resources):
+    def shape(policy):
+        return [
+            (s["Sid"], sorted(as_list(s["Action"])), s["Resource"])
+            for s in resources[policy]["Properties"]["PolicyDocument"]["Statement"]
+            if s["Sid"] != "WriteOwnLogs"
+        ]
+
+    assert shape("TallyNotifyPolicy") == shape("RemediationMetricNotifyPolicy")
+
+
+def test_resolve_describes_this_account_and_region_only(resources):
+    expected = {
+        "rds:DescribeDBInstances": "db:*",
+        "rds:DescribeDBClusters": "cluster:*",
+        "rds:DescribeBlueGreenDeployments": "deployment:*",
+    }
+    statements = [s for s in role_statements(resources, "ResolveRole") if s.get("Sid") != "WriteOwnLogs"]
+    seen = []
+    for s in statements:
+        assert "Condition" not in s, s["Sid"]
+        (action,) = as_list(s["Action"])
+        (resource,) = as_list(s["Resource"])
+        assert resource == {
+            "Fn::Sub": f"arn:${{AWS::Partition}}:rds:${{AWS::Region}}:${{AWS::AccountId}}:{expected[action]}"
+        }, s["Sid"]
+        seen.append(action)
+    assert sorted(seen) == sorted(expected)
 
 
 def test_mutating_rds_actions_require_opt_in_tag(resources):
@@ -510,14 +585,20 @@ def test_topic_key(resources):
     assert key["EnableKeyRotation"] is True
     principals = [s["Principal"] for s in key["KeyPolicy"]["Statement"]]
     assert {"Service": "cloudwatch.amazonaws.com"} in principals
-    assert {"AWS": {"Fn::GetAtt": ["RemediationMetricRole", "Arn"]}} in principals
+    for role in PUBLISHING_ROLES:
+        assert {"AWS": {"Fn::GetAtt": [role, "Arn"]}} in principals
+    role_principals = [p for p in principals if "Fn::GetAtt" in str(p)]
+    assert sorted(p["AWS"]["Fn::GetAtt"][0] for p in role_principals) == sorted(PUBLISHING_ROLES)
+    for s in key["KeyPolicy"]["Statement"]:
+        if s["Principal"] in role_principals:
+            assert sorted(as_list(s["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}} in principals
     assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "EncryptionKey"}
 
 
 def test_log_groups_have_retention_parameter(resources):
     groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
-    assert len(groups) == 10
+    assert len(groups) == len(WORKER_FUNCTIONS) + 1 == 12  # + the state machine's
     for g in groups:
         assert g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 

@@ -200,3 +200,79 @@ async fn a_failed_deployment_fails_the_guardrail_step() {
     assert_eq!(name, "GreenFailed");
     assert_mentions(&msg, &["MISSING_TARGET"]);
 }
+
+// ---------------------------------------------------------------- switchover window
+// The run started at T0 = Tuesday 17:05 UTC; NOW is 18:11:40.
+
+#[tokio::test]
+async fn before_the_window_opens_the_switchover_waits_exactly_until_it_does() {
+    let world = green_ready();
+    world.set_metric("ReplicaLag", GREEN, &[0.5]);
+    let run = ready_run(json!({"switchover_window": "Tue 19:00-21:00 UTC"}));
+    let run = guardrails::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    let g = run.guardrail.unwrap();
+    assert_eq!(g.verdict, GuardrailVerdict::Wait);
+    assert_eq!(g.next_delay_seconds, 2900, "18:11:40 -> 19:00:00");
+    assert_eq!(g.holds, 0, "waiting for the window is not a guardrail hold");
+    assert!(
+        g.reason.contains("opens at 2026-11-24T19:00:00Z"),
+        "{}",
+        g.reason
+    );
+    assert!(
+        world.calls("GetMetricStatistics").is_empty(),
+        "lag is read when the window is open"
+    );
+}
+
+#[tokio::test]
+async fn inside_the_window_the_lag_guardrail_decides() {
+    let world = green_ready();
+    world.set_metric("ReplicaLag", GREEN, &[0.5]);
+    let run = ready_run(json!({"switchover_window": "Tue 18:00-19:00 UTC"}));
+    let run = guardrails::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(run.guardrail.unwrap().verdict, GuardrailVerdict::Go);
+}
+
+#[tokio::test]
+async fn once_the_window_has_closed_the_switchover_is_skipped_and_green_kept() {
+    let world = green_ready();
+    world.set_metric("ReplicaLag", GREEN, &[0.5]);
+    // Started at 17:05 inside the 17:00-18:00 window; green was ready only at 18:11.
+    let run = ready_run(json!({"switchover_window": "Tue 17:00-18:00 UTC"}));
+    let run = guardrails::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    let g = run.guardrail.as_ref().unwrap();
+    assert_eq!(g.verdict, GuardrailVerdict::Skip);
+    assert_mentions(
+        &g.reason,
+        &[
+            "closed at 2026-11-24T18:00:00Z",
+            "left prepared",
+            "`switchover`",
+            "`abort`",
+        ],
+    );
+    assert_eq!(
+        run.note.as_deref(),
+        Some(g.reason.as_str()),
+        "the notification and the fleet row say why"
+    );
+    assert!(world.with(|s| s.switchovers.is_empty() && s.deleted_deployments.is_empty()));
+}
+
+#[tokio::test]
+async fn a_switchover_already_running_is_followed_whatever_the_window() {
+    let world = green_ready();
+    world.set_deployment(deployment("SWITCHOVER_IN_PROGRESS"));
+    let run = ready_run(json!({"switchover_window": "Tue 17:00-18:00 UTC"}));
+    let run = guardrails::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(run.guardrail.unwrap().verdict, GuardrailVerdict::Go);
+}

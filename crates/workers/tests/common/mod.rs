@@ -576,6 +576,15 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
     s.lock().expect("state lock")
 }
 
+/// One page of two from `all`, and the marker of the next page.
+fn page_of<T>(all: Vec<T>, marker: Option<&str>) -> (Vec<T>, Option<String>) {
+    let from: usize = marker.map_or(0, |m| m.parse().expect("marker"));
+    let total = all.len();
+    let page: Vec<T> = all.into_iter().skip(from).take(2).collect();
+    let next = (from + 2 < total).then(|| (from + 2).to_string());
+    (page, next)
+}
+
 fn rds_rules(w: &World) -> Vec<Rule> {
     let mut rules = Vec::new();
 
@@ -587,6 +596,17 @@ fn rds_rules(w: &World) -> Vec<Rule> {
             st.log.push(format!("DescribeDBInstances {id}"));
             if let Some(e) = st.error("DescribeDBInstances") {
                 return MockResponse::Error(DescribeDBInstancesError::generic(e));
+            }
+            if id.is_empty() {
+                // Listing: pages of two (RDS may return fewer than MaxRecords), the marker is
+                // the next index, so callers must follow markers.
+                let (page, next) = page_of(st.instances.values().cloned().collect(), req.marker());
+                return MockResponse::Output(
+                    DescribeDbInstancesOutput::builder()
+                        .set_db_instances(Some(page))
+                        .set_marker(next)
+                        .build(),
+                );
             }
             match st.instances.get(&id) {
                 Some(db) => MockResponse::Output(
@@ -608,6 +628,15 @@ fn rds_rules(w: &World) -> Vec<Rule> {
             let mut st = lock(&s);
             let id = req.db_cluster_identifier().unwrap_or_default().to_string();
             st.log.push(format!("DescribeDBClusters {id}"));
+            if id.is_empty() {
+                let (page, next) = page_of(st.clusters.values().cloned().collect(), req.marker());
+                return MockResponse::Output(
+                    DescribeDbClustersOutput::builder()
+                        .set_db_clusters(Some(page))
+                        .set_marker(next)
+                        .build(),
+                );
+            }
             match st.clusters.get(&id) {
                 Some(c) => MockResponse::Output(
                     DescribeDbClustersOutput::builder()
