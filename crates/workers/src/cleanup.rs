@@ -128,8 +128,16 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
                 }
                 return Ok(pending(run, state, SNAPSHOT_POLL_SECONDS));
             }
-            rds.delete_db(source.kind, &o.identifier).await?;
-            state.steps.push(format!("deleting {old_name}"));
+            // Already being deleted: an earlier attempt whose answer was lost (a timeout, a
+            // reset connection) did it; RDS refuses a second delete.
+            if o.status.eq_ignore_ascii_case("deleting") {
+                state
+                    .steps
+                    .push(format!("{old_name} is already being deleted"));
+            } else {
+                rds.delete_db(source.kind, &o.identifier).await?;
+                state.steps.push(format!("deleting {old_name}"));
+            }
         }
         state.old_blue_deleted = true;
     }
