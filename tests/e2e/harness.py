@@ -127,15 +127,18 @@ class Stack:
         return self.control("state")
 
     # ------------------------------------------------------------ executions
-    def execute(self, request, max_wait_seconds=1, progress=None, timeout=600):
+    def execute(self, request, max_wait_seconds=1, progress=None, timeout=600, stop_after=None):
         """Runs one execution of the real state machine. Returns (exit code, output, stderr).
-        Exit 0: succeeded; 1: the execution failed (output = {Error, Cause}); 2: harness error."""
+        Exit 0: succeeded; 1: the execution failed (output = {Error, Cause}); 2: harness error;
+        3: abandoned after Task state `stop_after` ("STATE" or "STATE:N") answered."""
         path = self.workdir / f"input-{time.time_ns()}.json"
         path.write_text(request if isinstance(request, str) else json.dumps(request))
         cmd = [str(NODE), str(RUNNER), "--definition", str(DEFINITION), "--input", str(path),
                "--lambda-endpoint", self.lambda_endpoint, "--account", ACCOUNT, "--region", REGION]
         if max_wait_seconds is not None:
             cmd += ["--max-wait-seconds", str(max_wait_seconds)]
+        if stop_after:
+            cmd += ["--stop-after", stop_after]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         err_lines = []
         for line in proc.stderr:

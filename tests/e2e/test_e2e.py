@@ -2,9 +2,11 @@
 Lambda service) and the extended moto emulator. Each test asserts on the emulator's state."""
 
 import json
+import re
 from pathlib import Path
 
 from harness import ROOT, seed_aurora_postgres_cluster, seed_mysql_instance, seed_postgres_instance
+from invariants import assert_invariants, capture_blue
 
 EVENTS = ROOT / "tests" / "fixtures" / "events"
 
@@ -124,15 +126,18 @@ def test_abort_deletes_green_and_leaves_blue_untouched(stack):
 
 def test_a_slow_green_is_waited_for(stack):
     request = seed_postgres_instance(stack.client("rds"))
+    blue = capture_blue(stack, "orders-pg")
     stack.faults(provisioning_polls=5, tasks_in_progress_polls=2, storage_optimization_polls=1)
     rc, run, err = stack.execute({**request, "action": "prepare"})
     assert rc == 0, err
     assert run["wait"]["polls"] >= 8, run["wait"]
-    assert err.count("CheckGreen (Task)") >= 8
+    assert len(re.findall(r"CheckGreen(\[\d+\])? \(Task\)", err)) >= 8
+    assert_invariants(stack, blue, {**request, "action": "prepare"}, run_failed=False)
 
 
 def test_invalid_configuration_fails_rolls_green_back_and_is_counted(stack):
     request = seed_postgres_instance(stack.client("rds"))
+    blue = capture_blue(stack, "orders-pg")
     stack.faults(invalid_configuration=True, provisioning_polls=1)
     rc, out, err = stack.execute({**request, "action": "upgrade"})
     assert rc == 1
@@ -142,24 +147,29 @@ def test_invalid_configuration_fails_rolls_green_back_and_is_counted(stack):
     assert remediations(stack) == {("orders-pg", "console", "failed"): True}
     notes = stack.notifications()
     assert notes[-1]["milestone"] == "failed" and notes[-1]["error"]["name"] == "GreenFailed"
+    assert_invariants(stack, blue, {**request, "action": "upgrade"}, run_failed=True, error="GreenFailed", notes=notes)
 
 
 def test_switchover_failed_ends_in_the_failure_path_with_blue_still_production(stack):
     request = seed_postgres_instance(stack.client("rds"))
+    blue = capture_blue(stack, "orders-pg")
     stack.faults(switchover_failed=True)
     rc, out, err = stack.execute({**request, "action": "upgrade"})
     assert rc == 1 and out["Error"] == "SwitchoverFailed", err
     assert_blue_untouched(stack)
     assert remediations(stack) == {("orders-pg", "console", "failed"): True}
-    assert stack.notifications()[-1]["milestone"] == "failed"
+    notes = assert_invariants(stack, blue, {**request, "action": "upgrade"}, run_failed=True, error="SwitchoverFailed")
+    assert notes[-1]["milestone"] == "failed"
 
 
 def test_switchover_failed_only_in_details_is_a_failure(stack):
     request = seed_postgres_instance(stack.client("rds"))
+    blue = capture_blue(stack, "orders-pg")
     stack.faults(switchover_failed_in_details=True)
     rc, out, err = stack.execute({**request, "action": "upgrade"})
     assert rc == 1 and out["Error"] == "SwitchoverFailed", err
     assert_blue_untouched(stack)
+    assert_invariants(stack, blue, {**request, "action": "upgrade"}, run_failed=True, error="SwitchoverFailed")
 
 
 def test_an_alarm_starts_a_tag_configured_upgrade(stack):
@@ -236,6 +246,7 @@ def test_a_flapping_alarm_does_not_start_a_second_upgrade(stack):
 
 def test_throttling_everywhere_is_absorbed(stack):
     request = seed_postgres_instance(stack.client("rds"))
+    blue = capture_blue(stack, "orders-pg")
     stack.faults(throttle=[{"Action": "DescribeBlueGreenDeployments", "count": 6},
                            {"Action": "CreateBlueGreenDeployment", "count": 2},
                            {"Action": "DescribeDBInstances", "count": 3},
@@ -245,42 +256,50 @@ def test_throttling_everywhere_is_absorbed(stack):
     assert sum(stack.state()["throttled"].values()) == 13
     assert len(stack.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]) == 1
     assert instance(stack, "orders-pg")["EngineVersion"] == "16.4"
+    assert_invariants(stack, blue, {**request, "action": "upgrade", "soak_hours": 0}, run_failed=False)
 
 
 def test_a_lost_switchover_answer_does_not_start_a_second_switchover(stack):
     request = seed_postgres_instance(stack.client("rds"))
+    blue = capture_blue(stack, "orders-pg")
     stack.faults(lose_answer={"Action": "SwitchoverBlueGreenDeployment", "count": 1})
     rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0})
     assert rc == 0, err
     assert instance(stack, "orders-pg")["EngineVersion"] == "16.4"
     assert instance(stack, "orders-pg-old1")["EngineVersion"] == "13.15"
     assert instance(stack, "orders-pg-old1-old1") is None, "exactly one switchover happened"
+    assert_invariants(stack, blue, {**request, "action": "upgrade", "soak_hours": 0}, run_failed=False)
 
 
 def test_a_lost_create_answer_adopts_the_deployment(stack):
     request = seed_postgres_instance(stack.client("rds"))
+    blue = capture_blue(stack, "orders-pg")
     stack.faults(lose_answer={"Action": "CreateBlueGreenDeployment", "count": 1})
     rc, run, err = stack.execute({**request, "action": "prepare"})
     assert rc == 0, err
     assert len(deployments(stack)) == 1
+    assert_invariants(stack, blue, {**request, "action": "prepare"}, run_failed=False)
 
 
 def test_replica_lag_holds_the_switchover_then_fails_keeping_green(stack):
     request = seed_postgres_instance(stack.client("rds"))
+    blue = capture_blue(stack, "orders-pg")
     stack.faults(replica_lag_seconds=42.0)
     rc, out, err = stack.execute({**request, "action": "upgrade"})
     assert rc == 1 and out["Error"] == "GuardrailViolated", err
     assert "42.0s" in out["Cause"]
-    assert "Switchover (Task)" not in err, "never switch over blind"
+    assert not re.search(r"Switchover(\[\d+\])? \(Task\)", err), "never switch over blind"
     assert [d["Status"] for d in deployments(stack)] == ["AVAILABLE"], "green is kept for a later switchover"
     assert_blue_untouched(stack)
     assert remediations(stack) == {("orders-pg", "console", "failed"): True}
+    assert_invariants(stack, blue, {**request, "action": "upgrade"}, run_failed=True, error="GuardrailViolated")
 
 
 def test_two_executions_started_at_once_make_one_deployment(stack):
     from concurrent.futures import ThreadPoolExecutor
 
     request = {**seed_postgres_instance(stack.client("rds")), "action": "prepare"}
+    blue = capture_blue(stack, "orders-pg")
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda _: stack.execute(request), range(2)))
     assert [rc for rc, _, _ in results] == [0, 0], [err for _, _, err in results]
@@ -293,3 +312,4 @@ def test_two_executions_started_at_once_make_one_deployment(stack):
     assert len(creators) == 1, "exactly one execution created the deployment"
     assert stack.state()["calls"]["rds"]["CreateBlueGreenDeployment"] <= 2
     assert_blue_untouched(stack)
+    assert_invariants(stack, blue, request, run_failed=False)

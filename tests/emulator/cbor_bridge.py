@@ -117,3 +117,10 @@ def throttled(start_response, request_id):
     start_response("400 Bad Request", [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
                                        ("Content-Length", str(len(data))), ("x-amzn-RequestId", request_id)])
     return [data]
+
+
+def error(start_response, request_id, status_line, code, message):
+    data = cbor2.dumps({"__type": code, "message": message})
+    start_response(status_line, [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+                                 ("Content-Length", str(len(data))), ("x-amzn-RequestId", request_id)])
+    return [data]

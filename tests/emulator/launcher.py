@@ -32,6 +32,10 @@ Control API (same port, JSON in and out)
       invalid_configuration bool, status_details str, switchover_failed_in_details bool,
       switchover_failed bool, switchover_in_progress_polls N,
       throttle {"Action": "DescribeBlueGreenDeployments", "count": 3} (or a list; always global)
+      server_error {"Action": "CreateBlueGreenDeployment", "count": 2, "status": 503} (or a list;
+        always global): the next `count` calls get HTTP 500 InternalFailure (default) or 503
+        ServiceUnavailable in the service's protocol, without being carried out
+      lose_answer {"Action": "SwitchoverBlueGreenDeployment", "count": 1}: carried out, then a 500
     Creation knobs are read at CreateBlueGreenDeployment, switchover knobs at
     SwitchoverBlueGreenDeployment. A "poll" is one DescribeBlueGreenDeployments call that
     returns the deployment (storage_optimization_polls: one DescribeDBInstances call that
@@ -92,11 +96,13 @@ class State:
     def reset(self, counters_only=False):
         self.calls = defaultdict(Counter)  # service -> action -> count
         self.throttled = Counter()
+        self.server_errored = Counter()
         if counters_only:
             return
         self.knobs = {}  # deployment name -> knobs
         self.global_knobs = {}
         self.throttles = {}  # action -> calls left to throttle
+        self.server_errors = {}  # action -> [calls left to fail, HTTP status]
         self.lost_answers = {}  # action -> calls to carry out whose answer is then lost
         self.pending = {}  # resource ARN -> [PendingMaintenanceAction]
         self.deployments = {}  # identifier -> BlueGreenDeployment (for /state)
@@ -108,6 +114,11 @@ class State:
     def set_faults(self, body):
         throttle = body.pop("throttle", None)
         lose = body.pop("lose_answer", None)
+        errors = body.pop("server_error", None)
+        errors = [errors] if isinstance(errors, dict) else errors or []
+        for t in errors:
+            if int(t.get("status", 500)) not in (500, 503):
+                raise ValueError(f"server_error status must be 500 or 503, not {t.get('status')!r}")
         for t in [lose] if isinstance(lose, dict) else lose or []:
             self.lost_answers[t["Action"]] = int(t.get("count", 1))
         name = body.pop("BlueGreenDeploymentName", None)
@@ -121,6 +132,8 @@ class State:
             raise ValueError(f"unknown or invalid knob {key}={value!r}")
         for t in [throttle] if isinstance(throttle, dict) else throttle or []:
             self.throttles[t["Action"]] = int(t.get("count", 1))
+        for t in errors:
+            self.server_errors[t["Action"]] = [int(t.get("count", 1)), int(t.get("status", 500))]
         (self.knobs.setdefault(name, {}) if name else self.global_knobs).update(body)
 
     def snapshot(self):
@@ -128,8 +141,10 @@ class State:
             "calls": {svc: dict(c) for svc, c in self.calls.items()},
             "rds_calls_total": sum(self.calls.get("rds", {}).values()),
             "throttled": dict(self.throttled),
+            "server_errored": dict(self.server_errored),
             "faults": {"global": self.global_knobs, "deployments": self.knobs,
-                       "throttle": self.throttles, "lose_answer": self.lost_answers},
+                       "throttle": self.throttles, "lose_answer": self.lost_answers,
+                       "server_error": self.server_errors},
             "pending_maintenance": {arn: len(a) for arn, a in self.pending.items()},
             "deployments": {bg.blue_green_deployment_name: {
                 "identifier": bg_id, "status": bg.status, "polls": bg._emu["polls"],
@@ -556,6 +571,14 @@ class EmulatorApp:
         if throttle:
             return self.throttled(start_response, service, proto)
         with STATE.lock:
+            failing = STATE.server_errors.get(action)
+            status = failing[1] if failing and failing[0] > 0 else None
+            if status:
+                failing[0] -= 1
+                STATE.server_errored[action] += 1
+        if status:
+            return self.server_error(start_response, service, proto, status)
+        with STATE.lock:
             lose = STATE.lost_answers.get(action, 0) > 0
             if lose:
                 STATE.lost_answers[action] -= 1
@@ -595,6 +618,30 @@ class EmulatorApp:
         data = payload.encode()
         start_response("400 Bad Request", [("Content-Type", ctype), ("Content-Length", str(len(data))),
                                            ("x-amzn-RequestId", rid)])
+        return [data]
+
+    @staticmethod
+    def server_error(start_response, service, proto, status):
+        """HTTP 500 InternalFailure or 503 ServiceUnavailable, as each protocol sends them."""
+        rid = str(uuid.uuid4())
+        code, message, line = {
+            500: ("InternalFailure", "The request processing has failed because of an unknown error.",
+                  "500 Internal Server Error"),
+            503: ("ServiceUnavailable", "Service is unavailable. Try again later.", "503 Service Unavailable"),
+        }[status]
+        if proto == "cbor":
+            return cbor_bridge.error(start_response, rid, line, code, message)
+        if proto == "query":
+            xmlns = ' xmlns="http://rds.amazonaws.com/doc/2014-10-31/"' if service == "rds" else ""
+            payload = (f"<ErrorResponse{xmlns}><Error><Type>Receiver</Type><Code>{code}</Code>"
+                       f"<Message>{message}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>")
+            ctype = "text/xml"
+        else:
+            payload = json.dumps({"__type": code, "message": message})
+            ctype = "application/x-amz-json-1.1"
+        data = payload.encode()
+        start_response(line, [("Content-Type", ctype), ("Content-Length", str(len(data))),
+                              ("x-amzn-RequestId", rid)])
         return [data]
 
     def control(self, environ, path, body, start_response):

@@ -289,6 +289,43 @@ def test_throttle(endpoint, rds):
     assert state["calls"]["rds"]["DescribeBlueGreenDeployments"] == 4
 
 
+def test_server_error(endpoint, rds):
+    bg = make_bg(rds)
+    faults(endpoint, server_error=[{"Action": "DescribeBlueGreenDeployments", "count": 2},
+                                   {"Action": "DeleteBlueGreenDeployment", "status": 503}])
+    for _ in range(2):
+        with pytest.raises(ClientError) as e:
+            describe(rds, bg)
+        err = e.value.response
+        assert err["Error"]["Code"] == "InternalFailure"
+        assert err["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert describe(rds, bg)["Status"] == "AVAILABLE"
+    with pytest.raises(ClientError) as e:
+        rds.delete_blue_green_deployment(BlueGreenDeploymentIdentifier=bg["BlueGreenDeploymentIdentifier"])
+    assert e.value.response["Error"]["Code"] == "ServiceUnavailable"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert describe(rds, bg)["Status"] == "AVAILABLE", "a failed call is not carried out"
+    state = control(endpoint, "/_emulator/state")
+    assert state["server_errored"] == {"DescribeBlueGreenDeployments": 2, "DeleteBlueGreenDeployment": 1}
+    with pytest.raises(urllib.error.HTTPError) as e:
+        faults(endpoint, server_error={"Action": "DescribeDBInstances", "status": 502})
+    assert e.value.code == 400
+
+
+def test_server_error_on_cloudwatch(endpoint, rds):
+    cw = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=endpoint,
+                      aws_access_key_id="testing", aws_secret_access_key="testing",
+                      config=Config(retries={"total_max_attempts": 1}))
+    faults(endpoint, server_error={"Action": "PutMetricData", "status": 503})
+    datum = [{"MetricName": "Remediations", "Value": 1.0, "Unit": "Count"}]
+    with pytest.raises(ClientError) as e:
+        cw.put_metric_data(Namespace="RdsBlueGreen", MetricData=datum)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert e.value.response["Error"]["Code"] == "ServiceUnavailable"
+    cw.put_metric_data(Namespace="RdsBlueGreen", MetricData=datum)
+    assert [m["MetricName"] for m in cw.list_metrics(Namespace="RdsBlueGreen")["Metrics"]] == ["Remediations"]
+
+
 def test_bad_knob_rejected(endpoint, rds):
     with pytest.raises(urllib.error.HTTPError) as e:
         faults(endpoint, provisoning_polls=1)

@@ -2,7 +2,8 @@
 // Runs an ASL state machine locally with aws-local-stepfunctions, invoking each Lambda Task
 // on a local Lambda Invoke API endpoint (cargo lambda watch). Needs Node >= 22 (see install.sh).
 //
-// Exit codes: 0 execution succeeded, 1 execution failed, 2 the harness itself could not run.
+// Exit codes: 0 execution succeeded, 1 execution failed, 2 the harness itself could not run,
+// 3 stopped by --stop-after (as a crash or StopExecution would leave it).
 // stdout: only the final JSON (output, or {"Error","Cause"} on failure), compact, as the last line.
 // stderr: progress, one line per event.
 import { readFileSync } from 'node:fs';
@@ -16,7 +17,8 @@ import { StateMachine, ExecutionError, ExecutionTimeoutError } from 'aws-local-s
 
 const USAGE = `usage: node run-execution.mjs --definition FILE.asl.json --input INPUT.json
   [--lambda-endpoint http://127.0.0.1:9000] [--max-wait-seconds N]
-  [--account 123456789012] [--region us-east-1] [--execution-name NAME] [--state-machine-name NAME]`;
+  [--account 123456789012] [--region us-east-1] [--execution-name NAME] [--state-machine-name NAME]
+  [--stop-after TASK_STATE[:N]]`;
 
 // Largest Task timeout setTimeout can hold (2^31-1 ms). The library defaults Task timeouts to 60 s,
 // which a first `cargo lambda watch` invoke (compiling the function) easily exceeds; AWS has no
@@ -62,6 +64,7 @@ try {
       region: { type: 'string', default: 'us-east-1' },
       'execution-name': { type: 'string' },
       'state-machine-name': { type: 'string' },
+      'stop-after': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -75,6 +78,15 @@ if (args['max-wait-seconds'] !== undefined) {
   const n = Number(args['max-wait-seconds']);
   if (!Number.isFinite(n) || n < 0) fail('--max-wait-seconds must be a number >= 0');
   maxWaitMs = n * 1000;
+}
+// --stop-after STATE[:N]: abandon the execution right after the N-th (default 1st) answer of
+// Task state STATE, before the state machine records it: the function's work is done, the
+// execution goes no further (what StopExecution, a timeout or a crash leaves behind).
+let stopAfter;
+if (args['stop-after'] !== undefined) {
+  const m = /^([^:]+)(?::([1-9][0-9]*))?$/.exec(args['stop-after']);
+  if (!m) fail('--stop-after must be TASK_STATE or TASK_STATE:N (N >= 1)');
+  stopAfter = { state: m[1], n: Number(m[2] ?? 1), seen: 0 };
 }
 let endpoint;
 try { endpoint = new URL(args['lambda-endpoint']); } catch { fail(`bad --lambda-endpoint ${args['lambda-endpoint']}`); }
@@ -184,7 +196,14 @@ for (const sm of stateMachines(definition)) {
       if (!m) fail(`Task state "${name}": only Lambda function ARNs are supported as Resource, got ${state.Resource}`);
       if (handlerFunction[name] && handlerFunction[name] !== m[1]) fail(`two Task states named "${name}" call different functions; rename one`);
       handlerFunction[name] = m[1];
-      taskHandlers[name] = (taskInput) => invokeTask(m[1], taskInput);
+      taskHandlers[name] = async (taskInput) => {
+        const result = await invokeTask(m[1], taskInput);
+        if (stopAfter?.state === name && ++stopAfter.seen === stopAfter.n) {
+          process.stderr.write(`stopped after ${name} #${stopAfter.n}: the execution is abandoned here\n`);
+          process.exit(3);
+        }
+        return result;
+      };
       if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = NO_TASK_TIMEOUT_SECONDS;
     }
     if (state.Type === 'Wait' && maxWaitMs !== undefined) {

@@ -105,6 +105,16 @@ test('success: substitutions, exact task input, context object, output on the la
   assert.ok(waited >= 1.9 && waited < 5, `waits took ${waited}s:\n${r.stderr}`);
 });
 
+test('--stop-after abandons the execution right after that Task answered (exit 3)', async () => {
+  const r = await run([...common(), '--stop-after', 'Precheck'], input('ok'));
+  assert.equal(r.code, 3, r.stderr);
+  assert.deepEqual(calls.map((c) => c.fn), ['precheck'], 'nothing runs after the stop');
+  assert.match(r.stderr, /stopped after Precheck #1/);
+  assert.equal(r.last, undefined, 'no output: the execution did not end');
+  const bad = await run([...common(), '--stop-after', 'Precheck:0'], input('ok'));
+  assert.equal(bad.code, 2);
+});
+
 test('Retry on a custom errorType (HTTP 500 from cargo lambda)', async () => {
   const r = await run(common(), input('throttle-twice'));
   assert.equal(r.code, 0, r.stderr);

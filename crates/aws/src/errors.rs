@@ -5,16 +5,29 @@ use aws_sdk_rds::config::http::HttpResponse;
 use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use bluegreen_domain::WorkerError;
 
+/// The codes the SDK's own retry classifier treats as throttling (`aws-runtime`'s
+/// `THROTTLING_ERRORS`): what the SDK retried as throttling must reach the state machine as
+/// `Throttled`, not as a refusal.
 const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
     "RequestThrottledException",
     "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
     "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
 ];
+
+/// Codes the SDK treats as transient although they come with a 4xx status (`aws-runtime`'s
+/// `TRANSIENT_ERRORS`): AWS timed out reading the request.
+const TRANSIENT_CODES: &[&str] = &["RequestTimeout", "RequestTimeoutException"];
 
 /// Maps an SDK error from `operation` (e.g. "rds:DescribeDBInstances").
 pub fn classify<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> WorkerError
@@ -68,7 +81,11 @@ pub fn from_code(operation: &str, code: &str, message: &str, status: u16) -> Wor
              this is often eventual consistency right after a change, and the state machine retries"
         ));
     }
-    if status >= 500 || code == "InternalFailure" || code == "ServiceUnavailable" {
+    if status >= 500
+        || code == "InternalFailure"
+        || code == "ServiceUnavailable"
+        || TRANSIENT_CODES.contains(&code)
+    {
         return WorkerError::AwsUnavailable(format!(
             "{operation} failed on the AWS side ({code}, HTTP {status}: {message}); the state machine retries"
         ));
@@ -157,5 +174,138 @@ mod tests {
         );
         assert_eq!(e.name(), "DeploymentStateTransient");
         assert!(e.is_transient());
+    }
+
+    #[test]
+    fn every_code_the_sdk_retries_is_retried_by_the_state_machine_too() {
+        for code in [
+            "PriorRequestNotComplete",
+            "EC2ThrottledException",
+            "BandwidthLimitExceeded",
+            "ProvisionedThroughputExceededException",
+        ] {
+            assert_eq!(
+                from_code("rds:X", code, "", 400).name(),
+                "Throttled",
+                "{code}"
+            );
+        }
+        for code in ["RequestTimeout", "RequestTimeoutException"] {
+            let e = from_code("rds:X", code, "Your socket connection to the server was not read from or written to within the timeout period.", 400);
+            assert_eq!(e.name(), "AwsUnavailable", "{code}");
+        }
+    }
+
+    // Errors below the API, built as the SDK builds them: what `classify` sees when the
+    // network or the HTTP layer fails.
+    mod sdk_errors {
+        use super::super::classify;
+        use aws_sdk_rds::config::http::HttpResponse;
+        use aws_sdk_rds::error::{ConnectorError, SdkError};
+        use aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError;
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+
+        type E = SdkError<DescribeDBInstancesError, HttpResponse>;
+
+        fn raw(status: u16) -> HttpResponse {
+            HttpResponse::new(
+                StatusCode::try_from(status).unwrap(),
+                SdkBody::from("<html>bad gateway</html>"),
+            )
+        }
+
+        fn service(code: Option<&str>, status: u16) -> E {
+            let mut meta = ErrorMetadata::builder().message("boom");
+            if let Some(code) = code {
+                meta = meta.code(code);
+            }
+            SdkError::service_error(DescribeDBInstancesError::generic(meta.build()), raw(status))
+        }
+
+        fn name(e: &E) -> (&'static str, String) {
+            let w = classify("rds:DescribeDBInstances", e);
+            (w.name(), w.to_string())
+        }
+
+        #[test]
+        fn a_reset_connection_is_retried() {
+            let reset = std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset by peer",
+            );
+            let e: E = SdkError::dispatch_failure(ConnectorError::io(Box::new(reset)));
+            let (n, msg) = name(&e);
+            assert_eq!(n, "AwsUnavailable");
+            assert!(
+                msg.contains("connection failed or reset")
+                    && msg.contains("rds:DescribeDBInstances"),
+                "{msg}"
+            );
+        }
+
+        #[test]
+        fn a_connect_timeout_is_retried() {
+            let e: E =
+                SdkError::dispatch_failure(ConnectorError::timeout("connect timed out".into()));
+            let (n, msg) = name(&e);
+            assert_eq!(n, "AwsUnavailable");
+            assert!(msg.contains("timed out"), "{msg}");
+        }
+
+        #[test]
+        fn an_attempt_or_operation_timeout_is_retried() {
+            let e: E = SdkError::timeout_error("operation timeout (all attempts) exceeded 25s");
+            let (n, msg) = name(&e);
+            assert_eq!(n, "AwsUnavailable");
+            assert!(msg.contains("timed out"), "{msg}");
+        }
+
+        #[test]
+        fn any_other_dispatch_failure_is_retried() {
+            let e: E =
+                SdkError::dispatch_failure(ConnectorError::other("tls handshake eof".into(), None));
+            assert_eq!(name(&e).0, "AwsUnavailable");
+        }
+
+        #[test]
+        fn an_unreadable_answer_is_retried() {
+            let e: E = SdkError::response_error("truncated body", raw(200));
+            assert_eq!(name(&e).0, "AwsUnavailable");
+        }
+
+        #[test]
+        fn server_errors_with_or_without_a_code_are_retried() {
+            for (code, status) in [
+                (Some("InternalFailure"), 500),
+                (Some("ServiceUnavailable"), 503),
+                (None, 502),
+                (None, 504),
+            ] {
+                assert_eq!(
+                    name(&service(code, status)).0,
+                    "AwsUnavailable",
+                    "{code:?} {status}"
+                );
+            }
+        }
+
+        #[test]
+        fn client_errors_are_not_retried_but_throttling_is() {
+            assert_eq!(
+                name(&service(Some("InvalidParameterValue"), 400)).0,
+                "AwsRequestFailed"
+            );
+            assert_eq!(name(&service(None, 403)).0, "AwsRequestFailed");
+            assert_eq!(name(&service(Some("Throttling"), 400)).0, "Throttled");
+            assert_eq!(name(&service(None, 429)).0, "Throttled");
+        }
+
+        #[test]
+        fn a_request_that_could_not_be_built_is_not_retried() {
+            let e: E = SdkError::construction_failure("missing required field");
+            assert_eq!(name(&e).0, "AwsRequestFailed");
+        }
     }
 }

@@ -788,6 +788,13 @@ impl Rds {
                 {
                     Ok(false)
                 }
+                // The SDK retried a delete whose first answer was lost and RDS had started it.
+                Err(e) if code_of(&e) == Some("InvalidDBInstanceState") => {
+                    match self.describe_instance(id).await? {
+                        Some((s, _)) if s.status.eq_ignore_ascii_case("deleting") => Ok(false),
+                        _ => Err(classify("rds:DeleteDBInstance", &e)),
+                    }
+                }
                 Err(e) => Err(classify("rds:DeleteDBInstance", &e)),
             },
             DbKind::Cluster => match self
@@ -800,6 +807,12 @@ impl Rds {
             {
                 Ok(_) => Ok(true),
                 Err(e) if code_of(&e) == Some("DBClusterNotFoundFault") => Ok(false),
+                Err(e) if code_of(&e) == Some("InvalidDBClusterStateFault") => {
+                    match self.describe_cluster(id).await? {
+                        Some((s, _)) if s.status.eq_ignore_ascii_case("deleting") => Ok(false),
+                        _ => Err(classify("rds:DeleteDBCluster", &e)),
+                    }
+                }
                 Err(e) => Err(classify("rds:DeleteDBCluster", &e)),
             },
         }

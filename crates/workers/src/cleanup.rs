@@ -32,19 +32,15 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         }
     }
     let old = rds.describe(source.kind, &old_name).await?;
-    // Never act on production or on a stranger: the old blue is the database this run upgraded
-    // from (same version as the source it recorded before the switchover), or the one the
-    // switched deployment names as its source (a `cleanup` run started after the switchover
-    // records the new production as its source).
+    // Never act on production: the old blue must still run the version we upgraded from
+    // (a run started after the switchover takes that version from the old blue itself, see
+    // precheck).
     if let Some(o) = &old {
-        let upgraded_from_here = o.engine_version == source.engine_version;
-        let named_by_deployment = view.as_ref().is_some_and(|v| v.source_arn == o.arn);
-        if !upgraded_from_here && !named_by_deployment {
+        if o.engine_version != source.engine_version {
             return Err(WorkerError::Refused(format!(
-                "{old_name} runs {}, not the pre-upgrade version {}, and deployment {} does not \
-                 name it as its source: it may not be the old blue, so nothing was deleted; check \
-                 it by hand",
-                o.engine_version, source.engine_version, record.name
+                "{old_name} runs {}, not the pre-upgrade version {}: it may not be the old blue, so \
+                 nothing was deleted; check it by hand",
+                o.engine_version, source.engine_version
             )));
         }
     }
@@ -134,8 +130,16 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
                 }
                 return Ok(pending(run, state, SNAPSHOT_POLL_SECONDS));
             }
-            rds.delete_db(source.kind, &o.identifier).await?;
-            state.steps.push(format!("deleting {old_name}"));
+            // Already being deleted: an earlier attempt whose answer was lost (a timeout, a
+            // reset connection) did it; RDS refuses a second delete.
+            if o.status.eq_ignore_ascii_case("deleting") {
+                state
+                    .steps
+                    .push(format!("{old_name} is already being deleted"));
+            } else {
+                rds.delete_db(source.kind, &o.identifier).await?;
+                state.steps.push(format!("deleting {old_name}"));
+            }
         }
         state.old_blue_deleted = true;
     }

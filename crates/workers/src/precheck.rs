@@ -2,6 +2,7 @@
 //! configuration, runs every check read-only, and decides the route. Changes nothing.
 
 use crate::runtime::{Deps, Invocation};
+use crate::verify::old_blue_name;
 use aws_sdk_cloudwatch::types::Statistic;
 use bluegreen_domain::checks::{evaluate, manual_checks, ExistingDeployment, PrecheckFacts};
 use bluegreen_domain::plan::{deployment_name, EXECUTION_TAG};
@@ -129,6 +130,21 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
     if !run.execution.id.is_empty() {
         plan.tags
             .insert(EXECUTION_TAG.to_string(), run.execution.id.clone());
+    }
+    // A restart after the switchover: the name now answers with the upgraded green, so the
+    // version we upgraded from (what verify and cleanup expect of the old blue, and what the
+    // notifications say) is the old blue's, `NAME-old1`.
+    let mut source = source;
+    if ours.is_some_and(|d| d.is_switched_over() || d.is_switchover_in_progress())
+        && source.engine_version == request.target_engine_version
+    {
+        if let Some(old) = rds
+            .describe(source.kind, &old_blue_name(&source.identifier))
+            .await?
+        {
+            tracing::info!(from = %old.engine_version, "restarted after the switchover: upgrading from the old blue's version");
+            source.engine_version = old.engine_version;
+        }
     }
     tracing::info!(route = ?run.route, verdict = ?report.verdict, "precheck done");
     run.request = Some(request);

@@ -174,7 +174,9 @@ where
                 tracing::info_span!("step", step, execution = %input.execution(), db = %input.db());
             async move {
                 tracing::info!("step started");
-                match handler(deps.clone(), input, inv).await {
+                // Boxed: one allocation per invocation keeps the future's type shallow (the
+                // handlers' nested SDK futures otherwise exceed rustc's layout depth limit).
+                match Box::pin(handler(deps.clone(), input, inv)).await {
                     Ok(out) => {
                         tracing::info!("step finished");
                         Ok(out)

@@ -391,6 +391,10 @@ async fn a_restarted_upgrade_after_switchover_finds_our_deployment_by_name_and_c
         run.deployment.as_ref().unwrap().status,
         "SWITCHOVER_COMPLETED"
     );
+    // Verify and cleanup compare the old blue with the version we upgraded from, not with
+    // what the name answers now (the upgraded green).
+    assert_eq!(run.source.as_ref().unwrap().engine_version, "13.15");
+    assert_eq!(world.calls("DescribeDBInstances orders-pg-old1").len(), 1);
     assert_eq!(
         world.calls("DescribeBlueGreenDeployments"),
         [

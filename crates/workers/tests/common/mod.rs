@@ -385,6 +385,8 @@ pub struct State {
     pub metrics: BTreeMap<(String, String), Vec<f64>>,
     /// Operation name -> the error every call to it returns.
     pub errors: BTreeMap<String, ErrorMetadata>,
+    /// Operation name -> how every call to it fails on the wire (see `WireFault`).
+    pub faults: BTreeMap<String, (WireFault, Lost)>,
     /// Every call, as "Operation argument".
     pub log: Vec<String>,
 
@@ -525,8 +527,27 @@ impl World {
         self.deps_with(Vec::new())
     }
 
+    /// Every call to `op` (e.g. "CreateBlueGreenDeployment") fails on the wire with `fault`;
+    /// with `Lost::Answer` AWS carries the call out first and only its answer is lost.
+    pub fn fault(&self, op: &str, fault: WireFault, lost: Lost) {
+        self.with(|s| s.faults.insert(op.to_string(), (fault, lost)));
+    }
+
+    pub fn clear_faults(&self) {
+        self.with(|s| s.faults.clear());
+    }
+
     /// Deps whose RDS client tries `first` before the fake account (MatchAny, in order).
     pub fn deps_with(&self, first: Vec<Rule>) -> Deps {
+        self.build_deps(first, Duration::from_secs(10))
+    }
+
+    /// Deps for fault tests: a call that gets no answer times out after 200 ms.
+    pub fn faulty_deps(&self) -> Deps {
+        self.build_deps(Vec::new(), Duration::from_millis(200))
+    }
+
+    fn build_deps(&self, first: Vec<Rule>, attempt_timeout: Duration) -> Deps {
         let mut rds = first;
         rds.extend(rds_rules(self));
         let cw = cloudwatch_rules(self);
@@ -536,19 +557,28 @@ impl World {
                 aws_sdk_rds,
                 RuleMode::MatchAny,
                 rds.iter(),
-                |c| c.retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled())
+                |c| c
+                    .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled())
+                    .timeout_config(attempt_timeout_config(attempt_timeout))
+                    .http_client(faulting_http_client())
             )),
             metrics: Metrics::new(mock_client!(
                 aws_sdk_cloudwatch,
                 RuleMode::MatchAny,
                 cw.iter(),
-                |c| c.retry_config(aws_sdk_cloudwatch::config::retry::RetryConfig::disabled())
+                |c| c
+                    .retry_config(aws_sdk_cloudwatch::config::retry::RetryConfig::disabled())
+                    .timeout_config(attempt_timeout_config(attempt_timeout))
+                    .http_client(faulting_http_client())
             )),
             notifier: Notifier::new(mock_client!(
                 aws_sdk_sns,
                 RuleMode::MatchAny,
                 sns.iter(),
-                |c| c.retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
+                |c| c
+                    .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
+                    .timeout_config(attempt_timeout_config(attempt_timeout))
+                    .http_client(faulting_http_client())
             )),
             default_topic_arn: Some(TOPIC_ARN.into()),
         }
@@ -576,6 +606,215 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
     s.lock().expect("state lock")
 }
 
+// ---------------------------------------------------------------- wire faults
+
+/// How a call fails below the modeled API: what the SDK sees when AWS or the network has
+/// trouble. `Http*` go through the SDK's real error parsing (the body each protocol uses);
+/// the others are produced by the HTTP client the mocked SDK clients are built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WireFault {
+    /// HTTP 500 `InternalFailure`, in the service's own error format.
+    Http500,
+    /// HTTP 503 `ServiceUnavailable`, in the service's own error format.
+    Http503,
+    /// HTTP 502 with an HTML page from a proxy: no AWS error code at all.
+    Http502Html,
+    /// The connection was reset (the SDK's `ConnectorError::io`: a dispatch failure).
+    ConnectionReset,
+    /// Connecting timed out (`ConnectorError::timeout`: a dispatch failure).
+    ConnectTimeout,
+    /// The request was sent and no answer came: the attempt timeout fires (`SdkError::TimeoutError`).
+    NoAnswer,
+}
+
+impl WireFault {
+    pub const ALL: [WireFault; 6] = [
+        WireFault::Http500,
+        WireFault::Http503,
+        WireFault::Http502Html,
+        WireFault::ConnectionReset,
+        WireFault::ConnectTimeout,
+        WireFault::NoAnswer,
+    ];
+}
+
+/// Whether AWS carried the call out before the fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lost {
+    /// The request never reached AWS (or AWS failed it): nothing changed.
+    Request,
+    /// AWS did it, then the answer was lost (a reset or a 500 on the way back).
+    Answer,
+}
+
+const FAULT_HEADER: &str = "x-test-wire-fault";
+
+/// The HTTP response that stands for `fault` on `op`. Connector faults and hangs are marked
+/// with a header the HTTP client below turns into the real thing.
+fn wire_response(
+    op: &str,
+    fault: WireFault,
+) -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    // CloudWatch speaks Smithy RPC v2 CBOR; RDS and SNS the AWS Query protocol (XML errors).
+    let cbor = matches!(op, "GetMetricStatistics" | "PutMetricData");
+    let modeled = |status: u16, code: &str, message: &str| {
+        let mut r = if cbor {
+            HttpResponse::new(
+                StatusCode::try_from(status).expect("status"),
+                SdkBody::from(cbor_error(code, message)),
+            )
+        } else {
+            HttpResponse::new(
+                StatusCode::try_from(status).expect("status"),
+                SdkBody::from(format!(
+                    "<ErrorResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><Error>\
+                     <Type>Receiver</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+                     <RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ErrorResponse>"
+                )),
+            )
+        };
+        if cbor {
+            r.headers_mut().insert("content-type", "application/cbor");
+            r.headers_mut().insert("smithy-protocol", "rpc-v2-cbor");
+        } else {
+            r.headers_mut().insert("content-type", "text/xml");
+        }
+        r
+    };
+    let marked = |mark: &'static str| {
+        let mut r = HttpResponse::new(StatusCode::try_from(200).expect("status"), SdkBody::empty());
+        r.headers_mut().insert(FAULT_HEADER, mark);
+        r
+    };
+    match fault {
+        WireFault::Http500 => modeled(
+            500,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        ),
+        WireFault::Http503 => modeled(
+            503,
+            "ServiceUnavailable",
+            "Service is unavailable. Try again later.",
+        ),
+        WireFault::Http502Html => {
+            let mut r = HttpResponse::new(
+                StatusCode::try_from(502).expect("status"),
+                SdkBody::from("<html><body><h1>502 Bad Gateway</h1></body></html>"),
+            );
+            r.headers_mut().insert("content-type", "text/html");
+            r
+        }
+        WireFault::ConnectionReset => marked("reset"),
+        WireFault::ConnectTimeout => marked("connect-timeout"),
+        WireFault::NoAnswer => marked("no-answer"),
+    }
+}
+
+/// `{"__type": code, "message": message}` in CBOR (short text strings only).
+fn cbor_error(code: &str, message: &str) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, s: &str) {
+        let n = s.len();
+        if n < 24 {
+            out.push(0x60 + n as u8);
+        } else {
+            assert!(n < 256, "short strings only");
+            out.push(0x78);
+            out.push(n as u8);
+        }
+        out.extend_from_slice(s.as_bytes());
+    }
+    let mut out = vec![0xA2];
+    text(&mut out, "__type");
+    text(&mut out, code);
+    text(&mut out, "message");
+    text(&mut out, message);
+    out
+}
+
+/// The mock HTTP client of `aws-smithy-mocks`, wrapped: a response marked by `wire_response`
+/// becomes a connection reset, a connect timeout, or an answer that never comes.
+fn faulting_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_runtime_api::client::http::{
+        http_client_fn, HttpClient, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+
+    #[derive(Debug)]
+    struct Faulting(SharedHttpConnector);
+    impl HttpConnector for Faulting {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let answer = self.0.call(request);
+            HttpConnectorFuture::new(async move {
+                let response = answer.await?;
+                match response.headers().get(FAULT_HEADER) {
+                    Some("reset") => Err(ConnectorError::io(Box::new(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "connection reset by peer",
+                    )))),
+                    Some("connect-timeout") => {
+                        Err(ConnectorError::timeout("connect timed out after 3s".into()))
+                    }
+                    Some("no-answer") => std::future::pending().await,
+                    _ => Ok(response),
+                }
+            })
+        }
+    }
+    let mock = aws_smithy_mocks::create_mock_http_client();
+    http_client_fn(move |settings, components| {
+        SharedHttpConnector::new(Faulting(mock.http_connector(settings, components)))
+    })
+}
+
+fn attempt_timeout_config(attempt: Duration) -> aws_sdk_rds::config::timeout::TimeoutConfig {
+    aws_sdk_rds::config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(attempt)
+        .build()
+}
+
+/// The fault set for `op` when the request never reaches AWS: logged as `OP !FAULT`.
+fn fault_before<O, E>(s: &Shared, op: &str) -> Option<MockResponse<O, E>> {
+    let mut st = lock(s);
+    match st.faults.get(op).copied() {
+        Some((fault, Lost::Request)) => {
+            st.log.push(format!("{op} !{fault:?}"));
+            Some(MockResponse::Http(wire_response(op, fault)))
+        }
+        _ => None,
+    }
+}
+
+/// The fault set for `op` when AWS carried the call out and the answer is lost.
+fn fault_after<O, E>(s: &Shared, op: &str) -> Option<MockResponse<O, E>> {
+    let mut st = lock(s);
+    match st.faults.get(op).copied() {
+        Some((fault, Lost::Answer)) => {
+            st.log.push(format!("{op} !{fault:?} (answer lost)"));
+            Some(MockResponse::Http(wire_response(op, fault)))
+        }
+        _ => None,
+    }
+}
+
+/// A rule's response function with the account's wire faults around it.
+macro_rules! served {
+    ($s:ident, $op:literal, |$req:ident| $body:block $(,)?) => {
+        move |$req| {
+            if let Some(r) = fault_before(&$s, $op) {
+                return r;
+            }
+            #[allow(clippy::redundant_closure_call)]
+            let out = (|| $body)();
+            fault_after(&$s, $op).unwrap_or(out)
+        }
+    };
+}
+
 /// One page of two from `all`, and the marker of the next page.
 fn page_of<T>(all: Vec<T>, marker: Option<&str>) -> (Vec<T>, Option<String>) {
     let from: usize = marker.map_or(0, |m| m.parse().expect("marker"));
@@ -590,71 +829,83 @@ fn rds_rules(w: &World) -> Vec<Rule> {
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let id = req.db_instance_identifier().unwrap_or_default().to_string();
-            st.log.push(format!("DescribeDBInstances {id}"));
-            if let Some(e) = st.error("DescribeDBInstances") {
-                return MockResponse::Error(DescribeDBInstancesError::generic(e));
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_response(served!(
+            s,
+            "DescribeDBInstances",
+            |req| {
+                let mut st = lock(&s);
+                let id = req.db_instance_identifier().unwrap_or_default().to_string();
+                st.log.push(format!("DescribeDBInstances {id}"));
+                if let Some(e) = st.error("DescribeDBInstances") {
+                    return MockResponse::Error(DescribeDBInstancesError::generic(e));
+                }
+                if id.is_empty() {
+                    // Listing: pages of two (RDS may return fewer than MaxRecords), the marker
+                    // is the next index, so callers must follow markers.
+                    let (page, next) =
+                        page_of(st.instances.values().cloned().collect(), req.marker());
+                    return MockResponse::Output(
+                        DescribeDbInstancesOutput::builder()
+                            .set_db_instances(Some(page))
+                            .set_marker(next)
+                            .build(),
+                    );
+                }
+                match st.instances.get(&id) {
+                    Some(db) => MockResponse::Output(
+                        DescribeDbInstancesOutput::builder()
+                            .db_instances(db.clone())
+                            .build(),
+                    ),
+                    None => MockResponse::Error(DescribeDBInstancesError::generic(meta(
+                        "DBInstanceNotFound",
+                        &format!("DBInstance {id} not found."),
+                    ))),
+                }
             }
-            if id.is_empty() {
-                // Listing: pages of two (RDS may return fewer than MaxRecords), the marker is
-                // the next index, so callers must follow markers.
-                let (page, next) = page_of(st.instances.values().cloned().collect(), req.marker());
-                return MockResponse::Output(
-                    DescribeDbInstancesOutput::builder()
-                        .set_db_instances(Some(page))
-                        .set_marker(next)
-                        .build(),
-                );
-            }
-            match st.instances.get(&id) {
-                Some(db) => MockResponse::Output(
-                    DescribeDbInstancesOutput::builder()
-                        .db_instances(db.clone())
-                        .build(),
-                ),
-                None => MockResponse::Error(DescribeDBInstancesError::generic(meta(
-                    "DBInstanceNotFound",
-                    &format!("DBInstance {id} not found."),
-                ))),
-            }
-        }),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::describe_db_clusters).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let id = req.db_cluster_identifier().unwrap_or_default().to_string();
-            st.log.push(format!("DescribeDBClusters {id}"));
-            if id.is_empty() {
-                let (page, next) = page_of(st.clusters.values().cloned().collect(), req.marker());
-                return MockResponse::Output(
-                    DescribeDbClustersOutput::builder()
-                        .set_db_clusters(Some(page))
-                        .set_marker(next)
-                        .build(),
-                );
+        mock!(aws_sdk_rds::Client::describe_db_clusters).then_compute_response(served!(
+            s,
+            "DescribeDBClusters",
+            |req| {
+                let mut st = lock(&s);
+                let id = req.db_cluster_identifier().unwrap_or_default().to_string();
+                st.log.push(format!("DescribeDBClusters {id}"));
+                if id.is_empty() {
+                    let (page, next) =
+                        page_of(st.clusters.values().cloned().collect(), req.marker());
+                    return MockResponse::Output(
+                        DescribeDbClustersOutput::builder()
+                            .set_db_clusters(Some(page))
+                            .set_marker(next)
+                            .build(),
+                    );
+                }
+                match st.clusters.get(&id) {
+                    Some(c) => MockResponse::Output(
+                        DescribeDbClustersOutput::builder()
+                            .db_clusters(c.clone())
+                            .build(),
+                    ),
+                    None => MockResponse::Error(DescribeDBClustersError::generic(meta(
+                        "DBClusterNotFoundFault",
+                        &format!("DBCluster {id} not found."),
+                    ))),
+                }
             }
-            match st.clusters.get(&id) {
-                Some(c) => MockResponse::Output(
-                    DescribeDbClustersOutput::builder()
-                        .db_clusters(c.clone())
-                        .build(),
-                ),
-                None => MockResponse::Error(DescribeDBClustersError::generic(meta(
-                    "DBClusterNotFoundFault",
-                    &format!("DBCluster {id} not found."),
-                ))),
-            }
-        }),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::describe_db_cluster_parameters).then_compute_response(
-            move |req| {
+        mock!(aws_sdk_rds::Client::describe_db_cluster_parameters).then_compute_response(served!(
+            s,
+            "DescribeDBClusterParameters",
+            |req| {
                 let mut st = lock(&s);
                 let group = req
                     .db_cluster_parameter_group_name()
@@ -673,13 +924,13 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                     ))),
                 }
             },
-        ),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
         mock!(aws_sdk_rds::Client::describe_db_cluster_parameter_groups).then_compute_response(
-            move |req| {
+            served!(s, "DescribeDBClusterParameterGroups", |req| {
                 let mut st = lock(&s);
                 let name = req
                     .db_cluster_parameter_group_name()
@@ -705,34 +956,38 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                         )))
                     }
                 }
-            },
+            },),
         ),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::modify_db_cluster).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let id = req.db_cluster_identifier().unwrap_or_default().to_string();
-            st.log.push(format!("ModifyDBCluster {id}"));
-            st.modified_clusters.push(req.clone());
-            let Some(c) = st.clusters.get_mut(&id) else {
-                return MockResponse::Error(ModifyDBClusterError::generic(meta(
-                    "DBClusterNotFoundFault",
-                    &format!("DBCluster {id} not found."),
-                )));
-            };
-            if let Some(p) = req.deletion_protection() {
-                c.deletion_protection = Some(p);
+        mock!(aws_sdk_rds::Client::modify_db_cluster).then_compute_response(served!(
+            s,
+            "ModifyDBCluster",
+            |req| {
+                let mut st = lock(&s);
+                let id = req.db_cluster_identifier().unwrap_or_default().to_string();
+                st.log.push(format!("ModifyDBCluster {id}"));
+                st.modified_clusters.push(req.clone());
+                let Some(c) = st.clusters.get_mut(&id) else {
+                    return MockResponse::Error(ModifyDBClusterError::generic(meta(
+                        "DBClusterNotFoundFault",
+                        &format!("DBCluster {id} not found."),
+                    )));
+                };
+                if let Some(p) = req.deletion_protection() {
+                    c.deletion_protection = Some(p);
+                }
+                let c = c.clone();
+                MockResponse::Output(ModifyDbClusterOutput::builder().db_cluster(c).build())
             }
-            let c = c.clone();
-            MockResponse::Output(ModifyDbClusterOutput::builder().db_cluster(c).build())
-        }),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::delete_db_cluster).then_compute_response(move |req| {
+        mock!(aws_sdk_rds::Client::delete_db_cluster).then_compute_response(served!(s, "DeleteDBCluster", |req| {
             let mut st = lock(&s);
             let id = req.db_cluster_identifier().unwrap_or_default().to_string();
             st.log.push(format!("DeleteDBCluster {id}"));
@@ -752,44 +1007,50 @@ fn rds_rules(w: &World) -> Vec<Rule> {
             c.status = Some("deleting".into());
             let c = c.clone();
             MockResponse::Output(DeleteDbClusterOutput::builder().db_cluster(c).build())
-        }),
+        })),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::create_db_cluster_snapshot).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let id = req
-                .db_cluster_snapshot_identifier()
-                .unwrap_or_default()
-                .to_string();
-            let cluster = req.db_cluster_identifier().unwrap_or_default().to_string();
-            st.log
-                .push(format!("CreateDBClusterSnapshot {id} of {cluster}"));
-            st.cluster_snapshots_created.push(req.clone());
-            if let Some(e) = st.error("CreateDBClusterSnapshot") {
-                return MockResponse::Error(CreateDBClusterSnapshotError::generic(e));
+        mock!(aws_sdk_rds::Client::create_db_cluster_snapshot).then_compute_response(served!(
+            s,
+            "CreateDBClusterSnapshot",
+            |req| {
+                let mut st = lock(&s);
+                let id = req
+                    .db_cluster_snapshot_identifier()
+                    .unwrap_or_default()
+                    .to_string();
+                let cluster = req.db_cluster_identifier().unwrap_or_default().to_string();
+                st.log
+                    .push(format!("CreateDBClusterSnapshot {id} of {cluster}"));
+                st.cluster_snapshots_created.push(req.clone());
+                if let Some(e) = st.error("CreateDBClusterSnapshot") {
+                    return MockResponse::Error(CreateDBClusterSnapshotError::generic(e));
+                }
+                st.snapshots.insert(id.clone(), "creating".into());
+                MockResponse::Output(
+                    CreateDbClusterSnapshotOutput::builder()
+                        .db_cluster_snapshot(
+                            DbClusterSnapshot::builder()
+                                .db_cluster_snapshot_identifier(id)
+                                .db_cluster_identifier(cluster)
+                                .status("creating")
+                                .snapshot_type("manual")
+                                .build(),
+                        )
+                        .build(),
+                )
             }
-            st.snapshots.insert(id.clone(), "creating".into());
-            MockResponse::Output(
-                CreateDbClusterSnapshotOutput::builder()
-                    .db_cluster_snapshot(
-                        DbClusterSnapshot::builder()
-                            .db_cluster_snapshot_identifier(id)
-                            .db_cluster_identifier(cluster)
-                            .status("creating")
-                            .snapshot_type("manual")
-                            .build(),
-                    )
-                    .build(),
-            )
-        }),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::describe_db_cluster_snapshots).then_compute_response(
-            move |req| {
+        mock!(aws_sdk_rds::Client::describe_db_cluster_snapshots).then_compute_response(served!(
+            s,
+            "DescribeDBClusterSnapshots",
+            |req| {
                 let mut st = lock(&s);
                 let id = req
                     .db_cluster_snapshot_identifier()
@@ -814,70 +1075,80 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                     ))),
                 }
             },
-        ),
+        )),
     );
 
     // Paginated like RDS: four parameters a page, the marker is the next index.
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::describe_db_parameters).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let group = req
-                .db_parameter_group_name()
-                .unwrap_or_default()
-                .to_string();
-            let from: usize = req.marker().map_or(0, |m| m.parse().expect("marker"));
-            st.log
-                .push(format!("DescribeDBParameters {group} from {from}"));
-            let Some(all) = st.parameters.get(&group) else {
-                return MockResponse::Error(DescribeDBParametersError::generic(meta(
-                    "DBParameterGroupNotFound",
-                    &format!("DBParameterGroup {group} not found."),
-                )));
-            };
-            let page: Vec<Parameter> = all.iter().skip(from).take(4).cloned().collect();
-            let next = (from + 4 < all.len()).then(|| (from + 4).to_string());
-            MockResponse::Output(
-                DescribeDbParametersOutput::builder()
-                    .set_parameters(Some(page))
-                    .set_marker(next)
-                    .build(),
-            )
-        }),
-    );
-
-    let s = w.0.clone();
-    rules.push(
-        mock!(aws_sdk_rds::Client::describe_db_engine_versions).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let engine = req.engine().unwrap_or_default().to_string();
-            let version = req.engine_version().unwrap_or_default().to_string();
-            st.log
-                .push(format!("DescribeDBEngineVersions {engine} {version}"));
-            if let Some(e) = st.error("DescribeDBEngineVersions") {
-                return MockResponse::Error(DescribeDBEngineVersionsError::generic(e));
+        mock!(aws_sdk_rds::Client::describe_db_parameters).then_compute_response(served!(
+            s,
+            "DescribeDBParameters",
+            |req| {
+                let mut st = lock(&s);
+                let group = req
+                    .db_parameter_group_name()
+                    .unwrap_or_default()
+                    .to_string();
+                let from: usize = req.marker().map_or(0, |m| m.parse().expect("marker"));
+                st.log
+                    .push(format!("DescribeDBParameters {group} from {from}"));
+                let Some(all) = st.parameters.get(&group) else {
+                    return MockResponse::Error(DescribeDBParametersError::generic(meta(
+                        "DBParameterGroupNotFound",
+                        &format!("DBParameterGroup {group} not found."),
+                    )));
+                };
+                let page: Vec<Parameter> = all.iter().skip(from).take(4).cloned().collect();
+                let next = (from + 4 < all.len()).then(|| (from + 4).to_string());
+                MockResponse::Output(
+                    DescribeDbParametersOutput::builder()
+                        .set_parameters(Some(page))
+                        .set_marker(next)
+                        .build(),
+                )
             }
-            let found: Vec<DbEngineVersion> = st
-                .engine_versions
-                .iter()
-                .filter(|v| {
-                    v.engine() == Some(engine.as_str())
-                        && v.engine_version() == Some(version.as_str())
-                })
-                .cloned()
-                .collect();
-            MockResponse::Output(
-                DescribeDbEngineVersionsOutput::builder()
-                    .set_db_engine_versions(Some(found))
-                    .build(),
-            )
-        }),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::describe_db_parameter_groups).then_compute_response(
-            move |req| {
+        mock!(aws_sdk_rds::Client::describe_db_engine_versions).then_compute_response(served!(
+            s,
+            "DescribeDBEngineVersions",
+            |req| {
+                let mut st = lock(&s);
+                let engine = req.engine().unwrap_or_default().to_string();
+                let version = req.engine_version().unwrap_or_default().to_string();
+                st.log
+                    .push(format!("DescribeDBEngineVersions {engine} {version}"));
+                if let Some(e) = st.error("DescribeDBEngineVersions") {
+                    return MockResponse::Error(DescribeDBEngineVersionsError::generic(e));
+                }
+                let found: Vec<DbEngineVersion> = st
+                    .engine_versions
+                    .iter()
+                    .filter(|v| {
+                        v.engine() == Some(engine.as_str())
+                            && v.engine_version() == Some(version.as_str())
+                    })
+                    .cloned()
+                    .collect();
+                MockResponse::Output(
+                    DescribeDbEngineVersionsOutput::builder()
+                        .set_db_engine_versions(Some(found))
+                        .build(),
+                )
+            }
+        )),
+    );
+
+    let s = w.0.clone();
+    rules.push(
+        mock!(aws_sdk_rds::Client::describe_db_parameter_groups).then_compute_response(served!(
+            s,
+            "DescribeDBParameterGroups",
+            |req| {
                 let mut st = lock(&s);
                 let name = req
                     .db_parameter_group_name()
@@ -902,13 +1173,15 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                     ))),
                 }
             },
-        ),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::describe_blue_green_deployments).then_compute_response(
-            move |req| {
+        mock!(aws_sdk_rds::Client::describe_blue_green_deployments).then_compute_response(served!(
+            s,
+            "DescribeBlueGreenDeployments",
+            |req| {
                 let mut st = lock(&s);
                 let filters: Vec<String> = req
                     .filters()
@@ -929,13 +1202,13 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                         .build(),
                 )
             },
-        ),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
         mock!(aws_sdk_rds::Client::describe_pending_maintenance_actions).then_compute_response(
-            move |req| {
+            served!(s, "DescribePendingMaintenanceActions", |req| {
                 let mut st = lock(&s);
                 let arn = req.resource_identifier().unwrap_or_default().to_string();
                 st.log
@@ -955,14 +1228,16 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                     );
                 }
                 MockResponse::Output(out.build())
-            },
+            },),
         ),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::create_blue_green_deployment).then_compute_response(
-            move |req| {
+        mock!(aws_sdk_rds::Client::create_blue_green_deployment).then_compute_response(served!(
+            s,
+            "CreateBlueGreenDeployment",
+            |req| {
                 let mut st = lock(&s);
                 let name = req
                     .blue_green_deployment_name()
@@ -981,13 +1256,13 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                         .build(),
                 )
             },
-        ),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
         mock!(aws_sdk_rds::Client::switchover_blue_green_deployment).then_compute_response(
-            move |req| {
+            served!(s, "SwitchoverBlueGreenDeployment", |req| {
                 let mut st = lock(&s);
                 let id = req
                     .blue_green_deployment_identifier()
@@ -1005,14 +1280,16 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                         .blue_green_deployment(d)
                         .build(),
                 )
-            },
+            },),
         ),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::delete_blue_green_deployment).then_compute_response(
-            move |req| {
+        mock!(aws_sdk_rds::Client::delete_blue_green_deployment).then_compute_response(served!(
+            s,
+            "DeleteBlueGreenDeployment",
+            |req| {
                 let mut st = lock(&s);
                 let id = req
                     .blue_green_deployment_identifier()
@@ -1041,119 +1318,135 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                         .build(),
                 )
             },
-        ),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::modify_db_instance).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let id = req.db_instance_identifier().unwrap_or_default().to_string();
-            st.log.push(format!("ModifyDBInstance {id}"));
-            st.modified_instances.push(req.clone());
-            if let Some(e) = st.error("ModifyDBInstance") {
-                return MockResponse::Error(ModifyDBInstanceError::generic(e));
+        mock!(aws_sdk_rds::Client::modify_db_instance).then_compute_response(served!(
+            s,
+            "ModifyDBInstance",
+            |req| {
+                let mut st = lock(&s);
+                let id = req.db_instance_identifier().unwrap_or_default().to_string();
+                st.log.push(format!("ModifyDBInstance {id}"));
+                st.modified_instances.push(req.clone());
+                if let Some(e) = st.error("ModifyDBInstance") {
+                    return MockResponse::Error(ModifyDBInstanceError::generic(e));
+                }
+                let Some(db) = st.instances.get_mut(&id) else {
+                    return MockResponse::Error(ModifyDBInstanceError::generic(meta(
+                        "DBInstanceNotFound",
+                        &format!("DBInstance {id} not found."),
+                    )));
+                };
+                if let Some(p) = req.deletion_protection() {
+                    db.deletion_protection = Some(p);
+                }
+                let db = db.clone();
+                MockResponse::Output(ModifyDbInstanceOutput::builder().db_instance(db).build())
             }
-            let Some(db) = st.instances.get_mut(&id) else {
-                return MockResponse::Error(ModifyDBInstanceError::generic(meta(
-                    "DBInstanceNotFound",
-                    &format!("DBInstance {id} not found."),
-                )));
-            };
-            if let Some(p) = req.deletion_protection() {
-                db.deletion_protection = Some(p);
-            }
-            let db = db.clone();
-            MockResponse::Output(ModifyDbInstanceOutput::builder().db_instance(db).build())
-        }),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::delete_db_instance).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let id = req.db_instance_identifier().unwrap_or_default().to_string();
-            st.log.push(format!("DeleteDBInstance {id}"));
-            st.deleted_instances.push(req.clone());
-            if let Some(e) = st.error("DeleteDBInstance") {
-                return MockResponse::Error(DeleteDBInstanceError::generic(e));
+        mock!(aws_sdk_rds::Client::delete_db_instance).then_compute_response(served!(
+            s,
+            "DeleteDBInstance",
+            |req| {
+                let mut st = lock(&s);
+                let id = req.db_instance_identifier().unwrap_or_default().to_string();
+                st.log.push(format!("DeleteDBInstance {id}"));
+                st.deleted_instances.push(req.clone());
+                if let Some(e) = st.error("DeleteDBInstance") {
+                    return MockResponse::Error(DeleteDBInstanceError::generic(e));
+                }
+                let Some(db) = st.instances.get_mut(&id) else {
+                    return MockResponse::Error(DeleteDBInstanceError::generic(meta(
+                        "DBInstanceNotFound",
+                        &format!("DBInstance {id} not found."),
+                    )));
+                };
+                if db.db_instance_status() == Some("deleting") {
+                    return MockResponse::Error(DeleteDBInstanceError::generic(meta(
+                        "InvalidDBInstanceState",
+                        &format!("Instance {id} is already being deleted."),
+                    )));
+                }
+                db.db_instance_status = Some("deleting".into());
+                let db = db.clone();
+                MockResponse::Output(DeleteDbInstanceOutput::builder().db_instance(db).build())
             }
-            let Some(db) = st.instances.get_mut(&id) else {
-                return MockResponse::Error(DeleteDBInstanceError::generic(meta(
-                    "DBInstanceNotFound",
-                    &format!("DBInstance {id} not found."),
-                )));
-            };
-            if db.db_instance_status() == Some("deleting") {
-                return MockResponse::Error(DeleteDBInstanceError::generic(meta(
-                    "InvalidDBInstanceState",
-                    &format!("Instance {id} is already being deleted."),
-                )));
-            }
-            db.db_instance_status = Some("deleting".into());
-            let db = db.clone();
-            MockResponse::Output(DeleteDbInstanceOutput::builder().db_instance(db).build())
-        }),
+        )),
     );
 
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_rds::Client::create_db_snapshot).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let id = req.db_snapshot_identifier().unwrap_or_default().to_string();
-            st.log.push(format!(
-                "CreateDBSnapshot {id} of {}",
-                req.db_instance_identifier().unwrap_or_default()
-            ));
-            st.snapshots_created.push(req.clone());
-            if let Some(e) = st.error("CreateDBSnapshot") {
-                return MockResponse::Error(CreateDBSnapshotError::generic(e));
-            }
-            st.snapshots.insert(id.clone(), "creating".into());
-            MockResponse::Output(
-                CreateDbSnapshotOutput::builder()
-                    .db_snapshot(
-                        DbSnapshot::builder()
-                            .db_snapshot_identifier(id)
-                            .db_instance_identifier(
-                                req.db_instance_identifier().unwrap_or_default(),
-                            )
-                            .status("creating")
-                            .snapshot_type("manual")
-                            .engine("postgres")
-                            .engine_version("13.15")
-                            .build(),
-                    )
-                    .build(),
-            )
-        }),
-    );
-
-    let s = w.0.clone();
-    rules.push(
-        mock!(aws_sdk_rds::Client::describe_db_snapshots).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            let id = req.db_snapshot_identifier().unwrap_or_default().to_string();
-            st.log.push(format!("DescribeDBSnapshots {id}"));
-            match st.snapshots.get(&id) {
-                Some(status) => MockResponse::Output(
-                    DescribeDbSnapshotsOutput::builder()
-                        .db_snapshots(
+        mock!(aws_sdk_rds::Client::create_db_snapshot).then_compute_response(served!(
+            s,
+            "CreateDBSnapshot",
+            |req| {
+                let mut st = lock(&s);
+                let id = req.db_snapshot_identifier().unwrap_or_default().to_string();
+                st.log.push(format!(
+                    "CreateDBSnapshot {id} of {}",
+                    req.db_instance_identifier().unwrap_or_default()
+                ));
+                st.snapshots_created.push(req.clone());
+                if let Some(e) = st.error("CreateDBSnapshot") {
+                    return MockResponse::Error(CreateDBSnapshotError::generic(e));
+                }
+                st.snapshots.insert(id.clone(), "creating".into());
+                MockResponse::Output(
+                    CreateDbSnapshotOutput::builder()
+                        .db_snapshot(
                             DbSnapshot::builder()
-                                .db_snapshot_identifier(&id)
-                                .db_instance_identifier(OLD_BLUE)
-                                .status(status)
+                                .db_snapshot_identifier(id)
+                                .db_instance_identifier(
+                                    req.db_instance_identifier().unwrap_or_default(),
+                                )
+                                .status("creating")
                                 .snapshot_type("manual")
+                                .engine("postgres")
+                                .engine_version("13.15")
                                 .build(),
                         )
                         .build(),
-                ),
-                None => MockResponse::Error(DescribeDBSnapshotsError::generic(meta(
-                    "DBSnapshotNotFound",
-                    &format!("DBSnapshot {id} not found."),
-                ))),
+                )
             }
-        }),
+        )),
+    );
+
+    let s = w.0.clone();
+    rules.push(
+        mock!(aws_sdk_rds::Client::describe_db_snapshots).then_compute_response(served!(
+            s,
+            "DescribeDBSnapshots",
+            |req| {
+                let mut st = lock(&s);
+                let id = req.db_snapshot_identifier().unwrap_or_default().to_string();
+                st.log.push(format!("DescribeDBSnapshots {id}"));
+                match st.snapshots.get(&id) {
+                    Some(status) => MockResponse::Output(
+                        DescribeDbSnapshotsOutput::builder()
+                            .db_snapshots(
+                                DbSnapshot::builder()
+                                    .db_snapshot_identifier(&id)
+                                    .db_instance_identifier(OLD_BLUE)
+                                    .status(status)
+                                    .snapshot_type("manual")
+                                    .build(),
+                            )
+                            .build(),
+                    ),
+                    None => MockResponse::Error(DescribeDBSnapshotsError::generic(meta(
+                        "DBSnapshotNotFound",
+                        &format!("DBSnapshot {id} not found."),
+                    ))),
+                }
+            }
+        )),
     );
 
     rules
@@ -1163,8 +1456,10 @@ fn cloudwatch_rules(w: &World) -> Vec<Rule> {
     let mut rules = Vec::new();
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_cloudwatch::Client::get_metric_statistics).then_compute_response(
-            move |req| {
+        mock!(aws_sdk_cloudwatch::Client::get_metric_statistics).then_compute_response(served!(
+            s,
+            "GetMetricStatistics",
+            |req| {
                 let mut st = lock(&s);
                 let metric = req.metric_name().unwrap_or_default().to_string();
                 let dim = req
@@ -1203,22 +1498,26 @@ fn cloudwatch_rules(w: &World) -> Vec<Rule> {
                         .build(),
                 )
             },
-        ),
+        )),
     );
     let s = w.0.clone();
     rules.push(
-        mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_response(move |req| {
-            let mut st = lock(&s);
-            st.log.push(format!(
-                "PutMetricData {}",
-                req.namespace().unwrap_or_default()
-            ));
-            st.put_metric_data.push(req.clone());
-            match st.error("PutMetricData") {
-                Some(e) => MockResponse::Error(PutMetricDataError::generic(e)),
-                None => MockResponse::Output(PutMetricDataOutput::builder().build()),
+        mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_response(served!(
+            s,
+            "PutMetricData",
+            |req| {
+                let mut st = lock(&s);
+                st.log.push(format!(
+                    "PutMetricData {}",
+                    req.namespace().unwrap_or_default()
+                ));
+                st.put_metric_data.push(req.clone());
+                match st.error("PutMetricData") {
+                    Some(e) => MockResponse::Error(PutMetricDataError::generic(e)),
+                    None => MockResponse::Output(PutMetricDataOutput::builder().build()),
+                }
             }
-        }),
+        )),
     );
     rules
 }
@@ -1226,7 +1525,7 @@ fn cloudwatch_rules(w: &World) -> Vec<Rule> {
 fn sns_rules(w: &World) -> Vec<Rule> {
     let s = w.0.clone();
     vec![
-        mock!(aws_sdk_sns::Client::publish).then_compute_response(move |req| {
+        mock!(aws_sdk_sns::Client::publish).then_compute_response(served!(s, "Publish", |req| {
             let mut st = lock(&s);
             st.log
                 .push(format!("Publish {}", req.topic_arn().unwrap_or_default()));
@@ -1239,7 +1538,7 @@ fn sns_rules(w: &World) -> Vec<Rule> {
                         .build(),
                 ),
             }
-        }),
+        })),
     ]
 }
 
@@ -1425,4 +1724,114 @@ pub fn is_mutation(line: &str) -> bool {
     ["Create", "Switchover", "Delete", "Modify"]
         .iter()
         .any(|p| line.starts_with(p))
+}
+
+// ---------------------------------------------------------------- fault sweeps
+
+/// One row of a fault sweep: which call failed, how, and what the step ended with.
+#[derive(Debug, Clone)]
+pub struct FaultCase {
+    pub op: String,
+    pub fault: WireFault,
+    pub lost: Lost,
+    /// The error name the step returned (or `ok (recorded)` for steps that never raise).
+    pub outcome: String,
+}
+
+/// Mutating calls that took effect (a call failed before reaching AWS does not count).
+pub fn effective_mutations(log: &[String]) -> Vec<String> {
+    let mut m: Vec<String> = log
+        .iter()
+        .filter(|l| is_mutation(l) && !l.contains(" !"))
+        .cloned()
+        .collect();
+    m.sort();
+    m
+}
+
+/// The operations a step calls on a healthy account, in first-call order.
+pub async fn operations_of<F, Fut>(make_world: &impl Fn() -> World, step: &F) -> Vec<String>
+where
+    F: Fn(Deps) -> Fut,
+    Fut: std::future::Future<Output = Result<Run, bluegreen_domain::WorkerError>>,
+{
+    let world = make_world();
+    step(world.faulty_deps())
+        .await
+        .unwrap_or_else(|e| panic!("the step must succeed on a healthy account: {e}"));
+    let mut ops: Vec<String> = Vec::new();
+    for line in world.log() {
+        let op = line.split(' ').next().unwrap_or_default().to_string();
+        if !ops.contains(&op) {
+            ops.push(op);
+        }
+    }
+    ops
+}
+
+/// For every call the step makes on a healthy account and every `WireFault` (for mutating
+/// calls also with the answer lost after AWS carried the call out): the step must end with
+/// the retryable `AwsUnavailable` naming the call, make no mutating call after the failure,
+/// and, retried on the same account as the state machine would, succeed with exactly the
+/// changes of a run without the fault (nothing done twice, nothing half-done).
+pub async fn sweep_wire_faults<F, Fut>(make_world: impl Fn() -> World, step: F) -> Vec<FaultCase>
+where
+    F: Fn(Deps) -> Fut,
+    Fut: std::future::Future<Output = Result<Run, bluegreen_domain::WorkerError>>,
+{
+    let healthy = make_world();
+    step(healthy.faulty_deps()).await.expect("healthy run");
+    let expected = effective_mutations(&healthy.log());
+    let ops = operations_of(&make_world, &step).await;
+    assert!(!ops.is_empty(), "the step makes no AWS call");
+    let mut cases = Vec::new();
+    for op in &ops {
+        let mutating = is_mutation(op);
+        let losts: &[Lost] = if mutating {
+            &[Lost::Request, Lost::Answer]
+        } else {
+            &[Lost::Request]
+        };
+        for &lost in losts {
+            for fault in WireFault::ALL {
+                let case = format!("{op} {fault:?} ({lost:?} lost)");
+                let world = make_world();
+                world.fault(op, fault, lost);
+                let err = match step(world.faulty_deps()).await {
+                    Ok(run) => panic!("{case}: the step succeeded: {run:?}"),
+                    Err(e) => e,
+                };
+                assert_eq!(err.name(), "AwsUnavailable", "{case}: {err}");
+                assert!(err.is_transient(), "{case}");
+                assert!(err.to_string().contains(op.as_str()), "{case}: {err}");
+                let log = world.log();
+                let at = log
+                    .iter()
+                    .position(|l| l.starts_with(op.as_str()) && l.contains(" !"))
+                    .unwrap_or_else(|| panic!("{case}: the fault was not hit: {log:?}"));
+                let after: Vec<&String> = log[at + 1..].iter().filter(|l| is_mutation(l)).collect();
+                assert!(
+                    after.is_empty(),
+                    "{case}: mutating calls after the failure: {after:?}"
+                );
+                // The state machine retries the step with the same input.
+                world.clear_faults();
+                step(world.faulty_deps()).await.unwrap_or_else(|e| {
+                    panic!("{case}: the retried step failed: {} {e}", e.name())
+                });
+                assert_eq!(
+                    effective_mutations(&world.log()),
+                    expected,
+                    "{case}: the fault and its retry changed something other than one healthy run does"
+                );
+                cases.push(FaultCase {
+                    op: op.clone(),
+                    fault,
+                    lost,
+                    outcome: err.name().to_string(),
+                });
+            }
+        }
+    }
+    cases
 }
