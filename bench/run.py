@@ -37,11 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "e2e"), str(ROOT / "bench")]
 from harness import CREDENTIALS, Stack, seed_postgres_instance  # noqa: E402
 from runtime_api import Sandbox  # noqa: E402
+import fleet  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
-WORKERS = ["precheck", "create", "wait", "guardrails", "switchover", "verify", "cleanup", "abort",
-           "remediation-metric"]
+WORKERS = ["resolve", "precheck", "create", "wait", "guardrails", "switchover", "verify", "cleanup",
+           "abort", "remediation-metric", "tally"]
 MIB = 1024 * 1024
 # Published list prices, us-east-1 (update here if they change): https://aws.amazon.com/step-functions/pricing/
 # and https://aws.amazon.com/lambda/pricing/ (Arm, first 6 billion GB-seconds per month).
@@ -627,14 +628,17 @@ def main():
         sim = simulate(precheck_path)
         measure = Measure(stack, {w: bins["x86_64"][w] for w in WORKERS}, args.runs)
         cold, warm, paths = measure.all()
+        log("fleets of 1, 10 and 50 databases")
+        fleet_rows = fleet.measure(stack, (1, 10, 50), log=log)
     per_variant = calls_per_variant(records)
     cold_ms = {fn: stats([r["cold_ms"] for r in rows])[0] for fn, rows in cold.items()}
     totals = upgrade_totals(sim, per_variant, cold_ms)
     (OUT / "raw.json").write_text(json.dumps({
         "records": [{k: v for k, v in r.items() if k not in ("input", "output")} for r in records],
         "sim": sim, "cold": {fn: [{k: v for k, v in r.items() if k != "out"} for r in rows] for fn, rows in cold.items()},
-        "warm": warm, "sizes": {f"{a}/{w}": s for (a, w), s in size.items()}}, indent=1, default=str))
+        "warm": warm, "fleet": fleet_rows, "sizes": {f"{a}/{w}": s for (a, w), s in size.items()}}, indent=1, default=str))
     text, checks = report(args, size, sim, totals, cold, warm, paths, (load_start, os.getloadavg()[0]))
+    text += "\n" + fleet.section(fleet_rows)
     (ROOT / "bench" / "results.md").write_text(text)
     print(text)
     log("wrote bench/results.md; raw samples in bench/out/raw.json")

@@ -313,3 +313,26 @@ def test_two_executions_started_at_once_make_one_deployment(stack):
     assert stack.state()["calls"]["rds"]["CreateBlueGreenDeployment"] <= 2
     assert_blue_untouched(stack)
     assert_invariants(stack, blue, request, run_failed=False)
+
+
+def test_a_switchover_window_that_closes_before_green_is_ready_leaves_green_prepared(stack):
+    """The run starts inside the window; green is ready only after it closed: no switchover,
+    green kept, blue untouched, and the run says so."""
+    from datetime import datetime, timedelta, timezone
+
+    request = seed_postgres_instance(stack.client("rds"))
+    now = datetime.now(timezone.utc)
+    end = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    if (end - now).total_seconds() < 20:
+        end += timedelta(minutes=1)
+    start = now - timedelta(minutes=30)
+    window = f"{start:%a %H:%M}-{end:%H:%M} UTC"
+    stack.faults(provisioning_until=int(end.timestamp()) + 2)
+    rc, run, err = stack.execute({**request, "action": "upgrade", "switchover_window": window})
+    assert rc == 0, err[-3000:]
+    assert run["guardrail"]["verdict"] == "skip" and "closed" in run["note"], run["guardrail"]
+    assert "switchover" not in run
+    assert_blue_untouched(stack)
+    assert [d["Status"] for d in deployments(stack)] == ["AVAILABLE"], "green is kept, prepared"
+    assert [n["milestone"] for n in stack.notifications()] == ["started", "green_ready", "switchover_skipped"]
+    assert remediations(stack) == {("orders-pg", "console", "prepared"): True}

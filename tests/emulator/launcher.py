@@ -28,7 +28,8 @@ Fidelity fixes to moto's blue/green model
 
 Control API (same port, JSON in and out)
   POST /_emulator/faults   {"BlueGreenDeploymentName": "bg1", <knobs>}  (no name = global)
-      provisioning_polls N, tasks_in_progress_polls N, storage_optimization_polls N,
+      provisioning_polls N, provisioning_until EPOCH_SECONDS (PROVISIONING until that wall-clock
+      time, whatever the polls), tasks_in_progress_polls N, storage_optimization_polls N,
       invalid_configuration bool, status_details str, switchover_failed_in_details bool,
       switchover_failed bool, switchover_in_progress_polls N,
       throttle {"Action": "DescribeBlueGreenDeployments", "count": 3} (or a list; always global)
@@ -57,6 +58,7 @@ import re
 import signal
 import string
 import threading
+import time
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -74,7 +76,7 @@ from werkzeug.wsgi import get_input_stream
 
 import cbor_bridge
 
-INT_KNOBS = {"provisioning_polls", "tasks_in_progress_polls", "storage_optimization_polls",
+INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls"}
 BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed"}
 # Metrics RDS publishes on its own; read whenever a client reads CloudWatch.
@@ -294,7 +296,7 @@ def _render(bg, k):
     names = [t.Name for t in bg.tasks]
     busy = "DB_ENGINE_VERSION_UPGRADE" if "DB_ENGINE_VERSION_UPGRADE" in names else names[-1]
     bg.status_details = None
-    if k <= n:
+    if k <= n or time.time() < rt["knobs"]["provisioning_until"]:
         bg.set_status(S.PROVISIONING)
         bg.tasks = [Task(t, "IN_PROGRESS" if i == 0 else "PENDING") for i, t in enumerate(names)]
     elif rt["knobs"]["invalid_configuration"]:

@@ -105,7 +105,7 @@ async fn the_last_batch_sends_one_notification_with_the_whole_table() {
     assert_eq!(body["selector"]["tags"]["bluegreen:wave"], json!("1"));
     let attrs = sent[0].message_attributes().unwrap();
     assert_eq!(attrs["outcome"].string_value(), Some("complete"));
-    assert_eq!(out.published[0].notification_published, true);
+    assert!(out.published[0].notification_published);
 }
 
 #[tokio::test]
