@@ -280,7 +280,7 @@ class Measure:
         self.stack, self.bins, self.runs = stack, bins, runs
         self.env = {**os.environ, **CREDENTIALS, "AWS_ENDPOINT_URL": stack.endpoint,
                     "NOTIFICATION_TOPIC_ARN": stack.topic_arn, "RUST_LOG": "info"}
-        for k in ("SSL_CERT_FILE", "SSL_CERT_DIR"):  # Lambda sets neither: let the TLS stack probe
+        for k in ("SSL_CERT_FILE", "SSL_CERT_DIR"):  # Lambda sets neither: the compiled-in roots
             self.env.pop(k, None)
         (OUT / "logs").mkdir(parents=True, exist_ok=True)
 
@@ -292,10 +292,11 @@ class Measure:
 
     def sandbox(self, fn):
         env = dict(self.env)
-        if "+" in fn:  # another trust store: SSL_CERT_FILE only, the certificate directory empty
-            (OUT / "no-cert-dir").mkdir(exist_ok=True)
-            store = ca_bundle() if fn.endswith("+bundle") else amazon_roots()
-            env.update(SSL_CERT_FILE=str(store), SSL_CERT_DIR=str(OUT / "no-cert-dir"))
+        if "+" in fn:  # the system trust store instead of the compiled-in roots, through SSL_CERT_*
+            bundle, dirs = system_trust_store()
+            env["SSL_CERT_FILE"] = str(bundle)
+            if fn.endswith("+system"):
+                env["SSL_CERT_DIR"] = ":".join(str(d) for d in dirs)
         return Sandbox(self.cmd(fn), env, fn.split("+")[0], log_path=OUT / "logs" / f"{fn}.log")
 
     def cold(self, fn, event):
@@ -333,8 +334,8 @@ class Measure:
                   "guardrails": run, "remediation-metric": {"milestone": "green_ready", "run": run}}
         cold, warm, paths = {}, {}, {}
         # Read-only on the prepared deployment first: precheck, create (adopt), wait, guardrails.
-        events["precheck+bundle"] = events["precheck+amazon"] = precheck_event
-        for fn in ["precheck", "precheck+bundle", "precheck+amazon", "boto3-precheck", "create", "wait", "guardrails",
+        events["precheck+system"] = events["precheck+bundle"] = precheck_event
+        for fn in ["precheck", "precheck+system", "precheck+bundle", "boto3-precheck", "create", "wait", "guardrails",
                    "remediation-metric"]:
             log(f"{fn}: {self.runs} cold starts")
             cold[fn] = self.cold(fn, events[fn])
@@ -358,39 +359,17 @@ class Measure:
         return cold, warm, paths
 
 
-def ca_bundle():
-    for p in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"):
-        if Path(p).is_file():
-            return Path(p)
-    sys.exit("bench: no CA bundle found")
-
-
-def amazon_roots():
-    """The roots AWS endpoints chain to (Amazon Root CA 1-4, Starfield Services G2), from the bundle."""
-    import warnings
-
-    from cryptography import x509
-
-    path = OUT / "amazon-roots.pem"
-    pems = ca_bundle().read_text().split("-----END CERTIFICATE-----")
-    keep = []
-    for pem in pems:
-        if "BEGIN CERTIFICATE" not in pem:
-            continue
-        pem = pem[pem.index("-----BEGIN CERTIFICATE-----"):] + "-----END CERTIFICATE-----\n"
-        with warnings.catch_warnings():  # a few old roots have a non-positive serial number
-            warnings.simplefilter("ignore")
-            subject = x509.load_pem_x509_certificate(pem.encode()).subject.rfc4514_string()
-        if "O=Amazon" in subject or "CN=Starfield Services Root Certificate Authority - G2" in subject:
-            keep.append(pem)
-    path.write_text("".join(keep))
-    return path
-
-
-def cert_dir_files():
-    """What rustls-native-certs reads on this machine besides the bundle (openssl-probe's dir)."""
-    d = Path("/etc/ssl/certs") if Path("/etc/ssl/certs").is_dir() else Path("/etc/pki/tls/certs")
-    return d, sum(1 for _ in d.iterdir()) if d.is_dir() else 0
+def system_trust_store():
+    """What the SDK's HTTPS client loads when it uses the system store (rustls-native-certs with
+    openssl-probe 0.2 on Linux): the first CA bundle found, and every certificate directory found."""
+    files = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+             "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem", "/etc/pki/tls/cacert.pem",
+             "/etc/ssl/cert.pem", "/opt/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/certs/cacert.pem")
+    bundle = next((Path(p) for p in files if Path(p).exists()), None)
+    if bundle is None:
+        sys.exit("bench: no CA bundle found")
+    dirs = [Path(d) for d in ("/etc/ssl/certs", "/etc/pki/tls/certs", "/etc/security/certificates") if Path(d).exists()]
+    return bundle, dirs
 
 
 # ---------------------------------------------------------------- report
@@ -455,21 +434,24 @@ def report(args, size, sim, totals, cold, warm, paths, load):
         "process (Lambda's Max Memory Used). First invocation: that invocation's duration against the emulator.\n")
     add("| worker | cold start ms | RSS at init MiB | peak RSS MiB | first invocation ms | path taken |")
     add("| --- | --- | --- | --- | --- | --- |")
-    labels = {"precheck+bundle": "precheck, CA bundle only ¹", "precheck+amazon": "precheck, Amazon roots only ¹",
+    labels = {"precheck+system": "precheck, system trust store ¹", "precheck+bundle": "precheck, CA bundle only ¹",
               "boto3-precheck": "boto3 precheck"}
-    for fn in WORKERS + ["precheck+bundle", "precheck+amazon", "boto3-precheck"]:
+    for fn in WORKERS + ["precheck+system", "precheck+bundle", "boto3-precheck"]:
         rows = cold[fn]
         init = stats([r["init_rss_kb"] / 1024 for r in rows])
         first = stats([r["first_ms"] for r in rows])
         path = ", ".join(f"{k or 'ok'} ×{n}" for k, n in paths[fn].items())
         add(f"| {labels.get(fn, fn)} | {cs[fn][0]:.1f} / {cs[fn][1]:.1f} | {init[0]:.1f} / {init[1]:.1f} | "
             f"{pk[fn][0]:.1f} / {pk[fn][1]:.1f} | {first[0]:.1f} / {first[1]:.1f} | {path} |")
-    cdir, nfiles = cert_dir_files()
-    add(f"\n¹ The SDK's HTTPS client loads the system trust store at init (rustls-native-certs: the CA bundle and "
-        f"every file of the certificate directory, here {cdir} with {nfiles} entries). These rows change only the "
-        f"trust store, through SSL_CERT_FILE (SSL_CERT_DIR: an empty directory): the CA bundle alone (a layout "
-        f"like Lambda's provided.al2023), or just the five roots AWS endpoints chain to (Amazon Root CA 1–4, "
-        f"Starfield Services Root G2), as a trust store built into the binary would be.\n")
+    bundle, dirs = system_trust_store()
+    nfiles = sum(1 for d in dirs for _ in d.iterdir())
+    add(f"\n¹ The workers' HTTPS client trusts the five Amazon Trust Services roots compiled into them "
+        f"(crates/aws/src/config.rs), in the `aws` and `aws-us-gov` partitions. Elsewhere (China, the isolated "
+        f"partitions, the European Sovereign Cloud), or when SSL_CERT_FILE or SSL_CERT_DIR is set, it loads the "
+        f"system trust store instead, as the SDK does by default (rustls-native-certs). These rows take that path "
+        f"through the variables: the system store as openssl-probe finds it here ({bundle} plus every file of "
+        f"{', '.join(map(str, dirs))}: {nfiles} entries), which is what every worker loaded before the roots were "
+        f"compiled in; and a CA bundle alone (SSL_CERT_FILE only: a layout like Lambda's provided.al2023).\n")
     add("Replayed events (a prepared deployment of `bench-pg`, PostgreSQL 13.15 → 16.4, seeded with "
         "tests/e2e/harness.py): precheck (`upgrade`, adopting it), create (the **adopt** path: the deployment exists, "
         "so every invocation is idempotent), wait (a ready poll), guardrails (go), remediation-metric (green_ready); "
@@ -565,18 +547,10 @@ def report(args, size, sim, totals, cold, warm, paths, load):
     if not missed:
         add("None: every target is met.\n")
     if "cold" in missed or "ratio" in missed:
-        add(f"- **Cold start** ({cs[worst_cold][0]:.1f} ms median for {worst_cold}). Init is CPU-bound and most "
-            f"of it is the SDK's HTTPS client loading and parsing the system trust store at `aws_config::load` "
-            f"(rustls-native-certs: the bundle plus all {nfiles} files of {cdir} here). With the CA bundle only "
-            f"precheck starts in {cs['precheck+bundle'][0]:.1f} ms; with only the five roots AWS endpoints use, in "
-            f"{cs['precheck+amazon'][0]:.1f} ms. What would reach it, best first: (1) a trust store of those five "
-            f"roots built into the binary: in crates/aws/src/config.rs, an `aws_smithy_http_client::Builder` with "
-            f"`TlsContext::builder().with_trust_store(TrustStore::empty().with_pem_certificate(...))`, passed as the "
-            f"config's `http_client` (a dependency on aws-smithy-http-client with `rustls-aws-lc`); (2) without code, "
-            f"`SSL_CERT_FILE` set to such a PEM shipped in the zip and `SSL_CERT_DIR` to an empty directory, in the "
-            f"functions' environment (infra/template.yaml). Building the clients lazily on the first invocation "
-            f"would only move this cost into that invocation. The release profile does not change it (parsing and "
-            f"file I/O, not code size).")
+        add(f"- **Cold start** ({cs[worst_cold][0]:.1f} ms median for {worst_cold}). The trust store is already "
+            f"compiled in (the system store would add {cs['precheck+system'][0] - cs['precheck'][0]:.1f} ms to "
+            f"precheck, row ¹); what is left is process start, `aws_config::load` and the three clients, and "
+            f"lambda_runtime's own start. A loaded machine inflates all of it: check the load average above.")
     if "transitions" in missed:
         add(f"- **State transitions** ({sim['transitions']}): each green poll costs 3. The build is polled every "
             f"15 s for its first 2 minutes and then every 60 s until AVAILABLE. Proposed constants (crates/domain, not "
