@@ -2,7 +2,7 @@
 //! changed something (or failed), the `Remediations` metric and the durations. A failure to
 //! publish is logged and recorded in the run, never raised: it must not hide the run's outcome.
 
-use crate::runtime::{epoch_seconds, Deps, Invocation, Labelled};
+use crate::runtime::{epoch_seconds, notification_subject, Deps, Invocation, Labelled};
 use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
 use bluegreen_aws::cloudwatch::datum;
 use bluegreen_domain::run::{PublishRecord, Route, Run};
@@ -102,34 +102,17 @@ pub async fn handle(
     let topic = run
         .request
         .as_ref()
-        .and_then(|r| r.notification_topic_arn.clone())
-        .or_else(|| deps.default_topic_arn.clone());
-    match topic {
-        Some(topic) => {
-            let (subject, body) = notification(milestone, &run);
-            let outcome = milestone.outcome().unwrap_or(milestone.as_str());
-            let db = run.db_label();
-            let attributes = [
-                ("milestone", milestone.as_str()),
-                ("outcome", outcome),
-                ("db_identifier", db.as_str()),
-            ];
-            match deps
-                .notifier
-                .publish(&topic, &subject, &body.to_string(), &attributes)
-                .await
-            {
-                Ok(_) => record.notification_published = true,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not publish the notification; the run's outcome stands");
-                    record.errors.push(e.to_string());
-                }
-            }
-        }
-        None => record.errors.push(
-            "no notification topic: set NOTIFICATION_TOPIC_ARN or notification_topic_arn".into(),
-        ),
-    }
+        .and_then(|r| r.notification_topic_arn.clone());
+    let (subject, body) = notification(milestone, &run);
+    let outcome = milestone.outcome().unwrap_or(milestone.as_str());
+    let db = run.db_label();
+    let attributes = [
+        ("milestone", milestone.as_str()),
+        ("outcome", outcome),
+        ("db_identifier", db.as_str()),
+    ];
+    deps.notify(topic, &subject, &body, &attributes, &mut record)
+        .await;
     run.published.push(record);
     Ok(run)
 }
@@ -237,13 +220,7 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
         Milestone::AlreadyInProgress => "already in progress, nothing done",
         Milestone::SwitchoverSkipped => "switchover window closed, green left prepared",
     };
-    let mut subject: String = format!("[rds-bluegreen] {db} {from} -> {to}: {what}")
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    if subject.chars().count() > 100 {
-        subject = subject.chars().take(99).collect::<String>() + "…";
-    }
+    let subject = notification_subject(&format!("[rds-bluegreen] {db} {from} -> {to}: {what}"));
     let body = json!({
         "milestone": milestone.as_str(),
         "outcome": milestone.outcome(),

@@ -33,6 +33,53 @@ impl Deps {
     }
 }
 
+impl Deps {
+    /// Publishes one notification to `topic` (else the deployment's topic). A failure to
+    /// publish is logged and recorded in `record`, never raised: it must not hide the outcome.
+    pub async fn notify(
+        &self,
+        topic: Option<String>,
+        subject: &str,
+        body: &serde_json::Value,
+        attributes: &[(&str, &str)],
+        record: &mut bluegreen_domain::run::PublishRecord,
+    ) {
+        let Some(topic) = topic.or_else(|| self.default_topic_arn.clone()) else {
+            record.errors.push(
+                "no notification topic: set NOTIFICATION_TOPIC_ARN or notification_topic_arn"
+                    .into(),
+            );
+            return;
+        };
+        match self
+            .notifier
+            .publish(
+                &topic,
+                &notification_subject(subject),
+                &body.to_string(),
+                attributes,
+            )
+            .await
+        {
+            Ok(_) => record.notification_published = true,
+            Err(e) => {
+                tracing::error!(error = %e, "could not publish the notification; the run's outcome stands");
+                record.errors.push(e.to_string());
+            }
+        }
+    }
+}
+
+/// An SNS subject: no control characters, at most 100 characters.
+pub fn notification_subject(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    if clean.chars().count() > 100 {
+        clean.chars().take(99).collect::<String>() + "…"
+    } else {
+        clean
+    }
+}
+
 /// Facts about this invocation that handlers need, passed in so tests control them.
 #[derive(Clone, Debug)]
 pub struct Invocation {

@@ -3,7 +3,7 @@
 //! and picks the next batch. When the fleet is done it sends one closing notification with
 //! the whole table (each database has already sent its own and published its metric).
 
-use crate::runtime::{Deps, Invocation, Labelled};
+use crate::runtime::{notification_subject, Deps, Invocation, Labelled};
 use bluegreen_domain::fleet::{FleetRun, Mode, Next, Row};
 use bluegreen_domain::run::{PublishRecord, Run};
 use bluegreen_domain::WorkerError;
@@ -67,52 +67,25 @@ async fn notify(deps: &Deps, fleet: &FleetRun) -> PublishRecord {
         .as_ref()
         .and_then(|r| r.request.get("notification_topic_arn"))
         .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| deps.default_topic_arn.clone());
-    let Some(topic) = topic else {
-        record.errors.push(
-            "no notification topic: set NOTIFICATION_TOPIC_ARN or notification_topic_arn".into(),
-        );
-        return record;
-    };
+        .map(str::to_string);
     let (subject, body) = notification(fleet);
-    let outcome = if fleet.next == Next::Done {
-        "complete"
-    } else {
-        "incomplete"
-    };
     let attributes = [
         ("milestone", "fleet_completed"),
-        ("outcome", outcome),
+        ("outcome", body["outcome"].as_str().unwrap_or_default()),
         ("db_identifier", "fleet"),
     ];
-    match deps
-        .notifier
-        .publish(&topic, &subject, &body.to_string(), &attributes)
-        .await
-    {
-        Ok(_) => record.notification_published = true,
-        Err(e) => {
-            tracing::error!(error = %e, "could not publish the fleet notification; the run's outcome stands");
-            record.errors.push(e.to_string());
-        }
-    }
+    deps.notify(topic, &subject, &body, &attributes, &mut record)
+        .await;
     record
 }
 
 pub fn notification(fleet: &FleetRun) -> (String, Value) {
     let trigger = fleet.trigger();
-    let mut subject: String = format!(
+    let subject = notification_subject(&format!(
         "[rds-bluegreen] fleet ({}): {}",
         trigger.as_str(),
         fleet.headline()
-    )
-    .chars()
-    .filter(|c| !c.is_control())
-    .collect();
-    if subject.chars().count() > 100 {
-        subject = subject.chars().take(99).collect::<String>() + "…";
-    }
+    ));
     let body = json!({
         "milestone": "fleet_completed",
         "outcome": if fleet.next == Next::Done { "complete" } else { "incomplete" },
