@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from harness import ROOT, seed_fleet, seed_postgres_instance, tag_for_fleet
+from invariants import assert_invariants, capture_blue
 
 EVENTS = ROOT / "tests" / "fixtures" / "events"
 
@@ -41,7 +42,8 @@ def test_a_fleet_of_twenty_one_mixed_databases_upgrades_with_one_failure_kept_to
     # Not in the wave: must not be touched.
     outsider = seed_postgres_instance(rds, name="outsider-pg")
     tag_for_fleet(rds, outsider, wave="2")
-    broken = "fleet-pg-03"
+    broken, healthy = "fleet-pg-03", "fleet-my-01"
+    blues = {db: capture_blue(stack, db) for db in (broken, healthy, "fleet-au-02")}
     stack.faults(BlueGreenDeploymentName=f"rbg-{broken}-to-16-4", invalid_configuration=True)
     stack.faults(provisioning_polls=1, tasks_in_progress_polls=1)
     stack.control("reset", {"counters_only": True})
@@ -73,9 +75,16 @@ def test_a_fleet_of_twenty_one_mixed_databases_upgrades_with_one_failure_kept_to
     metrics = remediations(stack)
     assert metrics["failed"] == {(broken, "console")}
     assert {db for db, _ in metrics["succeeded"]} == set(seeded) - {broken}
-    closing = [n for n in stack.notifications() if n.get("milestone") == "fleet_completed"]
+    notes = stack.notifications()
+    closing = [n for n in notes if n.get("milestone") == "fleet_completed"]
     assert len(closing) == 1 and closing[0]["outcome"] == "incomplete"
     assert len(closing[0]["results"]) == 21
+    # The same invariants as for one database, for the failed one and for two that succeeded.
+    for db, blue in blues.items():
+        target = "8.0.39" if "-my-" in db else "16.4"
+        mine = [n for n in notes if n.get("db_identifier") == db]
+        assert_invariants(stack, blue, {"action": "upgrade", "target_engine_version": target, "soak_hours": 0},
+                          run_failed=db == broken, error="GreenFailed" if db == broken else None, notes=mine)
     # The RDS calls per database do not depend on the fleet's size: Resolve pages through the
     # account once; everything else is per database.
     state = stack.state()
