@@ -33,6 +33,28 @@ const FLEET_FIELDS: &[&str] = &["selector", "max_concurrency", "tolerated_failur
 /// The `Error` a fleet run ends with when a database failed or was not started.
 pub const FLEET_INCOMPLETE: &str = "FleetIncomplete";
 
+/// A Standard execution's history holds at most 25,000 events, and every database of a fleet
+/// runs inside one execution: new batches start only while the estimate stays under this.
+pub const HISTORY_EVENT_BUDGET: u64 = 22_000;
+/// Events of one database's flow besides its polls (measured on the simulated upgrade: 432
+/// events with ~20 polls), and of one poll or hold (Task 5, Choice 2, Wait 2).
+const EVENTS_PER_DATABASE: u64 = 250;
+const EVENTS_PER_POLL: u64 = 9;
+/// A cleanup after the fleet's soak: precheck, the cleanup loop, the notification.
+const EVENTS_PER_CLEANUP: u64 = 80;
+/// The Map, Tally and Choice of one batch, and each item's iteration events.
+const EVENTS_PER_BATCH: u64 = 15;
+const EVENTS_PER_ITEM: u64 = 2;
+
+/// The history events one database's flow took, from what its run document recorded.
+pub fn history_events(run: &Run) -> u64 {
+    let polls = run.wait.as_ref().map_or(0, |w| w.polls);
+    let holds = run.guardrail.as_ref().map_or(0, |g| g.holds);
+    let cleanup_loops = run.cleanup.as_ref().map_or(0, |c| c.steps.len());
+    EVENTS_PER_DATABASE
+        + EVENTS_PER_POLL * (u64::from(polls) + u64::from(holds) + cleanup_loops as u64)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 enum OneOrMany {
@@ -550,6 +572,9 @@ pub struct FleetRun {
     pub failures: u32,
     #[serde(default)]
     pub batches_run: u32,
+    /// The execution's history events so far, as estimated from the run documents.
+    #[serde(default)]
+    pub history_events: u64,
     #[serde(default)]
     pub next: Next,
     #[serde(default)]
@@ -626,6 +651,11 @@ impl FleetRun {
         let items = std::mem::take(&mut self.batch);
         self.batch_results.clear();
         self.batches_run += 1;
+        self.history_events += EVENTS_PER_BATCH
+            + finished
+                .iter()
+                .map(|r| EVENTS_PER_ITEM + history_events(r))
+                .sum::<u64>();
         for (i, run) in finished.iter().enumerate() {
             let row = Row::from_run(run);
             if self.phase == FleetPhase::Cleanup {
@@ -665,8 +695,43 @@ impl FleetRun {
         }
     }
 
+    /// Whether the next batch's databases, at twice the average so far, and every cleanup to
+    /// come still fit the history budget.
+    fn next_batch_fits(&self) -> bool {
+        let done = self
+            .results
+            .iter()
+            .filter(|r| !matches!(r.outcome, Outcome::Skipped | Outcome::NotStarted))
+            .count() as u64;
+        if done == 0 {
+            return true;
+        }
+        let batch = u64::from(self.max_concurrency.max(1)).min(self.pending.len() as u64);
+        let average = self.history_events / done;
+        let cleanups = (self.cleanups.len() as u64 + batch) * EVENTS_PER_CLEANUP;
+        self.history_events
+            + batch * (2 * average.max(EVENTS_PER_DATABASE) + EVENTS_PER_ITEM)
+            + EVENTS_PER_BATCH
+            + cleanups
+            <= HISTORY_EVENT_BUDGET
+    }
+
     fn advance(&mut self) {
         let mut stopped_early = false;
+        if self.phase == FleetPhase::Upgrade && !self.pending.is_empty() && !self.next_batch_fits()
+        {
+            let why = format!(
+                "not started: this execution's history (about {} of Step Functions' 25,000 \
+                 events) has no room for another batch; nothing was changed on this database. \
+                 Start another execution for the rest (the finished ones are left as they are), \
+                 or split the fleet with bluegreen:wave tags",
+                self.history_events
+            );
+            for item in self.pending.drain(..) {
+                self.results.push(Row::not_started(&item, &why));
+            }
+            stopped_early = true;
+        }
         if self.phase == FleetPhase::Upgrade
             && !self.pending.is_empty()
             && self.failures > self.tolerated_failures

@@ -591,3 +591,65 @@ fn a_single_request_is_one_item_with_the_input_unchanged() {
         vec![json!({"input": input, "execution": execution()})]
     );
 }
+
+#[test]
+fn new_batches_stop_before_the_execution_history_would_overflow() {
+    // 200 databases whose green takes ~4 hours to build: ~120 polls each (~1,300 events).
+    let mut f = members(200, 1000, 5);
+    let mut started = 0;
+    while f.next == Next::Batch && f.phase == FleetPhase::Upgrade {
+        started += f.batch.len();
+        let done: Vec<Run> = f
+            .batch
+            .iter()
+            .map(|i| {
+                let mut run = finished(i, Some("prepared"), None);
+                run.wait = Some(
+                    serde_json::from_value(json!({"phase": "ready", "polls": 120,
+                    "consecutive_ready": 2, "next_delay_seconds": 15, "status": "AVAILABLE"}))
+                    .unwrap(),
+                );
+                run
+            })
+            .collect();
+        f.tally(&done);
+    }
+    assert!(
+        f.history_events <= bluegreen_domain::fleet::HISTORY_EVENT_BUDGET,
+        "{}",
+        f.history_events
+    );
+    assert!((10..=20).contains(&started), "{started} databases started");
+    let not_started: Vec<_> = f
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotStarted)
+        .collect();
+    assert_eq!(not_started.len(), 200 - started);
+    assert!(not_started[0].detail.as_deref().unwrap().contains("25,000"));
+    assert_eq!(f.next, Next::Incomplete);
+}
+
+#[test]
+fn forty_typical_upgrades_fit_one_execution() {
+    // ~20 polls each: a 45-minute build on the poll schedule (bench/results.md), ~430 events.
+    let mut f = members(40, 0, 5);
+    while f.next == Next::Batch && f.phase == FleetPhase::Upgrade {
+        let done: Vec<Run> = f
+            .batch
+            .iter()
+            .map(|i| {
+                let mut run = finished(i, Some("prepared"), None);
+                run.wait = Some(
+                    serde_json::from_value(json!({"phase": "ready", "polls": 20,
+                    "consecutive_ready": 2, "next_delay_seconds": 15, "status": "AVAILABLE"}))
+                    .unwrap(),
+                );
+                run
+            })
+            .collect();
+        f.tally(&done);
+    }
+    assert_eq!(f.next, Next::Done, "{}", f.headline());
+    assert_eq!(f.results.len(), 40);
+}
