@@ -119,6 +119,10 @@ def variant(fn, inp, out):
         return "done" if (out.get("abort") or {}).get("done") else "deleting"
     if fn == "remediation-metric":
         return inp.get("milestone", "")
+    if fn == "resolve":
+        return out.get("mode", "")
+    if fn == "tally":
+        return out.get("next", "")
     return ""
 
 
@@ -330,13 +334,19 @@ class Measure:
                           "execution": {"id": "arn:aws:states:us-east-1:123456789012:execution:rds-bluegreen:bench",
                                         "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}}
         go = invoke_service(stack, "guardrails", run)
+        # resolve: a single-database request (passed on, no AWS call); tally: the last batch of a
+        # one-database fleet (folds it in, sends the closing notification).
+        fleet_doc = {"mode": "fleet", "execution": precheck_event["execution"], "max_concurrency": 5,
+                     "batch": [{"input": {"fleet_member": {"db_identifier": "bench-pg", "kind": "instance"}}}],
+                     "batch_results": [run], "next": "batch"}
         events = {"precheck": precheck_event, "boto3-precheck": precheck_event, "create": run, "wait": run,
-                  "guardrails": run, "remediation-metric": {"milestone": "green_ready", "run": run}}
+                  "guardrails": run, "remediation-metric": {"milestone": "green_ready", "run": run},
+                  "resolve": precheck_event, "tally": fleet_doc}
         cold, warm, paths = {}, {}, {}
         # Read-only on the prepared deployment first: precheck, create (adopt), wait, guardrails.
         events["precheck+system"] = events["precheck+bundle"] = precheck_event
-        for fn in ["precheck", "precheck+system", "precheck+bundle", "boto3-precheck", "create", "wait", "guardrails",
-                   "remediation-metric"]:
+        for fn in ["resolve", "precheck", "precheck+system", "precheck+bundle", "boto3-precheck", "create", "wait",
+                   "guardrails", "remediation-metric", "tally"]:
             log(f"{fn}: {self.runs} cold starts")
             cold[fn] = self.cold(fn, events[fn])
         for fn in ["precheck", "boto3-precheck", "create", "wait"]:
