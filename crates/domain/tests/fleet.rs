@@ -592,10 +592,9 @@ fn a_single_request_is_one_item_with_the_input_unchanged() {
     );
 }
 
-#[test]
-fn new_batches_stop_before_the_execution_history_would_overflow() {
-    // 200 databases whose green takes ~4 hours to build: ~120 polls each (~1,300 events).
-    let mut f = members(200, 1000, 5);
+/// Runs the upgrade phase to its end, every database prepared after `polls` polls; returns
+/// how many databases were started.
+fn prepare_all(f: &mut FleetRun, polls: u32) -> usize {
     let mut started = 0;
     while f.next == Next::Batch && f.phase == FleetPhase::Upgrade {
         started += f.batch.len();
@@ -605,7 +604,7 @@ fn new_batches_stop_before_the_execution_history_would_overflow() {
             .map(|i| {
                 let mut run = finished(i, Some("prepared"), None);
                 run.wait = Some(
-                    serde_json::from_value(json!({"phase": "ready", "polls": 120,
+                    serde_json::from_value(json!({"phase": "ready", "polls": polls,
                     "consecutive_ready": 2, "next_delay_seconds": 15, "status": "AVAILABLE"}))
                     .unwrap(),
                 );
@@ -614,6 +613,14 @@ fn new_batches_stop_before_the_execution_history_would_overflow() {
             .collect();
         f.tally(&done);
     }
+    started
+}
+
+#[test]
+fn new_batches_stop_before_the_execution_history_would_overflow() {
+    // 200 databases whose green takes ~4 hours to build: ~120 polls each (~1,300 events).
+    let mut f = members(200, 1000, 5);
+    let started = prepare_all(&mut f, 120);
     assert!(
         f.history_events <= bluegreen_domain::fleet::HISTORY_EVENT_BUDGET,
         "{}",
@@ -634,22 +641,7 @@ fn new_batches_stop_before_the_execution_history_would_overflow() {
 fn forty_typical_upgrades_fit_one_execution() {
     // ~20 polls each: a 45-minute build on the poll schedule (bench/results.md), ~430 events.
     let mut f = members(40, 0, 5);
-    while f.next == Next::Batch && f.phase == FleetPhase::Upgrade {
-        let done: Vec<Run> = f
-            .batch
-            .iter()
-            .map(|i| {
-                let mut run = finished(i, Some("prepared"), None);
-                run.wait = Some(
-                    serde_json::from_value(json!({"phase": "ready", "polls": 20,
-                    "consecutive_ready": 2, "next_delay_seconds": 15, "status": "AVAILABLE"}))
-                    .unwrap(),
-                );
-                run
-            })
-            .collect();
-        f.tally(&done);
-    }
+    assert_eq!(prepare_all(&mut f, 20), 40);
     assert_eq!(f.next, Next::Done, "{}", f.headline());
     assert_eq!(f.results.len(), 40);
 }
