@@ -17,13 +17,13 @@ impl Metrics {
         Self { client }
     }
 
-    /// One statistic of an AWS/RDS metric over the last `lookback`, reduced across datapoints
-    /// (minimum of minimums, maximum of maximums). `None` without datapoints.
+    /// One statistic of an AWS/RDS metric with exactly these dimensions (CloudWatch matches
+    /// the whole set) over the last `lookback`, reduced across datapoints (minimum of
+    /// minimums, maximum of maximums). `None` without datapoints.
     pub async fn rds_statistic(
         &self,
         metric: &str,
-        dimension: &str,
-        id: &str,
+        dimensions: &[(&str, &str)],
         statistic: Statistic,
         lookback: Duration,
         now: SystemTime,
@@ -33,7 +33,12 @@ impl Metrics {
             .get_metric_statistics()
             .namespace("AWS/RDS")
             .metric_name(metric)
-            .dimensions(Dimension::builder().name(dimension).value(id).build())
+            .set_dimensions(Some(
+                dimensions
+                    .iter()
+                    .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
+                    .collect(),
+            ))
             .start_time(DateTime::from(now - lookback))
             .end_time(DateTime::from(now))
             .period(60)

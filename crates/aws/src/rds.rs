@@ -13,7 +13,7 @@ use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
 use bluegreen_domain::source::{Membership, SourceDb, RELEVANT_PARAMETERS};
 use bluegreen_domain::WorkerError;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
 pub struct Rds {
@@ -36,6 +36,7 @@ fn instance_to_source(db: &DbInstance) -> SourceDb {
         kind: DbKind::Instance,
         identifier: db.db_instance_identifier().unwrap_or_default().to_string(),
         arn: db.db_instance_arn().unwrap_or_default().to_string(),
+        resource_id: db.dbi_resource_id().map(str::to_string),
         engine: Engine::parse(db.engine().unwrap_or_default()),
         engine_version: db.engine_version().unwrap_or_default().to_string(),
         status: db.db_instance_status().unwrap_or_default().to_string(),
@@ -102,6 +103,7 @@ fn cluster_to_source(c: &DbCluster) -> SourceDb {
         kind: DbKind::Cluster,
         identifier: c.db_cluster_identifier().unwrap_or_default().to_string(),
         arn: c.db_cluster_arn().unwrap_or_default().to_string(),
+        resource_id: c.db_cluster_resource_id().map(str::to_string),
         engine: Engine::parse(c.engine().unwrap_or_default()),
         engine_version: c.engine_version().unwrap_or_default().to_string(),
         status: c.status().unwrap_or_default().to_string(),
@@ -168,13 +170,7 @@ fn to_view(d: &BlueGreenDeployment) -> DeploymentView {
 
 /// `arn:aws:rds:REGION:ACCOUNT:db:NAME` -> (Instance, NAME).
 pub fn parse_member_arn(arn: &str) -> Option<(DbKind, String)> {
-    let mut parts = arn.splitn(7, ':').skip(5);
-    let kind = match parts.next()? {
-        "db" => DbKind::Instance,
-        "cluster" => DbKind::Cluster,
-        _ => return None,
-    };
-    Some((kind, parts.next()?.to_string()))
+    bluegreen_domain::names::parse_rds_arn(arn).map(|(kind, name)| (kind, name.to_string()))
 }
 
 impl Rds {
@@ -287,35 +283,98 @@ impl Rds {
         .map(|(s, _)| s))
     }
 
-    /// The parameters the prechecks read, from one parameter group.
-    async fn parameters(
+    /// The instance or cluster that carries a resource id (`db-...` / `cluster-...`), whatever
+    /// it is named now; `None` when no database carries it.
+    pub async fn describe_by_resource_id(
+        &self,
+        kind: DbKind,
+        resource_id: &str,
+    ) -> Result<Option<SourceDb>, WorkerError> {
+        match kind {
+            DbKind::Instance => {
+                let out = self
+                    .client
+                    .describe_db_instances()
+                    .filters(
+                        Filter::builder()
+                            .name("dbi-resource-id")
+                            .values(resource_id)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .or_classify("rds:DescribeDBInstances")?;
+                Ok(out
+                    .db_instances()
+                    .iter()
+                    .find(|d| d.dbi_resource_id() == Some(resource_id))
+                    .map(instance_to_source))
+            }
+            DbKind::Cluster => {
+                let out = self
+                    .client
+                    .describe_db_clusters()
+                    .filters(
+                        Filter::builder()
+                            .name("db-cluster-resource-id")
+                            .values(resource_id)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .or_classify("rds:DescribeDBClusters")?;
+                Ok(out
+                    .db_clusters()
+                    .iter()
+                    .find(|c| c.db_cluster_resource_id() == Some(resource_id))
+                    .map(cluster_to_source))
+            }
+        }
+    }
+
+    /// The parameters the prechecks read (`source::RELEVANT_PARAMETERS`) from one parameter
+    /// group; empty when the group does not exist (a target family's default group, say,
+    /// before RDS first uses it).
+    pub async fn parameters(
         &self,
         group: &str,
         cluster: bool,
     ) -> Result<BTreeMap<String, String>, WorkerError> {
         let mut found = BTreeMap::new();
         let mut marker: Option<String> = None;
+        let not_found = |code: Option<&str>| {
+            matches!(
+                code,
+                Some("DBParameterGroupNotFound" | "DBParameterGroupNotFoundFault")
+            )
+        };
         loop {
             let (params, next) = if cluster {
-                let out = self
+                match self
                     .client
                     .describe_db_cluster_parameters()
                     .db_cluster_parameter_group_name(group)
                     .set_marker(marker.clone())
                     .send()
                     .await
-                    .or_classify("rds:DescribeDBClusterParameters")?;
-                (out.parameters().to_vec(), out.marker().map(str::to_string))
+                {
+                    Ok(out) => (out.parameters().to_vec(), out.marker().map(str::to_string)),
+                    Err(e) if not_found(code_of(&e)) => return Ok(found),
+                    Err(e) => return Err(classify("rds:DescribeDBClusterParameters", &e)),
+                }
             } else {
-                let out = self
+                match self
                     .client
                     .describe_db_parameters()
                     .db_parameter_group_name(group)
                     .set_marker(marker.clone())
                     .send()
                     .await
-                    .or_classify("rds:DescribeDBParameters")?;
-                (out.parameters().to_vec(), out.marker().map(str::to_string))
+                {
+                    Ok(out) => (out.parameters().to_vec(), out.marker().map(str::to_string)),
+                    Err(e) if not_found(code_of(&e)) => return Ok(found),
+                    Err(e) => return Err(classify("rds:DescribeDBParameters", &e)),
+                }
             };
             for p in params {
                 if let (Some(name), Some(value)) = (p.parameter_name(), p.parameter_value()) {
@@ -341,6 +400,9 @@ impl Rds {
             .describe_db_engine_versions()
             .engine(engine.as_str())
             .engine_version(version)
+            // A minor AWS has since deprecated is listed only with IncludeAll: the databases
+            // that most need upgrading run one.
+            .include_all(true)
             .send()
             .await
             .or_classify("rds:DescribeDBEngineVersions")?;
@@ -354,6 +416,7 @@ impl Rds {
                     .db_parameter_group_family()
                     .unwrap_or_default()
                     .to_string(),
+                status: v.status().unwrap_or("available").to_string(),
                 valid_upgrade_targets: v
                     .valid_upgrade_target()
                     .iter()
@@ -503,20 +566,10 @@ impl Rds {
         }
     }
 
-    /// The names of every deployment's green members: they carry their source's tags, and a
-    /// fleet selection must never take them for databases of their own.
-    pub async fn green_identifiers(&self) -> Result<BTreeSet<String>, WorkerError> {
-        Ok(self
-            .deployments_matching(None)
-            .await?
-            .iter()
-            .flat_map(|d| {
-                let mut arns = d.green_member_arns();
-                arns.push(d.target_arn.clone());
-                arns
-            })
-            .filter_map(|arn| parse_member_arn(&arn).map(|(_, name)| name))
-            .collect())
+    /// Every deployment of the account and Region, for a fleet selection (`fleet::select`
+    /// never takes what they report as green or old blue for a database of its own).
+    pub async fn all_deployments(&self) -> Result<Vec<DeploymentView>, WorkerError> {
+        self.deployments_matching(None).await
     }
 
     pub async fn deployments_for_source(
@@ -601,24 +654,91 @@ impl Rds {
         }
     }
 
-    /// Statuses of the green members (instances or clusters) named by ARN; absent ones are
-    /// reported as `missing`.
+    /// Statuses of the green members (instances or clusters) named by ARN, with each
+    /// instance's class and pending class; absent ones are reported as `missing`.
     pub async fn member_statuses(&self, arns: &[String]) -> Result<Vec<MemberStatus>, WorkerError> {
         let mut out = Vec::new();
         for arn in arns {
             let Some((kind, name)) = parse_member_arn(arn) else {
                 continue;
             };
-            let status = match kind {
-                DbKind::Instance => self.describe_instance(&name).await?.map(|(s, _)| s.status),
-                DbKind::Cluster => self.describe_cluster(&name).await?.map(|(s, _)| s.status),
-            };
-            out.push(MemberStatus {
+            let mut member = MemberStatus {
                 arn: arn.clone(),
-                status: status.unwrap_or_else(|| "missing".into()),
-            });
+                status: "missing".into(),
+                ..MemberStatus::default()
+            };
+            match kind {
+                DbKind::Instance => {
+                    if let Some(db) = self.instance(&name).await? {
+                        member.status = db.db_instance_status().unwrap_or_default().to_string();
+                        member.instance_class = db.db_instance_class().map(str::to_string);
+                        member.pending_instance_class = db
+                            .pending_modified_values()
+                            .and_then(|p| p.db_instance_class())
+                            .map(str::to_string);
+                    }
+                }
+                DbKind::Cluster => {
+                    if let Some((s, _)) = self.describe_cluster(&name).await? {
+                        member.status = s.status;
+                    }
+                }
+            }
+            out.push(member);
         }
         Ok(out)
+    }
+
+    async fn instance(&self, id: &str) -> Result<Option<DbInstance>, WorkerError> {
+        match self
+            .client
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.db_instances().first().cloned()),
+            Err(e)
+                if code_of(&e) == Some("DBInstanceNotFound")
+                    || code_of(&e) == Some("DBInstanceNotFoundFault") =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify("rds:DescribeDBInstances", &e)),
+        }
+    }
+
+    /// Modifies an instance's class now (Aurora green instances before the switchover).
+    pub async fn modify_instance_class(&self, id: &str, class: &str) -> Result<(), WorkerError> {
+        self.client
+            .modify_db_instance()
+            .db_instance_identifier(id)
+            .db_instance_class(class)
+            .apply_immediately(true)
+            .send()
+            .await
+            .or_classify("rds:ModifyDBInstance")
+            .map(|_| ())
+    }
+
+    /// Adds (or overwrites) tags on an instance or cluster by ARN.
+    pub async fn add_tags(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), WorkerError> {
+        let tags: Vec<Tag> = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.client
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .or_classify("rds:AddTagsToResource")
+            .map(|_| ())
     }
 
     pub async fn switchover(

@@ -5,7 +5,8 @@ use crate::deployment::DeploymentView;
 use crate::engine::{
     compare_versions, major_version, postgres_minimum_minor_for_major_upgrade, Engine,
 };
-use crate::plan::{CreatePlan, MANAGED_BY_TAG, MANAGED_BY_VALUE};
+use crate::names::tags;
+use crate::plan::CreatePlan;
 use crate::request::{Action, DbKind, Request};
 use crate::source::SourceDb;
 use serde::{Deserialize, Serialize};
@@ -70,6 +71,10 @@ pub struct ManualCheck {
 pub struct EngineVersionInfo {
     pub version: String,
     pub family: String,
+    /// `available`, or `deprecated` for a version AWS has withdrawn (listed only with
+    /// `IncludeAll=true`): a source may run one, a target may not be one.
+    #[serde(default = "available")]
+    pub status: String,
     pub valid_upgrade_targets: Vec<UpgradeTarget>,
 }
 
@@ -77,6 +82,16 @@ pub struct EngineVersionInfo {
 pub struct UpgradeTarget {
     pub version: String,
     pub is_major: bool,
+}
+
+fn available() -> String {
+    "available".into()
+}
+
+impl EngineVersionInfo {
+    pub fn is_available(&self) -> bool {
+        self.status.eq_ignore_ascii_case("available")
+    }
 }
 
 /// A parameter group looked up by name: its family, or absent.
@@ -100,6 +115,10 @@ pub struct PrecheckFacts {
     /// Looked-up target DB parameter group (`None` when not requested or not found).
     pub target_parameter_group: Option<ParameterGroupInfo>,
     pub target_cluster_parameter_group: Option<ParameterGroupInfo>,
+    /// The relevant parameters (`source::RELEVANT_PARAMETERS`) of the group green will use:
+    /// the target DB parameter group (named, or the target family's default), and the target
+    /// cluster parameter group (Aurora).
+    pub target_parameters: BTreeMap<String, String>,
     /// Blue/green deployments whose source is this database.
     pub deployments: Vec<DeploymentView>,
     /// Pending maintenance action descriptions, or why they could not be read.
@@ -152,7 +171,19 @@ pub fn evaluate(f: &PrecheckFacts) -> Evaluation {
     if src.engine.is_postgres_family() && is_major_upgrade {
         checks.push(check_postgres_minimum_minor(src));
         checks.push(check_logical_replication(src));
-        checks.push(check_replication_headroom(src));
+        checks.push(check_replication_headroom(
+            "replication-headroom",
+            &src.parameters,
+            true,
+        ));
+        checks.push(check_replication_headroom(
+            "green-replication-headroom",
+            &f.target_parameters,
+            false,
+        ));
+    }
+    if src.engine.is_mysql_family() {
+        checks.push(check_event_scheduler(&f.target_parameters));
     }
     if src.engine == Engine::AuroraMysql {
         checks.push(check_binlog_format(src));
@@ -179,9 +210,24 @@ pub fn evaluate(f: &PrecheckFacts) -> Evaluation {
     if src.kind == DbKind::Instance {
         checks.push(check_free_storage(f));
     }
+    if let Some(class) = &req.target_db_instance_class {
+        checks.push(check_instance_class(src, class));
+    }
 
     let mut tags = BTreeMap::new();
-    tags.insert(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string());
+    tags.insert(
+        tags::MANAGED_BY.to_string(),
+        tags::MANAGED_BY_VALUE.to_string(),
+    );
+    if let Some(id) = &src.resource_id {
+        tags.insert(tags::SOURCE_RESOURCE_ID.to_string(), id.clone());
+    }
+    // AWS refuses TargetDBInstanceClass for a cluster: green's instances are resized once
+    // green is ready instead (see `readiness`).
+    let (target_db_instance_class, green_instance_class) = match src.kind {
+        DbKind::Instance => (req.target_db_instance_class.clone(), None),
+        DbKind::Cluster => (None, req.target_db_instance_class.clone()),
+    };
     let plan = CreatePlan {
         deployment_name: f.deployment_name.clone(),
         source_arn: src.arn.clone(),
@@ -189,7 +235,8 @@ pub fn evaluate(f: &PrecheckFacts) -> Evaluation {
         is_major_upgrade,
         target_db_parameter_group_name: target_pg,
         target_db_cluster_parameter_group_name: target_cluster_pg,
-        target_db_instance_class: req.target_db_instance_class.clone(),
+        target_db_instance_class,
+        green_instance_class,
         tags,
     };
     Evaluation {
@@ -283,6 +330,24 @@ fn check_upgrade_target(f: &PrecheckFacts, listed: bool) -> Check {
             "check the engine and version in the RDS console; the worker cannot confirm the upgrade path",
         );
     };
+    if let Some(t) = f.target_version.as_ref().filter(|t| !t.is_available()) {
+        return Check::fail(
+            ID,
+            format!(
+                "{target} is `{}`: RDS no longer creates new databases on it",
+                t.status
+            ),
+            "pick an available target_engine_version (`aws rds describe-db-engine-versions --engine ENGINE`)",
+        );
+    }
+    let deprecated = if current.is_available() {
+        String::new()
+    } else {
+        format!(
+            " ({cur} itself is `{}`, which is why it needs upgrading)",
+            current.status
+        )
+    };
     if listed {
         let kind = if f.current_version.as_ref().is_some_and(|c| {
             c.valid_upgrade_targets
@@ -295,7 +360,7 @@ fn check_upgrade_target(f: &PrecheckFacts, listed: bool) -> Check {
         };
         Check::pass(
             ID,
-            format!("{cur} -> {target} is a valid {kind} upgrade target"),
+            format!("{cur} -> {target} is a valid {kind} upgrade target{deprecated}"),
         )
     } else {
         let mut majors: Vec<&str> = current
@@ -380,8 +445,11 @@ fn check_logical_replication(src: &SourceDb) -> Check {
     }
 }
 
-fn check_replication_headroom(src: &SourceDb) -> Check {
-    const ID: &str = "replication-headroom";
+/// Replication slots and workers: on blue (`failing`: too few fail the precheck), and in the
+/// group green will use (a warning: AWS rejects a green whose workers cannot keep up only
+/// after create, "incompatible parameter(s)", and the fix is delete and recreate).
+fn check_replication_headroom(id: &str, params: &BTreeMap<String, String>, failing: bool) -> Check {
+    let param = |name: &str| params.get(name).map(String::as_str);
     let mut low = Vec::new();
     let mut zero = Vec::new();
     let mut seen = Vec::new();
@@ -391,7 +459,7 @@ fn check_replication_headroom(src: &SourceDb) -> Check {
         "max_logical_replication_workers",
         "max_worker_processes",
     ] {
-        match param(src, name).map(|v| (v, v.parse::<i64>())) {
+        match param(name).map(|v| (v, v.parse::<i64>())) {
             Some((v, Ok(n))) => {
                 seen.push(format!("{name} = {v}"));
                 if n <= 0 {
@@ -404,8 +472,8 @@ fn check_replication_headroom(src: &SourceDb) -> Check {
             None => seen.push(format!("{name} = default")),
         }
     }
-    let workers = param(src, "max_logical_replication_workers").and_then(|v| v.parse::<i64>().ok());
-    let processes = param(src, "max_worker_processes").and_then(|v| v.parse::<i64>().ok());
+    let workers = param("max_logical_replication_workers").and_then(|v| v.parse::<i64>().ok());
+    let processes = param("max_worker_processes").and_then(|v| v.parse::<i64>().ok());
     if let (Some(w), Some(p)) = (workers, processes) {
         if p <= w {
             low.push(format!(
@@ -414,23 +482,60 @@ fn check_replication_headroom(src: &SourceDb) -> Check {
         }
     }
     let observed = seen.join(", ");
-    if !zero.is_empty() {
+    let observed = if failing {
+        observed
+    } else {
+        format!("target parameter group: {observed}")
+    };
+    if !zero.is_empty() && failing {
         Check::fail(
-            ID,
+            id,
             observed,
             format!(
                 "set {} above zero: blue/green needs one replication slot and worker per database",
                 zero.join(", ")
             ),
         )
-    } else if !low.is_empty() {
+    } else if !low.is_empty() || !zero.is_empty() {
+        low.extend(zero.iter().map(|z| format!("{z} = 0")));
         Check::warn(
-            ID,
+            id,
             format!("{observed}; low: {}", low.join("; ")),
             "blue/green needs one replication slot, WAL sender and worker per database on top of those in use; raise these (the failure only shows after create, and the fix is delete and recreate)",
         )
     } else {
-        Check::pass(ID, observed)
+        Check::pass(id, observed)
+    }
+}
+
+/// AWS: the event scheduler must be off on green when the deployment is created (green
+/// would run blue's events a second time).
+fn check_event_scheduler(target: &BTreeMap<String, String>) -> Check {
+    const ID: &str = "event-scheduler-off-on-green";
+    match target.get("event_scheduler").map(|v| v.to_ascii_uppercase()) {
+        Some(v) if v == "ON" || v == "1" => Check::fail(
+            ID,
+            format!("event_scheduler = {v} in the parameter group green will use"),
+            "set event_scheduler = OFF in the target parameter group (turn it on again on the new production after the switchover), then run again",
+        ),
+        Some(v) => Check::pass(ID, format!("event_scheduler = {v} in the target parameter group")),
+        None => Check::pass(ID, "event_scheduler not set in the target parameter group (engine default)"),
+    }
+}
+
+fn check_instance_class(src: &SourceDb, class: &str) -> Check {
+    const ID: &str = "target-instance-class";
+    match src.kind {
+        DbKind::Instance => Check::pass(ID, format!("green is created as {class}")),
+        DbKind::Cluster => Check::pass(
+            ID,
+            format!(
+                "RDS takes no instance class for an Aurora blue/green deployment: once green is \
+                 ready, its {} instance(s) are modified to {class}, and the switchover waits until \
+                 they run it",
+                src.members.len().max(1)
+            ),
+        ),
     }
 }
 

@@ -38,10 +38,15 @@ pub struct DeploymentView {
 }
 
 /// A green (target) member and its status, from DescribeDBInstances / DescribeDBClusters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberStatus {
     pub arn: String,
     pub status: String,
+    /// Instances: the class it runs, and the one a pending modification will give it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_instance_class: Option<String>,
 }
 
 /// Where the upgrade stands, derived from AWS on every poll.
@@ -184,6 +189,39 @@ impl DeploymentView {
         }
     }
 
+    /// The names this deployment reports that are not a production database: before the
+    /// switchover its green members; after it, the members renamed `NAME-oldN` next to a
+    /// `NAME` the deployment also reports (AWS does not document which ARNs it reports after
+    /// a switchover: if it keeps blue's original ones, the old blues are found by their
+    /// `bluegreen:old-blue-of` tag instead, see `fleet::select`).
+    pub fn non_production_members(&self) -> Vec<String> {
+        let mut arns = vec![self.source_arn.clone(), self.target_arn.clone()];
+        for s in &self.switchover_details {
+            arns.push(s.source_member.clone());
+            arns.push(s.target_member.clone());
+        }
+        let names: Vec<String> = arns
+            .iter()
+            .filter_map(|a| crate::names::parse_rds_arn(a).map(|(_, n)| n.to_string()))
+            .collect();
+        if !self.is_switched_over() {
+            return self
+                .green_member_arns()
+                .into_iter()
+                .chain(std::iter::once(self.target_arn.clone()))
+                .filter_map(|a| crate::names::parse_rds_arn(&a).map(|(_, n)| n.to_string()))
+                .collect();
+        }
+        names
+            .iter()
+            .filter(|n| {
+                crate::names::looks_like_old_blue(n)
+                    .is_some_and(|base| names.iter().any(|m| m.eq_ignore_ascii_case(base)))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Target member ARNs (green), from the switchover details.
     pub fn green_member_arns(&self) -> Vec<String> {
         self.switchover_details
@@ -229,6 +267,7 @@ mod tests {
         vec![MemberStatus {
             arn: "arn:aws:rds:us-east-1:123456789012:db:orders-pg-green-abc".into(),
             status: status.into(),
+            ..MemberStatus::default()
         }]
     }
 

@@ -55,34 +55,118 @@ pub enum WorkerError {
     MalformedRun(String),
 }
 
-impl WorkerError {
-    /// The stable `errorType` that Step Functions sees.
-    pub fn name(&self) -> &'static str {
+/// The stable name of each error, typed: the state machine's `Retry` and `Catch` match on
+/// `as_str()`, the run document records it, the rules below read it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    InvalidRequest,
+    SourceNotFound,
+    PrecheckFailed,
+    Throttled,
+    AwsUnavailable,
+    DeploymentStateTransient,
+    AwsRequestFailed,
+    DeploymentConflict,
+    GreenFailed,
+    ProvisioningTimedOut,
+    GuardrailViolated,
+    SwitchoverFailed,
+    VerificationFailed,
+    Refused,
+    MalformedRun,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 15] = [
+        Self::InvalidRequest,
+        Self::SourceNotFound,
+        Self::PrecheckFailed,
+        Self::Throttled,
+        Self::AwsUnavailable,
+        Self::DeploymentStateTransient,
+        Self::AwsRequestFailed,
+        Self::DeploymentConflict,
+        Self::GreenFailed,
+        Self::ProvisioningTimedOut,
+        Self::GuardrailViolated,
+        Self::SwitchoverFailed,
+        Self::VerificationFailed,
+        Self::Refused,
+        Self::MalformedRun,
+    ];
+
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) => "InvalidRequest",
-            Self::SourceNotFound(_) => "SourceNotFound",
-            Self::PrecheckFailed(_) => "PrecheckFailed",
-            Self::Throttled(_) => "Throttled",
-            Self::AwsUnavailable(_) => "AwsUnavailable",
-            Self::DeploymentStateTransient(_) => "DeploymentStateTransient",
-            Self::AwsRequestFailed(_) => "AwsRequestFailed",
-            Self::DeploymentConflict(_) => "DeploymentConflict",
-            Self::GreenFailed(_) => "GreenFailed",
-            Self::ProvisioningTimedOut(_) => "ProvisioningTimedOut",
-            Self::GuardrailViolated(_) => "GuardrailViolated",
-            Self::SwitchoverFailed(_) => "SwitchoverFailed",
-            Self::VerificationFailed(_) => "VerificationFailed",
-            Self::Refused(_) => "Refused",
-            Self::MalformedRun(_) => "MalformedRun",
+            Self::InvalidRequest => "InvalidRequest",
+            Self::SourceNotFound => "SourceNotFound",
+            Self::PrecheckFailed => "PrecheckFailed",
+            Self::Throttled => "Throttled",
+            Self::AwsUnavailable => "AwsUnavailable",
+            Self::DeploymentStateTransient => "DeploymentStateTransient",
+            Self::AwsRequestFailed => "AwsRequestFailed",
+            Self::DeploymentConflict => "DeploymentConflict",
+            Self::GreenFailed => "GreenFailed",
+            Self::ProvisioningTimedOut => "ProvisioningTimedOut",
+            Self::GuardrailViolated => "GuardrailViolated",
+            Self::SwitchoverFailed => "SwitchoverFailed",
+            Self::VerificationFailed => "VerificationFailed",
+            Self::Refused => "Refused",
+            Self::MalformedRun => "MalformedRun",
         }
     }
 
-    /// Whether retrying the same step later may succeed. The ASL `Retry` lists mirror this.
-    pub fn is_transient(&self) -> bool {
+    /// The kind of a recorded error name; `None` for Step Functions' own (`States.*`,
+    /// `Lambda.*`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether retrying the same step later may succeed. The ASL's retry policy lists these.
+    pub fn is_transient(self) -> bool {
         matches!(
             self,
-            Self::Throttled(_) | Self::AwsUnavailable(_) | Self::DeploymentStateTransient(_)
+            Self::Throttled | Self::AwsUnavailable | Self::DeploymentStateTransient
         )
+    }
+
+    /// Green's build itself failed (or can never finish): the only errors after which the
+    /// failure path deletes an unswitched green. Any other failure keeps a green that may be
+    /// healthy (an AWS outage, a refused switchover call, a guardrail), for `switchover`
+    /// or `abort` later.
+    pub fn means_build_failed(self) -> bool {
+        matches!(self, Self::GreenFailed | Self::ProvisioningTimedOut)
+    }
+}
+
+impl WorkerError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidRequest(_) => ErrorKind::InvalidRequest,
+            Self::SourceNotFound(_) => ErrorKind::SourceNotFound,
+            Self::PrecheckFailed(_) => ErrorKind::PrecheckFailed,
+            Self::Throttled(_) => ErrorKind::Throttled,
+            Self::AwsUnavailable(_) => ErrorKind::AwsUnavailable,
+            Self::DeploymentStateTransient(_) => ErrorKind::DeploymentStateTransient,
+            Self::AwsRequestFailed(_) => ErrorKind::AwsRequestFailed,
+            Self::DeploymentConflict(_) => ErrorKind::DeploymentConflict,
+            Self::GreenFailed(_) => ErrorKind::GreenFailed,
+            Self::ProvisioningTimedOut(_) => ErrorKind::ProvisioningTimedOut,
+            Self::GuardrailViolated(_) => ErrorKind::GuardrailViolated,
+            Self::SwitchoverFailed(_) => ErrorKind::SwitchoverFailed,
+            Self::VerificationFailed(_) => ErrorKind::VerificationFailed,
+            Self::Refused(_) => ErrorKind::Refused,
+            Self::MalformedRun(_) => ErrorKind::MalformedRun,
+        }
+    }
+
+    /// The stable `errorType` that Step Functions sees.
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// Whether retrying the same step later may succeed.
+    pub fn is_transient(&self) -> bool {
+        self.kind().is_transient()
     }
 
     pub fn invalid(msg: impl Into<String>) -> Self {
@@ -91,20 +175,6 @@ impl WorkerError {
 }
 
 /// Every error name, for tests that keep the ASL in step with the code.
-pub const ERROR_NAMES: &[&str] = &[
-    "InvalidRequest",
-    "SourceNotFound",
-    "PrecheckFailed",
-    "Throttled",
-    "AwsUnavailable",
-    "DeploymentStateTransient",
-    "AwsRequestFailed",
-    "DeploymentConflict",
-    "GreenFailed",
-    "ProvisioningTimedOut",
-    "GuardrailViolated",
-    "SwitchoverFailed",
-    "VerificationFailed",
-    "Refused",
-    "MalformedRun",
-];
+pub fn error_names() -> Vec<&'static str> {
+    ErrorKind::ALL.iter().map(|k| k.as_str()).collect()
+}

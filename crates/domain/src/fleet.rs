@@ -18,9 +18,7 @@ pub const DEFAULT_MAX_CONCURRENCY: u32 = 5;
 /// A batch's run documents come back together through the Map state: ten keep them well
 /// inside Step Functions' 256 KB payload limit.
 pub const MAX_CONCURRENCY_LIMIT: u32 = 10;
-/// The tag that opts a database in to changes by this tool (IAM conditions use it too).
-pub const OPT_IN_TAG: &str = "bluegreen:managed";
-pub const TARGET_TAG: &str = "bluegreen:target-engine-version";
+use crate::names::tags::{MANAGED as OPT_IN_TAG, OLD_BLUE_OF, TARGET_ENGINE_VERSION as TARGET_TAG};
 /// Engines a selector may name.
 pub const SELECTABLE_ENGINES: &[&str] = &[
     "postgres",
@@ -108,6 +106,11 @@ pub struct FleetRequest {
     /// A Scheduled Event: databases without a target tag did not opt in and are passed over
     /// silently (an explicit selector reports them as skipped).
     pub opted_in_only: bool,
+    /// A Scheduled Event's `account` and `region` (see `request::check_event_origin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_region: Option<String>,
 }
 
 fn refuse(msg: impl Into<String>) -> WorkerError {
@@ -120,7 +123,16 @@ pub fn fleet_request(input: &Value) -> Result<Option<FleetRequest>, WorkerError>
     let Some(object) = input.as_object() else {
         return Ok(None);
     };
-    if object.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+    if object.get("detail-type").and_then(Value::as_str)
+        == Some(crate::names::events::SCHEDULED_EVENT)
+    {
+        let origin = |key: &str| {
+            object
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
         let mut request = Map::new();
         request.insert("trigger".into(), json!("schedule"));
         return Ok(Some(FleetRequest {
@@ -132,6 +144,8 @@ pub fn fleet_request(input: &Value) -> Result<Option<FleetRequest>, WorkerError>
             tolerated_failures: 0,
             request,
             opted_in_only: true,
+            event_account: origin("account"),
+            event_region: origin("region"),
         }));
     }
     let Some(selector) = object.get("selector") else {
@@ -213,6 +227,8 @@ pub fn fleet_request(input: &Value) -> Result<Option<FleetRequest>, WorkerError>
         tolerated_failures,
         request,
         opted_in_only: false,
+        event_account: None,
+        event_region: None,
     }))
 }
 
@@ -260,21 +276,25 @@ pub struct Selection {
     pub skipped: Vec<Row>,
 }
 
-/// `NAME-old1`, `NAME-old2`: RDS's name for the old blue after a switchover. It carries the
-/// source's tags, so a selector would otherwise pick it again.
-fn is_old_blue(identifier: &str) -> bool {
-    identifier
-        .rsplit_once("-old")
-        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+/// An old blue carries its source's tags (`bluegreen:managed`, the target), so a selector
+/// would pick it again and "upgrade" the fallback. It is recognised by what RDS reports (the
+/// deployments' members, in `not_databases`), by the tag verification puts on it, and,
+/// for an old blue whose deployment record is gone and that carries no tag, by its
+/// `NAME-oldN` name while `NAME` exists.
+fn is_old_blue(c: &Candidate, all: &BTreeSet<&str>) -> bool {
+    c.tags.contains_key(OLD_BLUE_OF)
+        || crate::names::looks_like_old_blue(&c.identifier).is_some_and(|base| all.contains(base))
 }
 
-/// Chooses the databases. `green_targets` are the identifiers of every deployment's green
-/// members (they carry the source's tags too and are never selected).
+/// Chooses the databases. `not_databases` are the identifiers every deployment reports as
+/// its members other than production (greens, and old blues after a switchover): they carry
+/// the source's tags too and are never selected.
 pub fn select(
     request: &FleetRequest,
     candidates: &[Candidate],
-    green_targets: &BTreeSet<String>,
+    not_databases: &BTreeSet<String>,
 ) -> Result<Selection, WorkerError> {
+    let all: BTreeSet<&str> = candidates.iter().map(|c| c.identifier.as_str()).collect();
     let target_given = request.request.contains_key("target_engine_version");
     let mut members = Vec::new();
     let mut skipped = Vec::new();
@@ -283,8 +303,8 @@ pub fn select(
     sorted.sort_by(|a, b| a.identifier.cmp(&b.identifier));
     for c in sorted {
         if c.cluster.is_some()
-            || green_targets.contains(&c.identifier)
-            || is_old_blue(&c.identifier)
+            || not_databases.contains(&c.identifier)
+            || is_old_blue(c, &all)
             || !request.selector.matches(c)
         {
             continue;
@@ -433,17 +453,21 @@ fn clip(text: &str, max: usize) -> String {
 impl Row {
     /// The row for a database whose per-database flow has ended.
     pub fn from_run(run: &Run) -> Self {
-        let milestone = run.published.last().map(|p| p.milestone.as_str());
+        use crate::milestone::Milestone as M;
+        let milestone = run
+            .published
+            .last()
+            .and_then(|p| M::from_name(&p.milestone));
         let (outcome, detail) = if let Some((name, message)) = run.error_summary() {
             (Outcome::Failed, Some(format!("{name}: {message}")))
         } else {
             let outcome = match (milestone, run.route) {
-                (Some("succeeded" | "cleaned_up"), _) => Outcome::Succeeded,
-                (Some("switched_over"), _) => Outcome::SwitchedOver,
-                (Some("prepared"), _) => Outcome::Prepared,
-                (Some("switchover_skipped"), _) => Outcome::SwitchoverSkipped,
-                (Some("aborted"), _) => Outcome::Aborted,
-                (Some("already_in_progress"), _) | (_, Some(Route::AlreadyInProgress)) => {
+                (Some(M::Succeeded | M::CleanedUp), _) => Outcome::Succeeded,
+                (Some(M::SwitchedOver), _) => Outcome::SwitchedOver,
+                (Some(M::Prepared), _) => Outcome::Prepared,
+                (Some(M::SwitchoverSkipped), _) => Outcome::SwitchoverSkipped,
+                (Some(M::Aborted), _) => Outcome::Aborted,
+                (Some(M::AlreadyInProgress), _) | (_, Some(Route::AlreadyInProgress)) => {
                     Outcome::AlreadyInProgress
                 }
                 (_, Some(Route::Plan)) => Outcome::Planned,

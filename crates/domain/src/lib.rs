@@ -3,16 +3,26 @@
 //! status means, when it is safe to switch over. Adapters gather facts; this crate decides.
 
 pub mod checks;
+pub mod cleanup;
 pub mod deployment;
 pub mod engine;
 pub mod error;
 pub mod fleet;
 pub mod guardrail;
+pub mod lag;
+pub mod limits;
+pub mod milestone;
+pub mod names;
+pub mod old_blue;
 pub mod plan;
+pub mod readiness;
 pub mod request;
+pub mod route;
 pub mod run;
 pub mod schedule;
 pub mod source;
+pub mod time;
+pub mod verify;
 pub mod window;
 
 pub use error::WorkerError;

@@ -70,6 +70,10 @@ pub const DEFAULT_SWITCHOVER_TIMEOUT_SECONDS: u32 = 300;
 pub const DEFAULT_MAX_REPLICA_LAG_SECONDS: u32 = 5;
 pub const DEFAULT_SOAK_HOURS: u32 = 24;
 pub const DEFAULT_MAX_PROVISIONING_MINUTES: u32 = 240;
+/// PostgreSQL logical replication (every major upgrade) has no lag metric on green: blue's
+/// `OldestReplicationSlotLag` (bytes) is the signal, bounded by its own field.
+pub const DEFAULT_MAX_REPLICATION_SLOT_LAG_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_REPLICATION_SLOT_LAG_BYTES: u64 = 100 * 1024 * 1024 * 1024;
 /// The state machine's own timeout leaves room for the longest soak plus a build.
 pub const MAX_SOAK_HOURS: u32 = 168;
 
@@ -84,6 +88,9 @@ fn default_soak() -> u32 {
 }
 fn default_max_provisioning() -> u32 {
     DEFAULT_MAX_PROVISIONING_MINUTES
+}
+fn default_max_slot_lag() -> u64 {
+    DEFAULT_MAX_REPLICATION_SLOT_LAG_BYTES
 }
 fn yes() -> bool {
     true
@@ -107,6 +114,8 @@ pub struct Request {
     pub switchover_timeout_seconds: u32,
     #[serde(default = "default_max_lag")]
     pub max_replica_lag_seconds: u32,
+    #[serde(default = "default_max_slot_lag")]
+    pub max_replication_slot_lag_bytes: u64,
     #[serde(default = "default_soak")]
     pub soak_hours: u32,
     #[serde(default = "yes")]
@@ -136,6 +145,7 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "action",
     "switchover_timeout_seconds",
     "max_replica_lag_seconds",
+    "max_replication_slot_lag_bytes",
     "soak_hours",
     "final_snapshot",
     "delete_old_blue",
@@ -149,19 +159,19 @@ pub const REQUEST_FIELDS: &[&str] = &[
 const NUMERIC_FIELDS: &[&str] = &[
     "switchover_timeout_seconds",
     "max_replica_lag_seconds",
+    "max_replication_slot_lag_bytes",
     "soak_hours",
     "max_provisioning_minutes",
 ];
 const BOOLEAN_FIELDS: &[&str] = &["final_snapshot", "delete_old_blue"];
 
-/// `bluegreen:` tags that are not request fields but are ours (opt-in for IAM, fleet waves).
-pub const NON_REQUEST_TAGS: &[&str] = &["bluegreen:managed", "bluegreen:wave"];
-pub const TAG_PREFIX: &str = "bluegreen:";
+use crate::names::tags;
 
 /// The instance or cluster a request or alarm names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DbKind {
+    #[default]
     Instance,
     Cluster,
 }
@@ -320,6 +330,13 @@ impl Request {
             0,
             3600,
         )?;
+        if self.max_replication_slot_lag_bytes > MAX_REPLICATION_SLOT_LAG_BYTES {
+            return Err(WorkerError::invalid(format!(
+                "max_replication_slot_lag_bytes is {}: accepted values are 0 to \
+                 {MAX_REPLICATION_SLOT_LAG_BYTES} (100 GiB)",
+                self.max_replication_slot_lag_bytes
+            )));
+        }
         range("soak_hours", self.soak_hours, 0, MAX_SOAK_HOURS)?;
         range(
             "max_provisioning_minutes",
@@ -381,6 +398,9 @@ fn field_hint(field: &str) -> String {
         "soak_hours" => format!(". Accepted: an integer from 0 to {MAX_SOAK_HOURS}"),
         "max_replica_lag_seconds" => ". Accepted: an integer from 0 to 3600".into(),
         "max_provisioning_minutes" => ". Accepted: an integer from 10 to 1440".into(),
+        "max_replication_slot_lag_bytes" => {
+            format!(". Accepted: an integer from 0 to {MAX_REPLICATION_SLOT_LAG_BYTES}")
+        }
         "final_snapshot" | "delete_old_blue" => ". Accepted: true or false".into(),
         _ => String::new(),
     }
@@ -401,6 +421,12 @@ fn range(field: &str, value: u32, min: u32, max: u32) -> Result<(), WorkerError>
 pub struct AlarmTarget {
     pub alarm_name: String,
     pub db: DbRef,
+    /// Where the event says the alarm is (its `account` and `region`): an event bus can
+    /// forward events across accounts and Regions, see `check_event_origin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// What an execution input turned out to be.
@@ -430,10 +456,10 @@ pub fn classify(input: &Value) -> Result<Incoming, WorkerError> {
     }
     match object.get("detail-type").and_then(Value::as_str) {
         None => Request::from_json(input).map(Incoming::Request),
-        Some("CloudWatch Alarm State Change") => classify_alarm(object),
+        Some(crate::names::events::ALARM_STATE_CHANGE) => classify_alarm(object),
         // The state machine's `Resolve` step turns a Scheduled Event into a fleet run of the
         // databases that opted in; a worker invoked with one directly names no database.
-        Some("Scheduled Event") => Err(WorkerError::invalid(
+        Some(crate::names::events::SCHEDULED_EVENT) => Err(WorkerError::invalid(
             "an EventBridge \"Scheduled Event\" names no database: start the state machine with it \
              (it upgrades the databases tagged bluegreen:managed=true with a \
              bluegreen:target-engine-version tag), or give a request such as {\"db_identifier\": \
@@ -513,6 +539,13 @@ fn classify_alarm(event: &Map<String, Value>) -> Result<Incoming, WorkerError> {
         ))),
         [(kind, id)] => {
             validate_db_name(id)?;
+            let origin = |key: &str| {
+                event
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+            };
             Ok(Incoming::Alarm(AlarmTarget {
                 alarm_name: name,
                 db: DbRef {
@@ -521,6 +554,8 @@ fn classify_alarm(event: &Map<String, Value>) -> Result<Incoming, WorkerError> {
                     region: None,
                     account_id: None,
                 },
+                account_id: origin("account"),
+                region: origin("region"),
             }))
         }
         many => Err(WorkerError::invalid(format!(
@@ -633,10 +668,10 @@ pub fn tag_fields(
 ) -> Result<Map<String, Value>, WorkerError> {
     let mut fields = Map::new();
     for (key, value) in tags {
-        let Some(suffix) = key.strip_prefix(TAG_PREFIX) else {
+        let Some(suffix) = key.strip_prefix(tags::PREFIX) else {
             continue;
         };
-        if NON_REQUEST_TAGS.contains(&key.as_str()) {
+        if tags::NON_REQUEST.contains(&key.as_str()) {
             continue;
         }
         let field = suffix.replace('-', "_");
@@ -679,4 +714,35 @@ pub fn tag_fields(
         fields.insert(field, typed);
     }
     Ok(fields)
+}
+
+/// An EventBridge event (an alarm, a Scheduled Event) must come from the account and Region
+/// the function runs in: an event bus can forward events across accounts, and a database of
+/// the same name here is not the one that alarmed. Refused before anything changes.
+pub fn check_event_origin(
+    what: &str,
+    event_account: Option<&str>,
+    event_region: Option<&str>,
+    here_account: Option<&str>,
+    here_region: Option<&str>,
+) -> Result<(), WorkerError> {
+    if let (Some(theirs), Some(ours)) = (event_account, here_account) {
+        if theirs != ours {
+            return Err(WorkerError::invalid(format!(
+                "{what} comes from account {theirs}, but this state machine runs in account \
+                 {ours}: nothing was changed. Deploy rds-bluegreen in account {theirs} (or stop \
+                 forwarding these events here)"
+            )));
+        }
+    }
+    if let (Some(theirs), Some(ours)) = (event_region, here_region) {
+        if theirs != ours {
+            return Err(WorkerError::invalid(format!(
+                "{what} comes from Region {theirs}, but this state machine runs in {ours}: \
+                 nothing was changed. Deploy rds-bluegreen in {theirs} (blue/green works within \
+                 one Region)"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -3,8 +3,10 @@
 
 use crate::checks::{Check, ExistingDeployment, ManualCheck, Verdict};
 use crate::deployment::Phase;
+use crate::error::ErrorKind;
 use crate::error::WorkerError;
-use crate::guardrail::{GuardrailVerdict, LagReading};
+pub use crate::guardrail::GuardrailState;
+use crate::old_blue::OldBlue;
 use crate::plan::CreatePlan;
 use crate::request::Request;
 use crate::source::SourceDb;
@@ -111,15 +113,6 @@ pub struct WaitState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GuardrailState {
-    pub verdict: GuardrailVerdict,
-    pub holds: u32,
-    pub reason: String,
-    pub next_delay_seconds: u32,
-    pub readings: Vec<LagReading>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SwitchoverRecord {
     pub requested_at: String,
     pub timeout_seconds: u32,
@@ -135,6 +128,7 @@ pub struct Verification {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     pub endpoint_kept: bool,
+    /// What RDS named the old blue (`NAME-oldN`): see `old_blue`.
     pub old_blue_identifier: String,
     pub old_blue_arn: String,
     pub deployment_status: String,
@@ -146,6 +140,9 @@ pub struct CleanupState {
     pub snapshot_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_status: Option<String>,
+    /// When this run started the snapshot (epoch seconds): the wait for it is bounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_started_at: Option<i64>,
     pub deployment_deleted: bool,
     pub old_blue_deleted: bool,
     /// True when nothing is left to do.
@@ -203,6 +200,10 @@ pub struct Run {
     pub switchover: Option<SwitchoverRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// The old blue after the switchover, found by `old_blue::locate` (verify, or the
+    /// precheck of a run started after the switchover): what soak, snapshot and cleanup act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_blue: Option<OldBlue>,
     /// Seconds the `Soak` state waits before cleanup (`soak_hours` * 3600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soak_seconds: Option<u64>,
@@ -293,21 +294,17 @@ impl Run {
     }
 
     /// Whether the failure path deletes this run's green: only for `prepare` / `upgrade`,
-    /// only before a switchover was requested, and not when green is healthy and merely
-    /// waiting (guardrail) or the deployment is not ours to delete (conflict).
+    /// only before a switchover was requested, and only when the build itself failed
+    /// (`ErrorKind::means_build_failed`). Green is kept otherwise: an AWS outage, a refused
+    /// switchover call or a guardrail leave a green that may be healthy.
     pub fn should_roll_back(&self) -> bool {
         matches!(self.route, Some(Route::Prepare | Route::Upgrade))
             && self.deployment.is_some()
             && self.switchover.is_none()
-            && !matches!(
-                self.error_name(),
-                Some(
-                    "GuardrailViolated"
-                        | "SwitchoverFailed"
-                        | "DeploymentConflict"
-                        | "VerificationFailed"
-                )
-            )
+            && self
+                .error_name()
+                .and_then(ErrorKind::from_name)
+                .is_some_and(ErrorKind::means_build_failed)
     }
 
     pub fn mark(&mut self, phase: &str, at: &str) {
@@ -345,10 +342,27 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_prepare_or_upgrade_rolls_green_back() {
+    fn a_failed_build_rolls_green_back() {
         assert!(failed_run(Route::Prepare, "GreenFailed").should_roll_back());
         assert!(failed_run(Route::Upgrade, "ProvisioningTimedOut").should_roll_back());
-        assert!(failed_run(Route::Upgrade, "States.Timeout").should_roll_back());
+    }
+
+    #[test]
+    fn any_other_failure_keeps_a_green_that_may_be_healthy() {
+        for error in [
+            "DeploymentStateTransient",
+            "AwsUnavailable",
+            "Throttled",
+            "AwsRequestFailed",
+            "States.Timeout",
+            "Lambda.Unknown",
+            "MalformedRun",
+        ] {
+            assert!(
+                !failed_run(Route::Upgrade, error).should_roll_back(),
+                "{error}"
+            );
+        }
     }
 
     #[test]

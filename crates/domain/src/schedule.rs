@@ -14,9 +14,6 @@ pub const SHORT_DELAY: u32 = 15;
 pub const BUILD_DELAY: u32 = 120;
 /// While a switchover runs (typically under a minute).
 pub const SWITCHOVER_DELAY: u32 = 20;
-/// The number of "ready" observations in a row before green counts as ready
-/// (RDS is eventually consistent).
-pub const READY_POLLS_REQUIRED: u32 = 2;
 
 /// The delay before the next poll, given what this poll saw.
 pub fn next_delay(phase: Phase, view: Option<&DeploymentView>, seconds_since_create: u64) -> u32 {

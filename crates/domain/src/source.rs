@@ -28,11 +28,15 @@ impl Membership {
 }
 
 /// The source instance or cluster, as exported before the run changes anything.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceDb {
     pub kind: DbKind,
     pub identifier: String,
     pub arn: String,
+    /// `DbiResourceId` (`db-...`) or `DbClusterResourceId` (`cluster-...`): unlike the name
+    /// and the ARN, it stays with the database through the switchover's renames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
     pub engine: Engine,
     pub engine_version: String,
     pub status: String,
@@ -89,4 +93,5 @@ pub const RELEVANT_PARAMETERS: &[&str] = &[
     "binlog_format",
     "lower_case_table_names",
     "shared_preload_libraries",
+    "event_scheduler",
 ];

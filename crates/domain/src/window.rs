@@ -64,6 +64,13 @@ fn parse_hhmm(text: &str, part: &str) -> Result<i64, WorkerError> {
 }
 
 impl SwitchoverWindow {
+    /// The longest a run can wait for this window's occurrence to close: until it opens (up
+    /// to a week, or a day for a daily window) plus its length.
+    pub fn longest_wait_seconds(&self) -> u64 {
+        let period = if self.day.is_some() { 7 } else { 1 } * SECONDS_PER_DAY;
+        (period + self.length_minutes * 60) as u64
+    }
+
     pub fn parse(text: &str) -> Result<Self, WorkerError> {
         let mut words: Vec<&str> = text.split_whitespace().collect();
         match words.last() {

@@ -7,7 +7,8 @@ use bluegreen_domain::checks::{
 };
 use bluegreen_domain::deployment::{DeploymentTask, DeploymentView, SwitchoverDetail};
 use bluegreen_domain::engine::Engine;
-use bluegreen_domain::plan::{deployment_name, is_valid_deployment_name, MANAGED_BY_TAG};
+use bluegreen_domain::names::tags::MANAGED_BY as MANAGED_BY_TAG;
+use bluegreen_domain::names::{deployment_name, is_valid_deployment_name};
 use bluegreen_domain::request::{Action, DbKind, Request};
 use bluegreen_domain::run::Report;
 use bluegreen_domain::source::{Membership, SourceDb};
@@ -40,6 +41,7 @@ fn orders_pg() -> SourceDb {
         kind: DbKind::Instance,
         identifier: "orders-pg".into(),
         arn: SOURCE_ARN.into(),
+        resource_id: Some("db-BLUE".into()),
         engine: Engine::Postgres,
         engine_version: "13.15".into(),
         status: "available".into(),
@@ -80,6 +82,7 @@ fn target(version: &str, is_major: bool) -> UpgradeTarget {
 
 fn postgres_13_15() -> EngineVersionInfo {
     EngineVersionInfo {
+        status: "available".into(),
         version: "13.15".into(),
         family: "postgres13".into(),
         valid_upgrade_targets: vec![
@@ -94,6 +97,7 @@ fn postgres_13_15() -> EngineVersionInfo {
 
 fn postgres_16_4() -> EngineVersionInfo {
     EngineVersionInfo {
+        status: "available".into(),
         version: "16.4".into(),
         family: "postgres16".into(),
         valid_upgrade_targets: vec![],
@@ -111,6 +115,7 @@ fn group(name: &str, family: &str) -> Option<ParameterGroupInfo> {
 /// (`rds.logical_replication = 1`), to 16.4 with a target group of family postgres16.
 fn facts() -> PrecheckFacts {
     PrecheckFacts {
+        target_parameters: Default::default(),
         request: upgrade_request(),
         account_id: Some("123456789012".into()),
         source: orders_pg(),
@@ -205,6 +210,7 @@ fn the_realistic_postgres_instance_passes_every_check() {
             "postgres-minimum-minor",
             "logical-replication",
             "replication-headroom",
+            "green-replication-headroom",
             "automated-backups",
             "parameter-groups-in-sync",
             "managed-master-password",
@@ -240,8 +246,17 @@ fn the_plan_carries_the_exact_create_parameters() {
     );
     assert_eq!(p.target_db_cluster_parameter_group_name, None);
     assert_eq!(p.target_db_instance_class, None);
-    assert_eq!(p.tags, params(&[("bluegreen:managed-by", "rds-bluegreen")]));
+    assert_eq!(
+        p.tags,
+        params(&[
+            ("bluegreen:managed-by", "rds-bluegreen"),
+            // Blue's resource id survives the switchover's renames: any later run finds the
+            // old blue by it.
+            ("bluegreen:source-resource-id", "db-BLUE"),
+        ])
+    );
     assert!(p.tags.contains_key(MANAGED_BY_TAG));
+    assert_eq!(p.green_instance_class, None);
 }
 
 #[test]
@@ -446,6 +461,7 @@ fn an_unlisted_target_fails_offering_the_valid_major_targets_highest_first() {
     let mut f = facts();
     f.request.target_engine_version = "17.2".into();
     f.target_version = Some(EngineVersionInfo {
+        status: "available".into(),
         version: "17.2".into(),
         family: "postgres17".into(),
         valid_upgrade_targets: vec![],
@@ -466,6 +482,7 @@ fn an_unlisted_target_fails_offering_the_valid_major_targets_highest_first() {
 fn a_current_version_without_major_targets_says_to_upgrade_the_minor_first() {
     let mut f = facts();
     f.current_version = Some(EngineVersionInfo {
+        status: "available".into(),
         version: "13.15".into(),
         family: "postgres13".into(),
         valid_upgrade_targets: vec![target("13.16", false)],
@@ -880,11 +897,13 @@ fn billing_mysql() -> PrecheckFacts {
     f.source.option_groups = vec![Membership::new("default:mysql-5-7", "in-sync")];
     f.source.parameters = params(&[("binlog_format", "ROW")]);
     f.current_version = Some(EngineVersionInfo {
+        status: "available".into(),
         version: "5.7.44".into(),
         family: "mysql5.7".into(),
         valid_upgrade_targets: vec![target("5.7.44-rds.20240529", false), target("8.0.39", true)],
     });
     f.target_version = Some(EngineVersionInfo {
+        status: "available".into(),
         version: "8.0.39".into(),
         family: "mysql8.0".into(),
         valid_upgrade_targets: vec![],
@@ -965,11 +984,13 @@ fn aurora_postgres_cluster() -> PrecheckFacts {
         ..orders_pg()
     };
     f.current_version = Some(EngineVersionInfo {
+        status: "available".into(),
         version: "13.15".into(),
         family: "aurora-postgresql13".into(),
         valid_upgrade_targets: vec![target("16.4", true)],
     });
     f.target_version = Some(EngineVersionInfo {
+        status: "available".into(),
         version: "16.4".into(),
         family: "aurora-postgresql16".into(),
         valid_upgrade_targets: vec![],
@@ -1066,11 +1087,13 @@ fn aurora_mysql_cluster() -> PrecheckFacts {
     f.source.parameter_groups = vec![Membership::new("default.aurora-mysql5.7", "in-sync")];
     f.source.parameters = params(&[("binlog_format", "ROW")]);
     f.current_version = Some(EngineVersionInfo {
+        status: "available".into(),
         version: "5.7.mysql_aurora.2.11.5".into(),
         family: "aurora-mysql5.7".into(),
         valid_upgrade_targets: vec![target("8.0.mysql_aurora.3.05.2", true)],
     });
     f.target_version = Some(EngineVersionInfo {
+        status: "available".into(),
         version: "8.0.mysql_aurora.3.05.2".into(),
         family: "aurora-mysql8.0".into(),
         valid_upgrade_targets: vec![],
@@ -1130,4 +1153,107 @@ fn manual_checks_give_sql_for_each_engine_family() {
     let ids: Vec<&str> = my.iter().map(|m| m.id.as_str()).collect();
     assert!(ids.contains(&"long-running-transactions"));
     assert!(!ids.contains(&"large-objects"));
+}
+
+// ---------------------------------------------------------------- issue 13: AWS as documented
+
+#[test]
+fn a_source_on_a_deprecated_minor_plans_like_any_other() {
+    let mut f = facts();
+    f.current_version.as_mut().unwrap().status = "deprecated".into();
+    let e = evaluate(&f);
+    let c = check(&e, "upgrade-target");
+    assert_pass(c);
+    assert!(c.observed.contains("`deprecated`"), "{}", c.observed);
+}
+
+#[test]
+fn a_deprecated_target_is_refused() {
+    let mut f = facts();
+    f.target_version.as_mut().unwrap().status = "deprecated".into();
+    let c = check(&evaluate(&f), "upgrade-target").clone();
+    assert_eq!(c.verdict, Verdict::Fail);
+    assert!(
+        c.observed.contains("16.4 is `deprecated`"),
+        "{}",
+        c.observed
+    );
+}
+
+#[test]
+fn the_event_scheduler_must_be_off_in_the_group_green_uses() {
+    let mut f = aurora_mysql_cluster();
+    f.target_parameters = params(&[("event_scheduler", "ON")]);
+    let c = check(&evaluate(&f), "event-scheduler-off-on-green").clone();
+    assert_eq!(c.verdict, Verdict::Fail);
+    assert!(c.fix.contains("event_scheduler = OFF"), "{}", c.fix);
+    f.target_parameters = params(&[("event_scheduler", "OFF")]);
+    assert_pass(check(&evaluate(&f), "event-scheduler-off-on-green"));
+    // PostgreSQL has no event scheduler: no such check.
+    assert!(evaluate(&facts())
+        .checks
+        .iter()
+        .all(|c| c.id != "event-scheduler-off-on-green"));
+}
+
+#[test]
+fn too_few_replication_workers_on_green_warn() {
+    let mut f = facts();
+    f.target_parameters = params(&[
+        ("max_logical_replication_workers", "4"),
+        ("max_worker_processes", "4"),
+        ("max_replication_slots", "20"),
+        ("max_wal_senders", "20"),
+    ]);
+    let c = check(&evaluate(&f), "green-replication-headroom").clone();
+    assert_eq!(c.verdict, Verdict::Warn);
+    assert!(
+        c.observed.starts_with("target parameter group:"),
+        "{}",
+        c.observed
+    );
+    assert!(
+        c.observed.contains("max_worker_processes (4) must exceed"),
+        "{}",
+        c.observed
+    );
+}
+
+#[test]
+fn an_aurora_instance_class_is_applied_to_green_not_sent_with_create() {
+    let mut f = aurora_postgres_cluster();
+    f.request.target_db_instance_class = Some("db.r6g.2xlarge".into());
+    let e = evaluate(&f);
+    assert_eq!(
+        e.plan.target_db_instance_class, None,
+        "AWS refuses it for a cluster"
+    );
+    assert_eq!(
+        e.plan.green_instance_class.as_deref(),
+        Some("db.r6g.2xlarge")
+    );
+    let c = check(&e, "target-instance-class");
+    assert_pass(c);
+    assert!(
+        c.observed.contains("modified to db.r6g.2xlarge"),
+        "{}",
+        c.observed
+    );
+    // An RDS instance takes it at create.
+    let mut f = facts();
+    f.request.target_db_instance_class = Some("db.r6g.2xlarge".into());
+    let e = evaluate(&f);
+    assert_eq!(
+        e.plan.target_db_instance_class.as_deref(),
+        Some("db.r6g.2xlarge")
+    );
+    assert_eq!(e.plan.green_instance_class, None);
+}
+
+#[track_caller]
+fn check<'a>(e: &'a bluegreen_domain::checks::Evaluation, id: &str) -> &'a Check {
+    e.checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}: {:?}", e.checks))
 }

@@ -584,8 +584,15 @@ fn alarm_event() -> Value {
 #[test]
 fn alarm_sample_names_the_orders_pg_instance() {
     match classify(&alarm_event()).unwrap() {
-        Incoming::Alarm(AlarmTarget { alarm_name, db }) => {
+        Incoming::Alarm(AlarmTarget {
+            alarm_name,
+            db,
+            account_id,
+            region,
+        }) => {
             assert_eq!(alarm_name, "orders-pg-needs-upgrade");
+            assert_eq!(account_id.as_deref(), Some("123456789012"));
+            assert_eq!(region.as_deref(), Some("us-east-1"));
             assert_eq!(
                 db,
                 DbRef {
@@ -769,6 +776,8 @@ fn orders_alarm() -> AlarmTarget {
             region: None,
             account_id: None,
         },
+        account_id: None,
+        region: None,
     }
 }
 
@@ -956,4 +965,43 @@ fn a_database_without_a_target_version_tag_is_refused() {
             "bluegreen:target-engine-version",
         ],
     );
+}
+
+#[test]
+fn an_event_from_another_account_or_region_is_refused_naming_both() {
+    use bluegreen_domain::request::check_event_origin;
+    let err = check_event_origin(
+        "alarm `a`",
+        Some("210987654321"),
+        Some("us-east-1"),
+        Some("123456789012"),
+        Some("us-east-1"),
+    )
+    .unwrap_err();
+    assert_eq!(err.name(), "InvalidRequest");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("210987654321") && msg.contains("123456789012"),
+        "{msg}"
+    );
+    assert!(msg.contains("nothing was changed"), "{msg}");
+    let err = check_event_origin(
+        "alarm `a`",
+        Some("123456789012"),
+        Some("eu-west-1"),
+        Some("123456789012"),
+        Some("us-east-1"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("eu-west-1") && err.to_string().contains("us-east-1"));
+    assert!(check_event_origin(
+        "alarm `a`",
+        Some("123456789012"),
+        Some("us-east-1"),
+        Some("123456789012"),
+        Some("us-east-1")
+    )
+    .is_ok());
+    // Unknown on either side (a local run, an event without the fields): nothing to compare.
+    assert!(check_event_origin("alarm `a`", None, None, Some("1"), Some("r")).is_ok());
 }

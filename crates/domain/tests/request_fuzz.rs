@@ -70,7 +70,7 @@ proptest! {
 
     #[test]
     fn any_tags_give_a_request_or_a_named_refusal(tags in prop::collection::btree_map("bluegreen:.{0,30}|.{0,10}", ".{0,20}", 0..10)) {
-        let target = AlarmTarget { alarm_name: "a".into(), db: DbRef::parse("orders-pg").unwrap() };
+        let target = AlarmTarget { alarm_name: "a".into(), db: DbRef::parse("orders-pg").unwrap(), account_id: None, region: None };
         let tags: BTreeMap<String, String> = tags;
         if let Err(e) = request_from_tags(&target, &tags) {
             prop_assert_eq!(e.name(), "InvalidRequest");

@@ -44,16 +44,21 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
             );
         }
         Some(v) if v.is_switched_over() || v.is_switchover_in_progress() => {
+            let old = run
+                .old_blue
+                .as_ref()
+                .map(|o| o.identifier.clone())
+                .or_else(|| {
+                    bluegreen_domain::names::parse_rds_arn(&v.source_arn)
+                        .map(|(_, n)| n.to_string())
+                        .filter(|n| run.source.as_ref().is_none_or(|s| &s.identifier != n))
+                })
+                .unwrap_or_else(|| "(NAME-oldN, see the deployment's source)".into());
             return Err(WorkerError::Refused(format!(
                 "deployment {} is {}: green is now production and abort cannot undo a switchover. \
-                 The fallback is the old blue {}-old1 (data as of the switchover) or its final \
+                 The fallback is the old blue {old} (data as of the switchover) or its final \
                  snapshot: point applications at it, or restore from the snapshot",
-                v.name,
-                v.status,
-                run.source
-                    .as_ref()
-                    .map(|s| s.identifier.as_str())
-                    .unwrap_or("NAME")
+                v.name, v.status,
             )));
         }
         Some(v) if v.is_deleting() => {

@@ -3,7 +3,7 @@
 
 use crate::runtime::{Deps, Invocation};
 use bluegreen_domain::deployment::{DeploymentView, Phase};
-use bluegreen_domain::plan::EXECUTION_TAG;
+use bluegreen_domain::names::tags::EXECUTION as EXECUTION_TAG;
 use bluegreen_domain::run::{DeploymentRecord, Route, Run, WaitState};
 use bluegreen_domain::schedule::SHORT_DELAY;
 use bluegreen_domain::WorkerError;

@@ -1,24 +1,23 @@
-//! `guardrails`: right before switchover, green must still be ready and its replica lag
-//! within `max_replica_lag_seconds`. Otherwise hold (the state machine waits and asks
-//! again), and after a bound fail with `GuardrailViolated`: never switch over blind.
+//! `guardrails`: right before switchover, reads what the rules need (the deployment, green's
+//! members, the engine's lag signal, the switchover window) and lets `guardrail::decide`
+//! say go, hold, wait or skip. See `bluegreen_domain::lag` for the per-engine signal table.
 
-use crate::runtime::{epoch_seconds, now_epoch, rfc3339, Deps, Invocation};
+use crate::runtime::{epoch_seconds, now_epoch, Deps, Invocation};
 use aws_sdk_cloudwatch::types::Statistic;
-use bluegreen_aws::rds::parse_member_arn;
-use bluegreen_domain::deployment::Phase;
-use bluegreen_domain::engine::Engine;
-use bluegreen_domain::guardrail::{
-    evaluate_lag, GuardrailVerdict, LagReading, HOLD_DELAY_SECONDS, MAX_HOLDS,
-};
-use bluegreen_domain::request::DbKind;
-use bluegreen_domain::run::{GuardrailState, Run};
+use bluegreen_domain::guardrail::{decide, GuardrailFacts};
+use bluegreen_domain::lag::{self, LagBounds, LagReading};
+use bluegreen_domain::run::Run;
 use bluegreen_domain::window::{SwitchoverWindow, WindowState};
 use bluegreen_domain::WorkerError;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
+
+/// How far back a lag reading looks: RDS publishes every minute, a few minutes late at worst.
+const LOOKBACK: Duration = Duration::from_secs(300);
 
 pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
     let request = run.request()?.clone();
     let source = run.source()?.clone();
+    let plan = run.plan()?.clone();
     let record = run.deployment()?.clone();
     let view = deps
         .rds
@@ -32,69 +31,56 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         })?;
     let members = deps.rds.member_statuses(&view.green_member_arns()).await?;
     let phase = view.phase(&members)?;
-    let holds_so_far = run.guardrail.as_ref().map_or(0, |g| g.holds);
-
     let window = window_state(&run, &inv)?;
-    let mut next_delay_seconds = HOLD_DELAY_SECONDS;
-    let (verdict, reason, readings) = if matches!(phase, Phase::Switching | Phase::Switched) {
-        (
-            GuardrailVerdict::Go,
-            format!("switchover already {}", view.status),
-            Vec::new(),
-        )
-    } else if let Some((text, WindowState::Before { opens_at })) = &window {
-        next_delay_seconds = (opens_at - now_epoch(&inv)).clamp(1, i64::from(u32::MAX)) as u32;
-        (
-            GuardrailVerdict::Wait,
-            format!(
-                "green is prepared; the switchover window `{text}` opens at {}",
-                at(*opens_at)
-            ),
-            Vec::new(),
-        )
-    } else if let Some((text, WindowState::Closed { closed_at })) = &window {
-        let reason = format!(
-            "the switchover window `{text}` closed at {} before the switchover could start: \
-             green is left prepared and blue is untouched. Run action `switchover` in a later \
-             window, or `abort` to delete green",
-            at(*closed_at)
-        );
-        run.note = Some(reason.clone());
-        (GuardrailVerdict::Skip, reason, Vec::new())
-    } else if phase != Phase::Ready {
-        (
-            GuardrailVerdict::Hold,
-            format!("green is no longer ready ({})", view.status),
-            Vec::new(),
-        )
-    } else {
-        let readings = lag_readings(&deps, &source.engine, &view.green_member_arns(), &inv).await?;
-        let (v, why) = evaluate_lag(&readings, request.max_replica_lag_seconds);
-        (v, why, readings)
-    };
-    let holds = if verdict == GuardrailVerdict::Hold {
-        holds_so_far + 1
-    } else {
-        holds_so_far
-    };
-    if verdict == GuardrailVerdict::Hold && holds > MAX_HOLDS {
-        return Err(WorkerError::GuardrailViolated(format!(
-            "not switching over {}: {reason}, still after {} checks over {} minutes. Green is kept \
-             ready and blue is untouched: find the cause (write load, long transactions), then run \
-             action `switchover`, or `abort` to delete green",
-            source.identifier,
-            holds,
-            holds * HOLD_DELAY_SECONDS / 60
-        )));
+    let (replication, signal) = lag::signal_for(&source.engine, plan.is_major_upgrade);
+    let mut readings = Vec::new();
+    let window_open = window
+        .as_ref()
+        .is_none_or(|(_, w)| matches!(w, WindowState::Open { .. }));
+    if phase == bluegreen_domain::deployment::Phase::Ready && window_open {
+        for q in signal
+            .as_ref()
+            .map(|s| lag::queries(s, &source, &view))
+            .unwrap_or_default()
+        {
+            let dims: Vec<(&str, &str)> = q
+                .dimensions
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let value = deps
+                .metrics
+                .rds_statistic(&q.metric, &dims, Statistic::Maximum, LOOKBACK, inv.now)
+                .await?;
+            readings.push(LagReading {
+                member: q.member,
+                metric: q.metric,
+                unit: signal.map_or(lag::LagUnit::Seconds, |s| s.unit),
+                value,
+            });
+        }
     }
-    tracing::info!(?verdict, holds, %reason, "guardrails evaluated");
-    run.guardrail = Some(GuardrailState {
-        verdict,
-        holds,
-        reason,
-        next_delay_seconds,
+    let decision = decide(GuardrailFacts {
+        db: &source.identifier,
+        phase,
+        deployment_status: &view.status,
+        window: window.as_ref().map(|(t, w)| (t.as_str(), *w)),
+        now: now_epoch(&inv),
+        replication,
+        signal,
         readings,
-    });
+        bounds: LagBounds {
+            seconds: request.max_replica_lag_seconds,
+            bytes: request.max_replication_slot_lag_bytes,
+        },
+        previous: run.guardrail.as_ref(),
+    })?;
+    let state = decision.state;
+    tracing::info!(verdict = ?state.verdict, holds = state.holds, decided_by = ?state.decided_by, reason = %state.reason, "guardrails evaluated");
+    if decision.note.is_some() {
+        run.note = decision.note;
+    }
+    run.guardrail = Some(state);
     Ok(run)
 }
 
@@ -113,48 +99,4 @@ fn window_state(run: &Run, inv: &Invocation) -> Result<Option<(String, WindowSta
         .and_then(epoch_seconds)
         .unwrap_or_else(|| now_epoch(inv));
     Ok(Some((text, window.state(started, now_epoch(inv)))))
-}
-
-fn at(epoch: i64) -> String {
-    rfc3339(UNIX_EPOCH + Duration::from_secs(epoch.max(0) as u64))
-}
-
-/// The lag metric for each green member: `ReplicaLag` (seconds) of each green instance;
-/// Aurora MySQL replicates by binlog, so its green cluster's `AuroraBinlogReplicaLag`.
-async fn lag_readings(
-    deps: &Deps,
-    engine: &Engine,
-    green: &[String],
-    inv: &Invocation,
-) -> Result<Vec<LagReading>, WorkerError> {
-    let mut readings = Vec::new();
-    for arn in green {
-        let Some((kind, name)) = parse_member_arn(arn) else {
-            continue;
-        };
-        let (metric, dimension) = match (kind, engine) {
-            (DbKind::Cluster, Engine::AuroraMysql) => {
-                ("AuroraBinlogReplicaLag", "DBClusterIdentifier")
-            }
-            (DbKind::Cluster, _) => continue,
-            (DbKind::Instance, _) => ("ReplicaLag", "DBInstanceIdentifier"),
-        };
-        let max_seconds = deps
-            .metrics
-            .rds_statistic(
-                metric,
-                dimension,
-                &name,
-                Statistic::Maximum,
-                Duration::from_secs(300),
-                inv.now,
-            )
-            .await?;
-        readings.push(LagReading {
-            member: name,
-            metric: metric.to_string(),
-            max_seconds,
-        });
-    }
-    Ok(readings)
 }

@@ -2,13 +2,14 @@
 //! configuration, runs every check read-only, and decides the route. Changes nothing.
 
 use crate::runtime::{Deps, Invocation};
-use crate::verify::old_blue_name;
 use aws_sdk_cloudwatch::types::Statistic;
-use bluegreen_domain::checks::{evaluate, manual_checks, ExistingDeployment, PrecheckFacts};
-use bluegreen_domain::plan::{deployment_name, EXECUTION_TAG};
+use bluegreen_domain::checks::{evaluate, manual_checks, PrecheckFacts};
+use bluegreen_domain::names::{deployment_name, parse_rds_arn, tags};
+use bluegreen_domain::old_blue::{locate, OldBlueFacts};
 use bluegreen_domain::request::{
-    classify, request_for_member, request_from_tags, Action, DbKind, DbRef, Incoming, Trigger,
+    check_event_origin, classify, request_for_member, request_from_tags, DbKind, DbRef, Incoming,
 };
+use bluegreen_domain::route::route_for;
 use bluegreen_domain::run::{DeploymentRecord, Report, Route, Run};
 use bluegreen_domain::WorkerError;
 use std::time::Duration;
@@ -28,6 +29,13 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
             return Ok(run);
         }
         Incoming::Alarm(target) => {
+            check_event_origin(
+                &format!("alarm `{}`", target.alarm_name),
+                target.account_id.as_deref(),
+                target.region.as_deref(),
+                inv.account_id().as_deref(),
+                inv.region().as_deref(),
+            )?;
             let source = deps.rds.find_source(&target.db).await?;
             let request = request_from_tags(&target, &source.tags)?;
             (request, source)
@@ -60,6 +68,24 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         Some(name) => rds.parameter_group(name, true).await?,
         None => None,
     };
+    // The parameters of the groups green will use: the named ones, or the target family's
+    // default group when the source uses a default one.
+    let mut target_parameters = std::collections::BTreeMap::new();
+    if let Some(name) = &request.target_db_cluster_parameter_group_name {
+        target_parameters.extend(rds.parameters(name, true).await?);
+    }
+    let target_group = request.target_db_parameter_group_name.clone().or_else(|| {
+        let source_default = source.parameter_groups.iter().all(|g| g.is_default());
+        target_version
+            .as_ref()
+            .filter(|_| source_default)
+            .map(|v| format!("default.{}", v.family))
+    });
+    if let Some(name) = &target_group {
+        for (k, v) in rds.parameters(name, false).await? {
+            target_parameters.entry(k).or_insert(v);
+        }
+    }
     let name = deployment_name(&source.identifier, &request.target_engine_version);
     let mut deployments = rds.deployments_for_source(&source.arn).await?;
     // After a switchover RDS reports the renamed old blue as the source: find ours by name too.
@@ -76,8 +102,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         deps.metrics
             .rds_statistic(
                 "FreeStorageSpace",
-                "DBInstanceIdentifier",
-                &source.identifier,
+                &[("DBInstanceIdentifier", &source.identifier)],
                 Statistic::Minimum,
                 Duration::from_secs(3600),
                 inv.now,
@@ -95,6 +120,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         target_version,
         target_parameter_group,
         target_cluster_parameter_group,
+        target_parameters,
         deployments: deployments.clone(),
         pending_maintenance,
         free_storage_bytes,
@@ -129,21 +155,45 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
     let mut plan = evaluation.plan;
     if !run.execution.id.is_empty() {
         plan.tags
-            .insert(EXECUTION_TAG.to_string(), run.execution.id.clone());
+            .insert(tags::EXECUTION.to_string(), run.execution.id.clone());
     }
-    // A restart after the switchover: the name now answers with the upgraded green, so the
-    // version we upgraded from (what verify and cleanup expect of the old blue, and what the
-    // notifications say) is the old blue's, `NAME-old1`.
+    // A run started after the switchover (a restart, or action `cleanup`): the name now
+    // answers with the upgraded green. The version we upgraded from (what verify and cleanup
+    // expect of the old blue, and what the notifications say) and blue's resource id are the
+    // old blue's, found through the deployment (`old_blue::locate`).
     let mut source = source;
-    if ours.is_some_and(|d| d.is_switched_over() || d.is_switchover_in_progress())
-        && source.engine_version == request.target_engine_version
-    {
-        if let Some(old) = rds
-            .describe(source.kind, &old_blue_name(&source.identifier))
-            .await?
-        {
-            tracing::info!(from = %old.engine_version, "restarted after the switchover: upgrading from the old blue's version");
-            source.engine_version = old.engine_version;
+    if let Some(d) = ours.filter(|d| {
+        d.is_switched_over()
+            || (d.is_switchover_in_progress()
+                && source.engine_version == request.target_engine_version)
+    }) {
+        let blue_id = d.tags.get(tags::SOURCE_RESOURCE_ID).cloned();
+        let by_resource_id = match &blue_id {
+            Some(id) => rds.describe_by_resource_id(source.kind, id).await?,
+            None => None,
+        };
+        let reported_name = parse_rds_arn(&d.source_arn)
+            .map(|(_, n)| n.to_string())
+            .filter(|n| !n.eq_ignore_ascii_case(&source.identifier));
+        let reported = match (&reported_name, &by_resource_id) {
+            (Some(n), None) => rds.describe(source.kind, n).await?,
+            _ => None,
+        };
+        match locate(&OldBlueFacts {
+            production: &source.identifier,
+            resource_id: blue_id.as_deref(),
+            by_resource_id: by_resource_id.as_ref(),
+            reported_source_arn: Some(&d.source_arn),
+            reported: reported.as_ref(),
+        }) {
+            Ok(old) => {
+                tracing::info!(old_blue = %old.identifier, from = %old.engine_version, "started after the switchover: upgrading from the old blue's version");
+                source.engine_version = old.engine_version.clone();
+                source.resource_id = old.resource_id.clone();
+                run.old_blue = Some(old);
+            }
+            // Verify and cleanup refuse with the same finding; the precheck only reports.
+            Err(problem) => tracing::warn!(%problem, "the old blue could not be found"),
         }
     }
     tracing::info!(route = ?run.route, verdict = ?report.verdict, "precheck done");
@@ -174,97 +224,4 @@ fn check_arn_is_local(db: &DbRef, inv: &Invocation) -> Result<(), WorkerError> {
         }
     }
     Ok(())
-}
-
-/// What the state machine does next. Refusals here change nothing.
-fn route_for(
-    request: &bluegreen_domain::request::Request,
-    report: &Report,
-    ours: Option<&bluegreen_domain::deployment::DeploymentView>,
-    any_in_flight: bool,
-    from_fleet: bool,
-    db: &str,
-) -> Result<Route, WorkerError> {
-    let action = request.action;
-    if action == Action::Plan {
-        return Ok(Route::Plan);
-    }
-    // A flapping alarm must not start a second upgrade: anything in flight means a run is
-    // (or was) already on it; this run touches nothing. A fleet run likewise never takes
-    // over a database another run is on (a console run resumes one on purpose).
-    if (request.trigger == Trigger::Alarm || from_fleet)
-        && any_in_flight
-        && matches!(action, Action::Prepare | Action::Upgrade)
-    {
-        return Ok(Route::AlreadyInProgress);
-    }
-    let account_failed = report
-        .checks
-        .iter()
-        .any(|c| c.id == "account" && c.verdict == bluegreen_domain::checks::Verdict::Fail);
-    match action {
-        Action::Abort | Action::Cleanup => {
-            let gating: Vec<_> = report
-                .failures()
-                .into_iter()
-                .filter(|c| c.id == "account" || (c.id == "existing-deployment" && ours.is_none()))
-                .collect();
-            if !gating.is_empty() {
-                let only = Report::new(
-                    gating.into_iter().cloned().collect(),
-                    vec![],
-                    report.existing_deployment.clone(),
-                );
-                return Err(only.failure_error(db));
-            }
-            let d = ours
-                .ok_or_else(|| WorkerError::Refused(format!("no deployment of ours for {db}")))?;
-            if action == Action::Cleanup && !d.is_switched_over() {
-                return Err(WorkerError::Refused(format!(
-                    "deployment {} is {}: cleanup runs only after a completed switchover; to drop an \
-                     unswitched green use action `abort`",
-                    d.name, d.status
-                )));
-            }
-            Ok(if action == Action::Abort {
-                Route::Abort
-            } else {
-                Route::Cleanup
-            })
-        }
-        Action::Prepare | Action::Upgrade | Action::Switchover => {
-            // A restarted run after its switchover continues with verification: the source
-            // now runs the target, so the pre-switchover checks no longer apply.
-            let already_switching =
-                ours.is_some_and(|d| d.is_switched_over() || d.is_switchover_in_progress());
-            if already_switching && !account_failed {
-                if action == Action::Prepare {
-                    return Err(WorkerError::Refused(format!(
-                        "deployment {} is already {}: nothing to prepare; run `cleanup` after the soak",
-                        ours.map(|d| d.name.as_str()).unwrap_or_default(),
-                        ours.map(|d| d.status.as_str()).unwrap_or_default()
-                    )));
-                }
-                return Ok(if action == Action::Upgrade {
-                    Route::Upgrade
-                } else {
-                    Route::Switchover
-                });
-            }
-            if !report.failures().is_empty() {
-                return Err(report.failure_error(db));
-            }
-            if action == Action::Switchover
-                && report.existing_deployment != ExistingDeployment::Adopt
-            {
-                return Err(report.failure_error(db));
-            }
-            Ok(match action {
-                Action::Prepare => Route::Prepare,
-                Action::Upgrade => Route::Upgrade,
-                _ => Route::Switchover,
-            })
-        }
-        Action::Plan => Ok(Route::Plan),
-    }
 }

@@ -5,58 +5,12 @@
 use crate::runtime::{epoch_seconds, notification_subject, Deps, Invocation, Labelled};
 use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
 use bluegreen_aws::cloudwatch::datum;
+pub use bluegreen_domain::milestone::Milestone;
+use bluegreen_domain::names::METRIC_NAMESPACE as NAMESPACE;
 use bluegreen_domain::run::{PublishRecord, Route, Run};
 use bluegreen_domain::WorkerError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-
-pub const NAMESPACE: &str = "RdsBlueGreen";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Milestone {
-    Started,
-    GreenReady,
-    Prepared,
-    SwitchedOver,
-    CleanedUp,
-    Succeeded,
-    Failed,
-    Aborted,
-    AlreadyInProgress,
-    /// Green ready, but the switchover window closed first: green is left prepared.
-    SwitchoverSkipped,
-}
-
-impl Milestone {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Started => "started",
-            Self::GreenReady => "green_ready",
-            Self::Prepared => "prepared",
-            Self::SwitchedOver => "switched_over",
-            Self::CleanedUp => "cleaned_up",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Aborted => "aborted",
-            Self::AlreadyInProgress => "already_in_progress",
-            Self::SwitchoverSkipped => "switchover_skipped",
-        }
-    }
-
-    /// The `Outcome` dimension for milestones that end a run; `None` for the others.
-    /// `already_in_progress` remediates nothing, so it is notified but not counted.
-    pub fn outcome(self) -> Option<&'static str> {
-        match self {
-            Self::Succeeded | Self::CleanedUp => Some("succeeded"),
-            Self::Failed => Some("failed"),
-            Self::Aborted => Some("aborted"),
-            // The run ends with green prepared, as a `prepare` does.
-            Self::Prepared | Self::SwitchoverSkipped => Some("prepared"),
-            _ => None,
-        }
-    }
-}
 
 /// The step's input: which milestone, and the run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,8 +107,8 @@ pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<Met
                 .and_then(|i| i.get("detail-type"))
                 .and_then(Value::as_str)
             {
-                Some("CloudWatch Alarm State Change") => Some("alarm"),
-                Some("Scheduled Event") => Some("schedule"),
+                Some(bluegreen_domain::names::events::ALARM_STATE_CHANGE) => Some("alarm"),
+                Some(bluegreen_domain::names::events::SCHEDULED_EVENT) => Some("schedule"),
                 _ => None,
             }
         })

@@ -5,6 +5,7 @@
 
 use crate::runtime::{Deps, Invocation, Labelled};
 use bluegreen_domain::fleet::{fleet_request, select, FleetRun};
+use bluegreen_domain::request::check_event_origin;
 use bluegreen_domain::run::{ExecutionInfo, Run};
 use bluegreen_domain::WorkerError;
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,8 @@ impl Labelled for Received {
     }
     fn db(&self) -> String {
         let fleet = self.input.get("selector").is_some()
-            || self.input.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
+            || self.input.get("detail-type").and_then(Value::as_str)
+                == Some(bluegreen_domain::names::events::SCHEDULED_EVENT);
         if fleet {
             return "fleet".into();
         }
@@ -40,14 +42,27 @@ impl Labelled for Received {
 pub async fn handle(
     deps: Deps,
     received: Received,
-    _inv: Invocation,
+    inv: Invocation,
 ) -> Result<FleetRun, WorkerError> {
     let Some(request) = fleet_request(&received.input)? else {
         return Ok(FleetRun::single(received.input, received.execution));
     };
+    check_event_origin(
+        "the Scheduled Event",
+        request.event_account.as_deref(),
+        request.event_region.as_deref(),
+        inv.account_id().as_deref(),
+        inv.region().as_deref(),
+    )?;
     let candidates = deps.rds.fleet_candidates().await?;
-    let greens = deps.rds.green_identifiers().await?;
-    let selection = select(&request, &candidates, &greens)?;
+    let not_databases: std::collections::BTreeSet<String> = deps
+        .rds
+        .all_deployments()
+        .await?
+        .iter()
+        .flat_map(|d| d.non_production_members())
+        .collect();
+    let selection = select(&request, &candidates, &not_databases)?;
     tracing::info!(
         candidates = candidates.len(),
         selected = selection.members.len(),

@@ -70,15 +70,7 @@ impl Deps {
     }
 }
 
-/// An SNS subject: no control characters, at most 100 characters.
-pub fn notification_subject(text: &str) -> String {
-    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-    if clean.chars().count() > 100 {
-        clean.chars().take(99).collect::<String>() + "…"
-    } else {
-        clean
-    }
-}
+pub use bluegreen_domain::names::sns_subject as notification_subject;
 
 /// Facts about this invocation that handlers need, passed in so tests control them.
 #[derive(Clone, Debug)]
@@ -146,9 +138,14 @@ impl From<WorkerError> for StepError {
 
 impl From<StepError> for Diagnostic {
     fn from(e: StepError) -> Self {
+        // Step Functions puts the whole error payload in the failure's cause, which may not
+        // pass 32,768 characters: the message is bounded well inside it.
         Diagnostic {
             error_type: e.0.name().to_string(),
-            error_message: e.0.to_string(),
+            error_message: bluegreen_domain::limits::clip(
+                &e.0.to_string(),
+                bluegreen_domain::limits::MAX_ERROR_MESSAGE_CHARS,
+            ),
         }
     }
 }

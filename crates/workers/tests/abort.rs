@@ -257,3 +257,22 @@ async fn a_rolled_back_green_marks_the_timeline_when_gone() {
     assert_eq!(run.timeline.get("rolled_back"), Some(&rfc(NOW)));
     assert!(!run.timeline.contains_key("aborted"));
 }
+
+#[tokio::test]
+async fn a_refused_switchover_call_or_an_aws_outage_keeps_green_for_a_later_switchover() {
+    // RDS answered InvalidBlueGreenDeploymentStateFault past every retry, or AWS was
+    // unavailable: the build did not fail, so green stays (the README's promise).
+    for error in [
+        "DeploymentStateTransient",
+        "AwsUnavailable",
+        "Throttled",
+        "Lambda.Unknown",
+        "States.Timeout",
+    ] {
+        let run = abort::handle(no_aws(), failed_upgrade(error), inv_at(NOW))
+            .await
+            .unwrap();
+        let r = run.rollback.unwrap();
+        assert!(r.done && !r.deleted_target, "{error}");
+    }
+}

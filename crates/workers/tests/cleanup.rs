@@ -7,6 +7,8 @@ use aws_sdk_rds::operation::create_db_snapshot::CreateDbSnapshotInput;
 use aws_sdk_rds::operation::delete_blue_green_deployment::DeleteBlueGreenDeploymentInput;
 use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceInput;
 use aws_sdk_rds::operation::modify_db_instance::ModifyDbInstanceInput;
+use bluegreen_domain::old_blue::OldBlue;
+use bluegreen_domain::request::DbKind;
 use bluegreen_domain::run::{CleanupState, Route, Run};
 use bluegreen_workers::cleanup;
 use common::*;
@@ -18,6 +20,7 @@ const NOW: u64 = 4200 + 24 * 3600;
 fn soaked_run(extra: serde_json::Value) -> Run {
     let mut run = run_with_deployment(Route::Upgrade, request_with(extra), "SWITCHOVER_COMPLETED");
     run.mark("verified", &rfc(4200));
+    run.old_blue = Some(old_blue_record());
     run
 }
 
@@ -51,7 +54,7 @@ async fn the_first_step_starts_a_tagged_snapshot_of_the_old_blue_and_deletes_not
         .db_instance_identifier(OLD_BLUE)
         .db_snapshot_identifier(SNAPSHOT_ID)
         .tags(tag("bluegreen:managed-by", "rds-bluegreen"))
-        .tags(tag("bluegreen:old-blue", OLD_BLUE))
+        .tags(tag("bluegreen:old-blue-of", OLD_BLUE))
         .build()
         .unwrap();
     assert_eq!(world.with(|s| s.snapshots_created.clone()), [expected]);
@@ -65,6 +68,7 @@ async fn the_first_step_starts_a_tagged_snapshot_of_the_old_blue_and_deletes_not
             done: false,
             next_delay_seconds: 60,
             steps: vec![format!("started snapshot {SNAPSHOT_ID} of {OLD_BLUE}")],
+            snapshot_started_at: Some((T0 + NOW) as i64),
         })
     );
     assert!(deletions(&world).is_empty(), "{:?}", world.log());
@@ -211,7 +215,8 @@ async fn an_old1_on_another_version_is_refused_and_nothing_is_touched() {
     assert_mentions(
         &msg,
         &[
-            "orders-pg-old1 runs 16.4, not the pre-upgrade version 13.15",
+            "orders-pg-old1 runs 16.4",
+            "not the old blue found after the switchover (13.15",
             "nothing was deleted",
         ],
     );
@@ -350,6 +355,14 @@ fn cluster_run(extra: serde_json::Value) -> Run {
     source.engine = bluegreen_domain::engine::Engine::AuroraPostgresql;
     source.members = vec!["ledger-instance-1".into(), "ledger-instance-2".into()];
     run.deployment.as_mut().unwrap().name = "rbg-ledger-to-16-4".into();
+    run.old_blue = Some(OldBlue {
+        kind: DbKind::Cluster,
+        identifier: OLD_CLUSTER.into(),
+        arn: cluster_arn_of(OLD_CLUSTER),
+        resource_id: None,
+        engine_version: "13.15".into(),
+        members: OLD_MEMBERS.iter().map(|m| m.to_string()).collect(),
+    });
     run
 }
 

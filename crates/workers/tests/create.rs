@@ -29,6 +29,7 @@ async fn a_new_deployment_is_created_with_exactly_the_planned_parameters() {
         .target_db_parameter_group_name("orders-pg16")
         .tags(tag("bluegreen:execution", EXECUTION_ARN))
         .tags(tag("bluegreen:managed-by", "rds-bluegreen"))
+        .tags(tag("bluegreen:source-resource-id", BLUE_RID))
         .build()
         .unwrap();
     assert_eq!(world.with(|s| s.created.clone()), [expected]);

@@ -182,6 +182,7 @@ async fn verify_faults_are_retryable_not_a_failed_verification() {
 fn soaked_run(extra: serde_json::Value, snapshot_available: bool) -> Run {
     let mut run = run_with_deployment(Route::Upgrade, request_with(extra), "SWITCHOVER_COMPLETED");
     run.mark("verified", &rfc(4200));
+    run.old_blue = Some(old_blue_record());
     if snapshot_available {
         run.cleanup = Some(CleanupState {
             snapshot_identifier: Some(SNAPSHOT_ID.into()),

@@ -1,11 +1,15 @@
-//! `guardrails`: right before switchover, green must still be ready and its replica lag
-//! within bound; otherwise hold, and after too many holds fail. Never switch over blind.
+//! `guardrails`: right before switchover, green must still be ready and replication lag within
+//! bound by the engine's own signal (`bluegreen_domain::lag`); otherwise hold, and after too
+//! many holds fail. A signal the engine never publishes is never waited for.
 
 mod common;
 
 use aws_sdk_cloudwatch::types::Statistic;
 use bluegreen_domain::deployment::Phase;
-use bluegreen_domain::guardrail::{GuardrailVerdict, LagReading};
+use bluegreen_domain::engine::Engine;
+use bluegreen_domain::guardrail::GuardrailVerdict;
+use bluegreen_domain::lag::{LagReading, LagUnit, MAX_ABSENT_CHECKS, RDS_GUARDRAILS};
+use bluegreen_domain::request::DbKind;
 use bluegreen_domain::run::{GuardrailState, Route, Run, WaitState};
 use bluegreen_workers::guardrails;
 use common::*;
@@ -34,33 +38,78 @@ fn green_ready() -> World {
     world
 }
 
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn dims(
+    q: &aws_sdk_cloudwatch::operation::get_metric_statistics::GetMetricStatisticsInput,
+) -> Vec<(String, String)> {
+    q.dimensions()
+        .iter()
+        .map(|d| {
+            (
+                d.name().unwrap_or_default().to_string(),
+                d.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn held(holds: u32) -> GuardrailState {
+    GuardrailState {
+        verdict: GuardrailVerdict::Hold,
+        holds,
+        reason: "lag".into(),
+        next_delay_seconds: 30,
+        readings: vec![],
+        signal: None,
+        decided_by: None,
+        absent_checks: 0,
+    }
+}
+
+/// `orders-pg` as RDS MySQL 8.0 -> 8.4 (binlog replication): the same fake, another engine.
+fn mysql_run() -> Run {
+    let mut run = ready_run(json!({}));
+    run.source.as_mut().unwrap().engine = Engine::Mysql;
+    run
+}
+
+// ---------------------------------------------------------------- RDS PostgreSQL, major
+
 #[tokio::test]
-async fn lag_within_bound_is_go_and_reads_the_worst_datapoint_of_green() {
+async fn a_postgres_major_upgrade_reads_blues_slot_lag_in_bytes_never_replica_lag() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[0.4, 1.2, 0.8]);
+    world.set_metric("OldestReplicationSlotLag", DB, &[1024.0, 4096.0, 2048.0]);
+    world.set_metric("ReplicaLag", GREEN, &[99.0]);
     let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
         .await
         .unwrap();
+    let g = run.guardrail.unwrap();
+    assert_eq!(g.verdict, GuardrailVerdict::Go);
+    assert_eq!(g.decided_by.as_deref(), Some("OldestReplicationSlotLag"));
     assert_eq!(
-        run.guardrail,
-        Some(GuardrailState {
-            verdict: GuardrailVerdict::Go,
-            holds: 0,
-            reason: format!("replica lag within 5s: {GREEN} ReplicaLag 1.2s"),
-            next_delay_seconds: 30,
-            readings: vec![LagReading {
-                member: GREEN.into(),
-                metric: "ReplicaLag".into(),
-                max_seconds: Some(1.2),
-            }],
-        })
+        g.readings,
+        vec![LagReading {
+            member: DB.into(),
+            metric: "OldestReplicationSlotLag".into(),
+            unit: LagUnit::Bytes,
+            value: Some(4096.0),
+        }]
+    );
+    let signal = g.signal.unwrap();
+    assert_eq!(
+        signal.bound,
+        Some(64.0 * MIB),
+        "the request's default byte bound"
     );
     let q = world.with(|s| s.metric_queries.clone());
-    assert_eq!(q.len(), 1);
+    assert_eq!(q.len(), 1, "one query, on blue");
     assert_eq!(q[0].namespace(), Some("AWS/RDS"));
-    assert_eq!(q[0].metric_name(), Some("ReplicaLag"));
-    assert_eq!(q[0].dimensions()[0].name(), Some("DBInstanceIdentifier"));
-    assert_eq!(q[0].dimensions()[0].value(), Some(GREEN));
+    assert_eq!(q[0].metric_name(), Some("OldestReplicationSlotLag"));
+    assert_eq!(
+        dims(&q[0]),
+        vec![("DBInstanceIdentifier".into(), DB.into())]
+    );
     assert_eq!(q[0].statistics(), [Statistic::Maximum]);
     assert_eq!(q[0].period(), Some(60));
     assert_eq!(q[0].end_time().unwrap().secs() as u64, T0 + NOW);
@@ -68,73 +117,205 @@ async fn lag_within_bound_is_go_and_reads_the_worst_datapoint_of_green() {
 }
 
 #[tokio::test]
-async fn lag_over_the_bound_holds() {
+async fn slot_lag_over_the_byte_bound_holds() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[3.0, 12.0]);
-    let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
-        .await
-        .unwrap();
+    world.set_metric("OldestReplicationSlotLag", DB, &[200.0 * MIB]);
+    let run = guardrails::handle(
+        world.deps(),
+        ready_run(json!({"max_replication_slot_lag_bytes": 1_048_576})),
+        inv_at(NOW),
+    )
+    .await
+    .unwrap();
     let g = run.guardrail.unwrap();
-    assert_eq!(g.verdict, GuardrailVerdict::Hold);
-    assert_eq!(g.holds, 1);
-    assert_eq!(g.reason, format!("{GREEN} ReplicaLag is 12.0s (max 5s)"));
+    assert_eq!((g.verdict, g.holds), (GuardrailVerdict::Hold, 1));
+    assert_eq!(
+        g.reason,
+        format!("{DB} OldestReplicationSlotLag is 200.0 MiB (max 1.0 MiB)")
+    );
     assert_eq!(g.next_delay_seconds, 30);
 }
 
 #[tokio::test]
-async fn no_lag_datapoints_holds() {
+async fn a_postgres_minor_upgrade_replicates_physically_and_reads_greens_replica_lag() {
     let world = green_ready();
-    let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
+    world.set_metric("ReplicaLag", GREEN, &[0.4, 1.2, 0.8]);
+    let mut run = ready_run(json!({}));
+    run.plan.as_mut().unwrap().is_major_upgrade = false;
+    let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
     let g = run.guardrail.unwrap();
-    assert_eq!(g.verdict, GuardrailVerdict::Hold);
-    assert_mentions(&g.reason, &["has no ReplicaLag datapoints yet"]);
+    assert_eq!(g.verdict, GuardrailVerdict::Go);
+    assert_eq!(
+        g.reason,
+        format!("ReplicaLag within bound (max 5s): {GREEN} 1.2s")
+    );
+    let q = world.with(|s| s.metric_queries.clone());
+    assert_eq!(
+        dims(&q[0]),
+        vec![("DBInstanceIdentifier".into(), GREEN.into())]
+    );
+}
+
+// ---------------------------------------------------------------- RDS MySQL / MariaDB
+
+#[tokio::test]
+async fn mysql_reads_greens_replica_lag_and_minus_one_holds_as_not_replicating() {
+    let world = green_ready();
+    world.set_metric("ReplicaLag", GREEN, &[-1.0]);
+    let run = guardrails::handle(world.deps(), mysql_run(), inv_at(NOW))
+        .await
+        .unwrap();
+    let g = run.guardrail.unwrap();
+    assert_eq!((g.verdict, g.holds), (GuardrailVerdict::Hold, 1));
+    assert_eq!(
+        g.reason,
+        format!("{GREEN} ReplicaLag is -1: replication to green is not active")
+    );
+    world.set_metric("ReplicaLag", GREEN, &[0.0, 2.0]);
+    let run = guardrails::handle(world.deps(), mysql_run(), inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        run.guardrail.unwrap().decided_by.as_deref(),
+        Some("ReplicaLag")
+    );
 }
 
 #[tokio::test]
 async fn the_bound_is_the_requests_max_replica_lag_seconds() {
     let world = green_ready();
     world.set_metric("ReplicaLag", GREEN, &[0.0]);
-    let run = guardrails::handle(
-        world.deps(),
-        ready_run(json!({"max_replica_lag_seconds": 0})),
-        inv_at(NOW),
-    )
-    .await
-    .unwrap();
-    assert_eq!(run.guardrail.unwrap().verdict, GuardrailVerdict::Go);
-
+    let mut run = mysql_run();
+    run.request = Some(request_with(json!({"max_replica_lag_seconds": 0})));
+    let out = guardrails::handle(world.deps(), run.clone(), inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(out.guardrail.unwrap().verdict, GuardrailVerdict::Go);
     world.set_metric("ReplicaLag", GREEN, &[0.5]);
-    let run = guardrails::handle(
-        world.deps(),
-        ready_run(json!({"max_replica_lag_seconds": 0})),
-        inv_at(NOW),
-    )
-    .await
-    .unwrap();
-    assert_eq!(run.guardrail.unwrap().verdict, GuardrailVerdict::Hold);
+    let out = guardrails::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(out.guardrail.unwrap().verdict, GuardrailVerdict::Hold);
 }
+
+// ---------------------------------------------------------------- a signal that does not come
+
+#[tokio::test]
+async fn a_missing_datapoint_is_waited_for_a_bounded_number_of_checks_then_rds_decides() {
+    let world = green_ready();
+    let mut run = mysql_run();
+    for check in 1..=MAX_ABSENT_CHECKS {
+        run = guardrails::handle(world.deps(), run, inv_at(NOW))
+            .await
+            .unwrap();
+        let g = run.guardrail.as_ref().unwrap();
+        assert_eq!(g.holds, 0, "absence is not a hold (check {check})");
+        assert_eq!(g.absent_checks, check.min(MAX_ABSENT_CHECKS - 1));
+        if check < MAX_ABSENT_CHECKS {
+            assert_eq!(g.verdict, GuardrailVerdict::Hold);
+            assert_mentions(&g.reason, &["no ReplicaLag datapoint yet"]);
+        } else {
+            assert_eq!(g.verdict, GuardrailVerdict::Go);
+            assert_eq!(g.decided_by.as_deref(), Some(RDS_GUARDRAILS));
+            assert_mentions(&g.reason, &["relying on RDS's own switchover guardrails"]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Aurora
+
+/// An Aurora deployment: green cluster `ledger-green-abc` with writer and reader instances.
+fn aurora_world(engine: &str) -> (World, Run) {
+    let world = World::orders_pg();
+    let (blue, green) = ("ledger", "ledger-green-abc");
+    let mut d = deployment("AVAILABLE");
+    d.source = Some(cluster_arn_of(blue));
+    d.target = Some(cluster_arn_of(green));
+    d.switchover_details = Some(vec![
+        detail(&cluster_arn_of(blue), &cluster_arn_of(green), "AVAILABLE"),
+        detail(
+            &arn_of("ledger-1"),
+            &arn_of("ledger-1-green-abc"),
+            "AVAILABLE",
+        ),
+        detail(
+            &arn_of("ledger-2"),
+            &arn_of("ledger-2-green-abc"),
+            "AVAILABLE",
+        ),
+    ]);
+    world.set_deployment(d);
+    let mut c = aurora_cluster(green, "16.4", &["ledger-1-green-abc", "ledger-2-green-abc"]);
+    c.engine = Some(engine.into());
+    world.with(|s| s.clusters.insert(green.into(), c));
+    for i in ["ledger-1-green-abc", "ledger-2-green-abc"] {
+        world.put_instance(aurora_instance(i, green, "16.4"));
+    }
+    let mut run = ready_run(json!({}));
+    let src = run.source.as_mut().unwrap();
+    src.kind = DbKind::Cluster;
+    src.identifier = blue.into();
+    src.engine = Engine::parse(engine);
+    src.members = vec!["ledger-1".into(), "ledger-2".into()];
+    (world, run)
+}
+
+#[tokio::test]
+async fn aurora_mysql_reads_the_green_writers_binlog_lag_with_role_writer() {
+    let (world, run) = aurora_world("aurora-mysql");
+    world.set_metric("AuroraBinlogReplicaLag", "ledger-green-abc", &[0.0]);
+    let run = guardrails::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    let g = run.guardrail.unwrap();
+    assert_eq!(g.verdict, GuardrailVerdict::Go);
+    assert_eq!(g.decided_by.as_deref(), Some("AuroraBinlogReplicaLag"));
+    let q = world.with(|s| s.metric_queries.clone());
+    assert_eq!(q.len(), 1, "the cluster's writer, not each instance");
+    assert_eq!(q[0].metric_name(), Some("AuroraBinlogReplicaLag"));
+    assert_eq!(
+        dims(&q[0]),
+        vec![
+            ("DBClusterIdentifier".into(), "ledger-green-abc".into()),
+            ("Role".into(), "WRITER".into())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn aurora_postgres_never_waits_for_replica_lag_it_reads_blues_writer_slot_lag() {
+    let (world, run) = aurora_world("aurora-postgresql");
+    world.set_metric("OldestReplicationSlotLag", "ledger-1", &[10.0]);
+    let run = guardrails::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    let g = run.guardrail.unwrap();
+    assert_eq!(g.verdict, GuardrailVerdict::Go);
+    let q = world.with(|s| s.metric_queries.clone());
+    assert!(q.iter().all(|q| q.metric_name() != Some("ReplicaLag")));
+    assert_eq!(
+        dims(&q[0]),
+        vec![("DBInstanceIdentifier".into(), "ledger-1".into())]
+    );
+}
+
+// ---------------------------------------------------------------- bounds
 
 #[tokio::test]
 async fn holding_past_the_bound_is_a_guardrail_violation() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[40.0]);
+    world.set_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
     let mut run = ready_run(json!({}));
-    run.guardrail = Some(GuardrailState {
-        verdict: GuardrailVerdict::Hold,
-        holds: 20,
-        reason: "lag".into(),
-        next_delay_seconds: 30,
-        readings: vec![],
-    });
+    run.guardrail = Some(held(20));
     let (name, msg) = err_of(guardrails::handle(world.deps(), run, inv_at(NOW)).await);
     assert_eq!(name, "GuardrailViolated");
     assert_mentions(
         &msg,
         &[
             "not switching over orders-pg",
-            "40.0s",
+            "900.0 MiB",
             "after 21 checks over 10 minutes",
             "blue is untouched",
             "`switchover`",
@@ -147,15 +328,9 @@ async fn holding_past_the_bound_is_a_guardrail_violation() {
 #[tokio::test]
 async fn the_twentieth_hold_still_holds() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[40.0]);
+    world.set_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
     let mut run = ready_run(json!({}));
-    run.guardrail = Some(GuardrailState {
-        verdict: GuardrailVerdict::Hold,
-        holds: 19,
-        reason: "lag".into(),
-        next_delay_seconds: 30,
-        readings: vec![],
-    });
+    run.guardrail = Some(held(19));
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
@@ -207,7 +382,7 @@ async fn a_failed_deployment_fails_the_guardrail_step() {
 #[tokio::test]
 async fn before_the_window_opens_the_switchover_waits_exactly_until_it_does() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[0.5]);
+    world.set_metric("OldestReplicationSlotLag", DB, &[0.0]);
     let run = ready_run(json!({"switchover_window": "Tue 19:00-21:00 UTC"}));
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
@@ -230,7 +405,7 @@ async fn before_the_window_opens_the_switchover_waits_exactly_until_it_does() {
 #[tokio::test]
 async fn inside_the_window_the_lag_guardrail_decides() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[0.5]);
+    world.set_metric("OldestReplicationSlotLag", DB, &[0.0]);
     let run = ready_run(json!({"switchover_window": "Tue 18:00-19:00 UTC"}));
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
@@ -241,7 +416,7 @@ async fn inside_the_window_the_lag_guardrail_decides() {
 #[tokio::test]
 async fn once_the_window_has_closed_the_switchover_is_skipped_and_green_kept() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[0.5]);
+    world.set_metric("OldestReplicationSlotLag", DB, &[0.0]);
     // Started at 17:05 inside the 17:00-18:00 window; green was ready only at 18:11.
     let run = ready_run(json!({"switchover_window": "Tue 17:00-18:00 UTC"}));
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))

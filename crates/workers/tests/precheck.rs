@@ -45,6 +45,7 @@ async fn plan_route_exports_the_source_and_reports_every_check() {
             "postgres-minimum-minor",
             "logical-replication",
             "replication-headroom",
+            "green-replication-headroom",
             "automated-backups",
             "parameter-groups-in-sync",
             "managed-master-password",
@@ -392,9 +393,16 @@ async fn a_restarted_upgrade_after_switchover_finds_our_deployment_by_name_and_c
         "SWITCHOVER_COMPLETED"
     );
     // Verify and cleanup compare the old blue with the version we upgraded from, not with
-    // what the name answers now (the upgraded green).
-    assert_eq!(run.source.as_ref().unwrap().engine_version, "13.15");
-    assert_eq!(world.calls("DescribeDBInstances orders-pg-old1").len(), 1);
+    // what the name answers now (the upgraded green). The old blue is the database that
+    // carries blue's resource id, from the deployment's tag: never a name built by format.
+    let source = run.source.as_ref().unwrap();
+    assert_eq!(source.engine_version, "13.15");
+    assert_eq!(source.resource_id.as_deref(), Some(BLUE_RID));
+    assert_eq!(
+        world.calls("DescribeDBInstances dbi-resource-id"),
+        [format!("DescribeDBInstances dbi-resource-id={BLUE_RID}")]
+    );
+    assert_eq!(run.old_blue, Some(old_blue_record()));
     assert_eq!(
         world.calls("DescribeBlueGreenDeployments"),
         [
@@ -606,4 +614,68 @@ async fn an_aurora_cluster_without_a_target_cluster_group_fails_the_precheck() {
         &msg,
         &["[target-cluster-parameter-group] no target_db_cluster_parameter_group_name"],
     );
+}
+
+#[tokio::test]
+async fn a_database_upgraded_before_finds_its_new_old_blue_whatever_its_number() {
+    // orders-pg was upgraded once (orders-pg-old1, kept as advised, on 12.19) and now again:
+    // RDS named this switchover's old blue orders-pg-old2.
+    let world = World::switched_over();
+    world.with(|s| {
+        let mut old1 = instance("orders-pg-old1", "12.19");
+        old1.dbi_resource_id = Some("db-FIRSTUPGRADE".into());
+        s.instances.insert("orders-pg-old1".into(), old1);
+        s.instances.insert(
+            "orders-pg-old2".into(),
+            instance_with_rid("orders-pg-old2", "13.15", BLUE_RID),
+        );
+        s.deployments[0].source = Some(arn_of("orders-pg-old2"));
+    });
+    let run = precheck::handle(
+        world.deps(),
+        started_run(event("console-upgrade.json")),
+        inv(),
+    )
+    .await
+    .unwrap();
+    let old = run.old_blue.unwrap();
+    assert_eq!(old.identifier, "orders-pg-old2");
+    assert_eq!(run.source.unwrap().engine_version, "13.15");
+}
+
+#[tokio::test]
+async fn a_source_on_a_deprecated_minor_is_looked_up_with_include_all() {
+    let world = World::orders_pg();
+    world.with(|s| {
+        for v in &mut s.engine_versions {
+            if v.engine_version() == Some("13.15") {
+                v.status = Some("deprecated".into());
+            }
+        }
+    });
+    let run = precheck::handle(world.deps(), started_run(event("console-plan.json")), inv())
+        .await
+        .unwrap();
+    assert_eq!(run.route, Some(Route::Plan));
+    let report = run.report.unwrap();
+    let target = report
+        .checks
+        .iter()
+        .find(|c| c.id == "upgrade-target")
+        .unwrap();
+    assert_eq!(target.verdict, Verdict::Pass, "{target:?}");
+    let calls = world.with(|s| s.engine_version_queries.clone());
+    assert!(!calls.is_empty());
+    assert!(calls.iter().all(|include_all| *include_all), "{calls:?}");
+}
+
+#[tokio::test]
+async fn an_alarm_from_another_account_is_refused_naming_both_with_nothing_read() {
+    let world = World::orders_pg();
+    let mut event = event("alarm-state-change.json");
+    event["account"] = json!("210987654321");
+    let (name, msg) = err_of(precheck::handle(world.deps(), started_run(event), inv()).await);
+    assert_eq!(name, "InvalidRequest");
+    assert_mentions(&msg, &["210987654321", ACCOUNT, "nothing was changed"]);
+    assert!(world.log().is_empty(), "{:?}", world.log());
 }

@@ -1,5 +1,6 @@
 //! `verify`: after switchover production must be what the plan promised (same name and
-//! endpoint, the target version, available) and the old blue kept as `NAME-old1`.
+//! endpoint, the target version, available) and the old blue, whatever `-oldN` RDS named it,
+//! kept on the old version. It is found by blue's resource id, never by a built name.
 
 mod common;
 
@@ -24,8 +25,13 @@ fn switched_run(extra: serde_json::Value) -> Run {
     run
 }
 
+/// Verify changes nothing but the marker on the old blue (`bluegreen:old-blue-of`).
 fn assert_nothing_changed(world: &World) {
-    let mutations: Vec<String> = world.log().into_iter().filter(|l| is_mutation(l)).collect();
+    let mutations: Vec<String> = world
+        .log()
+        .into_iter()
+        .filter(|l| is_mutation(l) && !l.starts_with("AddTagsToResource"))
+        .collect();
     assert!(
         mutations.is_empty(),
         "verify changed something: {mutations:?}"
@@ -53,7 +59,16 @@ async fn a_switched_production_on_the_target_with_its_endpoint_and_old_blue_is_v
     );
     assert_eq!(run.soak_seconds, Some(24 * 3600));
     assert_eq!(run.timeline.get("verified"), Some(&rfc(NOW)));
+    assert_eq!(run.old_blue, Some(old_blue_record()));
     assert_nothing_changed(&world);
+    assert_eq!(
+        world.with(|s| s.tags_added.clone()),
+        [(
+            OLD_BLUE_ARN.to_string(),
+            [("bluegreen:old-blue-of".to_string(), DB.to_string())].into()
+        )],
+        "the old blue, and only it, is marked as the fallback"
+    );
 }
 
 #[tokio::test]
@@ -107,20 +122,25 @@ async fn a_missing_old_blue_fails_verification() {
     assert_eq!(name, "VerificationFailed");
     assert_mentions(
         &msg,
-        &["the old blue orders-pg-old1 is missing: the fallback is gone"],
+        &[
+            &format!(
+                "the old blue (resource id {BLUE_RID}, reported as orders-pg-old1) is missing"
+            ),
+            "the fallback is gone",
+        ],
     );
 }
 
 #[tokio::test]
 async fn an_old_blue_on_another_version_fails_verification() {
     let world = World::switched_over();
-    world.put_instance(instance(OLD_BLUE, "16.4"));
+    world.put_instance(instance_with_rid(OLD_BLUE, "16.4", BLUE_RID));
     let (name, msg) =
         err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "VerificationFailed");
     assert_mentions(
         &msg,
-        &["orders-pg-old1 runs 16.4, expected the old version 13.15"],
+        &["the old blue orders-pg-old1 runs 16.4, expected the old version 13.15"],
     );
 }
 
@@ -141,7 +161,7 @@ async fn every_problem_is_listed_at_once() {
             "deployment rbg-orders-pg-to-16-4 is SWITCHOVER_IN_PROGRESS, not SWITCHOVER_COMPLETED",
             "orders-pg runs 13.15, not the target 16.4",
             "orders-pg is `modifying`, not available",
-            "the old blue orders-pg-old1 is missing",
+            "is missing: the fallback is gone",
         ],
     );
 }
@@ -156,5 +176,67 @@ async fn no_production_database_after_switchover_fails_verification() {
     assert_mentions(
         &msg,
         &["no database named orders-pg answers after switchover"],
+    );
+}
+
+/// orders-pg was upgraded once before (its first old blue, `orders-pg-old1` on 12.19, kept
+/// as advised): this switchover's old blue is `orders-pg-old2`.
+fn upgraded_twice(reported_source: &str) -> World {
+    let world = World::switched_over();
+    world.with(|s| {
+        let mut first = instance("orders-pg-old1", "12.19");
+        first.dbi_resource_id = Some("db-FIRSTUPGRADE".into());
+        s.instances.insert("orders-pg-old1".into(), first);
+        s.instances.insert(
+            "orders-pg-old2".into(),
+            instance_with_rid("orders-pg-old2", "13.15", BLUE_RID),
+        );
+        s.deployments[0].source = Some(reported_source.to_string());
+        s.deployments[0].switchover_details = Some(vec![detail(
+            reported_source,
+            SOURCE_ARN,
+            "SWITCHOVER_COMPLETED",
+        )]);
+    });
+    world
+}
+
+#[tokio::test]
+async fn a_second_upgrade_verifies_the_old2_and_leaves_the_first_fallback_alone() {
+    let world = upgraded_twice(&arn_of("orders-pg-old2"));
+    let run = verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+    let v = run.verification.unwrap();
+    assert_eq!(v.old_blue_identifier, "orders-pg-old2");
+    assert_eq!(v.old_blue_arn, arn_of("orders-pg-old2"));
+    assert_eq!(run.old_blue.unwrap().engine_version, "13.15");
+    let tagged: Vec<String> = world.with(|s| s.tags_added.iter().map(|(a, _)| a.clone()).collect());
+    assert_eq!(tagged, [arn_of("orders-pg-old2")]);
+}
+
+#[tokio::test]
+async fn if_rds_keeps_blues_original_arn_the_old_blue_is_still_found_by_its_resource_id() {
+    // AWS does not document which ARN the deployment reports after the switchover: the old
+    // name (now production's) must not mislead verification.
+    let world = upgraded_twice(SOURCE_ARN);
+    let run = verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        run.verification.unwrap().old_blue_identifier,
+        "orders-pg-old2"
+    );
+}
+
+#[tokio::test]
+async fn a_deployment_reporting_another_old_blue_than_the_resource_id_fails() {
+    let world = upgraded_twice(&arn_of("orders-pg-old1"));
+    let (name, msg) =
+        err_of(verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW)).await);
+    assert_eq!(name, "VerificationFailed");
+    assert_mentions(
+        &msg,
+        &["reports orders-pg-old1 as the old blue, but blue's resource id is on orders-pg-old2"],
     );
 }

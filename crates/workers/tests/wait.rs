@@ -362,3 +362,60 @@ async fn a_run_without_a_deployment_is_malformed() {
     assert_eq!(name, "MalformedRun");
     assert_mentions(&msg, &["`deployment`"]);
 }
+
+// ---------------------------------------------------------------- Aurora instance class
+
+const GREEN_CLUSTER: &str = "ledger-green-abc";
+const GREEN_WRITER: &str = "ledger-1-green-abc";
+
+/// An Aurora deployment whose green is built on the source's class, and a request for
+/// another class (which AWS refuses at create for a cluster).
+fn aurora_green() -> (World, Run) {
+    let world = World::orders_pg();
+    let mut d = deployment("AVAILABLE");
+    d.source = Some(cluster_arn_of("ledger"));
+    d.target = Some(cluster_arn_of(GREEN_CLUSTER));
+    d.switchover_details = Some(vec![
+        detail(&cluster_arn_of("ledger"), &cluster_arn_of(GREEN_CLUSTER), "AVAILABLE"),
+        detail(&arn_of("ledger-1"), &arn_of(GREEN_WRITER), "AVAILABLE"),
+    ]);
+    world.set_deployment(d);
+    world.with(|s| {
+        s.clusters.insert(
+            GREEN_CLUSTER.into(),
+            aurora_cluster(GREEN_CLUSTER, "16.4", &[GREEN_WRITER]),
+        )
+    });
+    world.put_instance(aurora_instance(GREEN_WRITER, GREEN_CLUSTER, "16.4"));
+    let mut run = run_with_deployment(Route::Upgrade, request_with(json!({})), "AVAILABLE");
+    run.plan.as_mut().unwrap().green_instance_class = Some("db.r6g.2xlarge".into());
+    (world, run)
+}
+
+#[tokio::test]
+async fn an_aurora_green_is_resized_before_it_counts_as_ready() {
+    let (world, run) = aurora_green();
+    let run = wait::handle(world.deps(), run, inv_at(600)).await.unwrap();
+    let modified = world.with(|s| s.modified_instances.clone());
+    assert_eq!(modified.len(), 1);
+    assert_eq!(modified[0].db_instance_identifier(), Some(GREEN_WRITER));
+    assert_eq!(modified[0].db_instance_class(), Some("db.r6g.2xlarge"));
+    assert_eq!(modified[0].apply_immediately(), Some(true));
+    let w = run.wait.clone().unwrap();
+    assert_eq!(w.phase, Phase::Provisioning);
+    assert!(w.pending_tasks.iter().any(|t| t.contains("db.r6g.2xlarge")), "{w:?}");
+
+    // Modifying: polled, never modified twice, not ready.
+    let run = wait::handle(world.deps(), run, inv_at(630)).await.unwrap();
+    assert_eq!(world.with(|s| s.modified_instances.len()), 1);
+    assert_eq!(run.wait.as_ref().unwrap().phase, Phase::Provisioning);
+
+    // Done: the class applied, ready on the confirming poll.
+    let mut done = aurora_instance(GREEN_WRITER, GREEN_CLUSTER, "16.4");
+    done.db_instance_class = Some("db.r6g.2xlarge".into());
+    world.put_instance(done);
+    let run = wait::handle(world.deps(), run, inv_at(660)).await.unwrap();
+    let run = wait::handle(world.deps(), run, inv_at(675)).await.unwrap();
+    assert_eq!(run.wait.unwrap().phase, Phase::Ready);
+    assert_eq!(world.with(|s| s.modified_instances.len()), 1);
+}

@@ -17,6 +17,9 @@ use aws_sdk_cloudwatch::operation::put_metric_data::{
     PutMetricDataError, PutMetricDataInput, PutMetricDataOutput,
 };
 use aws_sdk_cloudwatch::types::Datapoint;
+use aws_sdk_rds::operation::add_tags_to_resource::{
+    AddTagsToResourceError, AddTagsToResourceOutput,
+};
 use aws_sdk_rds::operation::create_blue_green_deployment::{
     CreateBlueGreenDeploymentError, CreateBlueGreenDeploymentInput, CreateBlueGreenDeploymentOutput,
 };
@@ -114,6 +117,10 @@ pub const GREEN: &str = "orders-pg-green-x1y2z3";
 pub const GREEN_ARN: &str = "arn:aws:rds:us-east-1:123456789012:db:orders-pg-green-x1y2z3";
 pub const ENDPOINT: &str = "orders-pg.c9akciq32.us-east-1.rds.amazonaws.com";
 pub const DEPLOYMENT_NAME: &str = "rbg-orders-pg-to-16-4";
+/// Resource ids stay with a database through renames: blue's is the old blue's after the
+/// switchover, green's is production's.
+pub const BLUE_RID: &str = "db-BLUEBLUEBLUEBLUEBLUEBLUE01";
+pub const GREEN_RID: &str = "db-GREENGREENGREENGREENGREE1";
 pub const DEPLOYMENT_ID: &str = "bgd-v53303651eihqk6t";
 pub const SNAPSHOT_ID: &str = "rbg-orders-pg-to-16-4-final";
 pub const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:123456789012:rds-bluegreen";
@@ -184,11 +191,16 @@ pub fn tag(key: &str, value: &str) -> Tag {
 /// An RDS PostgreSQL instance as DescribeDBInstances returns it: Multi-AZ, encrypted,
 /// deletion protection on, 7 days of backups, a custom parameter group of its major.
 pub fn instance(id: &str, version: &str) -> DbInstance {
+    let rid = format!("db-{}", id.to_ascii_uppercase().replace('-', ""));
+    instance_with_rid(id, version, &rid)
+}
+
+pub fn instance_with_rid(id: &str, version: &str, rid: &str) -> DbInstance {
     let major = version.split('.').next().unwrap_or_default();
     DbInstance::builder()
         .db_instance_identifier(id)
         .db_instance_arn(arn_of(id))
-        .dbi_resource_id("db-ABCDEFGHIJKLMNOPQRSTUVWXY2")
+        .dbi_resource_id(rid)
         .engine("postgres")
         .engine_version(version)
         .db_instance_status("available")
@@ -219,24 +231,24 @@ pub fn instance(id: &str, version: &str) -> DbInstance {
 
 /// Production before the upgrade.
 pub fn source_instance() -> DbInstance {
-    instance(DB, "13.15")
+    instance_with_rid(DB, "13.15", BLUE_RID)
 }
 
 /// The green instance RDS builds, in `status`.
 pub fn green_instance(status: &str) -> DbInstance {
-    let mut green = instance(GREEN, "16.4");
+    let mut green = instance_with_rid(GREEN, "16.4", GREEN_RID);
     green.db_instance_status = Some(status.into());
     green
 }
 
 /// Production after switchover: green renamed to the production name, same endpoint.
 pub fn switched_production() -> DbInstance {
-    instance(DB, "16.4")
+    instance_with_rid(DB, "16.4", GREEN_RID)
 }
 
 /// The old blue after switchover, renamed by RDS.
 pub fn old_blue_instance() -> DbInstance {
-    instance(OLD_BLUE, "13.15")
+    instance_with_rid(OLD_BLUE, "13.15", BLUE_RID)
 }
 
 pub fn param(name: &str, value: &str) -> Parameter {
@@ -347,6 +359,7 @@ pub fn deployment(status: &str) -> BlueGreenDeployment {
         .switchover_details(detail(source, target, detail_status))
         .create_time(DateTime::from_secs((T0 + 60) as i64))
         .tag_list(tag("bluegreen:managed-by", "rds-bluegreen"))
+        .tag_list(tag("bluegreen:source-resource-id", BLUE_RID))
         .build()
 }
 
@@ -394,12 +407,16 @@ pub struct State {
     pub switchovers: Vec<SwitchoverBlueGreenDeploymentInput>,
     pub deleted_deployments: Vec<DeleteBlueGreenDeploymentInput>,
     pub modified_instances: Vec<ModifyDbInstanceInput>,
+    /// AddTagsToResource calls: (resource ARN, tags).
+    pub tags_added: Vec<(String, BTreeMap<String, String>)>,
     pub deleted_instances: Vec<DeleteDbInstanceInput>,
     pub modified_clusters: Vec<ModifyDbClusterInput>,
     pub deleted_clusters: Vec<DeleteDbClusterInput>,
     pub snapshots_created: Vec<CreateDbSnapshotInput>,
     pub cluster_snapshots_created: Vec<CreateDbClusterSnapshotInput>,
     pub metric_queries: Vec<GetMetricStatisticsInput>,
+    /// DescribeDBEngineVersions calls: whether each asked for IncludeAll.
+    pub engine_version_queries: Vec<bool>,
     pub put_metric_data: Vec<PutMetricDataInput>,
     pub published: Vec<PublishInput>,
 }
@@ -815,6 +832,14 @@ macro_rules! served {
     };
 }
 
+/// The value of a resource-id filter, when the call has one.
+fn resource_id_filter(filters: &[aws_sdk_rds::types::Filter], name: &str) -> Option<String> {
+    filters
+        .iter()
+        .find(|f| f.name() == Some(name))
+        .and_then(|f| f.values().first().cloned())
+}
+
 /// One page of two from `all`, and the marker of the next page.
 fn page_of<T>(all: Vec<T>, marker: Option<&str>) -> (Vec<T>, Option<String>) {
     let from: usize = marker.map_or(0, |m| m.parse().expect("marker"));
@@ -835,9 +860,26 @@ fn rds_rules(w: &World) -> Vec<Rule> {
             |req| {
                 let mut st = lock(&s);
                 let id = req.db_instance_identifier().unwrap_or_default().to_string();
-                st.log.push(format!("DescribeDBInstances {id}"));
+                let rid = resource_id_filter(req.filters(), "dbi-resource-id");
+                st.log.push(match &rid {
+                    Some(r) => format!("DescribeDBInstances dbi-resource-id={r}"),
+                    None => format!("DescribeDBInstances {id}"),
+                });
                 if let Some(e) = st.error("DescribeDBInstances") {
                     return MockResponse::Error(DescribeDBInstancesError::generic(e));
+                }
+                if let Some(rid) = rid {
+                    let found: Vec<DbInstance> = st
+                        .instances
+                        .values()
+                        .filter(|d| d.dbi_resource_id() == Some(rid.as_str()))
+                        .cloned()
+                        .collect();
+                    return MockResponse::Output(
+                        DescribeDbInstancesOutput::builder()
+                            .set_db_instances(Some(found))
+                            .build(),
+                    );
                 }
                 if id.is_empty() {
                     // Listing: pages of two (RDS may return fewer than MaxRecords), the marker
@@ -874,7 +916,24 @@ fn rds_rules(w: &World) -> Vec<Rule> {
             |req| {
                 let mut st = lock(&s);
                 let id = req.db_cluster_identifier().unwrap_or_default().to_string();
-                st.log.push(format!("DescribeDBClusters {id}"));
+                let rid = resource_id_filter(req.filters(), "db-cluster-resource-id");
+                st.log.push(match &rid {
+                    Some(r) => format!("DescribeDBClusters db-cluster-resource-id={r}"),
+                    None => format!("DescribeDBClusters {id}"),
+                });
+                if let Some(rid) = rid {
+                    let found: Vec<DbCluster> = st
+                        .clusters
+                        .values()
+                        .filter(|c| c.db_cluster_resource_id() == Some(rid.as_str()))
+                        .cloned()
+                        .collect();
+                    return MockResponse::Output(
+                        DescribeDbClustersOutput::builder()
+                            .set_db_clusters(Some(found))
+                            .build(),
+                    );
+                }
                 if id.is_empty() {
                     let (page, next) =
                         page_of(st.clusters.values().cloned().collect(), req.marker());
@@ -1120,17 +1179,21 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                 let mut st = lock(&s);
                 let engine = req.engine().unwrap_or_default().to_string();
                 let version = req.engine_version().unwrap_or_default().to_string();
+                let include_all = req.include_all().unwrap_or(false);
                 st.log
                     .push(format!("DescribeDBEngineVersions {engine} {version}"));
+                st.engine_version_queries.push(include_all);
                 if let Some(e) = st.error("DescribeDBEngineVersions") {
                     return MockResponse::Error(DescribeDBEngineVersionsError::generic(e));
                 }
+                // As RDS: "The default is to list only available engine versions."
                 let found: Vec<DbEngineVersion> = st
                     .engine_versions
                     .iter()
                     .filter(|v| {
                         v.engine() == Some(engine.as_str())
                             && v.engine_version() == Some(version.as_str())
+                            && (include_all || v.status().unwrap_or("available") == "available")
                     })
                     .cloned()
                     .collect();
@@ -1323,6 +1386,43 @@ fn rds_rules(w: &World) -> Vec<Rule> {
 
     let s = w.0.clone();
     rules.push(
+        mock!(aws_sdk_rds::Client::add_tags_to_resource).then_compute_response(served!(
+            s,
+            "AddTagsToResource",
+            |req| {
+                let mut st = lock(&s);
+                let arn = req.resource_name().unwrap_or_default().to_string();
+                st.log.push(format!("AddTagsToResource {arn}"));
+                if let Some(e) = st.error("AddTagsToResource") {
+                    return MockResponse::Error(AddTagsToResourceError::generic(e));
+                }
+                let added: BTreeMap<String, String> = req
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                st.tags_added.push((arn.clone(), added.clone()));
+                if let Some(db) = st
+                    .instances
+                    .values_mut()
+                    .find(|d| d.db_instance_arn() == Some(arn.as_str()))
+                {
+                    for (k, v) in &added {
+                        db.tag_list.get_or_insert_with(Vec::new).push(tag(k, v));
+                    }
+                }
+                MockResponse::Output(AddTagsToResourceOutput::builder().build())
+            }
+        )),
+    );
+
+    let s = w.0.clone();
+    rules.push(
         mock!(aws_sdk_rds::Client::modify_db_instance).then_compute_response(served!(
             s,
             "ModifyDBInstance",
@@ -1342,6 +1442,15 @@ fn rds_rules(w: &World) -> Vec<Rule> {
                 };
                 if let Some(p) = req.deletion_protection() {
                     db.deletion_protection = Some(p);
+                }
+                if let Some(class) = req.db_instance_class() {
+                    // As RDS with ApplyImmediately: modifying, the class pending.
+                    db.db_instance_status = Some("modifying".into());
+                    db.pending_modified_values = Some(
+                        aws_sdk_rds::types::PendingModifiedValues::builder()
+                            .db_instance_class(class)
+                            .build(),
+                    );
                 }
                 let db = db.clone();
                 MockResponse::Output(ModifyDbInstanceOutput::builder().db_instance(db).build())
@@ -1619,6 +1728,7 @@ pub fn source_db() -> SourceDb {
         kind: DbKind::Instance,
         identifier: DB.into(),
         arn: SOURCE_ARN.into(),
+        resource_id: Some(BLUE_RID.into()),
         engine: Engine::Postgres,
         engine_version: "13.15".into(),
         status: "available".into(),
@@ -1665,13 +1775,27 @@ pub fn create_plan() -> CreatePlan {
         target_db_parameter_group_name: Some("orders-pg16".into()),
         target_db_cluster_parameter_group_name: None,
         target_db_instance_class: None,
+        green_instance_class: None,
         tags: [
             ("bluegreen:managed-by", "rds-bluegreen"),
             ("bluegreen:execution", EXECUTION_ARN),
+            ("bluegreen:source-resource-id", BLUE_RID),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect(),
+    }
+}
+
+/// The old blue as verify finds it after the switchover: the database with blue's resource id.
+pub fn old_blue_record() -> bluegreen_domain::old_blue::OldBlue {
+    bluegreen_domain::old_blue::OldBlue {
+        kind: DbKind::Instance,
+        identifier: OLD_BLUE.into(),
+        arn: OLD_BLUE_ARN.into(),
+        resource_id: Some(BLUE_RID.into()),
+        engine_version: "13.15".into(),
+        members: vec![],
     }
 }
 
@@ -1721,7 +1845,7 @@ pub fn assert_mentions(msg: &str, parts: &[&str]) {
 
 /// Whether a log line names a mutating RDS call.
 pub fn is_mutation(line: &str) -> bool {
-    ["Create", "Switchover", "Delete", "Modify"]
+    ["Create", "Switchover", "Delete", "Modify", "AddTags"]
         .iter()
         .any(|p| line.starts_with(p))
 }

@@ -1,0 +1,103 @@
+//! Verification after the switchover: production must be what the plan promised (the same
+//! name and endpoint, the target version, `available`), and the old blue (found by
+//! `old_blue::locate`, whatever `-oldN` RDS gave it) must still run the version we upgraded
+//! from: it is the fallback.
+
+use crate::deployment::DeploymentView;
+use crate::error::WorkerError;
+use crate::old_blue::OldBlue;
+use crate::run::Verification;
+use crate::source::SourceDb;
+
+pub struct VerifyFacts<'a> {
+    /// Blue as exported before the switchover.
+    pub source: &'a SourceDb,
+    pub target_version: &'a str,
+    pub deployment_name: &'a str,
+    pub deployment: Option<&'a DeploymentView>,
+    /// The database that answers to production's name now.
+    pub production: Option<&'a SourceDb>,
+    pub old_blue: Result<OldBlue, String>,
+}
+
+pub fn verify(f: VerifyFacts<'_>) -> Result<(Verification, OldBlue), WorkerError> {
+    let name = &f.source.identifier;
+    let mut problems = Vec::new();
+    let deployment_status = f
+        .deployment
+        .map_or_else(|| "missing".to_string(), |v| v.status.clone());
+    if !f.deployment.is_some_and(DeploymentView::is_switched_over) {
+        problems.push(format!(
+            "deployment {} is {deployment_status}, not SWITCHOVER_COMPLETED",
+            f.deployment_name
+        ));
+    }
+    let (version, status, endpoint) = match f.production {
+        Some(p) => (
+            p.engine_version.clone(),
+            p.status.clone(),
+            p.endpoint.clone(),
+        ),
+        None => {
+            problems.push(format!("no database named {name} answers after switchover"));
+            (String::new(), "missing".to_string(), None)
+        }
+    };
+    let endpoint_kept = endpoint.is_some() && endpoint == f.source.endpoint;
+    if f.production.is_some() {
+        if version != f.target_version {
+            problems.push(format!(
+                "{name} runs {version}, not the target {}",
+                f.target_version
+            ));
+        }
+        if !status.eq_ignore_ascii_case("available") {
+            problems.push(format!("{name} is `{status}`, not available"));
+        }
+        if !endpoint_kept {
+            problems.push(format!(
+                "the endpoint changed from {} to {}: applications must be pointed at the new one",
+                f.source.endpoint.as_deref().unwrap_or("none"),
+                endpoint.as_deref().unwrap_or("none")
+            ));
+        }
+    }
+    let old_label = match &f.old_blue {
+        Ok(old) => {
+            if old.engine_version != f.source.engine_version {
+                problems.push(format!(
+                    "the old blue {} runs {}, expected the old version {}",
+                    old.identifier, old.engine_version, f.source.engine_version
+                ));
+            }
+            old.identifier.clone()
+        }
+        Err(problem) => {
+            problems.push(problem.clone());
+            "the old blue".to_string()
+        }
+    };
+    let old = match f.old_blue {
+        Ok(old) if problems.is_empty() => old,
+        _ => {
+            return Err(WorkerError::VerificationFailed(format!(
+                "after switchover of {name}: {}. Production may need attention now; {old_label} \
+                 (if present) holds the data as of the switchover",
+                problems.join("; ")
+            )))
+        }
+    };
+    Ok((
+        Verification {
+            production_identifier: name.clone(),
+            engine_version: version,
+            status,
+            endpoint,
+            endpoint_kept,
+            old_blue_identifier: old.identifier.clone(),
+            old_blue_arn: old.arn.clone(),
+            deployment_status,
+        },
+        old,
+    ))
+}
