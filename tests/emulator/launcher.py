@@ -78,7 +78,8 @@ import cbor_bridge
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls"}
-BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed"}
+BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed",
+              "deprecated_upgrade_targets"}
 # Metrics RDS publishes on its own; read whenever a client reads CloudWatch.
 FLOAT_KNOBS = {"replica_lag_seconds", "free_storage_ratio"}
 INVALID_CONFIG_TEXT = ("Creation of blue/green deployment failed due to incompatible parameter(s). "
@@ -167,6 +168,7 @@ def _build_engine_versions(path=Path(__file__).with_name("engine_versions.json")
     out = []
     for engine, spec in data.items():
         majors = list(spec["majors"])
+        deprecated = set(spec.get("deprecated", []))
         for mi, major in enumerate(majors):
             for v, released in sorted(spec["majors"][major].items(), key=lambda kv: _vkey(kv[0])):
                 targets = []
@@ -183,17 +185,27 @@ def _build_engine_versions(path=Path(__file__).with_name("engine_versions.json")
                             "Description": _describe(spec, tv, tmajor),
                             "AutoUpgrade": mj == mi and tv == newest,
                             "IsMajorVersionUpgrade": mj > mi,
+                            "_deprecated": tv in deprecated,
                         })
                 out.append({
                     "Engine": engine, "EngineVersion": v, "MajorEngineVersion": major,
                     "DBParameterGroupFamily": spec["family"].format(major=major),
                     "DBEngineDescription": spec["description"],
                     "DBEngineVersionDescription": _describe(spec, v, major),
-                    "ValidUpgradeTarget": targets, "Status": "available",
+                    "ValidUpgradeTarget": targets,
+                    # API reference, DBEngineVersion.Status: "either available or deprecated"
+                    "Status": "deprecated" if v in deprecated else "available",
                     "SupportsReadReplica": True, "SupportedEngineModes": ["provisioned"],
                     "_default": v == spec["default"],
                 })
     return out
+
+
+def _upgrade_targets(ev, with_deprecated=False):
+    """ValidUpgradeTarget as served. Inferred: RDS offers no deprecated version as a target (a deprecated
+    version takes no new databases); knob deprecated_upgrade_targets=true offers them too."""
+    return [{k: v for k, v in t.items() if not k.startswith("_")}
+            for t in ev["ValidUpgradeTarget"] if with_deprecated or not t["_deprecated"]]
 
 
 def _describe(spec, v, major):
@@ -221,9 +233,16 @@ def describe_db_engine_versions(self):
             if values and not any(e[field] == x or (key == "engine-version" and e[field].startswith(x + "."))
                                   for x in values):
                 return False
+        # API reference, DescribeDBEngineVersions.IncludeAll: "Specifies whether to also list the engine
+        # versions that aren't available. The default is to list only available engine versions."
+        if e["Status"] != "available" and not p.get("IncludeAll"):
+            return False
         return not p.get("DefaultOnly") or e["_default"]
 
-    found = [{k: v for k, v in e.items() if not k.startswith("_")} for e in ENGINE_VERSIONS if match(e)]
+    with STATE.lock:
+        with_deprecated = bool(STATE.global_knobs.get("deprecated_upgrade_targets", False))
+    found = [{**{k: v for k, v in e.items() if not k.startswith("_")},
+              "ValidUpgradeTarget": _upgrade_targets(e, with_deprecated)} for e in ENGINE_VERSIONS if match(e)]
     start, size = int(p.get("Marker") or 0), int(p.get("MaxRecords") or 100)
     result = {"DBEngineVersions": found[start:start + size]}
     if start + size < len(found):
@@ -446,9 +465,10 @@ def _validate_target(backend, kw):
         source = _resolve(backend, kw.get("source", ""))
     except Exception:
         return  # moto raises its own not-found / invalid-ARN error
-    ev = _find_engine_version(source.engine, source.engine_version)
+    ev = _find_engine_version(source.engine, source.engine_version)  # deprecated sources included
+    with_deprecated = STATE.knob(kw.get("blue_green_deployment_name"), "deprecated_upgrade_targets", False)
     if target and ev and target != source.engine_version and \
-            target not in {t["EngineVersion"] for t in ev["ValidUpgradeTarget"]}:
+            target not in {t["EngineVersion"] for t in _upgrade_targets(ev, with_deprecated)}:
         raise RDSClientError("InvalidParameterCombination",
                              f"Cannot upgrade {source.engine} from {source.engine_version} to {target}")
 
