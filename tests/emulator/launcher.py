@@ -82,6 +82,10 @@ BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchov
               "deprecated_upgrade_targets"}
 # Metrics RDS publishes on its own; read whenever a client reads CloudWatch.
 FLOAT_KNOBS = {"replica_lag_seconds", "free_storage_ratio"}
+# Where AWS does not document the answer: every plausible one, the first is the default (README, "inferred").
+CHOICE_KNOBS = {
+    "arns_after_switchover": ("renamed", "original"),
+}
 INVALID_CONFIG_TEXT = ("Creation of blue/green deployment failed due to incompatible parameter(s). "
                        "Check the parameter settings of the source and target DB parameter groups "
                        "(for example rds.logical_replication), delete this deployment and create it again.")
@@ -131,6 +135,8 @@ class State:
             if key in BOOL_KNOBS and isinstance(value, bool) or key == "status_details":
                 continue
             if key in FLOAT_KNOBS and isinstance(value, (int, float)) and value >= 0:
+                continue
+            if key in CHOICE_KNOBS and value in CHOICE_KNOBS[key] and not isinstance(value, bool):
                 continue
             raise ValueError(f"unknown or invalid knob {key}={value!r}")
         for t in [throttle] if isinstance(throttle, dict) else throttle or []:
@@ -304,7 +310,10 @@ def _set_status(self, value):
         return
     detail = "PROVISIONING" if value is S.INVALID_CONFIGURATION else value.name
     rt = getattr(self, "_emu", None)
-    pairs = [(b.arn, g.arn) for b, g in rt["pairs"]] if rt else [(self.source, self.target)]
+    if rt and value is S.SWITCHOVER_COMPLETED and rt.get("arns") == "original":
+        pairs = rt["original_arns"]  # the ARNs the deployment was created with (see _switchover)
+    else:
+        pairs = [(b.arn, g.arn) for b, g in rt["pairs"]] if rt else [(self.source, self.target)]
     self.switchover_details = [Detail(b, g, detail) for b, g in pairs]
 
 
@@ -339,24 +348,62 @@ def _finish_switchover(bg):
         bg.switchover()
 
 
+def _next_old_name(name, taken):
+    """RDS renames blue "by appending -oldn to the current name, where n is a number"
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-switching.html,
+    "After switchover"). Which n is not documented; inferred: the first n >= 1 not taken, so a database
+    upgraded before keeps its earlier fallback NAME-old1 and the next old blue is NAME-old2."""
+    n = 1
+    while f"{name}-old{n}" in taken:
+        n += 1
+    return f"{name}-old{n}"
+
+
+def _switchover(bg):
+    """Replaces moto's BlueGreenDeployment.switchover (which always renames to NAME-old1, overwriting an
+    existing NAME-old1, and renames only the clusters of an Aurora deployment). Every member pair is
+    renamed: each blue member to its own next free NAME-oldN (clusters among clusters, instances among
+    instances), then each green member to its blue's name. Objects are renamed in place, so DbiResourceIds
+    travel with the database and endpoint addresses follow the name (production keeps its address)."""
+    rt, backend = bg._emu, bg.backend
+    names = []
+    for blue, green in rt["pairs"]:
+        if isinstance(blue, rm.DBCluster):
+            name = blue.db_cluster_identifier
+            backend.modify_db_cluster({"db_cluster_identifier": name,
+                                       "new_db_cluster_identifier": _next_old_name(name, backend.clusters)})
+        else:
+            name = blue.db_instance_identifier
+            backend.modify_db_instance(name, {"new_db_instance_identifier": _next_old_name(name, backend.databases)})
+        names.append(name)
+    for (_, green), name in zip(rt["pairs"], names):
+        if isinstance(green, rm.DBCluster):
+            backend.modify_db_cluster({"db_cluster_identifier": green.db_cluster_identifier,
+                                       "new_db_cluster_identifier": name})
+        else:
+            backend.modify_db_instance(green.db_instance_identifier, {"new_db_instance_identifier": name})
+    for inst in backend.databases.values():  # members follow their (renamed) cluster
+        if isinstance(inst, rm.DBInstanceClustered):
+            inst.db_cluster_identifier = inst.cluster.db_cluster_identifier
+    blue, green = rt["pairs"][0]
+    # Source/Target after switchover: knob arns_after_switchover (README: "renamed" is what the AWS CLI
+    # reference example shows, https://docs.aws.amazon.com/cli/latest/reference/rds/describe-blue-green-deployments.html,
+    # "Example 3"; the API reference does not say).
+    if rt.get("arns") == "original":
+        bg.source, bg.target = rt["original_arns"][0]
+    else:
+        bg.source, bg.target = blue.arn, green.arn
+    bg.set_status(S.SWITCHOVER_COMPLETED)
+    bg.status_details = "Switchover completed"
+
+
 def _patch_blue_green():
     orig_switchover = BG.switchover
 
     def switchover(self):
-        orig_switchover(self)
-        rt = getattr(self, "_emu", None)
-        if not rt or not rt["cluster"]:
-            return
-        # moto renames only the clusters; RDS renames every member instance as well
-        backend = self.backend
-        for blue, green in rt["pairs"][1:]:
-            name = blue.db_instance_identifier
-            backend.modify_db_instance(name, {"new_db_instance_identifier": f"{name}-old1"})
-            backend.modify_db_instance(green.db_instance_identifier, {"new_db_instance_identifier": name})
-        for inst in backend.databases.values():
-            if isinstance(inst, rm.DBInstanceClustered):
-                inst.db_cluster_identifier = inst.cluster.db_cluster_identifier
-        self.set_status(S.SWITCHOVER_COMPLETED)
+        if getattr(self, "_emu", None) is None:
+            return orig_switchover(self)
+        _switchover(self)
 
     BG.switchover = switchover
     BG.set_status = _set_status
@@ -380,7 +427,8 @@ def _patch_blue_green():
             knobs.update({k: STATE.knob(name, k, False) for k in BOOL_KNOBS})
             knobs["status_details"] = STATE.knob(name, "status_details", None)
             bg._emu = {"polls": 0, "stage": "create", "knobs": knobs, "pairs": pairs,
-                       "cluster": isinstance(blue, rm.DBCluster), "sw_left": 0, "sw_fail": False}
+                       "cluster": isinstance(blue, rm.DBCluster), "sw_left": 0, "sw_fail": False,
+                       "original_arns": [(b.arn, g.arn) for b, g in pairs], "arns": "renamed"}
             if isinstance(green, rm.DBCluster) and green.parameter_group.startswith("default."):
                 # moto copies blue's default group; RDS uses the default of the target family
                 green.parameter_group = f"default.{_family(green.engine, green.engine_version)}"
@@ -426,13 +474,20 @@ def _patch_blue_green():
             name = bg.blue_green_deployment_name
             rt["sw_left"] = STATE.knob(name, "switchover_in_progress_polls", 0)
             rt["sw_fail"] = STATE.knob(name, "switchover_failed", False)
+            rt["arns"] = STATE.knob(name, "arns_after_switchover", "renamed")
+            # The answer shows the deployment as it was when the switchover started (names before the
+            # renames), as in the AWS CLI reference example of switchover-blue-green-deployment.
+            out = copy.copy(bg)
+            out.set_status(S.SWITCHOVER_IN_PROGRESS)
+            out.status_details = None
             if not rt["sw_left"] and not rt["sw_fail"]:
                 rt["stage"] = "done"
-                return orig_sw(self, blue_green_deployment_identifier, switchover_timeout)
+                bg.switchover()
+                return out
             rt["stage"] = "switchover"  # renames happen when the polls run out, as on RDS
             bg.set_status(S.SWITCHOVER_IN_PROGRESS)
             bg.status_details = None
-            return copy.copy(bg)
+            return out
 
     def delete_bgd(self, blue_green_deployment_identifier, delete_target=False):
         with STATE.lock:

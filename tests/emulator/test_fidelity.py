@@ -63,6 +63,86 @@ def members(cluster):
     return sorted(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"])
 
 
+# ------------------------------------------------------------ -oldN names
+def test_switchover_takes_the_next_free_old_name(rds):
+    earlier = make_instance(rds, "prod-old1")  # an earlier upgrade's fallback
+    bg, done = upgrade(rds, "bg1", make_instance(rds, "prod")["DBInstanceArn"], "13.20")
+    dbs = instances(rds)
+    assert set(dbs) == {"prod", "prod-old1", "prod-old2"}
+    assert dbs["prod-old1"]["DbiResourceId"] == earlier["DbiResourceId"], "the earlier fallback is untouched"
+    assert dbs["prod-old2"]["EngineVersion"] == "13.12" and dbs["prod"]["EngineVersion"] == "13.20"
+    assert done["Source"] == arn("db", "prod-old2") and done["Target"] == arn("db", "prod")
+
+
+def test_instance_upgraded_twice_keeps_both_fallbacks(rds):
+    for family in ("postgres14", "postgres16"):
+        rds.create_db_parameter_group(DBParameterGroupName=family, DBParameterGroupFamily=family, Description="t")
+    first = make_instance(rds, "prod")
+    upgrade(rds, "bg1", first["DBInstanceArn"], "14.9", "postgres14")
+    second = instances(rds)["prod"]
+    upgrade(rds, "bg2", second["DBInstanceArn"], "16.4", "postgres16")
+    dbs = instances(rds)
+    assert {n: d["EngineVersion"] for n, d in dbs.items()} == {"prod": "16.4", "prod-old1": "13.12", "prod-old2": "14.9"}
+    assert dbs["prod"]["Endpoint"] == first["Endpoint"], "production keeps its address"
+    assert dbs["prod-old2"]["Endpoint"]["Address"].startswith("prod-old2.")
+    assert dbs["prod-old1"]["DbiResourceId"] == first["DbiResourceId"]
+    assert dbs["prod-old2"]["DbiResourceId"] == second["DbiResourceId"]
+    assert len({d["DbiResourceId"] for d in dbs.values()}) == 3
+
+
+def test_aurora_upgraded_twice_keeps_both_fallbacks(rds):
+    for v in ("14", "16"):
+        rds.create_db_cluster_parameter_group(DBClusterParameterGroupName=f"c{v}", Description="t",
+                                              DBParameterGroupFamily=f"aurora-postgresql{v}")
+    first = make_cluster(rds)
+    upgrade(rds, "bg1", first["DBClusterArn"], "14.9", cluster_group="c14")
+    upgrade(rds, "bg2", clusters(rds)["aur"]["DBClusterArn"], "16.4", cluster_group="c16")
+    now = clusters(rds)
+    assert {n: c["EngineVersion"] for n, c in now.items()} == {"aur": "16.4", "aur-old1": "13.12", "aur-old2": "14.9"}
+    assert members(now["aur"]) == ["aur-1", "aur-2"]
+    assert members(now["aur-old1"]) == ["aur-1-old1", "aur-2-old1"]
+    assert members(now["aur-old2"]) == ["aur-1-old2", "aur-2-old2"]
+    assert now["aur"]["Endpoint"] == first["Endpoint"]
+    dbs = instances(rds)
+    assert dbs["aur-1-old2"]["EngineVersion"] == "14.9" and dbs["aur-1-old2"]["DBClusterIdentifier"] == "aur-old2"
+    assert dbs["aur-1"]["EngineVersion"] == "16.4"
+
+
+def test_aurora_member_takes_its_own_next_free_number(rds):
+    make_instance(rds, "aur-1-old1")  # an unrelated instance holds the name
+    upgrade(rds, "bga", make_cluster(rds)["DBClusterArn"], "13.15")
+    assert members(clusters(rds)["aur-old1"]) == ["aur-1-old2", "aur-2-old1"]
+    assert "DBClusterIdentifier" not in instances(rds)["aur-1-old1"]
+
+
+# ------------------------------------------------------------ ARNs after switchover
+def test_arns_after_switchover_default_renamed(rds):
+    bg, done = upgrade(rds, "bga", make_cluster(rds)["DBClusterArn"], "13.15")
+    assert done["Source"] == arn("cluster", "aur-old1") and done["Target"] == arn("cluster", "aur")
+    assert [(d["SourceMember"], d["TargetMember"]) for d in done["SwitchoverDetails"]] == [
+        (arn("cluster", "aur-old1"), arn("cluster", "aur")),
+        (arn("db", "aur-1-old1"), arn("db", "aur-1")), (arn("db", "aur-2-old1"), arn("db", "aur-2"))]
+
+
+def test_arns_after_switchover_original(endpoint, rds):
+    faults(endpoint, BlueGreenDeploymentName="bga", arns_after_switchover="original")
+    src = make_cluster(rds)["DBClusterArn"]
+    bg = rds.create_blue_green_deployment(BlueGreenDeploymentName="bga", Source=src,
+                                          TargetEngineVersion="13.15")["BlueGreenDeployment"]
+    before = describe(rds, bg)
+    out = rds.switchover_blue_green_deployment(BlueGreenDeploymentIdentifier=bg["BlueGreenDeploymentIdentifier"])
+    assert out["BlueGreenDeployment"]["Source"] == src, "the answer shows the deployment as the switchover starts"
+    done = describe(rds, bg)
+    assert done["Status"] == "SWITCHOVER_COMPLETED"
+    assert (done["Source"], done["Target"]) == (src, bg["Target"]), "green's ARN, which no longer exists"
+    assert [(d["SourceMember"], d["TargetMember"]) for d in done["SwitchoverDetails"]] == \
+        [(d["SourceMember"], d["TargetMember"]) for d in before["SwitchoverDetails"]]
+    assert {d["Status"] for d in done["SwitchoverDetails"]} == {"SWITCHOVER_COMPLETED"}
+    assert set(clusters(rds)) == {"aur", "aur-old1"}, "the renames are the same either way"
+    with pytest.raises(urllib.error.HTTPError):
+        faults(endpoint, arns_after_switchover="new")
+
+
 # ------------------------------------------------------------ deprecated engine versions
 DEPRECATED = {"postgres": {"12.9", "13.7"}, "mysql": {"8.0.28"}, "aurora-postgresql": {"13.7"},
               "aurora-mysql": {"8.0.mysql_aurora.3.02.2"}}
