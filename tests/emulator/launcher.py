@@ -78,13 +78,17 @@ import cbor_bridge
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls"}
-BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed",
+BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed", "lag_metrics_missing",
               "deprecated_upgrade_targets"}
 # Metrics RDS publishes on its own; read whenever a client reads CloudWatch.
-FLOAT_KNOBS = {"replica_lag_seconds", "free_storage_ratio"}
+# replica_lag_seconds may also be -1: "replication not active" (see publish_rds_metrics).
+FLOAT_KNOBS = {"replica_lag_seconds", "free_storage_ratio", "replication_slot_lag_bytes",
+               "replication_slot_disk_usage_bytes"}
 # Where AWS does not document the answer: every plausible one, the first is the default (README, "inferred").
 CHOICE_KNOBS = {
     "arns_after_switchover": ("renamed", "original"),
+    "aurora_metric_dimensions": ("documented", "all"),
+    "aurora_postgresql_slot_lag_metric": ("OldestReplicationSlotLag", "OldestLogicalReplicationSlotLag", "none"),
 }
 INVALID_CONFIG_TEXT = ("Creation of blue/green deployment failed due to incompatible parameter(s). "
                        "Check the parameter settings of the source and target DB parameter groups "
@@ -134,7 +138,8 @@ class State:
                 continue
             if key in BOOL_KNOBS and isinstance(value, bool) or key == "status_details":
                 continue
-            if key in FLOAT_KNOBS and isinstance(value, (int, float)) and value >= 0:
+            if key in FLOAT_KNOBS and isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                    (value >= 0 or (key == "replica_lag_seconds" and value == -1)):
                 continue
             if key in CHOICE_KNOBS and value in CHOICE_KNOBS[key] and not isinstance(value, bool):
                 continue
@@ -563,6 +568,59 @@ def _patch_instances():
     RDSResponse.describe_pending_maintenance_actions = describe_pending_maintenance_actions
 
 
+# ---------------------------------------------------------------- CloudWatch
+_CW_FILTER = threading.local()  # the exact metric a GetMetricStatistics / GetMetricData query of this thread asks
+
+
+def _patch_cloudwatch():
+    """GetMetricStatistics / GetMetricData match dimensions exactly. API reference, GetMetricStatistics
+    Dimensions: "CloudWatch treats each unique combination of dimensions as a separate metric. If a
+    specific combination of dimensions was not published, you can't retrieve statistics for it. You must
+    specify the same dimensions that were used when the metrics were created." moto: GetMetricStatistics
+    accepts any datum that has the asked dimensions among others (and every datum when none are asked);
+    GetMetricData with no dimensions likewise. ListMetrics filters by subset, as on AWS: unchanged."""
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    orig_stats, orig_data, orig_all = (CloudWatchBackend.get_metric_statistics, CloudWatchBackend.get_metric_data,
+                                       CloudWatchBackend.get_all_metrics)
+
+    def key(dims):
+        return sorted((d["Name"], d["Value"]) if isinstance(d, dict) else (d.name, d.value) for d in dims or [])
+
+    def get_all_metrics(self):
+        data, wanted = orig_all(self), getattr(_CW_FILTER, "wanted", None)
+        if wanted is None:
+            return data
+        namespace, dims = wanted
+        return [md for md in data if md.namespace == namespace and key(md.dimensions) == dims]
+
+    def exactly(namespace, dims, call):
+        _CW_FILTER.wanted = (namespace, key(dims))
+        try:
+            return call()
+        finally:
+            _CW_FILTER.wanted = None
+
+    def get_metric_statistics(self, namespace, metric_name, start_time, end_time, period, stats, dimensions,
+                              unit=None):
+        return exactly(namespace, dimensions, lambda: orig_stats(
+            self, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit))
+
+    def get_metric_data(self, queries, start_time, end_time, scan_by="TimestampAscending"):
+        if not queries or not all("MetricStat" in q for q in queries):
+            return orig_data(self, queries, start_time, end_time, scan_by)  # metric math: as moto does it
+        out = []
+        for q in queries:
+            metric = q["MetricStat"]["Metric"]
+            out += exactly(metric.get("Namespace"), metric.get("Dimensions", []),
+                           lambda: orig_data(self, [q], start_time, end_time, scan_by))
+        return out
+
+    CloudWatchBackend.get_all_metrics = get_all_metrics
+    CloudWatchBackend.get_metric_statistics = get_metric_statistics
+    CloudWatchBackend.get_metric_data = get_metric_data
+
+
 _patched = False
 
 
@@ -571,6 +629,7 @@ def install_patches():
     if not _patched:
         _patch_blue_green()
         _patch_instances()
+        _patch_cloudwatch()
         _patched = True
 
 
@@ -593,11 +652,91 @@ def _identify(environ, body):
     return service, f"{environ.get('REQUEST_METHOD')} {path}", "rest"
 
 
+def _major(engine, version):
+    """Major version as RDS counts it: 16 for postgres 16.4, 8.0 for mysql 8.0.36 and aurora-mysql 3.x."""
+    ev = _find_engine_version(engine, version)
+    if ev:
+        return ev["MajorEngineVersion"]
+    parts = version.split(".")
+    return parts[0] if "postgres" in engine else ".".join(parts[:2])
+
+
+def _dims(**kv):
+    return [{"Name": k, "Value": v} for k, v in kv.items()]
+
+
+def _aurora_dims(cluster, writer, mode):
+    """Dimension sets an Aurora writer's metric is published under. "documented" (default): the one AWS
+    tells you to read for the metric in question (set by the caller); "all": also every dimension set the
+    Aurora dimensions page lists for instance metrics (DBInstanceIdentifier, DBClusterIdentifier,
+    DBClusterIdentifier+Role; https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/dimensions.html)."""
+    if mode != "all":
+        return []
+    return [_dims(DBInstanceIdentifier=writer.db_instance_identifier),
+            _dims(DBClusterIdentifier=cluster.db_cluster_identifier),
+            _dims(DBClusterIdentifier=cluster.db_cluster_identifier, Role="WRITER")]
+
+
+def _lag_metrics(bg, rt):
+    """The replication metrics RDS publishes for one deployment while it replicates, per engine. Sources:
+    - RDS MySQL/MariaDB: "check the ReplicaLag CloudWatch metric in the green environment"; RDS PostgreSQL
+      with logical replication: "check the OldestReplicationSlotLag CloudWatch metric in the blue
+      environment" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-switching.html,
+      "Monitoring replica lag prior to switchover"). RDS PostgreSQL replicates logically only for a major
+      version upgrade, physically otherwise
+      (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-replication-type.html);
+      ReplicaLag is the physical replica's metric, OldestReplicationSlotLag and ReplicationSlotDiskUsage are
+      bytes (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html).
+    - Aurora MySQL: AuroraBinlogReplicaLag, "Primary for Aurora MySQL", "we recommend using the version of
+      this metric associated with the WRITER role"; Aurora instances publish no ReplicaLag (not in the
+      Aurora metric list). Aurora PostgreSQL: ReplicationSlotDiskUsage (Bytes) is in the Aurora instance-level
+      list; the slot-lag metric's name is not (knob aurora_postgresql_slot_lag_metric, inferred from the RDS
+      advice above). https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.AuroraMonitoring.Metrics.html
+    """
+    name = bg.blue_green_deployment_name
+    if STATE.knob(name, "lag_metrics_missing", False):
+        return []  # a metric that does not arrive
+    lag = float(STATE.knob(name, "replica_lag_seconds", 0.0))
+    slot_lag = float(STATE.knob(name, "replication_slot_lag_bytes", 0.0))
+    slot_disk = float(STATE.knob(name, "replication_slot_disk_usage_bytes", slot_lag))
+    blue, green = rt["pairs"][0]
+    engine, data = blue.engine, []
+
+    def put(metric, value, unit, *dim_sets):
+        data.extend({"MetricName": metric, "Value": value, "Unit": unit, "Dimensions": d} for d in dim_sets)
+
+    if engine == "aurora-mysql":
+        writer = green.writer  # binlog replication runs on the green cluster's writer only
+        if writer:
+            mode = STATE.knob(name, "aurora_metric_dimensions", "documented")
+            role = _dims(DBClusterIdentifier=green.db_cluster_identifier, Role="WRITER")
+            put("AuroraBinlogReplicaLag", lag, "Seconds",
+                *[role] + [d for d in _aurora_dims(green, writer, mode) if d != role])
+    elif engine == "aurora-postgresql":
+        writer = blue.writer  # the logical replication slots live on blue's writer
+        if writer:
+            mode = STATE.knob(name, "aurora_metric_dimensions", "documented")
+            own = _dims(DBInstanceIdentifier=writer.db_instance_identifier)
+            dim_sets = [own] + [d for d in _aurora_dims(blue, writer, mode) if d != own]
+            metric = STATE.knob(name, "aurora_postgresql_slot_lag_metric", "OldestReplicationSlotLag")
+            if metric != "none":
+                put(metric, slot_lag, "Bytes", *dim_sets)
+            put("ReplicationSlotDiskUsage", slot_disk, "Bytes", *dim_sets)
+    elif engine == "postgres" and _major(engine, green.engine_version) != _major(engine, blue.engine_version):
+        # logical replication: nothing on green; the slot metrics of each blue instance
+        for b, _ in rt["pairs"]:
+            put("OldestReplicationSlotLag", slot_lag, "Bytes", _dims(DBInstanceIdentifier=b.db_instance_identifier))
+            put("ReplicationSlotDiskUsage", slot_disk, "Bytes", _dims(DBInstanceIdentifier=b.db_instance_identifier))
+    else:  # mysql, mariadb, postgres physical: each green instance is a replica of its blue one
+        for _, g in rt["pairs"]:
+            put("ReplicaLag", lag, "Seconds", _dims(DBInstanceIdentifier=g.db_instance_identifier))
+    return data
+
+
 def publish_rds_metrics(environ):
-    """What RDS publishes every minute, published when someone reads CloudWatch:
-    `ReplicaLag` for each green instance of a deployment still replicating (knob
-    `replica_lag_seconds`, default 0) and `FreeStorageSpace` for every instance (knob
-    `free_storage_ratio` of the allocated storage, default 0.6)."""
+    """What RDS publishes every minute, published when someone reads CloudWatch: the replication metrics of
+    each deployment still replicating (AVAILABLE or SWITCHOVER_IN_PROGRESS; see _lag_metrics) and
+    `FreeStorageSpace` for every instance (knob `free_storage_ratio` of the allocated storage, default 0.6)."""
     from moto.cloudwatch.models import cloudwatch_backends
 
     m = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
@@ -608,16 +747,8 @@ def publish_rds_metrics(environ):
     with STATE.lock:
         for bg in list(backend.blue_green_deployments.values()):
             rt = getattr(bg, "_emu", None)
-            if not rt or bg.status not in ("AVAILABLE", "SWITCHOVER_IN_PROGRESS"):
-                continue
-            lag = float(STATE.knob(bg.blue_green_deployment_name, "replica_lag_seconds", 0.0))
-            for _, green in rt["pairs"]:
-                if isinstance(green, rm.DBInstance):
-                    data.append({"MetricName": "ReplicaLag", "Value": lag, "Unit": "Seconds",
-                                 "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": green.db_instance_identifier}]})
-                elif green.engine == "aurora-mysql":
-                    data.append({"MetricName": "AuroraBinlogReplicaLag", "Value": lag, "Unit": "Seconds",
-                                 "Dimensions": [{"Name": "DBClusterIdentifier", "Value": green.db_cluster_identifier}]})
+            if rt and bg.status in ("AVAILABLE", "SWITCHOVER_IN_PROGRESS"):
+                data += _lag_metrics(bg, rt)
         ratio = float(STATE.global_knobs.get("free_storage_ratio", 0.6))
         for db in list(backend.databases.values()):
             if getattr(db, "allocated_storage", None):

@@ -193,3 +193,159 @@ def test_databases_on_deprecated_versions_can_be_upgraded(rds):
     assert (dbs["pg-old1"]["EngineVersion"], dbs["my-old1"]["EngineVersion"]) == ("13.7", "8.0.28")
     now = clusters(rds)
     assert now["am"]["EngineVersion"] == "8.0.mysql_aurora.3.04.2" and now["apg"]["EngineVersion"] == "14.6"
+
+
+# ------------------------------------------------------------ lag metrics
+def stat(cw, metric, statistic="Maximum", **dims):
+    """Maximum (or Minimum) of an AWS/RDS metric over the last 5 minutes, asked with exactly these
+    dimensions; None without datapoints."""
+    now = datetime.now(timezone.utc)
+    points = cw.get_metric_statistics(Namespace="AWS/RDS", MetricName=metric, StartTime=now - timedelta(minutes=5),
+                                      EndTime=now + timedelta(minutes=1), Period=60, Statistics=[statistic],
+                                      Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()])["Datapoints"]
+    values = [p[statistic] for p in points]
+    return (max if statistic == "Maximum" else min)(values) if values else None
+
+
+def samples(cw, metric, **dims):
+    now = datetime.now(timezone.utc)
+    points = cw.get_metric_statistics(Namespace="AWS/RDS", MetricName=metric, StartTime=now - timedelta(minutes=5),
+                                      EndTime=now + timedelta(minutes=1), Period=600, Statistics=["SampleCount"],
+                                      Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()])["Datapoints"]
+    return sum(p["SampleCount"] for p in points)
+
+
+@pytest.fixture
+def cw(endpoint, rds):  # rds first: it resets the emulator
+    return client(endpoint, "cloudwatch")
+
+
+def green_name(bg):
+    return bg["Target"].rsplit(":", 1)[-1]
+
+
+def mysql_bg(rds, name="bg1", source="my"):
+    rds.create_db_parameter_group(DBParameterGroupName=f"{source}84", DBParameterGroupFamily="mysql8.4",
+                                  Description="t")
+    src = rds.create_db_instance(DBInstanceIdentifier=source, Engine="mysql", EngineVersion="8.0.36",
+                                 DBInstanceClass="db.t3.micro", MasterUsername="app", MasterUserPassword="password123",
+                                 AllocatedStorage=20)["DBInstance"]["DBInstanceArn"]
+    return rds.create_blue_green_deployment(BlueGreenDeploymentName=name, Source=src, TargetEngineVersion="8.4.3",
+                                            TargetDBParameterGroupName=f"{source}84")["BlueGreenDeployment"]
+
+
+def test_mysql_green_publishes_replica_lag(endpoint, rds, cw):
+    faults(endpoint, replica_lag_seconds=12.5)
+    bg = mysql_bg(rds)
+    assert stat(cw, "ReplicaLag", DBInstanceIdentifier=green_name(bg)) == 12.5
+    assert stat(cw, "ReplicaLag", DBInstanceIdentifier="my") is None, "blue is no replica"
+    assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier="my") is None
+    faults(endpoint, BlueGreenDeploymentName="bg1", replica_lag_seconds=-1)  # replication not active
+    assert stat(cw, "ReplicaLag", "Minimum", DBInstanceIdentifier=green_name(bg)) == -1
+    assert stat(cw, "FreeStorageSpace", DBInstanceIdentifier="my") == 20 * 2**30 * 0.6
+
+
+def test_postgres_major_upgrade_publishes_slot_lag_on_blue_only(endpoint, rds, cw):
+    faults(endpoint, replica_lag_seconds=42.0, replication_slot_lag_bytes=4096)
+    from test_launcher import make_bg
+    bg = make_bg(rds)  # postgres 13.12 -> 16.4: logical replication
+    assert stat(cw, "ReplicaLag", DBInstanceIdentifier=green_name(bg)) is None
+    assert stat(cw, "ReplicaLag", DBInstanceIdentifier="prod") is None
+    assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier="prod") == 4096
+    assert stat(cw, "ReplicationSlotDiskUsage", DBInstanceIdentifier="prod") == 4096
+    assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier=green_name(bg)) is None
+    faults(endpoint, replication_slot_disk_usage_bytes=10)
+    assert stat(cw, "ReplicationSlotDiskUsage", DBInstanceIdentifier="prod") == 4096  # max over the window
+    before = samples(cw, "OldestReplicationSlotLag", DBInstanceIdentifier="prod")
+    rds.switchover_blue_green_deployment(BlueGreenDeploymentIdentifier=bg["BlueGreenDeploymentIdentifier"])
+    assert describe(rds, bg)["Status"] == "SWITCHOVER_COMPLETED"
+    assert samples(cw, "OldestReplicationSlotLag", DBInstanceIdentifier="prod") == before, "replication stopped"
+    assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier="prod-old1") is None
+
+
+def test_postgres_minor_deployment_publishes_replica_lag(endpoint, rds, cw):
+    faults(endpoint, replica_lag_seconds=3.0)
+    bg = rds.create_blue_green_deployment(BlueGreenDeploymentName="bg1", Source=make_instance(rds)["DBInstanceArn"],
+                                          TargetEngineVersion="13.20")["BlueGreenDeployment"]  # physical replication
+    assert stat(cw, "ReplicaLag", DBInstanceIdentifier=green_name(bg)) == 3.0
+    assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier="prod") is None
+
+
+def aurora_mysql_bg(rds, name="bgm"):
+    src = make_cluster(rds, "am", "aurora-mysql", "5.7.mysql_aurora.2.11.4", ["am-1", "am-2"])
+    return rds.create_blue_green_deployment(BlueGreenDeploymentName=name, Source=src["DBClusterArn"],
+                                            TargetEngineVersion="8.0.mysql_aurora.3.04.1")["BlueGreenDeployment"]
+
+
+def test_aurora_mysql_binlog_lag_is_published_for_the_writer_role_only(endpoint, rds, cw):
+    faults(endpoint, replica_lag_seconds=7.0)
+    bg = aurora_mysql_bg(rds)
+    green = green_name(bg)
+    writer = next(m["DBInstanceIdentifier"] for m in clusters(rds)[green]["DBClusterMembers"] if m["IsClusterWriter"])
+    assert stat(cw, "AuroraBinlogReplicaLag", DBClusterIdentifier=green, Role="WRITER") == 7.0
+    assert stat(cw, "AuroraBinlogReplicaLag", DBClusterIdentifier=green) is None, "dimensions match exactly"
+    assert stat(cw, "AuroraBinlogReplicaLag", DBInstanceIdentifier=writer) is None
+    assert stat(cw, "AuroraBinlogReplicaLag", DBClusterIdentifier="am", Role="WRITER") is None, "not on blue"
+    for inst in instances(rds):
+        assert stat(cw, "ReplicaLag", DBInstanceIdentifier=inst) is None, "Aurora publishes no ReplicaLag"
+    faults(endpoint, aurora_metric_dimensions="all")
+    assert stat(cw, "AuroraBinlogReplicaLag", DBClusterIdentifier=green) == 7.0
+    assert stat(cw, "AuroraBinlogReplicaLag", DBInstanceIdentifier=writer) == 7.0
+
+
+def test_aurora_postgresql_slot_metrics_on_blue_writer(endpoint, rds, cw):
+    faults(endpoint, replica_lag_seconds=9.0, replication_slot_lag_bytes=100)
+    bg = rds.create_blue_green_deployment(BlueGreenDeploymentName="bga", Source=make_cluster(rds)["DBClusterArn"],
+                                          TargetEngineVersion="16.4")["BlueGreenDeployment"]
+    writer = next(m["DBInstanceIdentifier"] for m in clusters(rds)["aur"]["DBClusterMembers"] if m["IsClusterWriter"])
+    assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier=writer) == 100
+    assert stat(cw, "ReplicationSlotDiskUsage", DBInstanceIdentifier=writer) == 100
+    for inst in instances(rds):
+        assert stat(cw, "ReplicaLag", DBInstanceIdentifier=inst) is None
+        if inst != writer:
+            assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier=inst) is None
+    assert stat(cw, "AuroraBinlogReplicaLag", DBClusterIdentifier=green_name(bg), Role="WRITER") is None
+    faults(endpoint, aurora_postgresql_slot_lag_metric="OldestLogicalReplicationSlotLag")
+    assert stat(cw, "OldestLogicalReplicationSlotLag", DBInstanceIdentifier=writer) == 100
+
+
+def test_lag_metrics_missing(endpoint, rds, cw):
+    faults(endpoint, BlueGreenDeploymentName="bg1", lag_metrics_missing=True)
+    bg = mysql_bg(rds)
+    other = mysql_bg(rds, "bg2", "my2")
+    assert stat(cw, "ReplicaLag", DBInstanceIdentifier=green_name(bg)) is None
+    assert stat(cw, "ReplicaLag", DBInstanceIdentifier=green_name(other)) == 0
+    assert stat(cw, "FreeStorageSpace", DBInstanceIdentifier=green_name(bg)) is not None
+
+
+def test_lag_knob_values(endpoint, rds):
+    for bad in ({"replica_lag_seconds": -2}, {"replication_slot_lag_bytes": -1}, {"lag_metrics_missing": 1},
+                {"aurora_metric_dimensions": "some"}, {"aurora_postgresql_slot_lag_metric": "ReplicaLag"}):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            faults(endpoint, **bad)
+        assert e.value.code == 400, bad
+
+
+def test_cloudwatch_matches_dimensions_exactly(cw):
+    both = [{"Name": "A", "Value": "1"}, {"Name": "B", "Value": "2"}]
+    cw.put_metric_data(Namespace="T", MetricData=[{"MetricName": "M", "Value": 5.0, "Dimensions": both},
+                                                  {"MetricName": "M", "Value": 1.0}])
+    now = datetime.now(timezone.utc)
+    window = {"StartTime": now - timedelta(minutes=5), "EndTime": now + timedelta(minutes=1), "Period": 60}
+
+    def stats(dims):
+        out = cw.get_metric_statistics(Namespace="T", MetricName="M", Statistics=["Maximum"], Dimensions=dims,
+                                       **window)["Datapoints"]
+        return [p["Maximum"] for p in out]
+
+    assert stats(both) == [5.0] and stats(both[::-1]) == [5.0]
+    assert stats(both[:1]) == [] and stats([]) == [1.0]
+
+    def data(dims, namespace="T"):
+        q = [{"Id": "q", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": "M", "Dimensions": dims},
+                                        "Period": 60, "Stat": "Maximum"}}]
+        return cw.get_metric_data(MetricDataQueries=q, StartTime=window["StartTime"],
+                                  EndTime=window["EndTime"])["MetricDataResults"][0]["Values"]
+
+    assert data(both) == [5.0] and data(both[:1]) == [] and data([]) == [1.0] and data(both, "Other") == []
+    assert len(cw.list_metrics(Namespace="T", Dimensions=[{"Name": "A"}])["Metrics"]) == 1, "ListMetrics: subset"
