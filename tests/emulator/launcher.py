@@ -77,7 +77,7 @@ from werkzeug.wsgi import get_input_stream
 import cbor_bridge
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
-             "switchover_in_progress_polls"}
+             "switchover_in_progress_polls", "modify_polls"}
 BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed", "lag_metrics_missing",
               "deprecated_upgrade_targets"}
 # Metrics RDS publishes on its own; read whenever a client reads CloudWatch.
@@ -118,6 +118,7 @@ class State:
         self.pending = {}  # resource ARN -> [PendingMaintenanceAction]
         self.deployments = {}  # identifier -> BlueGreenDeployment (for /state)
         self.storage_opt = {}  # id(instance) -> [instance, polls left]
+        self.modifying = {}  # id(instance) -> [instance, polls left, new DBInstanceClass]
 
     def knob(self, name, key, default):
         return self.knobs.get(name, {}).get(key, self.global_knobs.get(key, default))
@@ -402,6 +403,19 @@ def _switchover(bg):
     bg.status_details = "Switchover completed"
 
 
+def _validate_create(backend, kw):
+    """What RDS refuses at CreateBlueGreenDeployment before anything is built."""
+    # API reference, TargetDBInstanceClass: "This setting only applies to RDS DB instances ... If you're
+    # creating a blue/green deployment from an Aurora DB cluster, don't specify this parameter."
+    # The code is not documented; InvalidParameterCombination is RDS's code for parameters that exclude
+    # each other.
+    if kw.get("target_db_instance_class") and ":cluster:" in (kw.get("source") or ""):
+        raise RDSClientError("InvalidParameterCombination",
+                             "TargetDBInstanceClass can't be specified for a blue/green deployment from an Aurora "
+                             "DB cluster. Modify the instance classes of the green DB instances after creation.")
+    _validate_target(backend, kw)
+
+
 def _patch_blue_green():
     orig_switchover = BG.switchover
 
@@ -417,7 +431,7 @@ def _patch_blue_green():
     orig_sw, orig_delete = B.switchover_blue_green_deployment, B.delete_blue_green_deployment
 
     def create(self, bg_kwargs):
-        _validate_target(self, bg_kwargs)
+        _validate_create(self, bg_kwargs)
         with STATE.lock:
             resp = orig_create(self, bg_kwargs)
             bg = self.blue_green_deployments[resp.blue_green_deployment_identifier]
@@ -549,21 +563,55 @@ def _patch_instances():
 
     rm.DBInstance.__init__, rm.DBCluster.__init__ = instance_init, cluster_init
     orig_describe_instances = RDSResponse.describe_db_instances
+    orig_modify_instance = rm.RDSBackend.modify_db_instance
 
     def describe_db_instances(self):
-        # green instances report storage-optimization for their first N appearances
+        # green instances report storage-optimization for their first N appearances; an instance whose
+        # class is being modified reports modifying for its first modify_polls appearances
         with STATE.lock:
             for key, (inst, left) in list(STATE.storage_opt.items()):
                 inst.status = "storage-optimization" if left > 0 else "available"
                 if left <= 0:
                     del STATE.storage_opt[key]
+            for key, (inst, left, new_class) in list(STATE.modifying.items()):
+                if left > 0:
+                    inst.status = "modifying"
+                else:
+                    inst.db_instance_class, inst.pending_modified_values = new_class, None
+                    inst.status = "storage-optimization" if STATE.storage_opt.get(key, [0, 0])[1] > 0 else "available"
+                    del STATE.modifying[key]
             result = orig_describe_instances(self)
             for inst in result.result["DBInstances"]:
-                if id(inst) in STATE.storage_opt:
-                    STATE.storage_opt[id(inst)][1] -= 1
+                for table in (STATE.storage_opt, STATE.modifying):
+                    if id(inst) in table:
+                        table[id(inst)][1] -= 1
             return result
 
+    def modify_db_instance(self, db_instance_identifier, db_kwargs):
+        """A DBInstanceClass change is not instant. API reference, ModifyDBInstance.DBInstanceClass: "If you
+        modify the DB instance class, an outage occurs during the change. The change is applied during the
+        next maintenance window, unless you specify ApplyImmediately in your request." Modelled: the answer
+        shows the old class with PendingModifiedValues.DBInstanceClass (status unchanged, as in the AWS CLI
+        reference example of modify-db-instance with --apply-immediately); with ApplyImmediately the
+        instance then reports `modifying` (PendingModifiedValues kept) for `modify_polls` DescribeDBInstances
+        answers (default 2), then `available` with the new class. Without it the change stays pending
+        (no maintenance window ever comes here). moto: applies the class at once."""
+        new_class = db_kwargs.get("db_instance_class")
+        inst = self.databases.get(db_instance_identifier)
+        if not new_class or inst is None or new_class == inst.db_instance_class:
+            return orig_modify_instance(self, db_instance_identifier, db_kwargs)
+        with STATE.lock:
+            kwargs = {k: v for k, v in db_kwargs.items() if k != "db_instance_class"}
+            out = orig_modify_instance(self, db_instance_identifier, kwargs)
+            inst.pending_modified_values = {"DBInstanceClass": new_class}
+            if db_kwargs.get("apply_immediately"):
+                owner = next((bg.blue_green_deployment_name for bg in STATE.deployments.values()
+                              if any(inst is db for pair in bg._emu["pairs"] for db in pair)), None)
+                STATE.modifying[id(inst)] = [inst, STATE.knob(owner, "modify_polls", 2), new_class]
+            return out
+
     RDSResponse.describe_db_instances = describe_db_instances
+    rm.RDSBackend.modify_db_instance = modify_db_instance
     RDSResponse.describe_db_engine_versions = describe_db_engine_versions
     RDSResponse.describe_pending_maintenance_actions = describe_pending_maintenance_actions
 

@@ -349,3 +349,41 @@ def test_cloudwatch_matches_dimensions_exactly(cw):
 
     assert data(both) == [5.0] and data(both[:1]) == [] and data([]) == [1.0] and data(both, "Other") == []
     assert len(cw.list_metrics(Namespace="T", Dimensions=[{"Name": "A"}])["Metrics"]) == 1, "ListMetrics: subset"
+
+
+# ------------------------------------------------------------ Aurora instance classes
+def test_target_instance_class_refused_for_aurora(endpoint, rds):
+    src = make_cluster(rds)["DBClusterArn"]
+    with pytest.raises(ClientError) as e:
+        rds.create_blue_green_deployment(BlueGreenDeploymentName="bga", Source=src, TargetEngineVersion="16.4",
+                                         TargetDBInstanceClass="db.r6g.xlarge")
+    assert error_code(e) == "InvalidParameterCombination"
+    assert rds.describe_blue_green_deployments()["BlueGreenDeployments"] == [] and set(clusters(rds)) == {"aur"}
+    bg = rds.create_blue_green_deployment(BlueGreenDeploymentName="bg1", Source=make_instance(rds)["DBInstanceArn"],
+                                          TargetEngineVersion="13.20", TargetDBInstanceClass="db.t3.small")
+    assert instances(rds)[green_name(bg["BlueGreenDeployment"])]["DBInstanceClass"] == "db.t3.small"
+
+
+def test_modify_green_aurora_instance_class(endpoint, rds):
+    bg = rds.create_blue_green_deployment(BlueGreenDeploymentName="bga", Source=make_cluster(rds)["DBClusterArn"],
+                                          TargetEngineVersion="16.4")["BlueGreenDeployment"]
+    g1, g2 = sorted(n for n in instances(rds) if "-green-" in n)
+    out = rds.modify_db_instance(DBInstanceIdentifier=g1, DBInstanceClass="db.r6g.xlarge",
+                                 ApplyImmediately=True)["DBInstance"]
+    assert out["DBInstanceClass"] == "db.r6g.large"
+    assert out["PendingModifiedValues"] == {"DBInstanceClass": "db.r6g.xlarge"}
+    for _ in range(2):  # modify_polls, default 2
+        now = instances(rds)[g1]
+        assert now["DBInstanceStatus"] == "modifying" and now["DBInstanceClass"] == "db.r6g.large"
+        assert now["PendingModifiedValues"] == {"DBInstanceClass": "db.r6g.xlarge"}
+    now = instances(rds)[g1]
+    assert now["DBInstanceStatus"] == "available" and now["DBInstanceClass"] == "db.r6g.xlarge"
+    assert not now.get("PendingModifiedValues")
+    faults(endpoint, BlueGreenDeploymentName="bga", modify_polls=0)
+    rds.modify_db_instance(DBInstanceIdentifier=g2, DBInstanceClass="db.r6g.2xlarge", ApplyImmediately=True)
+    assert instances(rds)[g2]["DBInstanceClass"] == "db.r6g.2xlarge"
+    rds.modify_db_instance(DBInstanceIdentifier="aur-1", DBInstanceClass="db.r6g.4xlarge")  # no ApplyImmediately
+    for _ in range(3):
+        blue = instances(rds)["aur-1"]
+        assert blue["DBInstanceStatus"] == "available" and blue["DBInstanceClass"] == "db.r6g.large"
+        assert blue["PendingModifiedValues"] == {"DBInstanceClass": "db.r6g.4xlarge"}, "waits for the maintenance window"
