@@ -89,6 +89,8 @@ CHOICE_KNOBS = {
     "arns_after_switchover": ("renamed", "original"),
     "aurora_metric_dimensions": ("documented", "all"),
     "aurora_postgresql_slot_lag_metric": ("OldestReplicationSlotLag", "OldestLogicalReplicationSlotLag", "none"),
+    "bg_name_error_code": ("InvalidParameterValue", "ValidationError"),
+    "sns_subject_max_length": (99, 100),
 }
 INVALID_CONFIG_TEXT = ("Creation of blue/green deployment failed due to incompatible parameter(s). "
                        "Check the parameter settings of the source and target DB parameter groups "
@@ -403,8 +405,20 @@ def _switchover(bg):
     bg.status_details = "Switchover completed"
 
 
+BG_NAME = re.compile(r"[a-zA-Z](?:-?[a-zA-Z0-9]+)*")  # botocore rds service-2.json, shape BlueGreenDeploymentName
+
+
 def _validate_create(backend, kw):
     """What RDS refuses at CreateBlueGreenDeployment before anything is built."""
+    name = kw.get("blue_green_deployment_name") or ""
+    # API reference (service-2.json): BlueGreenDeploymentName min 1, max 60, pattern [a-zA-Z](?:-?[a-zA-Z0-9]+)*.
+    # The error code is not documented: knob bg_name_error_code (RDS answers InvalidParameterValue for the
+    # identifiers it validates itself; ValidationError is the generic code for a model constraint).
+    if not 1 <= len(name) <= 60 or not BG_NAME.fullmatch(name):
+        code = STATE.knob(name, "bg_name_error_code", "InvalidParameterValue")
+        raise RDSClientError(code, f"1 validation error detected: Value '{name}' at 'blueGreenDeploymentName' "
+                                   "failed to satisfy constraint: Member must have length between 1 and 60 and "
+                                   "satisfy regular expression pattern: [a-zA-Z](?:-?[a-zA-Z0-9]+)*")
     # API reference, TargetDBInstanceClass: "This setting only applies to RDS DB instances ... If you're
     # creating a blue/green deployment from an Aurora DB cluster, don't specify this parameter."
     # The code is not documented; InvalidParameterCombination is RDS's code for parameters that exclude
@@ -612,11 +626,42 @@ def _patch_instances():
 
     RDSResponse.describe_db_instances = describe_db_instances
     rm.RDSBackend.modify_db_instance = modify_db_instance
+    orig_cluster_snapshot, orig_copy_cluster_snapshot = (RDSResponse.create_db_cluster_snapshot,
+                                                         RDSResponse.copy_db_cluster_snapshot)
+
+    def create_db_cluster_snapshot(self):
+        _check_snapshot_identifier(self.params.get("DBClusterSnapshotIdentifier"), "DBClusterSnapshotIdentifier", 63)
+        return orig_cluster_snapshot(self)
+
+    def copy_db_cluster_snapshot(self):
+        _check_snapshot_identifier(self.params.get("TargetDBClusterSnapshotIdentifier"),
+                                   "TargetDBClusterSnapshotIdentifier", 63)
+        return orig_copy_cluster_snapshot(self)
+
+    RDSResponse.create_db_cluster_snapshot = create_db_cluster_snapshot
+    RDSResponse.copy_db_cluster_snapshot = copy_db_cluster_snapshot
     RDSResponse.describe_db_engine_versions = describe_db_engine_versions
     RDSResponse.describe_pending_maintenance_actions = describe_pending_maintenance_actions
 
 
-# ---------------------------------------------------------------- CloudWatch
+def _check_snapshot_identifier(value, parameter, max_length):
+    """API reference, CreateDBClusterSnapshot.DBClusterSnapshotIdentifier and
+    CopyDBClusterSnapshot.TargetDBClusterSnapshotIdentifier: "Must contain from 1 to 63 letters, numbers, or
+    hyphens. First character must be a letter. Can't end with a hyphen or contain two consecutive hyphens."
+    moto checks DB snapshot identifiers (1 to 255, same rules) but no DB cluster snapshot identifier.
+    The code is the one RDS and moto use for DB snapshot identifiers: InvalidParameterValue."""
+    value = value or ""
+    if not value:
+        raise RDSClientError("InvalidParameterValue", f"The parameter {parameter} must be provided and must not be blank.")
+    if len(value) > max_length or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", value) or "--" in value \
+            or value.endswith("-"):
+        raise RDSClientError("InvalidParameterValue",
+                             f"The parameter {parameter} is not a valid identifier. Identifiers must begin with a "
+                             "letter; must contain only ASCII letters, digits, and hyphens; and must not end with "
+                             f"a hyphen or contain two consecutive hyphens; at most {max_length} characters.")
+
+
+# ---------------------------------------------------------------- CloudWatch and SNS
 _CW_FILTER = threading.local()  # the exact metric a GetMetricStatistics / GetMetricData query of this thread asks
 
 
@@ -669,6 +714,34 @@ def _patch_cloudwatch():
     CloudWatchBackend.get_metric_data = get_metric_data
 
 
+def _valid_subject(subject, max_length):
+    """API reference, Publish.Subject: "Subjects must be UTF-8 text with no line breaks or control
+    characters, and less than 100 characters long." (max_length 99; 100 with the knob, see README)."""
+    import unicodedata
+    return len(subject) <= max_length and not any(
+        unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in subject)
+
+
+def _patch_sns():
+    """SNS Publish / PublishBatch Subject constraints. moto refuses only more than 100 characters."""
+    from moto.sns.exceptions import InvalidParameterValue as SNSInvalidParameterValue
+    from moto.sns.models import SNSBackend
+
+    orig_publish = SNSBackend.publish
+
+    def publish(self, message, arn, phone_number=None, subject=None, *args, **kwargs):
+        if subject is not None:
+            with STATE.lock:
+                limit = STATE.global_knobs.get("sns_subject_max_length", 99)
+            if not _valid_subject(subject, limit):
+                # the code AWS answers (InvalidParameter) and its text, as reported in
+                # https://github.com/getmoto/moto/issues/1503
+                raise SNSInvalidParameterValue("Invalid parameter: Subject")
+        return orig_publish(self, message, arn, phone_number, subject, *args, **kwargs)
+
+    SNSBackend.publish = publish
+
+
 _patched = False
 
 
@@ -678,6 +751,7 @@ def install_patches():
         _patch_blue_green()
         _patch_instances()
         _patch_cloudwatch()
+        _patch_sns()
         _patched = True
 
 

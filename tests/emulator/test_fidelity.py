@@ -387,3 +387,65 @@ def test_modify_green_aurora_instance_class(endpoint, rds):
         blue = instances(rds)["aur-1"]
         assert blue["DBInstanceStatus"] == "available" and blue["DBInstanceClass"] == "db.r6g.large"
         assert blue["PendingModifiedValues"] == {"DBInstanceClass": "db.r6g.4xlarge"}, "waits for the maintenance window"
+
+
+# ------------------------------------------------------------ identifier and subject limits
+def test_cluster_snapshot_identifier_limits(endpoint, rds):
+    make_cluster(rds, members=())
+    raw = unchecked(endpoint)
+    raw.create_db_cluster_snapshot(DBClusterIdentifier="aur", DBClusterSnapshotIdentifier="a" * 63)
+    raw.create_db_cluster_snapshot(DBClusterIdentifier="aur", DBClusterSnapshotIdentifier="b")
+    for bad in ("a" * 64, "1abc", "a--b", "ab-", "a_b", ""):
+        with pytest.raises(ClientError) as e:
+            raw.create_db_cluster_snapshot(DBClusterIdentifier="aur", DBClusterSnapshotIdentifier=bad)
+        assert error_code(e) == "InvalidParameterValue", bad
+    with pytest.raises(ClientError) as e:
+        raw.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="b", TargetDBClusterSnapshotIdentifier="c" * 64)
+    assert error_code(e) == "InvalidParameterValue"
+    raw.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="b", TargetDBClusterSnapshotIdentifier="c" * 63)
+
+
+def test_db_snapshot_identifier_limits_moto_native(endpoint, rds):
+    make_instance(rds)
+    raw = unchecked(endpoint)
+    raw.create_db_snapshot(DBInstanceIdentifier="prod", DBSnapshotIdentifier="a" * 255)
+    for bad in ("a" * 256, "1abc", "a--b", "ab-"):
+        with pytest.raises(ClientError) as e:
+            raw.create_db_snapshot(DBInstanceIdentifier="prod", DBSnapshotIdentifier=bad)
+        assert error_code(e) == "InvalidParameterValue", bad
+
+
+def test_blue_green_deployment_name_limits(endpoint, rds):
+    src = make_instance(rds)["DBInstanceArn"]
+    raw = unchecked(endpoint)
+    for bad in ("a" * 61, "a--b", "-ab", "ab-", "1ab", "a_b", ""):
+        with pytest.raises(ClientError) as e:
+            raw.create_blue_green_deployment(BlueGreenDeploymentName=bad, Source=src, TargetEngineVersion="13.20")
+        assert error_code(e) == "InvalidParameterValue", bad
+    assert rds.describe_blue_green_deployments()["BlueGreenDeployments"] == [], "nothing was built"
+    faults(endpoint, bg_name_error_code="ValidationError")
+    with pytest.raises(ClientError) as e:
+        raw.create_blue_green_deployment(BlueGreenDeploymentName="a" * 61, Source=src, TargetEngineVersion="13.20")
+    assert error_code(e) == "ValidationError"
+    name = "Bg" + "-x1" * 19 + "z"
+    assert len(name) == 60
+    raw.create_blue_green_deployment(BlueGreenDeploymentName=name, Source=src, TargetEngineVersion="13.20")
+
+
+def test_sns_subject_limits(endpoint, rds):
+    sns = unchecked(endpoint, "sns")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    sns.publish(TopicArn=topic, Message="m", Subject="s" * 99)
+    sns.publish(TopicArn=topic, Message="m", Subject="[rds-bluegreen] ✓ ünïcode")
+    for bad in ("s" * 100, "a\nb", "a\rb", "tab\there", "a\u2028b", "bell\x07"):
+        with pytest.raises(ClientError) as e:
+            sns.publish(TopicArn=topic, Message="m", Subject=bad)
+        assert error_code(e) == "InvalidParameter", repr(bad)
+    out = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
+        {"Id": "ok", "Message": "m", "Subject": "fine"}, {"Id": "bad", "Message": "m", "Subject": "x" * 100}])
+    assert [s["Id"] for s in out["Successful"]] == ["ok"]
+    assert [(f["Id"], f["Code"]) for f in out["Failed"]] == [("bad", "InvalidParameter")]
+    faults(endpoint, sns_subject_max_length=100)
+    sns.publish(TopicArn=topic, Message="m", Subject="s" * 100)
+    with pytest.raises(ClientError):
+        sns.publish(TopicArn=topic, Message="m", Subject="s" * 101)
