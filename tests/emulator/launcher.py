@@ -10,13 +10,25 @@ SIGTERM/SIGINT. On top of moto 5.2.1 it adds:
 RDS actions moto lacks
   DescribeDBEngineVersions          real upgrade paths from engine_versions.json (filters Engine,
                                     EngineVersion (exact or major prefix), DBParameterGroupFamily,
-                                    DefaultOnly, Filters; Marker/MaxRecords)
+                                    DefaultOnly, Filters, IncludeAll (deprecated versions);
+                                    Marker/MaxRecords)
   DescribePendingMaintenanceActions empty unless seeded through the control API
 
-Fidelity fixes to moto's blue/green model
+Fidelity fixes to moto's blue/green model (each with its AWS source in README.md and beside the code)
   - Tasks gain DB_ENGINE_VERSION_UPGRADE when the green runs another version.
-  - Aurora: SwitchoverDetails list the cluster and every member instance; switchover renames
-    the member instances too (blue X -> X-old1, green X-green-abc -> X), not just the clusters.
+  - Switchover renames every blue member to its next free NAME-oldN (n >= 1; moto: always -old1,
+    overwriting an existing one) and each green member to its blue's name; Aurora member instances
+    too, not just the clusters. SwitchoverDetails list the cluster and every member instance.
+    Source/Target after SWITCHOVER_COMPLETED: knob arns_after_switchover ("renamed" | "original").
+  - Replication metrics per engine when a client reads CloudWatch: ReplicaLag of green instances
+    (MySQL, MariaDB, PostgreSQL minor), OldestReplicationSlotLag + ReplicationSlotDiskUsage of blue
+    (PostgreSQL major = logical replication; Aurora PostgreSQL on blue's writer), AuroraBinlogReplicaLag
+    of green's writer with DBClusterIdentifier + Role=WRITER (Aurora MySQL). No ReplicaLag on Aurora.
+    CloudWatch GetMetricStatistics / GetMetricData match dimensions exactly (moto: subset).
+  - TargetDBInstanceClass refused for an Aurora source; ModifyDBInstance of DBInstanceClass goes
+    through PendingModifiedValues and `modifying` (moto: instant).
+  - BlueGreenDeploymentName (1-60, pattern), DB cluster snapshot identifiers (1-63) and SNS Publish
+    Subject (< 100 characters, no line breaks or control characters) refused as AWS documents.
   - Aurora clusters get the default cluster parameter group of their family (moto: always
     default.aurora8.0), and so does a green cluster created without one.
   - Cluster endpoints use one per-account hash (as RDS does), so the production cluster keeps
@@ -32,6 +44,12 @@ Control API (same port, JSON in and out)
       time, whatever the polls), tasks_in_progress_polls N, storage_optimization_polls N,
       invalid_configuration bool, status_details str, switchover_failed_in_details bool,
       switchover_failed bool, switchover_in_progress_polls N,
+      arns_after_switchover renamed|original, modify_polls N (default 2), deprecated_upgrade_targets bool,
+      replica_lag_seconds S (or -1), replication_slot_lag_bytes B, replication_slot_disk_usage_bytes B,
+      lag_metrics_missing bool, aurora_metric_dimensions documented|all,
+      aurora_postgresql_slot_lag_metric OldestReplicationSlotLag|OldestLogicalReplicationSlotLag|none,
+      bg_name_error_code InvalidParameterValue|ValidationError, free_storage_ratio F (global),
+      sns_subject_max_length 99|100 (global),
       throttle {"Action": "DescribeBlueGreenDeployments", "count": 3} (or a list; always global)
       server_error {"Action": "CreateBlueGreenDeployment", "count": 2, "status": 503} (or a list;
         always global): the next `count` calls get HTTP 500 InternalFailure (default) or 503
