@@ -10,13 +10,25 @@ SIGTERM/SIGINT. On top of moto 5.2.1 it adds:
 RDS actions moto lacks
   DescribeDBEngineVersions          real upgrade paths from engine_versions.json (filters Engine,
                                     EngineVersion (exact or major prefix), DBParameterGroupFamily,
-                                    DefaultOnly, Filters; Marker/MaxRecords)
+                                    DefaultOnly, Filters, IncludeAll (deprecated versions);
+                                    Marker/MaxRecords)
   DescribePendingMaintenanceActions empty unless seeded through the control API
 
-Fidelity fixes to moto's blue/green model
+Fidelity fixes to moto's blue/green model (each with its AWS source in README.md and beside the code)
   - Tasks gain DB_ENGINE_VERSION_UPGRADE when the green runs another version.
-  - Aurora: SwitchoverDetails list the cluster and every member instance; switchover renames
-    the member instances too (blue X -> X-old1, green X-green-abc -> X), not just the clusters.
+  - Switchover renames every blue member to its next free NAME-oldN (n >= 1; moto: always -old1,
+    overwriting an existing one) and each green member to its blue's name; Aurora member instances
+    too, not just the clusters. SwitchoverDetails list the cluster and every member instance.
+    Source/Target after SWITCHOVER_COMPLETED: knob arns_after_switchover ("renamed" | "original").
+  - Replication metrics per engine when a client reads CloudWatch: ReplicaLag of green instances
+    (MySQL, MariaDB, PostgreSQL minor), OldestReplicationSlotLag + ReplicationSlotDiskUsage of blue
+    (PostgreSQL major = logical replication; Aurora PostgreSQL on blue's writer), AuroraBinlogReplicaLag
+    of green's writer with DBClusterIdentifier + Role=WRITER (Aurora MySQL). No ReplicaLag on Aurora.
+    CloudWatch GetMetricStatistics / GetMetricData match dimensions exactly (moto: subset).
+  - TargetDBInstanceClass refused for an Aurora source; ModifyDBInstance of DBInstanceClass goes
+    through PendingModifiedValues and `modifying` (moto: instant).
+  - BlueGreenDeploymentName (1-60, pattern), DB cluster snapshot identifiers (1-63) and SNS Publish
+    Subject (< 100 characters, no line breaks or control characters) refused as AWS documents.
   - Aurora clusters get the default cluster parameter group of their family (moto: always
     default.aurora8.0), and so does a green cluster created without one.
   - Cluster endpoints use one per-account hash (as RDS does), so the production cluster keeps
@@ -32,6 +44,12 @@ Control API (same port, JSON in and out)
       time, whatever the polls), tasks_in_progress_polls N, storage_optimization_polls N,
       invalid_configuration bool, status_details str, switchover_failed_in_details bool,
       switchover_failed bool, switchover_in_progress_polls N,
+      arns_after_switchover renamed|original, modify_polls N (default 2), deprecated_upgrade_targets bool,
+      replica_lag_seconds S (or -1), replication_slot_lag_bytes B, replication_slot_disk_usage_bytes B,
+      lag_metrics_missing bool, aurora_metric_dimensions documented|all,
+      aurora_postgresql_slot_lag_metric OldestReplicationSlotLag|OldestLogicalReplicationSlotLag|none,
+      bg_name_error_code InvalidParameterValue|ValidationError, free_storage_ratio F (global),
+      sns_subject_max_length 99|100 (global),
       throttle {"Action": "DescribeBlueGreenDeployments", "count": 3} (or a list; always global)
       server_error {"Action": "CreateBlueGreenDeployment", "count": 2, "status": 503} (or a list;
         always global): the next `count` calls get HTTP 500 InternalFailure (default) or 503
@@ -77,10 +95,21 @@ from werkzeug.wsgi import get_input_stream
 import cbor_bridge
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
-             "switchover_in_progress_polls"}
-BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed"}
+             "switchover_in_progress_polls", "modify_polls"}
+BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed", "lag_metrics_missing",
+              "deprecated_upgrade_targets"}
 # Metrics RDS publishes on its own; read whenever a client reads CloudWatch.
-FLOAT_KNOBS = {"replica_lag_seconds", "free_storage_ratio"}
+# replica_lag_seconds may also be -1: "replication not active" (see publish_rds_metrics).
+FLOAT_KNOBS = {"replica_lag_seconds", "free_storage_ratio", "replication_slot_lag_bytes",
+               "replication_slot_disk_usage_bytes"}
+# Where AWS does not document the answer: every plausible one, the first is the default (README, "inferred").
+CHOICE_KNOBS = {
+    "arns_after_switchover": ("renamed", "original"),
+    "aurora_metric_dimensions": ("documented", "all"),
+    "aurora_postgresql_slot_lag_metric": ("OldestReplicationSlotLag", "OldestLogicalReplicationSlotLag", "none"),
+    "bg_name_error_code": ("InvalidParameterValue", "ValidationError"),
+    "sns_subject_max_length": (99, 100),
+}
 INVALID_CONFIG_TEXT = ("Creation of blue/green deployment failed due to incompatible parameter(s). "
                        "Check the parameter settings of the source and target DB parameter groups "
                        "(for example rds.logical_replication), delete this deployment and create it again.")
@@ -109,6 +138,7 @@ class State:
         self.pending = {}  # resource ARN -> [PendingMaintenanceAction]
         self.deployments = {}  # identifier -> BlueGreenDeployment (for /state)
         self.storage_opt = {}  # id(instance) -> [instance, polls left]
+        self.modifying = {}  # id(instance) -> [instance, polls left, new DBInstanceClass]
 
     def knob(self, name, key, default):
         return self.knobs.get(name, {}).get(key, self.global_knobs.get(key, default))
@@ -129,7 +159,10 @@ class State:
                 continue
             if key in BOOL_KNOBS and isinstance(value, bool) or key == "status_details":
                 continue
-            if key in FLOAT_KNOBS and isinstance(value, (int, float)) and value >= 0:
+            if key in FLOAT_KNOBS and isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                    (value >= 0 or (key == "replica_lag_seconds" and value == -1)):
+                continue
+            if key in CHOICE_KNOBS and value in CHOICE_KNOBS[key] and not isinstance(value, bool):
                 continue
             raise ValueError(f"unknown or invalid knob {key}={value!r}")
         for t in [throttle] if isinstance(throttle, dict) else throttle or []:
@@ -167,6 +200,7 @@ def _build_engine_versions(path=Path(__file__).with_name("engine_versions.json")
     out = []
     for engine, spec in data.items():
         majors = list(spec["majors"])
+        deprecated = set(spec.get("deprecated", []))
         for mi, major in enumerate(majors):
             for v, released in sorted(spec["majors"][major].items(), key=lambda kv: _vkey(kv[0])):
                 targets = []
@@ -183,17 +217,27 @@ def _build_engine_versions(path=Path(__file__).with_name("engine_versions.json")
                             "Description": _describe(spec, tv, tmajor),
                             "AutoUpgrade": mj == mi and tv == newest,
                             "IsMajorVersionUpgrade": mj > mi,
+                            "_deprecated": tv in deprecated,
                         })
                 out.append({
                     "Engine": engine, "EngineVersion": v, "MajorEngineVersion": major,
                     "DBParameterGroupFamily": spec["family"].format(major=major),
                     "DBEngineDescription": spec["description"],
                     "DBEngineVersionDescription": _describe(spec, v, major),
-                    "ValidUpgradeTarget": targets, "Status": "available",
+                    "ValidUpgradeTarget": targets,
+                    # API reference, DBEngineVersion.Status: "either available or deprecated"
+                    "Status": "deprecated" if v in deprecated else "available",
                     "SupportsReadReplica": True, "SupportedEngineModes": ["provisioned"],
                     "_default": v == spec["default"],
                 })
     return out
+
+
+def _upgrade_targets(ev, with_deprecated=False):
+    """ValidUpgradeTarget as served. Inferred: RDS offers no deprecated version as a target (a deprecated
+    version takes no new databases); knob deprecated_upgrade_targets=true offers them too."""
+    return [{k: v for k, v in t.items() if not k.startswith("_")}
+            for t in ev["ValidUpgradeTarget"] if with_deprecated or not t["_deprecated"]]
 
 
 def _describe(spec, v, major):
@@ -221,9 +265,16 @@ def describe_db_engine_versions(self):
             if values and not any(e[field] == x or (key == "engine-version" and e[field].startswith(x + "."))
                                   for x in values):
                 return False
+        # API reference, DescribeDBEngineVersions.IncludeAll: "Specifies whether to also list the engine
+        # versions that aren't available. The default is to list only available engine versions."
+        if e["Status"] != "available" and not p.get("IncludeAll"):
+            return False
         return not p.get("DefaultOnly") or e["_default"]
 
-    found = [{k: v for k, v in e.items() if not k.startswith("_")} for e in ENGINE_VERSIONS if match(e)]
+    with STATE.lock:
+        with_deprecated = bool(STATE.global_knobs.get("deprecated_upgrade_targets", False))
+    found = [{**{k: v for k, v in e.items() if not k.startswith("_")},
+              "ValidUpgradeTarget": _upgrade_targets(e, with_deprecated)} for e in ENGINE_VERSIONS if match(e)]
     start, size = int(p.get("Marker") or 0), int(p.get("MaxRecords") or 100)
     result = {"DBEngineVersions": found[start:start + size]}
     if start + size < len(found):
@@ -285,7 +336,10 @@ def _set_status(self, value):
         return
     detail = "PROVISIONING" if value is S.INVALID_CONFIGURATION else value.name
     rt = getattr(self, "_emu", None)
-    pairs = [(b.arn, g.arn) for b, g in rt["pairs"]] if rt else [(self.source, self.target)]
+    if rt and value is S.SWITCHOVER_COMPLETED and rt.get("arns") == "original":
+        pairs = rt["original_arns"]  # the ARNs the deployment was created with (see _switchover)
+    else:
+        pairs = [(b.arn, g.arn) for b, g in rt["pairs"]] if rt else [(self.source, self.target)]
     self.switchover_details = [Detail(b, g, detail) for b, g in pairs]
 
 
@@ -320,24 +374,87 @@ def _finish_switchover(bg):
         bg.switchover()
 
 
+def _next_old_name(name, taken):
+    """RDS renames blue "by appending -oldn to the current name, where n is a number"
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-switching.html,
+    "After switchover"). Which n is not documented; inferred: the first n >= 1 not taken, so a database
+    upgraded before keeps its earlier fallback NAME-old1 and the next old blue is NAME-old2."""
+    n = 1
+    while f"{name}-old{n}" in taken:
+        n += 1
+    return f"{name}-old{n}"
+
+
+def _switchover(bg):
+    """Replaces moto's BlueGreenDeployment.switchover (which always renames to NAME-old1, overwriting an
+    existing NAME-old1, and renames only the clusters of an Aurora deployment). Every member pair is
+    renamed: each blue member to its own next free NAME-oldN (clusters among clusters, instances among
+    instances), then each green member to its blue's name. Objects are renamed in place, so DbiResourceIds
+    travel with the database and endpoint addresses follow the name (production keeps its address)."""
+    rt, backend = bg._emu, bg.backend
+    names = []
+    for blue, green in rt["pairs"]:
+        if isinstance(blue, rm.DBCluster):
+            name = blue.db_cluster_identifier
+            backend.modify_db_cluster({"db_cluster_identifier": name,
+                                       "new_db_cluster_identifier": _next_old_name(name, backend.clusters)})
+        else:
+            name = blue.db_instance_identifier
+            backend.modify_db_instance(name, {"new_db_instance_identifier": _next_old_name(name, backend.databases)})
+        names.append(name)
+    for (_, green), name in zip(rt["pairs"], names):
+        if isinstance(green, rm.DBCluster):
+            backend.modify_db_cluster({"db_cluster_identifier": green.db_cluster_identifier,
+                                       "new_db_cluster_identifier": name})
+        else:
+            backend.modify_db_instance(green.db_instance_identifier, {"new_db_instance_identifier": name})
+    for inst in backend.databases.values():  # members follow their (renamed) cluster
+        if isinstance(inst, rm.DBInstanceClustered):
+            inst.db_cluster_identifier = inst.cluster.db_cluster_identifier
+    blue, green = rt["pairs"][0]
+    # Source/Target after switchover: knob arns_after_switchover (README: "renamed" is what the AWS CLI
+    # reference example shows, https://docs.aws.amazon.com/cli/latest/reference/rds/describe-blue-green-deployments.html,
+    # "Example 3"; the API reference does not say).
+    if rt.get("arns") == "original":
+        bg.source, bg.target = rt["original_arns"][0]
+    else:
+        bg.source, bg.target = blue.arn, green.arn
+    bg.set_status(S.SWITCHOVER_COMPLETED)
+    bg.status_details = "Switchover completed"
+
+
+BG_NAME = re.compile(r"[a-zA-Z](?:-?[a-zA-Z0-9]+)*")  # botocore rds service-2.json, shape BlueGreenDeploymentName
+
+
+def _validate_create(backend, kw):
+    """What RDS refuses at CreateBlueGreenDeployment before anything is built."""
+    name = kw.get("blue_green_deployment_name") or ""
+    # API reference (service-2.json): BlueGreenDeploymentName min 1, max 60, pattern [a-zA-Z](?:-?[a-zA-Z0-9]+)*.
+    # The error code is not documented: knob bg_name_error_code (RDS answers InvalidParameterValue for the
+    # identifiers it validates itself; ValidationError is the generic code for a model constraint).
+    if not 1 <= len(name) <= 60 or not BG_NAME.fullmatch(name):
+        code = STATE.knob(name, "bg_name_error_code", "InvalidParameterValue")
+        raise RDSClientError(code, f"1 validation error detected: Value '{name}' at 'blueGreenDeploymentName' "
+                                   "failed to satisfy constraint: Member must have length between 1 and 60 and "
+                                   "satisfy regular expression pattern: [a-zA-Z](?:-?[a-zA-Z0-9]+)*")
+    # API reference, TargetDBInstanceClass: "This setting only applies to RDS DB instances ... If you're
+    # creating a blue/green deployment from an Aurora DB cluster, don't specify this parameter."
+    # The code is not documented; InvalidParameterCombination is RDS's code for parameters that exclude
+    # each other.
+    if kw.get("target_db_instance_class") and ":cluster:" in (kw.get("source") or ""):
+        raise RDSClientError("InvalidParameterCombination",
+                             "TargetDBInstanceClass can't be specified for a blue/green deployment from an Aurora "
+                             "DB cluster. Modify the instance classes of the green DB instances after creation.")
+    _validate_target(backend, kw)
+
+
 def _patch_blue_green():
     orig_switchover = BG.switchover
 
     def switchover(self):
-        orig_switchover(self)
-        rt = getattr(self, "_emu", None)
-        if not rt or not rt["cluster"]:
-            return
-        # moto renames only the clusters; RDS renames every member instance as well
-        backend = self.backend
-        for blue, green in rt["pairs"][1:]:
-            name = blue.db_instance_identifier
-            backend.modify_db_instance(name, {"new_db_instance_identifier": f"{name}-old1"})
-            backend.modify_db_instance(green.db_instance_identifier, {"new_db_instance_identifier": name})
-        for inst in backend.databases.values():
-            if isinstance(inst, rm.DBInstanceClustered):
-                inst.db_cluster_identifier = inst.cluster.db_cluster_identifier
-        self.set_status(S.SWITCHOVER_COMPLETED)
+        if getattr(self, "_emu", None) is None:
+            return orig_switchover(self)
+        _switchover(self)
 
     BG.switchover = switchover
     BG.set_status = _set_status
@@ -346,7 +463,7 @@ def _patch_blue_green():
     orig_sw, orig_delete = B.switchover_blue_green_deployment, B.delete_blue_green_deployment
 
     def create(self, bg_kwargs):
-        _validate_target(self, bg_kwargs)
+        _validate_create(self, bg_kwargs)
         with STATE.lock:
             resp = orig_create(self, bg_kwargs)
             bg = self.blue_green_deployments[resp.blue_green_deployment_identifier]
@@ -361,7 +478,8 @@ def _patch_blue_green():
             knobs.update({k: STATE.knob(name, k, False) for k in BOOL_KNOBS})
             knobs["status_details"] = STATE.knob(name, "status_details", None)
             bg._emu = {"polls": 0, "stage": "create", "knobs": knobs, "pairs": pairs,
-                       "cluster": isinstance(blue, rm.DBCluster), "sw_left": 0, "sw_fail": False}
+                       "cluster": isinstance(blue, rm.DBCluster), "sw_left": 0, "sw_fail": False,
+                       "original_arns": [(b.arn, g.arn) for b, g in pairs], "arns": "renamed"}
             if isinstance(green, rm.DBCluster) and green.parameter_group.startswith("default."):
                 # moto copies blue's default group; RDS uses the default of the target family
                 green.parameter_group = f"default.{_family(green.engine, green.engine_version)}"
@@ -407,13 +525,20 @@ def _patch_blue_green():
             name = bg.blue_green_deployment_name
             rt["sw_left"] = STATE.knob(name, "switchover_in_progress_polls", 0)
             rt["sw_fail"] = STATE.knob(name, "switchover_failed", False)
+            rt["arns"] = STATE.knob(name, "arns_after_switchover", "renamed")
+            # The answer shows the deployment as it was when the switchover started (names before the
+            # renames), as in the AWS CLI reference example of switchover-blue-green-deployment.
+            out = copy.copy(bg)
+            out.set_status(S.SWITCHOVER_IN_PROGRESS)
+            out.status_details = None
             if not rt["sw_left"] and not rt["sw_fail"]:
                 rt["stage"] = "done"
-                return orig_sw(self, blue_green_deployment_identifier, switchover_timeout)
+                bg.switchover()
+                return out
             rt["stage"] = "switchover"  # renames happen when the polls run out, as on RDS
             bg.set_status(S.SWITCHOVER_IN_PROGRESS)
             bg.status_details = None
-            return copy.copy(bg)
+            return out
 
     def delete_bgd(self, blue_green_deployment_identifier, delete_target=False):
         with STATE.lock:
@@ -446,9 +571,10 @@ def _validate_target(backend, kw):
         source = _resolve(backend, kw.get("source", ""))
     except Exception:
         return  # moto raises its own not-found / invalid-ARN error
-    ev = _find_engine_version(source.engine, source.engine_version)
+    ev = _find_engine_version(source.engine, source.engine_version)  # deprecated sources included
+    with_deprecated = STATE.knob(kw.get("blue_green_deployment_name"), "deprecated_upgrade_targets", False)
     if target and ev and target != source.engine_version and \
-            target not in {t["EngineVersion"] for t in ev["ValidUpgradeTarget"]}:
+            target not in {t["EngineVersion"] for t in _upgrade_targets(ev, with_deprecated)}:
         raise RDSClientError("InvalidParameterCombination",
                              f"Cannot upgrade {source.engine} from {source.engine_version} to {target}")
 
@@ -469,23 +595,169 @@ def _patch_instances():
 
     rm.DBInstance.__init__, rm.DBCluster.__init__ = instance_init, cluster_init
     orig_describe_instances = RDSResponse.describe_db_instances
+    orig_modify_instance = rm.RDSBackend.modify_db_instance
 
     def describe_db_instances(self):
-        # green instances report storage-optimization for their first N appearances
+        # green instances report storage-optimization for their first N appearances; an instance whose
+        # class is being modified reports modifying for its first modify_polls appearances
         with STATE.lock:
             for key, (inst, left) in list(STATE.storage_opt.items()):
                 inst.status = "storage-optimization" if left > 0 else "available"
                 if left <= 0:
                     del STATE.storage_opt[key]
+            for key, (inst, left, new_class) in list(STATE.modifying.items()):
+                if left > 0:
+                    inst.status = "modifying"
+                else:
+                    inst.db_instance_class, inst.pending_modified_values = new_class, None
+                    inst.status = "storage-optimization" if STATE.storage_opt.get(key, [0, 0])[1] > 0 else "available"
+                    del STATE.modifying[key]
             result = orig_describe_instances(self)
             for inst in result.result["DBInstances"]:
-                if id(inst) in STATE.storage_opt:
-                    STATE.storage_opt[id(inst)][1] -= 1
+                for table in (STATE.storage_opt, STATE.modifying):
+                    if id(inst) in table:
+                        table[id(inst)][1] -= 1
             return result
 
+    def modify_db_instance(self, db_instance_identifier, db_kwargs):
+        """A DBInstanceClass change is not instant. API reference, ModifyDBInstance.DBInstanceClass: "If you
+        modify the DB instance class, an outage occurs during the change. The change is applied during the
+        next maintenance window, unless you specify ApplyImmediately in your request." Modelled: the answer
+        shows the old class with PendingModifiedValues.DBInstanceClass (status unchanged, as in the AWS CLI
+        reference example of modify-db-instance with --apply-immediately); with ApplyImmediately the
+        instance then reports `modifying` (PendingModifiedValues kept) for `modify_polls` DescribeDBInstances
+        answers (default 2), then `available` with the new class. Without it the change stays pending
+        (no maintenance window ever comes here). moto: applies the class at once."""
+        new_class = db_kwargs.get("db_instance_class")
+        inst = self.databases.get(db_instance_identifier)
+        if not new_class or inst is None or new_class == inst.db_instance_class:
+            return orig_modify_instance(self, db_instance_identifier, db_kwargs)
+        with STATE.lock:
+            kwargs = {k: v for k, v in db_kwargs.items() if k != "db_instance_class"}
+            out = orig_modify_instance(self, db_instance_identifier, kwargs)
+            inst.pending_modified_values = {"DBInstanceClass": new_class}
+            if db_kwargs.get("apply_immediately"):
+                owner = next((bg.blue_green_deployment_name for bg in STATE.deployments.values()
+                              if any(inst is db for pair in bg._emu["pairs"] for db in pair)), None)
+                STATE.modifying[id(inst)] = [inst, STATE.knob(owner, "modify_polls", 2), new_class]
+            return out
+
     RDSResponse.describe_db_instances = describe_db_instances
+    rm.RDSBackend.modify_db_instance = modify_db_instance
+    orig_cluster_snapshot, orig_copy_cluster_snapshot = (RDSResponse.create_db_cluster_snapshot,
+                                                         RDSResponse.copy_db_cluster_snapshot)
+
+    def create_db_cluster_snapshot(self):
+        _check_snapshot_identifier(self.params.get("DBClusterSnapshotIdentifier"), "DBClusterSnapshotIdentifier", 63)
+        return orig_cluster_snapshot(self)
+
+    def copy_db_cluster_snapshot(self):
+        _check_snapshot_identifier(self.params.get("TargetDBClusterSnapshotIdentifier"),
+                                   "TargetDBClusterSnapshotIdentifier", 63)
+        return orig_copy_cluster_snapshot(self)
+
+    RDSResponse.create_db_cluster_snapshot = create_db_cluster_snapshot
+    RDSResponse.copy_db_cluster_snapshot = copy_db_cluster_snapshot
     RDSResponse.describe_db_engine_versions = describe_db_engine_versions
     RDSResponse.describe_pending_maintenance_actions = describe_pending_maintenance_actions
+
+
+def _check_snapshot_identifier(value, parameter, max_length):
+    """API reference, CreateDBClusterSnapshot.DBClusterSnapshotIdentifier and
+    CopyDBClusterSnapshot.TargetDBClusterSnapshotIdentifier: "Must contain from 1 to 63 letters, numbers, or
+    hyphens. First character must be a letter. Can't end with a hyphen or contain two consecutive hyphens."
+    moto checks DB snapshot identifiers (1 to 255, same rules) but no DB cluster snapshot identifier.
+    The code is the one RDS and moto use for DB snapshot identifiers: InvalidParameterValue."""
+    value = value or ""
+    if not value:
+        raise RDSClientError("InvalidParameterValue", f"The parameter {parameter} must be provided and must not be blank.")
+    if len(value) > max_length or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", value) or "--" in value \
+            or value.endswith("-"):
+        raise RDSClientError("InvalidParameterValue",
+                             f"The parameter {parameter} is not a valid identifier. Identifiers must begin with a "
+                             "letter; must contain only ASCII letters, digits, and hyphens; and must not end with "
+                             f"a hyphen or contain two consecutive hyphens; at most {max_length} characters.")
+
+
+# ---------------------------------------------------------------- CloudWatch and SNS
+_CW_FILTER = threading.local()  # the exact metric a GetMetricStatistics / GetMetricData query of this thread asks
+
+
+def _patch_cloudwatch():
+    """GetMetricStatistics / GetMetricData match dimensions exactly. API reference, GetMetricStatistics
+    Dimensions: "CloudWatch treats each unique combination of dimensions as a separate metric. If a
+    specific combination of dimensions was not published, you can't retrieve statistics for it. You must
+    specify the same dimensions that were used when the metrics were created." moto: GetMetricStatistics
+    accepts any datum that has the asked dimensions among others (and every datum when none are asked);
+    GetMetricData with no dimensions likewise. ListMetrics filters by subset, as on AWS: unchanged."""
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    orig_stats, orig_data, orig_all = (CloudWatchBackend.get_metric_statistics, CloudWatchBackend.get_metric_data,
+                                       CloudWatchBackend.get_all_metrics)
+
+    def key(dims):
+        return sorted((d["Name"], d["Value"]) if isinstance(d, dict) else (d.name, d.value) for d in dims or [])
+
+    def get_all_metrics(self):
+        data, wanted = orig_all(self), getattr(_CW_FILTER, "wanted", None)
+        if wanted is None:
+            return data
+        namespace, dims = wanted
+        return [md for md in data if md.namespace == namespace and key(md.dimensions) == dims]
+
+    def exactly(namespace, dims, call):
+        _CW_FILTER.wanted = (namespace, key(dims))
+        try:
+            return call()
+        finally:
+            _CW_FILTER.wanted = None
+
+    def get_metric_statistics(self, namespace, metric_name, start_time, end_time, period, stats, dimensions,
+                              unit=None):
+        return exactly(namespace, dimensions, lambda: orig_stats(
+            self, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit))
+
+    def get_metric_data(self, queries, start_time, end_time, scan_by="TimestampAscending"):
+        if not queries or not all("MetricStat" in q for q in queries):
+            return orig_data(self, queries, start_time, end_time, scan_by)  # metric math: as moto does it
+        out = []
+        for q in queries:
+            metric = q["MetricStat"]["Metric"]
+            out += exactly(metric.get("Namespace"), metric.get("Dimensions", []),
+                           lambda: orig_data(self, [q], start_time, end_time, scan_by))
+        return out
+
+    CloudWatchBackend.get_all_metrics = get_all_metrics
+    CloudWatchBackend.get_metric_statistics = get_metric_statistics
+    CloudWatchBackend.get_metric_data = get_metric_data
+
+
+def _valid_subject(subject, max_length):
+    """API reference, Publish.Subject: "Subjects must be UTF-8 text with no line breaks or control
+    characters, and less than 100 characters long." (max_length 99; 100 with the knob, see README)."""
+    import unicodedata
+    return len(subject) <= max_length and not any(
+        unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in subject)
+
+
+def _patch_sns():
+    """SNS Publish / PublishBatch Subject constraints. moto refuses only more than 100 characters."""
+    from moto.sns.exceptions import InvalidParameterValue as SNSInvalidParameterValue
+    from moto.sns.models import SNSBackend
+
+    orig_publish = SNSBackend.publish
+
+    def publish(self, message, arn, phone_number=None, subject=None, *args, **kwargs):
+        if subject is not None:
+            with STATE.lock:
+                limit = STATE.global_knobs.get("sns_subject_max_length", 99)
+            if not _valid_subject(subject, limit):
+                # the code AWS answers (InvalidParameter) and its text, as reported in
+                # https://github.com/getmoto/moto/issues/1503
+                raise SNSInvalidParameterValue("Invalid parameter: Subject")
+        return orig_publish(self, message, arn, phone_number, subject, *args, **kwargs)
+
+    SNSBackend.publish = publish
 
 
 _patched = False
@@ -496,6 +768,8 @@ def install_patches():
     if not _patched:
         _patch_blue_green()
         _patch_instances()
+        _patch_cloudwatch()
+        _patch_sns()
         _patched = True
 
 
@@ -518,11 +792,91 @@ def _identify(environ, body):
     return service, f"{environ.get('REQUEST_METHOD')} {path}", "rest"
 
 
+def _major(engine, version):
+    """Major version as RDS counts it: 16 for postgres 16.4, 8.0 for mysql 8.0.36 and aurora-mysql 3.x."""
+    ev = _find_engine_version(engine, version)
+    if ev:
+        return ev["MajorEngineVersion"]
+    parts = version.split(".")
+    return parts[0] if "postgres" in engine else ".".join(parts[:2])
+
+
+def _dims(**kv):
+    return [{"Name": k, "Value": v} for k, v in kv.items()]
+
+
+def _aurora_dims(cluster, writer, mode):
+    """Dimension sets an Aurora writer's metric is published under. "documented" (default): the one AWS
+    tells you to read for the metric in question (set by the caller); "all": also every dimension set the
+    Aurora dimensions page lists for instance metrics (DBInstanceIdentifier, DBClusterIdentifier,
+    DBClusterIdentifier+Role; https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/dimensions.html)."""
+    if mode != "all":
+        return []
+    return [_dims(DBInstanceIdentifier=writer.db_instance_identifier),
+            _dims(DBClusterIdentifier=cluster.db_cluster_identifier),
+            _dims(DBClusterIdentifier=cluster.db_cluster_identifier, Role="WRITER")]
+
+
+def _lag_metrics(bg, rt):
+    """The replication metrics RDS publishes for one deployment while it replicates, per engine. Sources:
+    - RDS MySQL/MariaDB: "check the ReplicaLag CloudWatch metric in the green environment"; RDS PostgreSQL
+      with logical replication: "check the OldestReplicationSlotLag CloudWatch metric in the blue
+      environment" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-switching.html,
+      "Monitoring replica lag prior to switchover"). RDS PostgreSQL replicates logically only for a major
+      version upgrade, physically otherwise
+      (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-replication-type.html);
+      ReplicaLag is the physical replica's metric, OldestReplicationSlotLag and ReplicationSlotDiskUsage are
+      bytes (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html).
+    - Aurora MySQL: AuroraBinlogReplicaLag, "Primary for Aurora MySQL", "we recommend using the version of
+      this metric associated with the WRITER role"; Aurora instances publish no ReplicaLag (not in the
+      Aurora metric list). Aurora PostgreSQL: ReplicationSlotDiskUsage (Bytes) is in the Aurora instance-level
+      list; the slot-lag metric's name is not (knob aurora_postgresql_slot_lag_metric, inferred from the RDS
+      advice above). https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.AuroraMonitoring.Metrics.html
+    """
+    name = bg.blue_green_deployment_name
+    if STATE.knob(name, "lag_metrics_missing", False):
+        return []  # a metric that does not arrive
+    lag = float(STATE.knob(name, "replica_lag_seconds", 0.0))
+    slot_lag = float(STATE.knob(name, "replication_slot_lag_bytes", 0.0))
+    slot_disk = float(STATE.knob(name, "replication_slot_disk_usage_bytes", slot_lag))
+    blue, green = rt["pairs"][0]
+    engine, data = blue.engine, []
+
+    def put(metric, value, unit, *dim_sets):
+        data.extend({"MetricName": metric, "Value": value, "Unit": unit, "Dimensions": d} for d in dim_sets)
+
+    if engine == "aurora-mysql":
+        writer = green.writer  # binlog replication runs on the green cluster's writer only
+        if writer:
+            mode = STATE.knob(name, "aurora_metric_dimensions", "documented")
+            role = _dims(DBClusterIdentifier=green.db_cluster_identifier, Role="WRITER")
+            put("AuroraBinlogReplicaLag", lag, "Seconds",
+                *[role] + [d for d in _aurora_dims(green, writer, mode) if d != role])
+    elif engine == "aurora-postgresql":
+        writer = blue.writer  # the logical replication slots live on blue's writer
+        if writer:
+            mode = STATE.knob(name, "aurora_metric_dimensions", "documented")
+            own = _dims(DBInstanceIdentifier=writer.db_instance_identifier)
+            dim_sets = [own] + [d for d in _aurora_dims(blue, writer, mode) if d != own]
+            metric = STATE.knob(name, "aurora_postgresql_slot_lag_metric", "OldestReplicationSlotLag")
+            if metric != "none":
+                put(metric, slot_lag, "Bytes", *dim_sets)
+            put("ReplicationSlotDiskUsage", slot_disk, "Bytes", *dim_sets)
+    elif engine == "postgres" and _major(engine, green.engine_version) != _major(engine, blue.engine_version):
+        # logical replication: nothing on green; the slot metrics of each blue instance
+        for b, _ in rt["pairs"]:
+            put("OldestReplicationSlotLag", slot_lag, "Bytes", _dims(DBInstanceIdentifier=b.db_instance_identifier))
+            put("ReplicationSlotDiskUsage", slot_disk, "Bytes", _dims(DBInstanceIdentifier=b.db_instance_identifier))
+    else:  # mysql, mariadb, postgres physical: each green instance is a replica of its blue one
+        for _, g in rt["pairs"]:
+            put("ReplicaLag", lag, "Seconds", _dims(DBInstanceIdentifier=g.db_instance_identifier))
+    return data
+
+
 def publish_rds_metrics(environ):
-    """What RDS publishes every minute, published when someone reads CloudWatch:
-    `ReplicaLag` for each green instance of a deployment still replicating (knob
-    `replica_lag_seconds`, default 0) and `FreeStorageSpace` for every instance (knob
-    `free_storage_ratio` of the allocated storage, default 0.6)."""
+    """What RDS publishes every minute, published when someone reads CloudWatch: the replication metrics of
+    each deployment still replicating (AVAILABLE or SWITCHOVER_IN_PROGRESS; see _lag_metrics) and
+    `FreeStorageSpace` for every instance (knob `free_storage_ratio` of the allocated storage, default 0.6)."""
     from moto.cloudwatch.models import cloudwatch_backends
 
     m = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
@@ -533,16 +887,8 @@ def publish_rds_metrics(environ):
     with STATE.lock:
         for bg in list(backend.blue_green_deployments.values()):
             rt = getattr(bg, "_emu", None)
-            if not rt or bg.status not in ("AVAILABLE", "SWITCHOVER_IN_PROGRESS"):
-                continue
-            lag = float(STATE.knob(bg.blue_green_deployment_name, "replica_lag_seconds", 0.0))
-            for _, green in rt["pairs"]:
-                if isinstance(green, rm.DBInstance):
-                    data.append({"MetricName": "ReplicaLag", "Value": lag, "Unit": "Seconds",
-                                 "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": green.db_instance_identifier}]})
-                elif green.engine == "aurora-mysql":
-                    data.append({"MetricName": "AuroraBinlogReplicaLag", "Value": lag, "Unit": "Seconds",
-                                 "Dimensions": [{"Name": "DBClusterIdentifier", "Value": green.db_cluster_identifier}]})
+            if rt and bg.status in ("AVAILABLE", "SWITCHOVER_IN_PROGRESS"):
+                data += _lag_metrics(bg, rt)
         ratio = float(STATE.global_knobs.get("free_storage_ratio", 0.6))
         for db in list(backend.databases.values()):
             if getattr(db, "allocated_storage", None):
