@@ -10,13 +10,14 @@ NODE_BIN  := $(abspath tests/sfn/node_modules/node/bin)
 NODE      := $(NODE_BIN)/node
 CARGO     ?= cargo
 
-.PHONY: help test demo execute emulator lint lint-rust unit asl e2e bins build bench deploy deploy-guided destroy tools clean
+.PHONY: help test demo execute emulator lint lint-rust unit asl asl-check e2e bins build bench deploy deploy-guided destroy tools clean
 
 help:
 	@echo "make demo                    upgrade a PostgreSQL 13 instance to 16 on the embedded emulator, end to end"
 	@echo "make test                    every test: fmt, clippy, unit, ASL validation, emulator and end-to-end, infra lint"
 	@echo "make execute INPUT=file.json one execution of the real state machine (AWS_ENDPOINT_URL or its own emulator)"
 	@echo "make emulator                the extended AWS emulator on http://127.0.0.1:5055, in the foreground"
+	@echo "make asl                     write statemachine/*.asl.json from statemachine/source.py, and validate them"
 	@echo "make build                   deployable arm64 bootstrap files (cargo lambda) in target/lambda/<name>/"
 	@echo "make bench                   release builds, cold start, memory, latency, sizes, cost per upgrade -> bench/results.md"
 	@echo "make deploy | destroy        deploy with the SAM CLI (see infra/README.md)"
@@ -39,7 +40,7 @@ bins:
 demo: tools bins
 	cd tests/e2e && ../../$(PY) demo.py
 
-test: lint-rust unit asl e2e lint
+test: lint-rust unit asl-check e2e lint
 	@echo "make test: all suites passed"
 
 # ---------------------------------------------------------------- suites
@@ -50,8 +51,15 @@ lint-rust:
 unit:
 	$(CARGO) test --locked --workspace
 
+# The definitions are generated from statemachine/source.py; `make asl` writes them, CI checks
+# that the committed ones are what the source generates, then validates them.
 asl: $(NODE)
-	$(NODE) tests/sfn/node_modules/.bin/asl-validator --json-path statemachine/upgrade.asl.json
+	python3 statemachine/build.py
+	for f in statemachine/*.asl.json; do $(NODE) tests/sfn/node_modules/.bin/asl-validator --json-path "$$f"; done
+
+asl-check: $(NODE)
+	python3 statemachine/build.py --check
+	for f in statemachine/*.asl.json; do $(NODE) tests/sfn/node_modules/.bin/asl-validator --json-path "$$f"; done
 
 e2e: tools bins
 	PATH="$(NODE_BIN):$$PATH" npm test --prefix tests/sfn --silent

@@ -581,6 +581,13 @@ def _validate_target(backend, kw):
 
 def _patch_instances():
     orig_instance_init, orig_cluster_init = rm.DBInstance.__init__, rm.DBCluster.__init__
+    # DescribeDBClusters filter `db-cluster-resource-id` ("Accepts DB cluster resource
+    # identifiers", API reference); moto knows only db-cluster-id and engine.
+    from moto.rds.utils import FilterDef
+    rm.DBCluster.SUPPORTED_FILTERS = {
+        **rm.DBCluster.SUPPORTED_FILTERS,
+        "db-cluster-resource-id": FilterDef(["db_cluster_resource_id"], "DB Cluster Resource Ids"),
+    }
 
     def instance_init(self, *a, **kw):
         orig_instance_init(self, *a, **kw)

@@ -108,6 +108,23 @@ def test_aurora_upgraded_twice_keeps_both_fallbacks(rds):
     assert dbs["aur-1"]["EngineVersion"] == "16.4"
 
 
+def test_resource_ids_follow_the_database_through_the_renames_and_filter_describes(rds):
+    """DescribeDBInstances `dbi-resource-id` and DescribeDBClusters `db-cluster-resource-id`
+    (RDS API reference, Filters): the resource id stays with a database whatever it is
+    named, so it finds an old blue after any number of upgrades."""
+    rds.create_db_cluster_parameter_group(DBClusterParameterGroupName="c14", Description="t",
+                                          DBParameterGroupFamily="aurora-postgresql14")
+    blue = make_cluster(rds)
+    upgrade(rds, "bgr", blue["DBClusterArn"], "14.9", cluster_group="c14")
+    found = rds.describe_db_clusters(Filters=[{"Name": "db-cluster-resource-id",
+                                               "Values": [blue["DbClusterResourceId"]]}])["DBClusters"]
+    assert [c["DBClusterIdentifier"] for c in found] == ["aur-old1"]
+    writer = [i for i in instances(rds).values() if i["DBInstanceIdentifier"] == "aur-1-old1"][0]
+    found = rds.describe_db_instances(Filters=[{"Name": "dbi-resource-id",
+                                                "Values": [writer["DbiResourceId"]]}])["DBInstances"]
+    assert [i["DBInstanceIdentifier"] for i in found] == ["aur-1-old1"]
+
+
 def test_aurora_member_takes_its_own_next_free_number(rds):
     make_instance(rds, "aur-1-old1")  # an unrelated instance holds the name
     upgrade(rds, "bga", make_cluster(rds)["DBClusterArn"], "13.15")

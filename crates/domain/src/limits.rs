@@ -92,3 +92,23 @@ mod tests {
         assert_eq!(clip(&"é".repeat(10), 4).chars().count(), 4);
     }
 }
+
+#[cfg(test)]
+mod definition {
+    use super::UPGRADE_MACHINE_TIMEOUT_SECONDS;
+
+    #[test]
+    fn the_generated_definition_carries_the_machine_timeout() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../statemachine/upgrade.asl.json"
+        );
+        let text = std::fs::read_to_string(path).expect("statemachine/upgrade.asl.json");
+        let definition: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(
+            definition["TimeoutSeconds"].as_u64(),
+            Some(UPGRADE_MACHINE_TIMEOUT_SECONDS),
+            "statemachine/source.py UPGRADE_TIMEOUT_SECONDS must equal the domain's"
+        );
+    }
+}
