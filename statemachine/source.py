@@ -44,6 +44,13 @@ def retry_policy(idempotent):
     return policy
 
 
+# StartExecution as a Step Functions integration: its transient errors.
+START_EXECUTION_RETRY = [
+    {"ErrorEquals": ["StepFunctions.ThrottlingException", "StepFunctions.ServiceException",
+                     "StepFunctions.ExecutionLimitExceededException"],
+     "IntervalSeconds": 5, "MaxAttempts": 6, "BackoffRate": 2, "MaxDelaySeconds": 120, "JitterStrategy": "FULL"},
+]
+
 # ---------------------------------------------------------------- state templates
 
 def task(function, comment, next_state, timeout=90, catch="RollBackGreen", error_path="$.error", idempotent=True,
@@ -165,8 +172,8 @@ def per_database_flow():
                        "(whatever -oldN RDS named it) is kept on the old version.", "NotifySwitchedOver"),
         "NotifySwitchedOver": notify("switched_over", "SoakHere", "Milestone: switched over."),
         "SoakHere": choice([{"Variable": "$.fleet", "IsPresent": True, "Next": "SwitchedOver"}], "Soak",
-                           "A fleet member ends here: the fleet soaks once for all its databases, then cleans them "
-                           "up (Tally)."),
+                           "A fleet member ends here: the fleet soaks once for all its databases, then starts "
+                           "their cleanups."),
         "SwitchedOver": succeed("Fleet member switched over and verified; its cleanup runs after the fleet's soak."),
         "Soak": wait("$.soak_seconds", "Cleanup", "Keep the old blue as the fallback for soak_hours before cleaning "
                                                   "up."),
@@ -198,75 +205,126 @@ def per_database_flow():
         "RollBackDone": choice([equals("$.rollback.done", True, "NotifyFailed")], "WaitForRollBack"),
         "WaitForRollBack": wait("$.rollback.next_delay_seconds", "RollBackGreen",
                                 "Wait for RDS to delete the failed green."),
-        "NotifyFailed": notify("failed", "FailOrReport",
+        "NotifyFailed": notify("failed", "FailRun",
                                "Milestone: failed; publishes Remediations with outcome failed."),
-        "FailOrReport": choice([{"Variable": "$.fleet", "IsPresent": True, "Next": "ReportFailed"}], "FailRun",
-                               "A fleet member's failure is one row of the fleet's table: the other databases go on. "
-                               "A single database's run fails the execution."),
-        "ReportFailed": succeed("Fleet member: the run document, with its error, goes to Tally, which counts it as "
-                                "failed."),
-        "FailRun": fail_with_error("Ends with the original error name and cause."),
+        "FailRun": fail_with_error("Ends with the original error name and cause (a fleet counts it as failed)."),
     }
 
 
 # ---------------------------------------------------------------- the machines
 
-def upgrade():
+FLEET_TIMEOUT_SECONDS = 365 * 24 * 3600
+
+
+def receive(next_state, extra=None):
     return {
-        "Comment": "rds-bluegreen: take an RDS or Aurora database across a major engine version with RDS Blue/Green "
-                   "Deployments. One database or a fleet (databases selected by tags, in batches). " + GENERATED,
+        "Type": "Pass",
+        "Comment": "Wrap the execution input (console request, Scheduler input or EventBridge event) with the "
+                   "execution's identity, so every step and log line names it.",
+        "Parameters": {"input.$": "$", "execution": {"id.$": "$$.Execution.Id", "started_at.$": "$$.Execution.StartTime"},
+                       **(extra or {})},
+        "Next": next_state,
+    }
+
+
+def upgrade():
+    """One database, one execution: a console request, a Scheduler input, an alarm, or one
+    database of a fleet (started by the fleet's campaign). A fleet request started here is
+    handed to the fleet state machine."""
+    return {
+        "Comment": "rds-bluegreen: take one RDS or Aurora database across a major engine version with RDS "
+                   "Blue/Green Deployments (a fleet request is handed to the fleet state machine). " + GENERATED,
         "StartAt": "Receive",
         "TimeoutSeconds": UPGRADE_TIMEOUT_SECONDS,
         "States": {
-            "Receive": {
-                "Type": "Pass",
-                "Comment": "Wrap the execution input (console request, Scheduler input or EventBridge event) with "
-                           "the execution's identity, so every step and log line names it.",
-                "Parameters": {"input.$": "$",
-                               "execution": {"id.$": "$$.Execution.Id", "started_at.$": "$$.Execution.StartTime"}},
-                "Next": "Resolve",
+            "Receive": receive("Kind"),
+            "Kind": choice([
+                {"Variable": "$.input.selector", "IsPresent": True, "Next": "HandOverFleet"},
+                {"And": [{"Variable": "$.input.detail-type", "IsPresent": True},
+                         {"Variable": "$.input.detail-type", "StringEquals": "Scheduled Event"}],
+                 "Next": "HandOverFleet"},
+            ], "Precheck", "A fleet request (a selector, or an EventBridge Scheduled Event) runs in the fleet state "
+                           "machine; everything else is one database."),
+            "HandOverFleet": {
+                "Type": "Task",
+                "Comment": "Start the fleet execution with the same input; it runs one execution of this machine per "
+                           "database.",
+                "Resource": "arn:aws:states:::states:startExecution",
+                "Parameters": {"StateMachineArn": "${FleetStateMachineArn}", "Input.$": "$.input"},
+                "ResultSelector": {"fleet_execution.$": "$.ExecutionArn"},
+                "ResultPath": "$.handed_over",
+                "Retry": START_EXECUTION_RETRY,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "HandOverFailed"}],
+                "Next": "HandedOver",
             },
-            "Resolve": task("Resolve", "One database: passed on unchanged (no AWS call). A fleet (selector, or a "
-                            "Scheduled Event): the databases, with paginated describes, in batches of "
-                            "max_concurrency.", "RunBatch", timeout=120, catch="NotifyResolveFailed"),
+            "HandedOver": {"Type": "Succeed", "Comment": "The fleet execution named in handed_over runs the fleet.",
+                           "OutputPath": "$.handed_over"},
+            "HandOverFailed": fail_with_error("The fleet execution could not be started."),
+            **per_database_flow(),
+        },
+    }
+
+
+def fleet():
+    """Many databases: the selection, then one execution of the upgrade machine per database in
+    a sliding window, one soak, the cleanups, and the table."""
+    return {
+        "Comment": "rds-bluegreen fleet: the databases a selector (or a Scheduled Event) names, each in its own "
+                   "execution of the upgrade state machine, max_concurrency at a time. " + GENERATED,
+        "StartAt": "Receive",
+        "TimeoutSeconds": FLEET_TIMEOUT_SECONDS,
+        "States": {
+            "Receive": receive("Resume", {"upgrade_state_machine": "${UpgradeStateMachineArn}"}),
+            "Resume": choice([{"Variable": "$.input.continued", "IsPresent": True, "Next": "ContinueCampaign"}],
+                             "Resolve", "A campaign continued from an earlier fleet execution (history bound) "
+                                        "resumes where it was."),
+            "ContinueCampaign": task("Campaign", "Resume the campaign in this execution.", "NextStep", timeout=120,
+                                     catch="CampaignFailed",
+                                     parameters={"continued.$": "$.input.continued", "execution.$": "$.execution"}),
+            "Resolve": task("Resolve", "The databases the selector names, with paginated describes; the campaign's "
+                            "first state.", "CampaignStep", timeout=120, catch="NotifyResolveFailed"),
             "NotifyResolveFailed": notify("failed", "ResolveFailed",
                                           "Milestone: failed (the fleet request was refused, or the selection "
                                           "failed); publishes Remediations with outcome failed."),
             "ResolveFailed": fail_with_error("Ends with the original error name and cause."),
-            "RunBatch": {
-                "Type": "Map",
-                "Comment": "The per-database flow, for each database of the batch (one for a single request). "
-                           "MaxConcurrency comes from the request (default 5).",
-                "ItemsPath": "$.batch",
-                "MaxConcurrencyPath": "$.max_concurrency",
-                "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Precheck",
-                                  "States": per_database_flow()},
-                "ResultPath": "$.batch_results",
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
-                "Next": "AfterBatch",
-            },
-            "Failed": fail_with_error("A single database's run failed (it has rolled back and notified): the "
-                                      "execution ends with its error name and cause."),
-            "AfterBatch": choice([equals("$.mode", "single", "Done")], "Tally"),
-            "Done": {"Type": "Pass", "Comment": "A single database: the execution's output is its run document.",
-                     "OutputPath": "$.batch_results[0]", "End": True},
-            "Tally": task("Tally", "Fold the batch into the fleet's table; stop starting databases after more than "
-                          "tolerated_failures; the next batch, or the closing notification.", "FleetNext",
-                          timeout=60, catch="Failed", idempotent=False),
-            "FleetNext": choice([
-                equals("$.next", "batch", "RunBatch"),
+            "CampaignStep": task("Campaign", "Fold in the databases whose executions ended, start the next ones "
+                                 "(at most max_concurrency running), say what comes next.", "NextStep", timeout=120,
+                                 catch="CampaignFailed"),
+            "NextStep": choice([
+                equals("$.next", "wait", "Poll"),
                 equals("$.next", "soak", "FleetSoak"),
-                equals("$.next", "incomplete", "FleetIncomplete"),
-            ], "FleetDone"),
-            "FleetSoak": wait("$.soak_seconds", "RunBatch", "Every upgrade of the fleet has ended: keep the old blues "
-                                                            "untouched for the longest soak_hours, then clean up."),
-            "FleetDone": succeed("Every database ended well (or only planned): the output has the table (results) "
-                                 "and the summary."),
+                equals("$.next", "continue", "ContinueFleet"),
+            ], "FleetReport"),
+            "Poll": wait("$.delay_seconds", "CampaignStep", "Wait for the running databases' executions."),
+            "FleetSoak": wait("$.delay_seconds", "CampaignStep", "Every upgrade has ended: keep the old blues "
+                                                                 "untouched for the longest soak_hours, then clean "
+                                                                 "up."),
+            "ContinueFleet": {
+                "Type": "Task",
+                "Comment": "This execution's history is long: the campaign continues in a new fleet execution "
+                           "(named in continued_in), which finishes it.",
+                "Resource": "arn:aws:states:::states:startExecution",
+                "Parameters": {"StateMachineArn": "${FleetStateMachineArn}", "Input": {"continued.$": "$"}},
+                "ResultSelector": {"continued_in.$": "$.ExecutionArn"},
+                "ResultPath": "$.continued_in",
+                "Retry": START_EXECUTION_RETRY,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "CampaignFailed"}],
+                "Next": "Continued",
+            },
+            "Continued": succeed("The campaign goes on in the execution named in continued_in."),
+            "FleetReport": task("Campaign", "The closing notification, with the table.", "Finished", timeout=60,
+                                catch="Finished", error_path="$.publish_error", idempotent=False,
+                                parameters={"report": True, "campaign.$": "$"}),
+            "Finished": choice([{"Variable": "$.error", "IsPresent": True, "Next": "FleetIncomplete"}], "FleetDone"),
+            "FleetDone": succeed("Every database ended well (or only planned): the output is the table (rows) and "
+                                 "the summary."),
             "FleetIncomplete": fail_with_error("A database failed or was not started: Error FleetIncomplete, Cause "
-                                               "the table as JSON."),
+                                               "the summary and the rows that failed."),
+            "CampaignFailed": fail_with_error("The campaign itself failed (its own error and cause); database "
+                                              "executions already started go on, each on its own."),
         },
     }
 
 
 def machines():
-    return {"upgrade": upgrade()}
+    return {"upgrade": upgrade(), "fleet": fleet()}

@@ -5,8 +5,10 @@ pub mod cloudwatch;
 pub mod config;
 pub mod errors;
 pub mod rds;
+pub mod sfn;
 pub mod sns;
 
 pub use cloudwatch::Metrics;
 pub use rds::Rds;
+pub use sfn::Executions;
 pub use sns::Notifier;

@@ -573,7 +573,8 @@ fn classify_alarm(event: &Map<String, Value>) -> Result<Incoming, WorkerError> {
 /// The execution input key that marks one database of a fleet run (built by `Resolve`).
 pub const FLEET_MEMBER_KEY: &str = "fleet_member";
 
-/// One database selected by a fleet request, as the `Resolve` step hands it to the precheck.
+/// One database selected by a fleet request, as the fleet's campaign starts it: the input of
+/// its own execution of the per-database state machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetMember {
@@ -582,6 +583,19 @@ pub struct FleetMember {
     /// The fleet request's own fields (target, action, soak, ...): they win over the tags.
     #[serde(default)]
     pub request: Map<String, Value>,
+    /// Its place in the fleet, and the fleet's execution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetPosition>,
+}
+
+/// Where a database stands in its fleet (`Run::fleet`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetPosition {
+    pub position: u32,
+    pub size: u32,
+    /// The fleet execution's ARN.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub execution: String,
 }
 
 impl FleetMember {

@@ -223,7 +223,7 @@ pub struct Run {
     pub rollback: Option<AbortState>,
     /// Set when this database runs as part of a fleet (see `fleet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fleet: Option<crate::fleet::FleetPosition>,
+    pub fleet: Option<crate::request::FleetPosition>,
 }
 
 impl Run {

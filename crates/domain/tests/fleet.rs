@@ -1,8 +1,9 @@
-//! Fleet requests: parsing, selection, batches, the failure threshold, soak and cleanup.
+//! Fleet requests: parsing, selection, and the campaign (a sliding window of child
+//! executions, the failure threshold, one soak, the cleanups, the table).
 
 use bluegreen_domain::fleet::{
-    fleet_request, select, Candidate, FleetPhase, FleetRequest, FleetRun, Mode, Next, Outcome,
-    FLEET_INCOMPLETE,
+    fleet_request, select, Campaign, Candidate, ChildStatus, FleetRequest, Next, Outcome, Phase,
+    FLEET_INCOMPLETE, MAX_FLEET_SIZE,
 };
 use bluegreen_domain::request::{classify, request_for_member, DbKind, Incoming, Trigger};
 use bluegreen_domain::run::{ExecutionInfo, PublishRecord, Route, Run};
@@ -95,7 +96,7 @@ fn a_scheduled_event_selects_the_databases_that_opted_in() {
         ),
     ];
     let s = select(&r, &candidates, &BTreeSet::new()).unwrap();
-    let ids: Vec<&str> = s.members.iter().map(|m| m.db_identifier.as_str()).collect();
+    let ids: Vec<&str> = s.members.iter().map(|m| m.db.as_str()).collect();
     assert_eq!(ids, ["a-pg"]);
     assert!(s.skipped.is_empty(), "{:?}", s.skipped);
 }
@@ -134,8 +135,8 @@ fn fleet_request_fields_are_checked_like_a_single_request() {
             "max_concurrency",
         ),
         (
-            json!({"selector": {"tags": {"a": "b"}}, "max_concurrency": 11}),
-            "1 to 10",
+            json!({"selector": {"tags": {"a": "b"}}, "max_concurrency": 26}),
+            "1 to 25",
         ),
         (
             json!({"selector": {"tags": {"a": "b"}}, "tolerated_failures": -1}),
@@ -236,7 +237,7 @@ fn selection_takes_matching_databases_and_reports_what_it_passes_over() {
     ];
     let greens = BTreeSet::from(["billing-green-abc123".to_string()]);
     let s = select(&r, &candidates, &greens).unwrap();
-    let ids: Vec<&str> = s.members.iter().map(|m| m.db_identifier.as_str()).collect();
+    let ids: Vec<&str> = s.members.iter().map(|m| m.db.as_str()).collect();
     assert_eq!(
         ids,
         ["billing", "ledger", "orders-pg"],
@@ -314,9 +315,10 @@ fn a_member_request_is_its_tags_overridden_by_the_fleet_fields() {
         ..db("orders-pg", "postgres", "13.15", &[])
     }];
     let s = select(&r, &candidates, &BTreeSet::new()).unwrap();
-    let member = &s.members[0];
+    let campaign = Campaign::begin(r, s, execution(), UPGRADE_MACHINE.into());
+    let (_, starts) = campaign.step(&[], 0);
     // The precheck sees the member through the same classify as any input.
-    let input = json!({"fleet_member": member});
+    let input = starts[0].input.clone();
     let Incoming::FleetMember(parsed) = classify(&input).unwrap() else {
         panic!("not a fleet member")
     };
@@ -336,9 +338,11 @@ fn a_member_request_is_its_tags_overridden_by_the_fleet_fields() {
     assert_eq!(request.trigger, Trigger::Console);
 }
 
-// ---------------------------------------------------------------- batches and the threshold
+// ---------------------------------------------------------------- the campaign
 
-fn members(n: usize, tolerated: u32, concurrency: u32) -> FleetRun {
+const UPGRADE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:upgrade";
+
+fn campaign(n: usize, tolerated: u32, concurrency: u32) -> Campaign {
     let r = fleet(json!({
         "selector": {"tags": {"bluegreen:wave": "1"}}, "target_engine_version": "16.4",
         "action": "upgrade", "tolerated_failures": tolerated, "max_concurrency": concurrency,
@@ -347,301 +351,293 @@ fn members(n: usize, tolerated: u32, concurrency: u32) -> FleetRun {
     let candidates: Vec<Candidate> = (0..n)
         .map(|i| db(&format!("db-{i:02}"), "postgres", "13.15", &[WAVE1]))
         .collect();
-    FleetRun::fleet(
+    Campaign::begin(
         r.clone(),
         select(&r, &candidates, &BTreeSet::new()).unwrap(),
         execution(),
+        UPGRADE_MACHINE.into(),
     )
 }
 
-/// What the Map state returns for an item: the run document its flow ended with.
-fn finished(item: &Value, milestone: Option<&str>, error: Option<&str>) -> Run {
-    let id = item["input"]["fleet_member"]["db_identifier"]
-        .as_str()
-        .unwrap();
+/// The run document a database's execution ended with.
+fn ended(db: &str, milestone: &str, soak_hours: u32) -> ChildStatus {
     let mut run: Run = serde_json::from_value(json!({
-        "execution": item["execution"], "fleet": item["fleet"], "route": "upgrade",
-        "request": {"db_identifier": id, "target_engine_version": "16.4", "action": "upgrade", "soak_hours": 2},
+        "route": "upgrade",
+        "request": {"db_identifier": db, "target_engine_version": "16.4", "action": "upgrade",
+                    "soak_hours": soak_hours},
     }))
     .unwrap();
-    if let Some(m) = milestone {
-        run.published.push(PublishRecord {
-            milestone: m.into(),
-            ..PublishRecord::default()
-        });
-    }
-    if let Some(e) = error {
-        run.error = Some(
-            json!({"Error": e, "Cause": json!({"errorType": e, "errorMessage": "green failed to build"}).to_string()}),
-        );
-    }
-    run
+    run.published.push(PublishRecord {
+        milestone: milestone.into(),
+        ..PublishRecord::default()
+    });
+    ChildStatus::Succeeded(Box::new(run))
 }
 
-fn ids(items: &[Value]) -> Vec<String> {
-    items
+fn failed(why: &str) -> ChildStatus {
+    ChildStatus::Failed {
+        error: "GreenFailed".into(),
+        cause: json!({"errorType": "GreenFailed", "errorMessage": why}).to_string(),
+    }
+}
+
+fn running(c: &Campaign) -> Vec<String> {
+    c.running.iter().map(|r| r.member.db.clone()).collect()
+}
+
+fn name_of(c: &Campaign, db: &str) -> String {
+    c.running
         .iter()
-        .map(|i| {
-            i["input"]["fleet_member"]["db_identifier"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
+        .find(|r| r.member.db == db)
+        .unwrap_or_else(|| panic!("{db} is not running"))
+        .name
+        .clone()
 }
 
 #[test]
-fn databases_run_in_batches_of_max_concurrency_then_soak_once_then_clean_up() {
-    let mut f = members(7, 0, 3);
-    assert_eq!((f.mode, f.next), (Mode::Fleet, Next::Batch));
-    assert_eq!(ids(&f.batch), ["db-00", "db-01", "db-02"]);
-    assert_eq!(f.batch[0]["fleet"], json!({"position": 1, "size": 7}));
-    assert_eq!(f.batch[0]["execution"]["id"], json!(execution().id));
-    for expected in [vec!["db-03", "db-04", "db-05"], vec!["db-06"]] {
-        let done: Vec<Run> = f
-            .batch
-            .iter()
-            .map(|i| finished(i, Some("switched_over"), None))
-            .collect();
-        f.tally(&done);
-        assert_eq!(f.next, Next::Batch);
-        assert_eq!(ids(&f.batch), expected);
-    }
-    let done: Vec<Run> = f
-        .batch
-        .iter()
-        .map(|i| finished(i, Some("switched_over"), None))
-        .collect();
-    f.tally(&done);
-    // All seven switched over: one soak (the longest soak_hours), then cleanups in batches.
+fn a_sliding_window_starts_the_next_database_as_soon_as_one_ends() {
+    let (c, starts) = campaign(7, 0, 3).step(&[], 0);
+    assert_eq!(running(&c), ["db-00", "db-01", "db-02"]);
     assert_eq!(
-        (f.next, f.phase, f.soak_seconds),
-        (Next::Soak, FleetPhase::Cleanup, 7200)
+        starts.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["fleet-1-u0001", "fleet-1-u0002", "fleet-1-u0003"]
     );
-    assert_eq!(ids(&f.batch), ["db-00", "db-01", "db-02"]);
+    let member = &starts[0].input["fleet_member"];
+    assert_eq!(member["db_identifier"], "db-00");
+    assert_eq!(member["kind"], "instance");
     assert_eq!(
-        f.batch[0]["input"]["fleet_member"]["request"]["action"],
-        json!("cleanup")
+        member["fleet"],
+        json!({"position": 1, "size": 7, "execution": execution().id})
     );
-    assert_eq!(
-        f.batch[0]["input"]["fleet_member"]["request"]["target_engine_version"],
-        json!("16.4")
-    );
-    while f.next != Next::Done {
-        assert_ne!(f.next, Next::Incomplete);
-        let done: Vec<Run> = f
-            .batch
-            .iter()
-            .map(|i| finished(i, Some("cleaned_up"), None))
-            .collect();
-        f.tally(&done);
-    }
-    assert_eq!(
-        f.results.len(),
-        7,
-        "one row per database, updated by its cleanup"
-    );
+    assert_eq!(member["request"]["action"], "upgrade");
+    assert_eq!((c.next, c.delay_seconds), (Next::Wait, 60));
+
+    // db-01 ends while db-00 and db-02 still build: db-03 starts now, not after a batch.
+    let done = name_of(&c, "db-01");
+    let (c, starts) = c.step(&[(done, ended("db-01", "switched_over", 2))], 120);
+    assert_eq!(running(&c), ["db-00", "db-02", "db-03"]);
+    assert_eq!(starts.len(), 1);
+    assert_eq!(starts[0].name, "fleet-1-u0004");
+    assert_eq!(c.rows.len(), 1);
+    assert_eq!(c.rows[0].outcome, Outcome::SwitchedOver);
+    assert_eq!(c.rows[0].execution.as_deref(), Some("fleet-1-u0002"));
+
+    // Long builds: polled every five minutes.
+    let (c, starts) = c.step(&[], 3_600);
+    assert!(starts.is_empty());
+    assert_eq!((c.next, c.delay_seconds), (Next::Wait, 300));
+}
+
+#[test]
+fn the_same_step_twice_starts_the_same_executions() {
+    // A retried step (a lost answer) asks for the same names and inputs: StartExecution is
+    // idempotent for those.
+    let (a, sa) = campaign(4, 0, 2).step(&[], 0);
+    let (b, sb) = campaign(4, 0, 2).step(&[], 0);
+    assert_eq!(sa, sb);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn beyond_the_threshold_nothing_new_starts_and_the_running_ones_finish() {
+    let (c, _) = campaign(5, 0, 2).step(&[], 0);
+    let a = name_of(&c, "db-00");
+    let (c, starts) = c.step(&[(a, failed("green failed to build"))], 60);
     assert!(
-        f.results.iter().all(|r| r.outcome == Outcome::Succeeded),
-        "{:?}",
-        f.results
+        starts.is_empty(),
+        "one failure is more than tolerated_failures 0"
     );
-    assert_eq!(f.error, None);
-    assert_eq!(f.headline(), "7 databases: 7 succeeded");
-}
-
-#[test]
-fn a_failure_beyond_the_threshold_stops_new_starts_and_the_run_is_incomplete() {
-    let mut f = members(6, 0, 2);
-    let done = vec![
-        finished(&f.batch[0], Some("failed"), Some("GreenFailed")),
-        finished(&f.batch[1], Some("prepared"), None),
-    ];
-    f.tally(&done);
-    assert_eq!(
-        f.next,
-        Next::Incomplete,
-        "1 failure > 0 tolerated: nothing else starts"
-    );
-    assert!(f.batch.is_empty() && f.pending.is_empty());
-    let outcomes: Vec<Outcome> = f.results.iter().map(|r| r.outcome).collect();
-    assert_eq!(
-        outcomes,
-        [
-            Outcome::Failed,
-            Outcome::Prepared,
-            Outcome::NotStarted,
-            Outcome::NotStarted,
-            Outcome::NotStarted,
-            Outcome::NotStarted
-        ]
-    );
-    assert_eq!(f.results[0].error.as_deref(), Some("GreenFailed"));
-    assert!(f.results[0]
-        .detail
-        .as_deref()
+    assert_eq!(running(&c), ["db-01"], "the running one goes on");
+    let not_started: Vec<&str> = c
+        .rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotStarted)
+        .map(|r| r.db_identifier.as_str())
+        .collect();
+    assert_eq!(not_started, ["db-02", "db-03", "db-04"]);
+    let b = name_of(&c, "db-01");
+    let (c, _) = c.step(&[(b, ended("db-01", "prepared", 0))], 120);
+    assert_eq!(c.next, Next::Report);
+    let summary = c.summary.as_ref().unwrap();
+    assert!(summary.stopped_early);
+    assert_eq!(summary.by_outcome["failed"], 1);
+    assert_eq!(summary.by_outcome["not_started"], 3);
+    let error = c.error.as_ref().unwrap();
+    assert_eq!(error["Error"], FLEET_INCOMPLETE);
+    let cause: Value = serde_json::from_str(error["Cause"].as_str().unwrap()).unwrap();
+    assert_eq!(cause["failed"].as_array().unwrap().len(), 4);
+    assert!(cause["failed"][0]["detail"]
+        .as_str()
         .unwrap()
         .contains("green failed to build"));
-    assert!(f.results[2]
-        .detail
-        .as_deref()
-        .unwrap()
-        .contains("tolerated_failures (0)"));
-    let summary = f.summary.as_ref().unwrap();
-    assert!(summary.stopped_early);
-    let error = f.error.as_ref().unwrap();
-    assert_eq!(error["Error"], json!(FLEET_INCOMPLETE));
-    let cause: Value = serde_json::from_str(error["Cause"].as_str().unwrap()).unwrap();
-    assert_eq!(cause["results"].as_array().unwrap().len(), 6);
-    assert_eq!(
-        cause["message"],
-        json!("6 databases: 1 failed, 4 not_started, 1 prepared")
-    );
 }
 
 #[test]
 fn failures_within_the_threshold_let_the_others_go_on() {
-    let mut f = members(4, 1, 2);
-    let done = vec![
-        finished(&f.batch[0], Some("failed"), Some("PrecheckFailed")),
-        finished(&f.batch[1], Some("switched_over"), None),
-    ];
-    f.tally(&done);
-    assert_eq!(
-        (f.next, ids(&f.batch)),
-        (Next::Batch, vec!["db-02".to_string(), "db-03".to_string()])
-    );
-    let done: Vec<Run> = f
-        .batch
-        .iter()
-        .map(|i| finished(i, Some("switched_over"), None))
-        .collect();
-    f.tally(&done);
-    assert_eq!(f.next, Next::Soak);
-    assert_eq!(ids(&f.batch).len(), 2, "three cleanups, two at a time");
-    let done: Vec<Run> = f
-        .batch
-        .iter()
-        .map(|i| finished(i, Some("cleaned_up"), None))
-        .collect();
-    f.tally(&done);
-    let done: Vec<Run> = f
-        .batch
-        .iter()
-        .map(|i| finished(i, None, Some("AwsRequestFailed")))
-        .collect();
-    f.tally(&done);
-    assert_eq!(f.next, Next::Incomplete);
-    let by: BTreeMap<String, u32> = f.summary.unwrap().by_outcome;
-    assert_eq!(
-        by,
-        BTreeMap::from([("failed".into(), 2), ("succeeded".into(), 2)])
-    );
-    let cleanup_failed = f
-        .results
-        .iter()
-        .find(|r| r.db_identifier == "db-03")
-        .unwrap();
-    assert!(cleanup_failed
-        .detail
-        .as_deref()
-        .unwrap()
-        .starts_with("cleanup: AwsRequestFailed"));
-}
-
-#[test]
-fn a_run_that_only_plans_is_done_with_one_row_each() {
-    let r = fleet(
-        json!({"selector": {"tags": {"bluegreen:wave": "1"}}, "target_engine_version": "16.4"}),
-    );
-    let s = select(
-        &r,
-        &[db("orders-pg", "postgres", "13.15", &[WAVE1])],
-        &BTreeSet::new(),
-    )
-    .unwrap();
-    let mut f = FleetRun::fleet(r, s, execution());
-    let mut run = finished(&f.batch[0], None, None);
-    run.route = Some(Route::Plan);
-    f.tally(&[run]);
-    assert_eq!(f.next, Next::Done);
-    assert_eq!(f.results[0].outcome, Outcome::Planned);
-}
-
-#[test]
-fn an_empty_selection_is_done_at_once() {
-    let r = fleet(json!({"detail-type": "Scheduled Event"}));
-    let f = FleetRun::fleet(
-        r.clone(),
-        select(&r, &[], &BTreeSet::new()).unwrap(),
-        execution(),
-    );
-    assert_eq!(f.next, Next::Done);
-    assert_eq!(f.headline(), "0 databases: none selected");
-    assert_eq!(f.trigger(), Trigger::Schedule);
-}
-
-#[test]
-fn a_single_request_is_one_item_with_the_input_unchanged() {
-    let input = json!({"db_identifier": "orders-pg", "target_engine_version": "16.4"});
-    let f = FleetRun::single(input.clone(), execution());
-    assert_eq!(f.mode, Mode::Single);
-    assert_eq!(
-        f.batch,
-        vec![json!({"input": input, "execution": execution()})]
-    );
-}
-
-/// Runs the upgrade phase to its end, every database prepared after `polls` polls; returns
-/// how many databases were started.
-fn prepare_all(f: &mut FleetRun, polls: u32) -> usize {
-    let mut started = 0;
-    while f.next == Next::Batch && f.phase == FleetPhase::Upgrade {
-        started += f.batch.len();
-        let done: Vec<Run> = f
-            .batch
-            .iter()
-            .map(|i| {
-                let mut run = finished(i, Some("prepared"), None);
-                run.wait = Some(
-                    serde_json::from_value(json!({"phase": "ready", "polls": polls,
-                    "consecutive_ready": 2, "next_delay_seconds": 15, "status": "AVAILABLE"}))
-                    .unwrap(),
-                );
-                run
-            })
-            .collect();
-        f.tally(&done);
+    let (mut c, _) = campaign(3, 1, 1).step(&[], 0);
+    let mut t = 0;
+    for (db, status) in [
+        ("db-00", failed("x")),
+        ("db-01", ended("db-01", "prepared", 0)),
+        ("db-02", ended("db-02", "prepared", 0)),
+    ] {
+        t += 60;
+        let name = name_of(&c, db);
+        c = c.step(&[(name, status)], t).0;
     }
-    started
-}
-
-#[test]
-fn new_batches_stop_before_the_execution_history_would_overflow() {
-    // 200 databases whose green takes ~4 hours to build: ~120 polls each (~1,300 events).
-    let mut f = members(200, 1000, 5);
-    let started = prepare_all(&mut f, 120);
-    assert!(
-        f.history_events <= bluegreen_domain::fleet::HISTORY_EVENT_BUDGET,
-        "{}",
-        f.history_events
+    assert_eq!(c.next, Next::Report);
+    assert_eq!(
+        c.rows.iter().map(|r| r.outcome).collect::<Vec<_>>(),
+        [Outcome::Failed, Outcome::Prepared, Outcome::Prepared]
     );
-    assert!((10..=20).contains(&started), "{started} databases started");
-    let not_started: Vec<_> = f
-        .results
-        .iter()
-        .filter(|r| r.outcome == Outcome::NotStarted)
-        .collect();
-    assert_eq!(not_started.len(), 200 - started);
-    assert!(not_started[0].detail.as_deref().unwrap().contains("25,000"));
-    assert_eq!(f.next, Next::Incomplete);
+    assert!(
+        c.error.is_some(),
+        "a failed database makes the fleet incomplete"
+    );
 }
 
 #[test]
-fn forty_typical_upgrades_fit_one_execution() {
-    // ~20 polls each: a 45-minute build on the poll schedule (bench/results.md), ~430 events.
-    let mut f = members(40, 0, 5);
-    assert_eq!(prepare_all(&mut f, 20), 40);
-    assert_eq!(f.next, Next::Done, "{}", f.headline());
-    assert_eq!(f.results.len(), 40);
+fn the_fleet_soaks_once_for_the_longest_soak_then_cleans_up_in_the_window() {
+    let (c, _) = campaign(3, 0, 3).step(&[], 0);
+    let statuses: Vec<(String, ChildStatus)> = [("db-00", 2), ("db-01", 7), ("db-02", 1)]
+        .iter()
+        .map(|(db, soak)| (name_of(&c, db), ended(db, "switched_over", *soak)))
+        .collect();
+    let (c, starts) = c.step(&statuses, 600);
+    assert!(starts.is_empty());
+    assert_eq!((c.phase, c.next), (Phase::Soak, Next::Soak));
+    assert_eq!(c.delay_seconds, 7 * 3600, "the longest soak_hours, once");
+    let (c, starts) = c.step(&[], 600 + 7 * 3600);
+    assert_eq!(c.phase, Phase::Cleanup);
+    assert_eq!(starts.len(), 3);
+    assert_eq!(starts[0].name, "fleet-1-c0001");
+    let request = &starts[0].input["fleet_member"]["request"];
+    assert_eq!(request["action"], "cleanup");
+    assert_eq!(request["target_engine_version"], "16.4");
+    let statuses: Vec<(String, ChildStatus)> = ["db-00", "db-01", "db-02"]
+        .iter()
+        .map(|db| (name_of(&c, db), ended(db, "cleaned_up", 0)))
+        .collect();
+    let (c, _) = c.step(&statuses, 30_000);
+    assert_eq!(c.next, Next::Report);
+    assert!(c.error.is_none());
+    assert_eq!(
+        c.rows.len(),
+        3,
+        "one row per database, its cleanup its final outcome"
+    );
+    assert!(c.rows.iter().all(|r| r.outcome == Outcome::Succeeded));
+    assert!(c
+        .rows
+        .iter()
+        .all(|r| r.execution.as_deref().unwrap().contains("-c000")));
+}
+
+#[test]
+fn a_plan_only_fleet_and_an_empty_selection_are_reported() {
+    let (c, _) = campaign(2, 0, 5).step(&[], 0);
+    let statuses: Vec<(String, ChildStatus)> = ["db-00", "db-01"]
+        .iter()
+        .map(|db| {
+            let mut run: Run = serde_json::from_value(json!({"route": "plan"})).unwrap();
+            run.route = Some(Route::Plan);
+            (name_of(&c, db), ChildStatus::Succeeded(Box::new(run)))
+        })
+        .collect();
+    let (c, _) = c.step(&statuses, 60);
+    assert_eq!(c.next, Next::Report);
+    assert!(c.rows.iter().all(|r| r.outcome == Outcome::Planned));
+    let (empty, starts) = campaign(0, 0, 5).step(&[], 0);
+    assert!(starts.is_empty());
+    assert_eq!(empty.next, Next::Report);
+    assert_eq!(empty.summary.unwrap().databases, 0);
+}
+
+#[test]
+fn an_execution_that_timed_out_or_was_stopped_is_a_failed_row() {
+    let (c, _) = campaign(1, 5, 1).step(&[], 0);
+    let n = name_of(&c, "db-00");
+    let (c, _) = c.step(&[(n, ChildStatus::Ended("ABORTED".into()))], 60);
+    assert_eq!(c.rows[0].outcome, Outcome::Failed);
+    assert_eq!(c.rows[0].error.as_deref(), Some("States.ABORTED"));
+}
+
+#[test]
+fn the_campaign_continues_in_a_new_execution_before_its_history_fills() {
+    let (mut c, _) = campaign(1, 0, 1).step(&[], 0);
+    c.polls = bluegreen_domain::fleet::campaign::MAX_POLLS_PER_EXECUTION - 1;
+    let (c, _) = c.step(&[], 99_000);
+    assert_eq!(c.next, Next::Continue);
+    let next = ExecutionInfo {
+        id: "arn:aws:states:us-east-1:123456789012:execution:fleet:fleet-2".into(),
+        started_at: None,
+    };
+    let c = c.continued(next.clone());
+    assert_eq!((c.polls, c.continued, c.next), (0, 1, Next::Wait));
+    assert_eq!(c.execution, next);
+    assert_eq!(running(&c), ["db-00"], "running children keep their names");
+}
+
+#[test]
+fn the_fleets_state_stays_under_256_kib_and_its_cause_under_32768_for_any_fleet() {
+    // The largest fleet accepted, every database with 40 tags, every row as long as a row
+    // gets, every one failed: the state and the failure's cause stay within Step Functions.
+    let tags: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("team:{i:02}:{}", "k".repeat(100)), "v".repeat(250)))
+        .collect();
+    let mut all: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.push(WAVE1);
+    all.push(("bluegreen:target-engine-version", "8.0.mysql_aurora.3.05.2"));
+    let r = fleet(
+        json!({"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "upgrade",
+                         "max_concurrency": 25, "tolerated_failures": 1000}),
+    );
+    let candidates: Vec<Candidate> = (0..MAX_FLEET_SIZE)
+        .map(|i| {
+            db(
+                &format!("{}-{i:03}", "d".repeat(58)),
+                "aurora-mysql",
+                "5.7.mysql_aurora.2.11.2",
+                &all,
+            )
+        })
+        .collect();
+    let mut c = Campaign::begin(
+        r.clone(),
+        select(&r, &candidates, &BTreeSet::new()).unwrap(),
+        execution(),
+        UPGRADE_MACHINE.into(),
+    );
+    let mut t = 0;
+    let mut largest = 0;
+    loop {
+        let statuses: Vec<(String, ChildStatus)> = c
+            .running
+            .iter()
+            .map(|ch| (ch.name.clone(), failed(&"x".repeat(20_000))))
+            .collect();
+        t += 60;
+        c = c.step(&statuses, t).0;
+        largest = largest.max(serde_json::to_string(&c).unwrap().len());
+        if c.next == Next::Report {
+            break;
+        }
+    }
+    assert_eq!(c.rows.len(), MAX_FLEET_SIZE);
+    assert!(largest < 256 * 1024, "largest state {largest} bytes");
+    let cause = c.error.unwrap()["Cause"].as_str().unwrap().chars().count();
+    assert!(cause <= 32_768, "cause {cause} characters");
+    // One more database than that is refused before anything starts.
+    let mut more = candidates.clone();
+    more.push(db(
+        "one-too-many",
+        "aurora-mysql",
+        "5.7.mysql_aurora.2.11.2",
+        &all,
+    ));
+    let err = select(&r, &more, &BTreeSet::new()).unwrap_err().to_string();
+    assert!(
+        err.contains("at most 500") && err.contains("bluegreen:wave"),
+        "{err}"
+    );
 }

@@ -3,6 +3,7 @@
 //! that is a few lines long.
 
 pub mod abort;
+pub mod campaign;
 pub mod cleanup;
 pub mod create;
 pub mod guardrails;
@@ -11,7 +12,6 @@ pub mod remediation_metric;
 pub mod resolve;
 pub mod runtime;
 pub mod switchover;
-pub mod tally;
 pub mod verify;
 pub mod wait;
 

@@ -1,23 +1,26 @@
-//! `resolve`: the first step of every execution. A request that names one database (or an
-//! alarm) goes on to the precheck unchanged, without an AWS call. A fleet request (a
-//! `selector`, or an EventBridge Scheduled Event) is resolved into its databases with
-//! paginated describes; each becomes one item of the state machine's Map state.
+//! `resolve`: the first step of a fleet execution. The fleet request (a `selector`, or an
+//! EventBridge Scheduled Event) is resolved into its databases with paginated describes: the
+//! RDS calls grow with the account, never per selected database. The result is the
+//! campaign's first state.
 
 use crate::runtime::{Deps, Invocation, Labelled};
-use bluegreen_domain::fleet::{fleet_request, select, FleetRun};
+use bluegreen_domain::fleet::{fleet_request, select, Campaign};
 use bluegreen_domain::request::check_event_origin;
-use bluegreen_domain::run::{ExecutionInfo, Run};
+use bluegreen_domain::run::ExecutionInfo;
 use bluegreen_domain::WorkerError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The execution input as the `Receive` state wraps it.
+/// The execution input as the fleet machine's `Receive` state wraps it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Received {
     #[serde(default)]
     pub input: Value,
     #[serde(default)]
     pub execution: ExecutionInfo,
+    /// The per-database state machine each database runs in (the definition names it).
+    #[serde(default)]
+    pub upgrade_state_machine: String,
 }
 
 impl Labelled for Received {
@@ -25,17 +28,7 @@ impl Labelled for Received {
         self.execution.id.clone()
     }
     fn db(&self) -> String {
-        let fleet = self.input.get("selector").is_some()
-            || self.input.get("detail-type").and_then(Value::as_str)
-                == Some(bluegreen_domain::names::events::SCHEDULED_EVENT);
-        if fleet {
-            return "fleet".into();
-        }
-        Run {
-            input: Some(self.input.clone()),
-            ..Run::default()
-        }
-        .db_label()
+        "fleet".into()
     }
 }
 
@@ -43,9 +36,13 @@ pub async fn handle(
     deps: Deps,
     received: Received,
     inv: Invocation,
-) -> Result<FleetRun, WorkerError> {
+) -> Result<Campaign, WorkerError> {
     let Some(request) = fleet_request(&received.input)? else {
-        return Ok(FleetRun::single(received.input, received.execution));
+        return Err(WorkerError::invalid(
+            "this is the fleet state machine: it takes a request with a `selector` (or an \
+             EventBridge Scheduled Event). Start a single database's request on the upgrade \
+             state machine",
+        ));
     };
     check_event_origin(
         "the Scheduled Event",
@@ -69,5 +66,10 @@ pub async fn handle(
         reported = selection.skipped.len(),
         "fleet resolved"
     );
-    Ok(FleetRun::fleet(request, selection, received.execution))
+    Ok(Campaign::begin(
+        request,
+        selection,
+        received.execution,
+        received.upgrade_state_machine,
+    ))
 }

@@ -44,28 +44,46 @@ impl Deps {
         attributes: &[(&str, &str)],
         record: &mut bluegreen_domain::run::PublishRecord,
     ) {
-        let Some(topic) = topic.or_else(|| self.default_topic_arn.clone()) else {
-            record.errors.push(
-                "no notification topic: set NOTIFICATION_TOPIC_ARN or notification_topic_arn"
-                    .into(),
-            );
-            return;
-        };
-        match self
-            .notifier
-            .publish(
-                &topic,
-                &notification_subject(subject),
-                &body.to_string(),
-                attributes,
-            )
-            .await
-        {
-            Ok(_) => record.notification_published = true,
-            Err(e) => {
-                tracing::error!(error = %e, "could not publish the notification; the run's outcome stands");
-                record.errors.push(e.to_string());
-            }
+        notify(
+            &self.notifier,
+            topic.or_else(|| self.default_topic_arn.clone()),
+            subject,
+            body,
+            attributes,
+            record,
+        )
+        .await
+    }
+}
+
+/// Publishes one notification to `topic`; a failure is logged and recorded, never raised.
+pub async fn notify(
+    notifier: &Notifier,
+    topic: Option<String>,
+    subject: &str,
+    body: &serde_json::Value,
+    attributes: &[(&str, &str)],
+    record: &mut bluegreen_domain::run::PublishRecord,
+) {
+    let Some(topic) = topic else {
+        record.errors.push(
+            "no notification topic: set NOTIFICATION_TOPIC_ARN or notification_topic_arn".into(),
+        );
+        return;
+    };
+    match notifier
+        .publish(
+            &topic,
+            &notification_subject(subject),
+            &body.to_string(),
+            attributes,
+        )
+        .await
+    {
+        Ok(_) => record.notification_published = true,
+        Err(e) => {
+            tracing::error!(error = %e, "could not publish the notification; the run's outcome stands");
+            record.errors.push(e.to_string());
         }
     }
 }
@@ -181,6 +199,13 @@ impl Labelled for Run {
     }
 }
 
+/// The deployment's notification topic (`NOTIFICATION_TOPIC_ARN`).
+pub fn default_topic() -> Option<String> {
+    std::env::var("NOTIFICATION_TOPIC_ARN")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
 /// Runs `handler` for every invocation, with clients built once.
 pub async fn serve<I, O, F, Fut>(
     step: &'static str,
@@ -192,14 +217,26 @@ where
     F: Fn(Deps, I, Invocation) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<O, WorkerError>> + Send,
 {
+    serve_with(step, |conf| Deps::from_conf(conf, default_topic()), handler).await
+}
+
+/// `serve` with the worker's own clients (`make` builds them once per process): a worker
+/// that needs another service links its client alone.
+pub async fn serve_with<D, I, O, F, Fut>(
+    step: &'static str,
+    make: impl FnOnce(&aws_config::SdkConfig) -> D,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    D: Clone + Send + Sync + 'static,
+    I: DeserializeOwned + Labelled + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(D, I, Invocation) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, WorkerError>> + Send,
+{
     init_tracing();
     let conf = bluegreen_aws::config::load().await;
-    let deps = Deps::from_conf(
-        &conf,
-        std::env::var("NOTIFICATION_TOPIC_ARN")
-            .ok()
-            .filter(|s| !s.is_empty()),
-    );
+    let deps = make(&conf);
     let handler = &handler;
     let deps = &deps;
     lambda_runtime::run(lambda_runtime::service_fn(

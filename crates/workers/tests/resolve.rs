@@ -1,13 +1,17 @@
-//! `resolve`: one database passes through untouched (no AWS call); a fleet request becomes
-//! its databases, found with paginated describes whatever the account's size.
+//! `resolve`: a fleet request becomes its databases (the campaign's first state), found with
+//! paginated describes whatever the account's size; a single database is refused here (it
+//! runs in the upgrade state machine).
 
 mod common;
 
-use bluegreen_domain::fleet::{Mode, Next, Outcome};
+use bluegreen_domain::fleet::{Next, Outcome, Phase};
 use bluegreen_domain::run::ExecutionInfo;
 use bluegreen_workers::resolve::{self, Received};
 use common::*;
 use serde_json::{json, Value};
+
+const UPGRADE_MACHINE: &str =
+    "arn:aws:states:us-east-1:123456789012:stateMachine:rds-bluegreen-upgrade";
 
 fn received(input: Value) -> Received {
     Received {
@@ -16,6 +20,7 @@ fn received(input: Value) -> Received {
             id: EXECUTION_ARN.into(),
             started_at: Some(rfc(0)),
         },
+        upgrade_state_machine: UPGRADE_MACHINE.into(),
     }
 }
 
@@ -57,61 +62,37 @@ fn fleet_account() -> World {
 }
 
 #[tokio::test]
-async fn a_single_database_request_passes_through_without_an_aws_call() {
+async fn a_single_database_request_is_refused_without_an_aws_call() {
     let world = fleet_account();
     let input = json!({"db_identifier": DB, "target_engine_version": "16.4", "action": "upgrade"});
-    let out = resolve::handle(world.deps(), received(input.clone()), inv())
-        .await
-        .unwrap();
-    assert_eq!(out.mode, Mode::Single);
-    assert_eq!(out.batch.len(), 1);
-    assert_eq!(out.batch[0]["input"], input);
-    assert_eq!(out.batch[0]["execution"]["id"], json!(EXECUTION_ARN));
+    let (name, msg) = err_of(resolve::handle(world.deps(), received(input), inv()).await);
+    assert_eq!(name, "InvalidRequest");
+    assert_mentions(&msg, &["fleet state machine", "upgrade state machine"]);
     assert!(world.log().is_empty(), "{:?}", world.log());
-    // Garbage is the precheck's to refuse, with the failure path: passed on as well.
-    let out = resolve::handle(world.deps(), received(json!([1, 2])), inv())
-        .await
-        .unwrap();
-    assert_eq!(out.mode, Mode::Single);
 }
 
 #[tokio::test]
 async fn a_fleet_request_selects_by_tag_following_every_page() {
     let world = fleet_account();
     let input = json!({"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "prepare", "max_concurrency": 2});
-    let out = resolve::handle(world.deps(), received(input), inv())
+    let c = resolve::handle(world.deps(), received(input), inv())
         .await
         .unwrap();
-    assert_eq!(
-        (out.mode, out.next, out.max_concurrency),
-        (Mode::Fleet, Next::Batch, 2)
-    );
-    let ids: Vec<&str> = out
-        .batch
-        .iter()
-        .chain(&out.pending)
-        .map(|i| {
-            i["input"]["fleet_member"]["db_identifier"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    assert_eq!((c.phase, c.next, c.size), (Phase::Upgrade, Next::Wait, 5));
+    assert_eq!(c.upgrade_state_machine, UPGRADE_MACHINE);
+    let ids: Vec<&str> = c.pending.iter().map(|m| m.db.as_str()).collect();
     assert_eq!(
         ids,
         ["a-pg", "b-pg", "c-pg", "d-pg", "ledger"],
         "no green, no cluster member, no other wave"
     );
-    assert_eq!(out.batch.len(), 2);
+    assert!(c.running.is_empty(), "nothing started yet");
     assert_eq!(
-        out.batch[0]["input"]["fleet_member"]["request"]["action"],
-        json!("prepare")
+        c.pending[4].kind,
+        bluegreen_domain::request::DbKind::Cluster
     );
-    assert_eq!(
-        out.pending[2]["input"]["fleet_member"]["kind"],
-        json!("cluster")
-    );
-    assert_eq!(out.pending[2]["fleet"], json!({"position": 5, "size": 5}));
-    assert!(out.results.is_empty());
+    assert_eq!(c.pending[4].position, 5);
+    assert!(c.rows.is_empty());
     // 8 instances in pages of two: 4 calls; 1 cluster: 1 call; every deployment: 1 call.
     assert_eq!(world.calls("DescribeDBInstances").len(), 4);
     assert_eq!(world.calls("DescribeDBClusters").len(), 1);
@@ -122,6 +103,33 @@ async fn a_fleet_request_selects_by_tag_following_every_page() {
         "read-only, nothing else: {:?}",
         world.log()
     );
+}
+
+#[tokio::test]
+async fn old_blues_are_never_selected_whatever_their_number() {
+    // orders-pg was upgraded twice: orders-pg-old1 is tagged as its fallback by verify,
+    // orders-pg-old2 is what a switched-over deployment reports; both carry its tags.
+    let world = World::empty();
+    world.put_instance(tagged(DB, &[WAVE, TARGET]));
+    world.put_instance(tagged(
+        "orders-pg-old1",
+        &[WAVE, TARGET, ("bluegreen:old-blue-of", DB)],
+    ));
+    world.put_instance(tagged("orders-pg-old2", &[WAVE, TARGET]));
+    let mut d = deployment("SWITCHOVER_COMPLETED");
+    d.source = Some(arn_of("orders-pg-old2"));
+    d.switchover_details = Some(vec![detail(
+        &arn_of("orders-pg-old2"),
+        SOURCE_ARN,
+        "SWITCHOVER_COMPLETED",
+    )]);
+    world.set_deployment(d);
+    let input = json!({"selector": {"tags": {"bluegreen:wave": "1"}}});
+    let c = resolve::handle(world.deps(), received(input), inv())
+        .await
+        .unwrap();
+    let ids: Vec<&str> = c.pending.iter().map(|m| m.db.as_str()).collect();
+    assert_eq!(ids, [DB]);
 }
 
 #[tokio::test]
@@ -139,22 +147,14 @@ async fn a_scheduled_event_takes_only_databases_that_opted_in() {
     )
     .await
     .unwrap();
-    let ids: Vec<&str> = out
-        .batch
-        .iter()
-        .map(|i| {
-            i["input"]["fleet_member"]["db_identifier"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let ids: Vec<&str> = out.pending.iter().map(|m| m.db.as_str()).collect();
     assert_eq!(ids, ["a-pg"]);
     assert_eq!(
-        out.batch[0]["input"]["fleet_member"]["request"]["trigger"],
+        out.request.as_ref().unwrap().request["trigger"],
         json!("schedule")
     );
     assert!(
-        out.results.is_empty(),
+        out.rows.is_empty(),
         "databases that did not opt in are not reported"
     );
 }
@@ -171,10 +171,10 @@ async fn a_database_with_a_bad_tag_is_a_failed_row_and_the_rest_go_on() {
     let out = resolve::handle(world.deps(), received(input), inv())
         .await
         .unwrap();
-    assert_eq!(out.batch.len(), 1);
-    assert_eq!(out.results.len(), 1);
-    assert_eq!(out.results[0].outcome, Outcome::Failed);
-    assert!(out.results[0]
+    assert_eq!(out.pending.len(), 1);
+    assert_eq!(out.rows.len(), 1);
+    assert_eq!(out.rows[0].outcome, Outcome::Failed);
+    assert!(out.rows[0]
         .detail
         .as_deref()
         .unwrap()
@@ -198,4 +198,15 @@ async fn throttling_while_listing_is_retryable_and_a_bad_request_is_not() {
     );
     assert_eq!(name, "InvalidRequest");
     assert!(message.contains("at least one tag"), "{message}");
+}
+
+#[tokio::test]
+async fn a_scheduled_event_from_another_account_is_refused_before_any_read() {
+    let world = fleet_account();
+    let mut e = event("eventbridge-scheduled-event.json");
+    e["account"] = json!("210987654321");
+    let (name, msg) = err_of(resolve::handle(world.deps(), received(e), inv()).await);
+    assert_eq!(name, "InvalidRequest");
+    assert_mentions(&msg, &["210987654321", ACCOUNT]);
+    assert!(world.log().is_empty());
 }

@@ -376,7 +376,11 @@ fn aurora_green() -> (World, Run) {
     d.source = Some(cluster_arn_of("ledger"));
     d.target = Some(cluster_arn_of(GREEN_CLUSTER));
     d.switchover_details = Some(vec![
-        detail(&cluster_arn_of("ledger"), &cluster_arn_of(GREEN_CLUSTER), "AVAILABLE"),
+        detail(
+            &cluster_arn_of("ledger"),
+            &cluster_arn_of(GREEN_CLUSTER),
+            "AVAILABLE",
+        ),
         detail(&arn_of("ledger-1"), &arn_of(GREEN_WRITER), "AVAILABLE"),
     ]);
     world.set_deployment(d);
@@ -403,7 +407,10 @@ async fn an_aurora_green_is_resized_before_it_counts_as_ready() {
     assert_eq!(modified[0].apply_immediately(), Some(true));
     let w = run.wait.clone().unwrap();
     assert_eq!(w.phase, Phase::Provisioning);
-    assert!(w.pending_tasks.iter().any(|t| t.contains("db.r6g.2xlarge")), "{w:?}");
+    assert!(
+        w.pending_tasks.iter().any(|t| t.contains("db.r6g.2xlarge")),
+        "{w:?}"
+    );
 
     // Modifying: polled, never modified twice, not ready.
     let run = wait::handle(world.deps(), run, inv_at(630)).await.unwrap();

@@ -1,0 +1,14 @@
+//! The `campaign` Lambda function: see `bluegreen_workers::campaign`.
+
+use bluegreen_workers::campaign::{handle, CampaignDeps};
+use bluegreen_workers::runtime::{default_topic, serve_with};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    serve_with(
+        "campaign",
+        |conf| CampaignDeps::from_conf(conf, default_topic()),
+        handle,
+    )
+    .await
+}
