@@ -72,6 +72,7 @@ fn instance_to_source(db: &DbInstance) -> SourceDb {
             .collect(),
         managed_master_password: db.master_user_secret().is_some(),
         read_replicas: db.read_replica_db_instance_identifiers().to_vec(),
+        topology: Default::default(),
         replica_source: db
             .read_replica_source_db_instance_identifier()
             .or(db.read_replica_source_db_cluster_identifier())
@@ -126,6 +127,7 @@ fn cluster_to_source(c: &DbCluster) -> SourceDb {
         option_groups: Vec::new(),
         managed_master_password: c.master_user_secret().is_some(),
         read_replicas: c.read_replica_identifiers().to_vec(),
+        topology: Default::default(),
         replica_source: c.replication_source_identifier().map(str::to_string),
         members: members.into_iter().map(|(_, id)| id).collect(),
         tags: tags_of(c.tag_list()),

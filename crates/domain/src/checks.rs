@@ -32,7 +32,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn pass(id: &str, observed: impl Into<String>) -> Self {
+    pub fn pass(id: &str, observed: impl Into<String>) -> Self {
         Self {
             id: id.into(),
             verdict: Verdict::Pass,
@@ -40,7 +40,7 @@ impl Check {
             fix: String::new(),
         }
     }
-    fn warn(id: &str, observed: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn warn(id: &str, observed: impl Into<String>, fix: impl Into<String>) -> Self {
         Self {
             id: id.into(),
             verdict: Verdict::Warn,
@@ -48,7 +48,7 @@ impl Check {
             fix: fix.into(),
         }
     }
-    fn fail(id: &str, observed: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn fail(id: &str, observed: impl Into<String>, fix: impl Into<String>) -> Self {
         Self {
             id: id.into(),
             verdict: Verdict::Fail,
@@ -191,7 +191,7 @@ pub fn evaluate(f: &PrecheckFacts) -> Evaluation {
     checks.push(check_backups(src));
     checks.push(check_parameter_groups_in_sync(src));
     checks.push(check_managed_master_password(src));
-    checks.push(check_replicas(src));
+    checks.extend(crate::topology::checks(src));
     checks.push(check_multi_az_cluster(src));
     if matches!(src.engine, Engine::Mysql | Engine::Mariadb) {
         checks.push(check_option_group(src, is_major_upgrade));
@@ -599,25 +599,6 @@ fn check_managed_master_password(src: &SourceDb) -> Check {
         )
     } else {
         Check::pass(ID, "master password not managed by Secrets Manager")
-    }
-}
-
-fn check_replicas(src: &SourceDb) -> Check {
-    const ID: &str = "replicas";
-    if let Some(upstream) = &src.replica_source {
-        Check::fail(
-            ID,
-            format!("{} is itself a replica of {upstream}", src.identifier),
-            "upgrade the primary instead, or promote this replica first",
-        )
-    } else if !src.read_replicas.is_empty() {
-        Check::fail(
-            ID,
-            format!("{} has read replicas: {}", src.identifier, src.read_replicas.join(", ")),
-            "this tool does not take read replicas across: delete them (and recreate them after the upgrade)",
-        )
-    } else {
-        Check::pass(ID, "no read replicas and not a replica")
     }
 }
 

@@ -19,7 +19,7 @@ pub struct SwitchoverDetail {
 }
 
 /// The parts of `DescribeBlueGreenDeployments` the rules read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentView {
     pub id: String,
     pub name: String,

@@ -101,15 +101,19 @@ pub fn signal_for(engine: &Engine, is_major_upgrade: bool) -> (Replication, Opti
 pub struct LagQuery {
     pub member: String,
     pub metric: String,
+    pub unit: LagUnit,
     pub dimensions: Vec<(String, String)>,
 }
 
 /// The queries for a signal: green's instances or cluster writer (from the deployment's
-/// switchover details), or blue's writer.
+/// switchover details), or blue's writer. With logical replication, green's read replicas
+/// (physical replicas of green's primary, RDS only) are measured by their own `ReplicaLag`
+/// too: the guardrail covers every green member that has a signal.
 pub fn queries(signal: &LagSignal, source: &SourceDb, view: &DeploymentView) -> Vec<LagQuery> {
-    let query = |member: &str, dims: Vec<(&str, &str)>| LagQuery {
+    let query = |member: &str, metric: &str, unit: LagUnit, dims: Vec<(&str, &str)>| LagQuery {
         member: member.to_string(),
-        metric: signal.metric.to_string(),
+        metric: metric.to_string(),
+        unit,
         dimensions: dims
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -121,9 +125,34 @@ pub fn queries(signal: &LagSignal, source: &SourceDb, view: &DeploymentView) -> 
                 DbKind::Instance => Some(source.identifier.as_str()),
                 DbKind::Cluster => source.members.first().map(String::as_str),
             };
-            writer
-                .map(|w| vec![query(w, vec![("DBInstanceIdentifier", w)])])
-                .unwrap_or_default()
+            let mut out: Vec<LagQuery> = writer
+                .map(|w| {
+                    vec![query(
+                        w,
+                        signal.metric,
+                        signal.unit,
+                        vec![("DBInstanceIdentifier", w)],
+                    )]
+                })
+                .unwrap_or_default();
+            if source.kind == DbKind::Instance {
+                let primary = parse_rds_arn(&view.target_arn).map(|(_, n)| n.to_string());
+                for arn in view.green_member_arns() {
+                    if let Some((DbKind::Instance, name)) = parse_rds_arn(&arn) {
+                        if Some(name.to_string()) != primary
+                            && !out.iter().any(|q| q.member == name)
+                        {
+                            out.push(query(
+                                name,
+                                REPLICA_LAG.metric,
+                                LagUnit::Seconds,
+                                vec![("DBInstanceIdentifier", name)],
+                            ));
+                        }
+                    }
+                }
+            }
+            out
         }
         LagSource::GreenInstances | LagSource::GreenClusterWriter => {
             let want = if signal.source == LagSource::GreenInstances {
@@ -140,10 +169,17 @@ pub fn queries(signal: &LagSignal, source: &SourceDb, view: &DeploymentView) -> 
                     continue;
                 }
                 out.push(if want == DbKind::Instance {
-                    query(name, vec![("DBInstanceIdentifier", name)])
+                    query(
+                        name,
+                        signal.metric,
+                        signal.unit,
+                        vec![("DBInstanceIdentifier", name)],
+                    )
                 } else {
                     query(
                         name,
+                        signal.metric,
+                        signal.unit,
                         vec![("DBClusterIdentifier", name), ("Role", "WRITER")],
                     )
                 });
@@ -220,13 +256,18 @@ pub fn evaluate(
                 .into(),
         };
     };
-    let bound = match signal.unit {
+    let bound = |unit: LagUnit| match unit {
         LagUnit::Seconds => f64::from(bounds.seconds),
         LagUnit::Bytes => bounds.bytes as f64,
     };
-    let bound_text = match signal.unit {
+    let bound_text = |unit: LagUnit| match unit {
         LagUnit::Seconds => format!("max {}s", bounds.seconds),
         LagUnit::Bytes => format!("max {}", bytes(bounds.bytes as f64)),
+    };
+    // ReplicaLag and AuroraBinlogReplicaLag report -1 when replication is not active.
+    let inactive_when_negative = |metric: &str| {
+        metric == REPLICA_LAG.metric
+            || (metric == signal.metric && signal.negative_means_inactive)
     };
     let mut problems = Vec::new();
     let mut absent = Vec::new();
@@ -234,15 +275,16 @@ pub fn evaluate(
     for r in readings {
         match r.value {
             None => absent.push(r.member.clone()),
-            Some(v) if v < 0.0 && signal.negative_means_inactive => problems.push(format!(
+            Some(v) if v < 0.0 && inactive_when_negative(&r.metric) => problems.push(format!(
                 "{} {} is {v}: replication to green is not active",
                 r.member, r.metric
             )),
-            Some(v) if v > bound => problems.push(format!(
-                "{} {} is {} ({bound_text})",
+            Some(v) if v > bound(r.unit) => problems.push(format!(
+                "{} {} is {} ({})",
                 r.member,
                 r.metric,
-                show(v, r.unit)
+                show(v, r.unit),
+                bound_text(r.unit)
             )),
             Some(v) => seen.push(format!("{} {}", r.member, show(v, r.unit))),
         }
@@ -285,8 +327,9 @@ pub fn evaluate(
     LagVerdict::Go {
         decided_by: signal.metric.to_string(),
         reason: format!(
-            "{} within bound ({bound_text}): {}",
+            "{} within bound ({}): {}",
             signal.metric,
+            bound_text(signal.unit),
             seen.join(", ")
         ),
     }
@@ -445,6 +488,53 @@ mod tests {
             MAX_ABSENT_CHECKS,
         );
         assert!(matches!(v, LagVerdict::Hold { .. }), "{v:?}");
+    }
+
+    #[test]
+    fn a_logical_green_with_read_replicas_measures_blue_slots_and_each_green_replica() {
+        use crate::deployment::{DeploymentView, SwitchoverDetail};
+        let arn = |n: &str| format!("arn:aws:rds:us-east-1:123456789012:db:{n}");
+        let view = DeploymentView {
+            target_arn: arn("orders-green-a"),
+            switchover_details: [
+                ("orders", "orders-green-a"),
+                ("orders-r1", "orders-r1-green-b"),
+            ]
+            .iter()
+            .map(|(s, t)| SwitchoverDetail {
+                source_member: arn(s),
+                target_member: arn(t),
+                status: "AVAILABLE".into(),
+            })
+            .collect(),
+            ..DeploymentView::default()
+        };
+        let source = SourceDb {
+            identifier: "orders".into(),
+            ..SourceDb::default()
+        };
+        let s = signal_for(&Engine::Postgres, true).1.unwrap();
+        let q = queries(&s, &source, &view);
+        assert_eq!(
+            q.iter()
+                .map(|q| (q.member.as_str(), q.metric.as_str(), q.unit))
+                .collect::<Vec<_>>(),
+            [
+                ("orders", "OldestReplicationSlotLag", LagUnit::Bytes),
+                ("orders-r1-green-b", "ReplicaLag", LagUnit::Seconds)
+            ]
+        );
+        // Each reading against the bound of its unit.
+        let v = evaluate(
+            Some(&s),
+            &[
+                reading("OldestReplicationSlotLag", LagUnit::Bytes, Some(1024.0)),
+                reading("ReplicaLag", LagUnit::Seconds, Some(30.0)),
+            ],
+            BOUNDS,
+            0,
+        );
+        assert!(matches!(&v, LagVerdict::Hold { reason } if reason.contains("30.0s (max 5s)")), "{v:?}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod run;
 pub mod schedule;
 pub mod source;
 pub mod time;
+pub mod topology;
 pub mod verify;
 pub mod window;
 

@@ -162,6 +162,12 @@ pub fn looks_like_old_blue(identifier: &str) -> Option<&str> {
         .map(|(base, _)| base)
 }
 
+/// The Region of an ARN (`arn:aws:rds:eu-west-1:...` -> `eu-west-1`).
+pub fn arn_region(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(5, ':').collect();
+    (parts.len() == 5 && parts[0] == "arn" && !parts[3].is_empty()).then(|| parts[3].to_string())
+}
+
 /// The name in an RDS ARN: `arn:aws:rds:REGION:ACCOUNT:db:NAME` -> (Instance, NAME).
 pub fn parse_rds_arn(arn: &str) -> Option<(DbKind, &str)> {
     let mut parts = arn.splitn(7, ':');

@@ -22,6 +22,10 @@ pub struct OldBlue {
     /// Aurora: the old blue cluster's instances (writer first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
+    /// Blue's read replicas after the switchover (renamed `-oldN`, still replicating from the
+    /// old blue): part of the fallback, deleted with it only when `delete_old_blue` asks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<String>,
 }
 
 impl OldBlue {
@@ -33,8 +37,36 @@ impl OldBlue {
             resource_id: db.resource_id.clone(),
             engine_version: db.engine_version.clone(),
             members: db.members.clone(),
+            replicas: Vec::new(),
         }
     }
+}
+
+/// Blue's replicas after the switchover, each found by its resource id: their names now
+/// (`-oldN`), and what is wrong.
+pub fn locate_replicas(
+    found: &[(&crate::topology::Replica, Option<&SourceDb>)],
+) -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::new();
+    let mut problems = Vec::new();
+    for (replica, now) in found {
+        match now {
+            Some(db) if db.identifier.eq_ignore_ascii_case(&replica.identifier) => {
+                problems.push(format!(
+                    "blue's replica {} was not renamed by the switchover",
+                    replica.identifier
+                ))
+            }
+            Some(db) => names.push(db.identifier.clone()),
+            None if replica.resource_id.is_some() => problems.push(format!(
+                "blue's replica {} (resource id {}) is missing after the switchover",
+                replica.identifier,
+                replica.resource_id.as_deref().unwrap_or_default()
+            )),
+            None => {}
+        }
+    }
+    (names, problems)
 }
 
 /// What the step knows when it looks for the old blue.

@@ -69,6 +69,9 @@ pub struct SourceDb {
     pub managed_master_password: bool,
     #[serde(default)]
     pub read_replicas: Vec<String>,
+    /// Its replicas, proxies, custom endpoints, global database, integrations (`topology`).
+    #[serde(default, skip_serializing_if = "crate::topology::Topology::is_empty")]
+    pub topology: crate::topology::Topology,
     /// Set when the source is itself a replica of another database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica_source: Option<String>,

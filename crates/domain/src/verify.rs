@@ -5,9 +5,10 @@
 
 use crate::deployment::DeploymentView;
 use crate::error::WorkerError;
-use crate::old_blue::OldBlue;
+use crate::old_blue::{locate_replicas, OldBlue};
 use crate::run::Verification;
 use crate::source::SourceDb;
+use crate::topology::{self, Replica, TopologyAfter};
 
 pub struct VerifyFacts<'a> {
     /// Blue as exported before the switchover.
@@ -18,6 +19,10 @@ pub struct VerifyFacts<'a> {
     /// The database that answers to production's name now.
     pub production: Option<&'a SourceDb>,
     pub old_blue: Result<OldBlue, String>,
+    /// Replicas, proxies and custom endpoints as they are now (`topology::verify`).
+    pub topology: Option<TopologyAfter<'a>>,
+    /// Each of blue's replicas and the database that carries its resource id now.
+    pub old_replicas: Vec<(&'a Replica, Option<&'a SourceDb>)>,
 }
 
 pub fn verify(f: VerifyFacts<'_>) -> Result<(Verification, OldBlue), WorkerError> {
@@ -61,7 +66,19 @@ pub fn verify(f: VerifyFacts<'_>) -> Result<(Verification, OldBlue), WorkerError
                 endpoint.as_deref().unwrap_or("none")
             ));
         }
+        if f.production.is_some_and(|p| p.multi_az != f.source.multi_az) {
+            problems.push(format!(
+                "{name} is {}Multi-AZ now, blue was {}",
+                if f.source.multi_az { "not " } else { "" },
+                if f.source.multi_az { "Multi-AZ" } else { "Single-AZ" }
+            ));
+        }
     }
+    if let Some(after) = &f.topology {
+        problems.extend(topology::verify(&f.source.topology, after));
+    }
+    let (old_replicas, replica_problems) = locate_replicas(&f.old_replicas);
+    problems.extend(replica_problems);
     let old_label = match &f.old_blue {
         Ok(old) => {
             if old.engine_version != f.source.engine_version {
@@ -78,7 +95,10 @@ pub fn verify(f: VerifyFacts<'_>) -> Result<(Verification, OldBlue), WorkerError
         }
     };
     let old = match f.old_blue {
-        Ok(old) if problems.is_empty() => old,
+        Ok(mut old) if problems.is_empty() => {
+            old.replicas = old_replicas;
+            old
+        }
         _ => {
             return Err(WorkerError::VerificationFailed(format!(
                 "after switchover of {name}: {}. Production may need attention now; {old_label} \

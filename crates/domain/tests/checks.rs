@@ -42,6 +42,7 @@ fn orders_pg() -> SourceDb {
         identifier: "orders-pg".into(),
         arn: SOURCE_ARN.into(),
         resource_id: Some("db-BLUE".into()),
+        topology: Default::default(),
         engine: Engine::Postgres,
         engine_version: "13.15".into(),
         status: "available".into(),
@@ -215,6 +216,7 @@ fn the_realistic_postgres_instance_passes_every_check() {
             "parameter-groups-in-sync",
             "managed-master-password",
             "replicas",
+            "zero-etl-integrations",
             "not-multi-az-db-cluster",
             "target-parameter-group",
             "existing-deployment",
@@ -655,20 +657,29 @@ fn a_secrets_manager_master_password_fails() {
 }
 
 #[test]
-fn a_source_that_is_a_replica_or_has_replicas_fails() {
+fn a_source_that_is_a_replica_fails_and_in_region_replicas_are_taken_along() {
     let mut f = facts();
     f.source.replica_source = Some("orders-pg-primary".into());
     assert_fail(
         &find(&f, "replicas"),
-        &["orders-pg is itself a replica of orders-pg-primary"],
-        &["promote"],
+        &["orders-pg is itself a read replica of orders-pg-primary"],
+        &["upgrade the primary orders-pg-primary"],
     );
+    // AWS copies in-Region replicas into green and switches them over with it.
     let mut f = facts();
     f.source.read_replicas = vec!["orders-pg-ro1".into(), "orders-pg-ro2".into()];
+    let c = find(&f, "replicas");
+    assert_pass(&c);
+    assert!(c.observed.contains("orders-pg-ro1, orders-pg-ro2"), "{c:?}");
+    // A cross-Region one (listed by ARN) is refused, naming it and what to do.
+    f.source.read_replicas = vec![
+        "orders-pg-ro1".into(),
+        "arn:aws:rds:eu-west-1:123456789012:db:orders-pg-dr".into(),
+    ];
     assert_fail(
         &find(&f, "replicas"),
-        &["orders-pg-ro1, orders-pg-ro2"],
-        &["delete them"],
+        &["orders-pg-dr (eu-west-1)"],
+        &["recreate it from the new production"],
     );
 }
 

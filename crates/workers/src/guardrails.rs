@@ -55,7 +55,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
             readings.push(LagReading {
                 member: q.member,
                 metric: q.metric,
-                unit: signal.map_or(lag::LagUnit::Seconds, |s| s.unit),
+                unit: q.unit,
                 value,
             });
         }

@@ -45,6 +45,8 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         deployment: view.as_ref(),
         production: production.as_ref(),
         old_blue,
+        topology: None,
+        old_replicas: Vec::new(),
     })?;
     let marker = BTreeMap::from([(tags::OLD_BLUE_OF.to_string(), source.identifier.clone())]);
     let already_marked = [by_resource_id.as_ref(), reported.as_ref()]

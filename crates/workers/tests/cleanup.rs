@@ -362,6 +362,7 @@ fn cluster_run(extra: serde_json::Value) -> Run {
         resource_id: None,
         engine_version: "13.15".into(),
         members: OLD_MEMBERS.iter().map(|m| m.to_string()).collect(),
+        replicas: vec![],
     });
     run
 }

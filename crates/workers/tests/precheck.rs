@@ -50,6 +50,7 @@ async fn plan_route_exports_the_source_and_reports_every_check() {
             "parameter-groups-in-sync",
             "managed-master-password",
             "replicas",
+            "zero-etl-integrations",
             "not-multi-az-db-cluster",
             "target-parameter-group",
             "existing-deployment",

@@ -1746,6 +1746,7 @@ pub fn source_db() -> SourceDb {
         option_groups: vec![Membership::new("default:postgres-13", "in-sync")],
         managed_master_password: false,
         read_replicas: vec![],
+        topology: Default::default(),
         replica_source: None,
         members: vec![],
         tags: [("team", "payments"), ("bluegreen:managed", "true")]
@@ -1796,6 +1797,7 @@ pub fn old_blue_record() -> bluegreen_domain::old_blue::OldBlue {
         resource_id: Some(BLUE_RID.into()),
         engine_version: "13.15".into(),
         members: vec![],
+        replicas: vec![],
     }
 }
 
