@@ -9,7 +9,8 @@ What is asserted:
 * the two state machines' roles invoke exactly the functions of their own definition
   and start exactly the executions the definition starts; every ${...} of both
   definitions is substituted, and the machine ARNs built with !Sub match the names;
-* the trigger roles grant exactly what they need;
+* the trigger roles grant exactly what they need; the schedule's default input is a
+  valid fleet request; the optional Scheduled Event rule delivers the event unchanged;
 * no statement anywhere has Action "*" or "rds:*", and no role action has a wildcard;
 * every statement with Resource "*" holds only actions that have no resource-level
   permissions (allow-list below, cross-checked against the Service Authorization
@@ -591,6 +592,7 @@ def test_wait_only_resizes_opted_in_instances(resources):
 TRIGGER_ROLES = {
     "SchedulerRole": ("UpgradeStateMachine", "HasSchedule", "scheduler.amazonaws.com"),
     "AlarmTriggerRole": ("UpgradeStateMachine", None, "events.amazonaws.com"),
+    "ScheduledEventRuleRole": ("FleetStateMachine", "HasScheduledEventRule", "events.amazonaws.com"),
 }
 
 
@@ -618,10 +620,55 @@ def test_alarm_rule_delivers_event_unchanged(resources):
     assert target["RoleArn"] == {"Fn::GetAtt": ["AlarmTriggerRole", "Arn"]}
 
 
+def test_scheduled_event_rule_starts_the_fleet_with_the_event(template, resources):
+    param = template["Parameters"]["ScheduledEventExpression"]
+    assert param["Default"] == ""  # off unless asked for
+    assert template["Conditions"]["HasScheduledEventRule"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ScheduledEventExpression"}, ""]}]
+    }
+    pattern = re.compile(param["AllowedPattern"])
+    for ok in ("", "rate(7 days)", "cron(0 3 ? * SUN *)"):
+        assert pattern.fullmatch(ok), ok
+    for bad in ("at(2026-12-06T03:00:00)", "cron()", "weekly"):
+        assert not pattern.fullmatch(bad), bad
+    rule = resources["ScheduledEventRule"]
+    assert rule["Type"] == "AWS::Events::Rule"
+    assert rule["Condition"] == "HasScheduledEventRule"
+    props = rule["Properties"]
+    assert props["ScheduleExpression"] == {"Ref": "ScheduledEventExpression"}
+    assert "EventPattern" not in props
+    (target,) = props["Targets"]
+    # no Input of its own: EventBridge delivers the Scheduled Event, which the fleet machine
+    # reads as a fleet run of every opted-in database
+    assert not {"Input", "InputPath", "InputTransformer"} & set(target)
+    assert target["Arn"] == {"Ref": "FleetStateMachine"}
+    assert target["RoleArn"] == {"Fn::GetAtt": ["ScheduledEventRuleRole", "Arn"]}
+
+
+def test_schedule_default_input_is_an_opt_in_fleet_request(template, resources):
+    param = template["Parameters"]["ScheduleInput"]
+    request = json.loads(param["Default"])
+    assert re.fullmatch(param["AllowedPattern"], param["Default"])  # CloudFormation checks it too
+    assert isinstance(request, dict)
+    # a fleet request (a selector, no single database) ...
+    assert "db_identifier" not in request
+    tags = request["selector"]["tags"]
+    assert isinstance(tags, dict) and len(tags) >= 1
+    assert all(isinstance(k, str) and k and isinstance(v, str) for k, v in tags.items())
+    # ... of the databases that opted in, started by the schedule ...
+    assert tags == {"bluegreen:managed": "true"}
+    assert request["trigger"] == "schedule"
+    # ... and dry-run unless a database's own bluegreen:action tag says otherwise
+    assert "action" not in request
+    assert resources["UpgradeSchedule"]["Properties"]["Target"]["Input"] == {"Ref": "ScheduleInput"}
+    assert resources["UpgradeSchedule"]["Properties"]["Target"]["Arn"] == {"Ref": "UpgradeStateMachine"}
+
+
 def test_outputs_name_both_machines(template):
     outputs = template["Outputs"]
     assert outputs["StateMachineArn"]["Value"] == {"Ref": "UpgradeStateMachine"}
     assert outputs["FleetStateMachineArn"]["Value"] == {"Ref": "FleetStateMachine"}
+    assert outputs["ScheduledEventRuleArn"]["Condition"] == "HasScheduledEventRule"
 
 
 def test_no_star_or_rds_star_action_anywhere(resources):
