@@ -56,11 +56,11 @@ EXPECTED_STEP_ACTIONS = {
         "rds:DescribeDBParameters",
         "rds:DescribeDBClusterParameterGroups",
         "rds:DescribeDBClusterParameters",
-        "rds:DescribeOptionGroups",
         "rds:DescribeBlueGreenDeployments",
         "rds:DescribePendingMaintenanceActions",
-        "rds:ListTagsForResource",
         "cloudwatch:GetMetricStatistics",
+        # no rds:ListTagsForResource / rds:DescribeOptionGroups: the tags and option groups
+        # come with the DescribeDBInstances/DescribeDBClusters answers
     ],
     "CreateRole": [
         "rds:CreateBlueGreenDeployment",
@@ -755,6 +755,22 @@ def test_resolve_describes_this_account_and_region_only(resources):
         }, s["Sid"]
         seen.append(action)
     assert sorted(seen) == sorted(expected)
+
+
+@pytest.mark.parametrize("role", ["PrecheckRole", "VerifyRole"])
+def test_filtered_describes_and_default_parameter_groups_are_allowed(resources, role):
+    """describe_by_resource_id sends no identifier (a dbi-resource-id / db-cluster-resource-id
+    filter), so it is authorised against the type's wildcard ARN; the precheck reads the
+    target family's default group (default.<family>), which has a pg: ARN like any other."""
+    rds_arn = "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:"
+    wanted = {"rds:DescribeDBInstances": "db:*", "rds:DescribeDBClusters": "cluster:*"}
+    if role == "PrecheckRole":
+        wanted["rds:DescribeDBParameters"] = "pg:*"
+        wanted["rds:DescribeDBClusterParameters"] = "cluster-pg:*"
+    for action, arn_type in wanted.items():
+        grants = [s for s in role_statements(resources, role)
+                  if action in as_list(s["Action"]) and "Condition" not in s]
+        assert any({"Fn::Sub": rds_arn + arn_type} in as_list(s["Resource"]) for s in grants), (role, action)
 
 
 def test_mutating_rds_actions_require_opt_in_tag(resources):
