@@ -6,7 +6,11 @@ Run:  .venv/bin/python -m pytest infra/test_policies.py
 What is asserted:
 * each worker role grants exactly its step's actions (the lists below, sorted),
   plus write access to its own log group and nothing else;
-* the state machine and trigger roles grant exactly what they need;
+* the two state machines' roles invoke exactly the functions of their own definition
+  and start exactly the executions the definition starts; every ${...} of both
+  definitions is substituted, and the machine ARNs built with !Sub match the names;
+* the trigger roles grant exactly what they need; the schedule's default input is a
+  valid fleet request; the optional Scheduled Event rule delivers the event unchanged;
 * no statement anywhere has Action "*" or "rds:*", and no role action has a wildcard;
 * every statement with Resource "*" holds only actions that have no resource-level
   permissions (allow-list below, cross-checked against the Service Authorization
@@ -52,11 +56,11 @@ EXPECTED_STEP_ACTIONS = {
         "rds:DescribeDBParameters",
         "rds:DescribeDBClusterParameterGroups",
         "rds:DescribeDBClusterParameters",
-        "rds:DescribeOptionGroups",
         "rds:DescribeBlueGreenDeployments",
         "rds:DescribePendingMaintenanceActions",
-        "rds:ListTagsForResource",
         "cloudwatch:GetMetricStatistics",
+        # no rds:ListTagsForResource / rds:DescribeOptionGroups: the tags and option groups
+        # come with the DescribeDBInstances/DescribeDBClusters answers
     ],
     "CreateRole": [
         "rds:CreateBlueGreenDeployment",
@@ -73,6 +77,8 @@ EXPECTED_STEP_ACTIONS = {
         "rds:DescribeBlueGreenDeployments",
         "rds:DescribeDBInstances",
         "rds:DescribeDBClusters",
+        # Aurora: green's instances get the target class before the switchover.
+        "rds:ModifyDBInstance",
     ],
     "GuardrailsRole": [
         "rds:DescribeBlueGreenDeployments",
@@ -94,6 +100,8 @@ EXPECTED_STEP_ACTIONS = {
         "rds:DescribeBlueGreenDeployments",
         "rds:DescribeDBInstances",
         "rds:DescribeDBClusters",
+        # the bluegreen:old-blue-of marker on the old blue only
+        "rds:AddTagsToResource",
     ],
     "CleanupRole": [
         "rds:DescribeBlueGreenDeployments",
@@ -129,8 +137,11 @@ EXPECTED_STEP_ACTIONS = {
         "kms:GenerateDataKey",
         "kms:Decrypt",
     ],
-    # One closing notification per fleet run; no RDS, no CloudWatch.
-    "TallyRole": [
+    # One upgrade execution per database of a fleet, and one closing notification per
+    # fleet run; no RDS, no CloudWatch.
+    "CampaignRole": [
+        "states:StartExecution",
+        "states:DescribeExecution",
         "sns:Publish",
         "kms:GenerateDataKey",
         "kms:Decrypt",
@@ -141,7 +152,7 @@ EXPECTED_STEP_ACTIONS = {
 # that carries their log/SNS/KMS statements (the key policy names the role: no cycle).
 PUBLISHING_ROLES = {
     "RemediationMetricRole": "RemediationMetricNotifyPolicy",
-    "TallyRole": "TallyNotifyPolicy",
+    "CampaignRole": "CampaignNotifyPolicy",
 }
 
 WORKER_LOG_GROUP = {
@@ -155,7 +166,7 @@ WORKER_LOG_GROUP = {
     "CleanupRole": "CleanupLogGroup",
     "AbortRole": "AbortLogGroup",
     "RemediationMetricRole": "RemediationMetricLogGroup",
-    "TallyRole": "TallyLogGroup",
+    "CampaignRole": "CampaignLogGroup",
 }
 
 WORKER_FUNCTIONS = {
@@ -169,8 +180,57 @@ WORKER_FUNCTIONS = {
     "CleanupFunction": ("cleanup", "CleanupRole", 30),
     "AbortFunction": ("abort", "AbortRole", 30),
     "RemediationMetricFunction": ("remediation-metric", "RemediationMetricRole", 30),
-    "TallyFunction": ("tally", "TallyRole", 30),
+    "CampaignFunction": ("campaign", "CampaignRole", 60),
 }
+
+# The two state machines: role, definition, log group, and the explicit name that every
+# !Sub-built ARN of the machine uses (no !Ref between the machines: no dependency cycle).
+STATE_MACHINES = {
+    "UpgradeStateMachine": {
+        "role": "StateMachineRole",
+        "definition": "../statemachine/upgrade.asl.json",
+        "log_group": "StateMachineLogGroup",
+        "name": "${AWS::StackName}-upgrade",
+        "functions": [
+            "PrecheckFunction",
+            "CreateFunction",
+            "WaitFunction",
+            "GuardrailsFunction",
+            "SwitchoverFunction",
+            "VerifyFunction",
+            "CleanupFunction",
+            "AbortFunction",
+            "RemediationMetricFunction",
+        ],
+        # HandOverFleet
+        "starts": ["FleetStateMachine"],
+    },
+    "FleetStateMachine": {
+        "role": "FleetStateMachineRole",
+        "definition": "../statemachine/fleet.asl.json",
+        "log_group": "FleetStateMachineLogGroup",
+        "name": "${AWS::StackName}-fleet",
+        "functions": ["ResolveFunction", "CampaignFunction", "RemediationMetricFunction"],
+        # ContinueFleet (the upgrade executions are started by the campaign worker)
+        "starts": ["FleetStateMachine"],
+    },
+}
+
+
+def machine_arn(machine: str) -> dict:
+    name = STATE_MACHINES[machine]["name"]
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{name}"}
+
+
+def machine_executions_arn(machine: str) -> dict:
+    name = STATE_MACHINES[machine]["name"]
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{name}:*"}
+
+
+def definition_placeholders(machine: str) -> set[str]:
+    text = (TEMPLATE.parent / STATE_MACHINES[machine]["definition"]).read_text(encoding="utf-8")
+    return set(re.findall(r"\$\{(\w+)\}", text))
+
 
 STEP_FUNCTIONS_LOG_DELIVERY = [
     "logs:CreateLogDelivery",
@@ -222,6 +282,7 @@ ARN_SCOPED_BY_DESIGN = {
 # needs several resource types, where only some of them can carry the opt-in tag
 # condition, is split over two statements on purpose; each half is then reported.
 # (role, action, resource format parliament wanted in that statement) -> reason.
+# (The last entry is of another kind: a resource type that cannot exist here.)
 EXPECTED_RESOURCE_MISMATCH = {
     ("CreateRole", "rds:CreateBlueGreenDeployment", "arn:*:rds:*:*:deployment:*"):
         "source (tag condition) and target parameter groups (none) are separate from the new deployment (aws:RequestTag)",
@@ -241,6 +302,10 @@ EXPECTED_RESOURCE_MISMATCH = {
         "final-snapshot statement is separate from the tag-conditioned green cluster",
     ("AbortRole", "rds:DeleteDBCluster", "arn:*:rds:*:*:cluster-snapshot:*"):
         "tag-conditioned green cluster is separate from the final-snapshot resource",
+    # DescribeExecution lists two resource types, execution (STANDARD machines) and express
+    # (EXPRESS machines); the upgrade machine is STANDARD, so execution: is the only one.
+    ("CampaignRole", "states:DescribeExecution", "arn:*:states:*:*:express:*:*:*"):
+        "the upgrade machine is STANDARD: its executions have execution: ARNs, never express: ones",
 }
 
 
@@ -368,8 +433,10 @@ def test_each_role_is_used_by_one_function_only(resources):
     assert sorted(roles) == sorted(set(roles)) == sorted(EXPECTED_STEP_ACTIONS)
 
 
-def test_state_machine_role(resources):
-    statements = role_statements(resources, "StateMachineRole")
+@pytest.mark.parametrize("machine", sorted(STATE_MACHINES))
+def test_state_machine_role(resources, machine):
+    spec = STATE_MACHINES[machine]
+    statements = role_statements(resources, spec["role"], include_conditional=True)
     invoke = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
     assert len(invoke) == 1 and as_list(invoke[0]["Action"]) == ["lambda:InvokeFunction"]
     unqualified, qualified = [], []
@@ -381,40 +448,164 @@ def test_state_machine_role(resources):
             m = re.fullmatch(r"\$\{(\w+)\.Arn\}:\*", r["Fn::Sub"])
             assert m, r
             qualified.append(m.group(1))
-    assert len(WORKER_FUNCTIONS) == 11
-    # exactly the eleven workers, each unqualified and as ":*" (versions/aliases), once
-    assert sorted(unqualified) == sorted(qualified) == sorted(WORKER_FUNCTIONS)
-    assert invoke[0]["Sid"] == "InvokeTheElevenWorkersOnly"
-    assert actions_of(statements) == sorted(["lambda:InvokeFunction", *STEP_FUNCTIONS_LOG_DELIVERY])
+    # exactly the functions of this machine's definition, each unqualified and as ":*"
+    # (versions/aliases), once
+    used = sorted(f"{p[:-len('FunctionArn')]}Function" for p in definition_placeholders(machine)
+                  if p.endswith("FunctionArn"))
+    assert used == sorted(spec["functions"])
+    assert sorted(unqualified) == sorted(qualified) == used
+    assert len(unqualified) == len(set(unqualified))
+    # StartExecution: exactly the machines the definition starts, by their !Sub ARN
+    start = [s for s in statements if "states:StartExecution" in as_list(s["Action"])]
+    assert [as_list(s["Action"]) for s in start] == [["states:StartExecution"]] * len(spec["starts"])
+    assert [s["Resource"] for s in start] == [machine_arn(m) for m in spec["starts"]]
+    assert all("Condition" not in s for s in start + invoke)
+    assert actions_of(statements) == sorted(
+        ["lambda:InvokeFunction", "states:StartExecution", *STEP_FUNCTIONS_LOG_DELIVERY]
+    )
+    # trusted by Step Functions of this account only
+    (trust,) = resources[spec["role"]]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "states.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
-def test_state_machine_definition(resources):
-    sm = resources["UpgradeStateMachine"]
+def test_each_state_machine_has_its_own_role(resources):
+    roles = [resources[m]["Properties"]["Role"] for m in STATE_MACHINES]
+    assert roles == [{"Fn::GetAtt": [STATE_MACHINES[m]["role"], "Arn"]} for m in STATE_MACHINES]
+    assert len({STATE_MACHINES[m]["role"] for m in STATE_MACHINES}) == len(STATE_MACHINES)
+
+
+@pytest.mark.parametrize("machine", sorted(STATE_MACHINES))
+def test_state_machine_definition(resources, machine):
+    spec = STATE_MACHINES[machine]
+    sm = resources[machine]
     props = sm["Properties"]
     assert sm["Type"] == "AWS::Serverless::StateMachine"
     assert props["Type"] == "STANDARD"
-    assert props["DefinitionUri"] == "../statemachine/upgrade.asl.json"
+    assert props["DefinitionUri"] == spec["definition"]
+    # explicit name: what every !Sub-built ARN of this machine relies on
+    assert props["Name"] == {"Fn::Sub": spec["name"]}
     subs = props["DefinitionSubstitutions"]
-    expected = {f"{f[:-len('Function')]}FunctionArn": f for f in WORKER_FUNCTIONS}
-    for key, function in expected.items():
+    for function in spec["functions"]:
+        key = f"{function[:-len('Function')]}FunctionArn"
         assert subs[key] == {"Fn::GetAtt": [function, "Arn"]}, key
-    assert subs["NotificationTopicArn"] == {"Ref": "NotificationTopic"}
-    assert set(subs) == set(expected) | {"NotificationTopicArn"}
-    # every ${...} placeholder of the definition is substituted, and every worker is used
-    # (NotificationTopicArn is offered but the definition may leave it to the workers' env)
-    definition = (TEMPLATE.parent / props["DefinitionUri"]).read_text(encoding="utf-8")
-    placeholders = set(re.findall(r"\$\{(\w+)\}", definition))
-    assert placeholders <= set(subs), placeholders - set(subs)
-    assert set(expected) <= placeholders, set(expected) - placeholders
+    # the other machine by !Sub (or, from fleet to upgrade only, !Ref), itself by !Sub
+    if "FleetStateMachineArn" in subs:
+        assert subs["FleetStateMachineArn"] == machine_arn("FleetStateMachine")
+    if "UpgradeStateMachineArn" in subs:
+        assert machine == "FleetStateMachine"
+        assert subs["UpgradeStateMachineArn"] == {"Ref": "UpgradeStateMachine"}
+    # nothing offered that the definition does not use (NotificationTopicArn excepted: it
+    # was always offered to the upgrade definition, which leaves it to the workers' env)
+    extra = set(subs) - definition_placeholders(machine)
+    assert extra <= {"NotificationTopicArn"}, extra
+    if "NotificationTopicArn" in subs:
+        assert subs["NotificationTopicArn"] == {"Ref": "NotificationTopic"}
     assert props["Logging"]["Level"] == "ALL"
     assert props["Logging"]["IncludeExecutionData"] is True
+    (dest,) = props["Logging"]["Destinations"]
+    assert dest == {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [spec["log_group"], "Arn"]}}}
+    log_name = resources[spec["log_group"]]["Properties"]["LogGroupName"]
+    assert log_name == {"Fn::Sub": "/aws/vendedlogs/states/" + spec["name"]}
 
 
-@pytest.mark.parametrize("role", ["SchedulerRole", "AlarmTriggerRole"])
-def test_trigger_roles_start_this_state_machine_only(resources, role):
+@pytest.mark.parametrize("machine", sorted(STATE_MACHINES))
+def test_every_placeholder_of_both_definitions_is_substituted(resources, machine):
+    subs = resources[machine]["Properties"]["DefinitionSubstitutions"]
+    placeholders = definition_placeholders(machine)
+    assert placeholders, machine
+    assert placeholders <= set(subs), placeholders - set(subs)
+    # the definitions use the machines' ARNs through these two placeholders only
+    text = (TEMPLATE.parent / STATE_MACHINES[machine]["definition"]).read_text(encoding="utf-8")
+    assert ":stateMachine:" not in text
+
+
+def test_state_machine_arns_built_with_sub_match_the_names(resources):
+    """Every states ARN in the template is built from one of the two explicit names."""
+    names = {spec["name"] for spec in STATE_MACHINES.values()}
+    found = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str) and ":states:" in value["Fn::Sub"]:
+                m = re.fullmatch(
+                    r"arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+                    r"(stateMachine|execution):(\$\{AWS::StackName\}-\w+)(:\*)?",
+                    value["Fn::Sub"],
+                )
+                assert m, value
+                assert m.group(2) in names, value
+                assert (m.group(1) == "execution") == bool(m.group(3)), value
+                found.add(m.group(0))
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(resources)
+    assert found  # the walk saw them
+
+
+def test_campaign_starts_and_describes_upgrade_executions_only(resources):
+    statements = [
+        s for s in role_statements(resources, "CampaignRole")
+        if set(as_list(s["Action"])) & {"states:StartExecution", "states:DescribeExecution"}
+    ]
+    got = sorted((tuple(as_list(s["Action"])), json.dumps(s["Resource"], sort_keys=True)) for s in statements)
+    assert got == sorted([
+        (("states:StartExecution",), json.dumps(machine_arn("UpgradeStateMachine"), sort_keys=True)),
+        (("states:DescribeExecution",), json.dumps(machine_executions_arn("UpgradeStateMachine"), sort_keys=True)),
+    ])
+    assert all("Condition" not in s for s in statements)
+    # inline in the role (they do not name the key); the notify policy holds no states action
+    inline = [s for p in resources["CampaignRole"]["Properties"]["Policies"]
+              for s in as_list(p["PolicyDocument"]["Statement"])]
+    assert actions_of(inline) == ["states:DescribeExecution", "states:StartExecution"]
+
+
+def test_verify_tags_only_the_old_blue_with_the_marker(resources):
+    (s,) = [s for s in role_statements(resources, "VerifyRole")
+            if "rds:AddTagsToResource" in as_list(s["Action"])]
+    assert as_list(s["Action"]) == ["rds:AddTagsToResource"]
+    assert [r["Fn::Sub"] for r in as_list(s["Resource"])] == [
+        "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:*-old*",
+        "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:*-old*",
+    ]
+    assert s["Condition"] == {
+        "StringEquals": {OPT_IN_KEY: "true"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["bluegreen:old-blue-of"]},
+        "Null": {"aws:RequestTag/bluegreen:old-blue-of": "false"},
+    }
+
+
+def test_wait_only_resizes_opted_in_instances(resources):
+    mutating = [s for s in role_statements(resources, "WaitRole")
+                if not all(a.startswith("rds:Describe") for a in as_list(s["Action"]))
+                and s.get("Sid") != "WriteOwnLogs"]
+    (s,) = mutating
+    assert as_list(s["Action"]) == ["rds:ModifyDBInstance"]
+    assert s["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:*"}
+    assert s["Condition"] == {"StringEquals": {OPT_IN_KEY: "true"}}
+
+
+TRIGGER_ROLES = {
+    "SchedulerRole": ("UpgradeStateMachine", "HasSchedule", "scheduler.amazonaws.com"),
+    "AlarmTriggerRole": ("UpgradeStateMachine", None, "events.amazonaws.com"),
+    "ScheduledEventRuleRole": ("FleetStateMachine", "HasScheduledEventRule", "events.amazonaws.com"),
+}
+
+
+@pytest.mark.parametrize("role", sorted(TRIGGER_ROLES))
+def test_trigger_roles_start_their_state_machine_only(resources, role):
+    machine, condition, service = TRIGGER_ROLES[role]
+    assert resources[role].get("Condition") == condition
     statements = role_statements(resources, role)
     assert actions_of(statements) == ["states:StartExecution"]
-    assert all(s["Resource"] == {"Ref": "UpgradeStateMachine"} for s in statements)
+    assert all(s["Resource"] == {"Ref": machine} for s in statements)
+    (trust,) = resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": service}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 def test_alarm_rule_delivers_event_unchanged(resources):
@@ -427,6 +618,57 @@ def test_alarm_rule_delivers_event_unchanged(resources):
     (target,) = props["Targets"]
     assert not {"Input", "InputPath", "InputTransformer"} & set(target)
     assert target["RoleArn"] == {"Fn::GetAtt": ["AlarmTriggerRole", "Arn"]}
+
+
+def test_scheduled_event_rule_starts_the_fleet_with_the_event(template, resources):
+    param = template["Parameters"]["ScheduledEventExpression"]
+    assert param["Default"] == ""  # off unless asked for
+    assert template["Conditions"]["HasScheduledEventRule"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ScheduledEventExpression"}, ""]}]
+    }
+    pattern = re.compile(param["AllowedPattern"])
+    for ok in ("", "rate(7 days)", "cron(0 3 ? * SUN *)"):
+        assert pattern.fullmatch(ok), ok
+    for bad in ("at(2026-12-06T03:00:00)", "cron()", "weekly"):
+        assert not pattern.fullmatch(bad), bad
+    rule = resources["ScheduledEventRule"]
+    assert rule["Type"] == "AWS::Events::Rule"
+    assert rule["Condition"] == "HasScheduledEventRule"
+    props = rule["Properties"]
+    assert props["ScheduleExpression"] == {"Ref": "ScheduledEventExpression"}
+    assert "EventPattern" not in props
+    (target,) = props["Targets"]
+    # no Input of its own: EventBridge delivers the Scheduled Event, which the fleet machine
+    # reads as a fleet run of every opted-in database
+    assert not {"Input", "InputPath", "InputTransformer"} & set(target)
+    assert target["Arn"] == {"Ref": "FleetStateMachine"}
+    assert target["RoleArn"] == {"Fn::GetAtt": ["ScheduledEventRuleRole", "Arn"]}
+
+
+def test_schedule_default_input_is_an_opt_in_fleet_request(template, resources):
+    param = template["Parameters"]["ScheduleInput"]
+    request = json.loads(param["Default"])
+    assert re.fullmatch(param["AllowedPattern"], param["Default"])  # CloudFormation checks it too
+    assert isinstance(request, dict)
+    # a fleet request (a selector, no single database) ...
+    assert "db_identifier" not in request
+    tags = request["selector"]["tags"]
+    assert isinstance(tags, dict) and len(tags) >= 1
+    assert all(isinstance(k, str) and k and isinstance(v, str) for k, v in tags.items())
+    # ... of the databases that opted in, started by the schedule ...
+    assert tags == {"bluegreen:managed": "true"}
+    assert request["trigger"] == "schedule"
+    # ... and dry-run unless a database's own bluegreen:action tag says otherwise
+    assert "action" not in request
+    assert resources["UpgradeSchedule"]["Properties"]["Target"]["Input"] == {"Ref": "ScheduleInput"}
+    assert resources["UpgradeSchedule"]["Properties"]["Target"]["Arn"] == {"Ref": "UpgradeStateMachine"}
+
+
+def test_outputs_name_both_machines(template):
+    outputs = template["Outputs"]
+    assert outputs["StateMachineArn"]["Value"] == {"Ref": "UpgradeStateMachine"}
+    assert outputs["FleetStateMachineArn"]["Value"] == {"Ref": "FleetStateMachine"}
+    assert outputs["ScheduledEventRuleArn"]["Condition"] == "HasScheduledEventRule"
 
 
 def test_no_star_or_rds_star_action_anywhere(resources):
@@ -485,7 +727,7 @@ def test_publishing_roles_use_own_topic_and_key_only(resources, role):
     assert resources[function]["DependsOn"] == PUBLISHING_ROLES[role]
 
 
-def test_tally_notification_statements_mirror_remediation_metric(resources):
+def test_campaign_notification_statements_mirror_remediation_metric(resources):
     def shape(policy):
         return [
             (s["Sid"], sorted(as_list(s["Action"])), s["Resource"])
@@ -493,7 +735,7 @@ def test_tally_notification_statements_mirror_remediation_metric(resources):
             if s["Sid"] != "WriteOwnLogs"
         ]
 
-    assert shape("TallyNotifyPolicy") == shape("RemediationMetricNotifyPolicy")
+    assert shape("CampaignNotifyPolicy") == shape("RemediationMetricNotifyPolicy")
 
 
 def test_resolve_describes_this_account_and_region_only(resources):
@@ -513,6 +755,22 @@ def test_resolve_describes_this_account_and_region_only(resources):
         }, s["Sid"]
         seen.append(action)
     assert sorted(seen) == sorted(expected)
+
+
+@pytest.mark.parametrize("role", ["PrecheckRole", "VerifyRole"])
+def test_filtered_describes_and_default_parameter_groups_are_allowed(resources, role):
+    """describe_by_resource_id sends no identifier (a dbi-resource-id / db-cluster-resource-id
+    filter), so it is authorised against the type's wildcard ARN; the precheck reads the
+    target family's default group (default.<family>), which has a pg: ARN like any other."""
+    rds_arn = "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:"
+    wanted = {"rds:DescribeDBInstances": "db:*", "rds:DescribeDBClusters": "cluster:*"}
+    if role == "PrecheckRole":
+        wanted["rds:DescribeDBParameters"] = "pg:*"
+        wanted["rds:DescribeDBClusterParameters"] = "cluster-pg:*"
+    for action, arn_type in wanted.items():
+        grants = [s for s in role_statements(resources, role)
+                  if action in as_list(s["Action"]) and "Condition" not in s]
+        assert any({"Fn::Sub": rds_arn + arn_type} in as_list(s["Resource"]) for s in grants), (role, action)
 
 
 def test_mutating_rds_actions_require_opt_in_tag(resources):
@@ -598,9 +856,22 @@ def test_topic_key(resources):
 
 def test_log_groups_have_retention_parameter(resources):
     groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
-    assert len(groups) == len(WORKER_FUNCTIONS) + 1 == 12  # + the state machine's
+    assert len(groups) == len(WORKER_FUNCTIONS) + len(STATE_MACHINES) == 13
     for g in groups:
         assert g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_key_policy_lets_logs_encrypt_every_log_group(resources):
+    (s,) = [s for s in resources["EncryptionKey"]["Properties"]["KeyPolicy"]["Statement"]
+            if s["Sid"] == "CloudWatchLogsEncryptsThisStacksLogGroups"]
+    patterns = [p["Fn::Sub"] for p in s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]]
+    prefix = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+    for name, res in resources.items():
+        if res["Type"] != "AWS::Logs::LogGroup":
+            continue
+        assert res["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}, name
+        arn = prefix + res["Properties"]["LogGroupName"]["Fn::Sub"]
+        assert any(re.fullmatch(re.escape(p).replace(r"\*", ".*"), arn) for p in patterns), name
 
 
 # ---------------------------------------------------------------------------
@@ -615,6 +886,7 @@ def _resolve(value, role_names):
             text = value["Fn::Sub"]
             text = text.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "us-east-1")
             text = text.replace("${AWS::AccountId}", "123456789012").replace("${AWS::URLSuffix}", "amazonaws.com")
+            text = text.replace("${AWS::StackName}", "rds-bluegreen")
             text = re.sub(r"\$\{(\w+)\.Arn\}", lambda m: f"arn:aws:lambda:us-east-1:123456789012:function:{m.group(1)}", text)
             return text
         if "Fn::GetAtt" in value:
@@ -631,7 +903,9 @@ def _resolve(value, role_names):
             if ref == "NotificationTopic":
                 return "arn:aws:sns:us-east-1:123456789012:rds-bluegreen"
             if ref == "UpgradeStateMachine":
-                return "arn:aws:states:us-east-1:123456789012:stateMachine:upgrade"
+                return "arn:aws:states:us-east-1:123456789012:stateMachine:rds-bluegreen-upgrade"
+            if ref == "FleetStateMachine":
+                return "arn:aws:states:us-east-1:123456789012:stateMachine:rds-bluegreen-fleet"
             if ref == "EnhancedMonitoringRoleArns":
                 return ["arn:aws:iam::123456789012:role/rds-monitoring-role"]
             if ref == "DatabaseKmsKeyArns":
@@ -690,7 +964,7 @@ def test_sam_transform_adds_nothing_and_lints_clean(monkeypatch):
         if res["Type"] == "AWS::Serverless::Function":
             res["Properties"]["CodeUri"] = f"s3://artifacts/{name}.zip"
         if res["Type"] == "AWS::Serverless::StateMachine":
-            res["Properties"]["DefinitionUri"] = "s3://artifacts/upgrade.asl.json"
+            res["Properties"]["DefinitionUri"] = f"s3://artifacts/{name}.asl.json"
 
     class NoManagedPolicies:
         def load(self):
@@ -701,9 +975,12 @@ def test_sam_transform_adds_nothing_and_lints_clean(monkeypatch):
     assert set(out["Resources"]) == set(tpl["Resources"])
     for function in WORKER_FUNCTIONS:
         assert out["Resources"][function]["Type"] == "AWS::Lambda::Function"
-    sm = out["Resources"]["UpgradeStateMachine"]
-    assert sm["Type"] == "AWS::StepFunctions::StateMachine"
-    assert sm["Properties"]["StateMachineType"] == "STANDARD"
+    for machine, spec in STATE_MACHINES.items():
+        sm = out["Resources"][machine]
+        assert sm["Type"] == "AWS::StepFunctions::StateMachine"
+        assert sm["Properties"]["StateMachineType"] == "STANDARD"
+        assert sm["Properties"]["StateMachineName"] == {"Fn::Sub": spec["name"]}
+        assert sm["Properties"]["RoleArn"] == {"Fn::GetAtt": [spec["role"], "Arn"]}
     matches = cfnlint_api.lint(json.dumps(out))
     assert not matches, [str(m) for m in matches]
 
