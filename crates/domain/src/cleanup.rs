@@ -28,6 +28,8 @@ pub struct CleanupFacts<'a> {
     pub old_blue_now: Option<&'a SourceDb>,
     /// Aurora: the old blue cluster's instances and their statuses (absent = gone).
     pub old_members: &'a [(String, Option<String>)],
+    /// The old blue's read replicas (`OldBlue::replicas`) and their statuses (absent = gone).
+    pub old_replicas: &'a [(String, Option<String>)],
     /// The final snapshot's status, when it exists.
     pub snapshot_status: Option<&'a str>,
     pub state: &'a CleanupState,
@@ -166,8 +168,28 @@ pub fn next(f: CleanupFacts<'_>) -> Result<(Vec<CleanupAction>, CleanupState), W
         state.deployment_deleted = true;
     }
 
-    // 3. The old blue, only when asked.
+    // 3. The old blue, only when asked: its read replicas first (deleting a primary would
+    //    promote them to standalone databases), then the primary once they are gone.
     if f.request.delete_old_blue && !state.old_blue_deleted {
+        let remaining: Vec<&(String, Option<String>)> =
+            f.old_replicas.iter().filter(|(_, s)| s.is_some()).collect();
+        if !remaining.is_empty() {
+            for (replica, status) in remaining {
+                if !status
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("deleting"))
+                {
+                    actions.push(CleanupAction::DeleteInstance {
+                        name: replica.clone(),
+                    });
+                    state.steps.push(format!(
+                        "deleting {replica} (read replica of {})",
+                        old.identifier
+                    ));
+                }
+            }
+            return Ok((actions, pending(state)));
+        }
         if let Some(o) = f.old_blue_now {
             if o.deletion_protection {
                 actions.push(CleanupAction::DisableDeletionProtection {
@@ -221,4 +243,87 @@ fn pending(mut state: CleanupState) -> CleanupState {
     state.done = false;
     state.next_delay_seconds = POLL_SECONDS;
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request() -> Request {
+        Request::from_json(
+            &json!({"db_identifier": "orders", "target_engine_version": "16.4",
+                                   "delete_old_blue": true, "final_snapshot": false}),
+        )
+        .unwrap()
+    }
+
+    fn old_blue() -> OldBlue {
+        OldBlue {
+            kind: DbKind::Instance,
+            identifier: "orders-old1".into(),
+            arn: "arn:aws:rds:us-east-1:123456789012:db:orders-old1".into(),
+            resource_id: Some("db-BLUE".into()),
+            engine_version: "13.15".into(),
+            members: vec![],
+            replicas: vec!["orders-r1-old1".into(), "orders-r2-old1".into()],
+        }
+    }
+
+    fn now_db() -> SourceDb {
+        SourceDb {
+            identifier: "orders-old1".into(),
+            resource_id: Some("db-BLUE".into()),
+            engine_version: "13.15".into(),
+            status: "available".into(),
+            ..SourceDb::default()
+        }
+    }
+
+    #[test]
+    fn old_replicas_are_deleted_before_the_old_primary_and_only_once() {
+        let (req, old, db) = (request(), old_blue(), now_db());
+        let replicas = [
+            ("orders-r1-old1".to_string(), Some("available".to_string())),
+            ("orders-r2-old1".to_string(), Some("deleting".to_string())),
+        ];
+        let facts = |state: &CleanupState, replicas: &[(String, Option<String>)]| {
+            next(CleanupFacts {
+                request: &req,
+                deployment_name: "rbg-orders-to-16-4",
+                version_before: "13.15",
+                old_blue: &old,
+                deployment: None,
+                old_blue_now: Some(&db),
+                old_members: &[],
+                old_replicas: replicas,
+                snapshot_status: None,
+                state,
+                now: 0,
+            })
+            .unwrap()
+        };
+        let (actions, state) = facts(&CleanupState::default(), &replicas);
+        assert_eq!(
+            actions,
+            [CleanupAction::DeleteInstance {
+                name: "orders-r1-old1".into()
+            }],
+            "the one already deleting is not deleted again; the primary waits"
+        );
+        assert!(!state.done);
+        let gone = [
+            ("orders-r1-old1".to_string(), None),
+            ("orders-r2-old1".to_string(), None),
+        ];
+        let (actions, state) = facts(&state, &gone);
+        assert_eq!(
+            actions,
+            [CleanupAction::DeleteOldBlue {
+                kind: DbKind::Instance,
+                of: "orders-old1".into()
+            }]
+        );
+        assert!(state.done);
+    }
 }

@@ -266,8 +266,7 @@ pub fn evaluate(
     };
     // ReplicaLag and AuroraBinlogReplicaLag report -1 when replication is not active.
     let inactive_when_negative = |metric: &str| {
-        metric == REPLICA_LAG.metric
-            || (metric == signal.metric && signal.negative_means_inactive)
+        metric == REPLICA_LAG.metric || (metric == signal.metric && signal.negative_means_inactive)
     };
     let mut problems = Vec::new();
     let mut absent = Vec::new();
@@ -534,7 +533,10 @@ mod tests {
             BOUNDS,
             0,
         );
-        assert!(matches!(&v, LagVerdict::Hold { reason } if reason.contains("30.0s (max 5s)")), "{v:?}");
+        assert!(
+            matches!(&v, LagVerdict::Hold { reason } if reason.contains("30.0s (max 5s)")),
+            "{v:?}"
+        );
     }
 
     #[test]

@@ -528,7 +528,11 @@ mod tests {
         s.topology.replicas = vec![replica("orders-r1"), replica("orders-r2")];
         let c = verdict(&s, "replicas");
         assert_eq!(c.verdict, Verdict::Pass);
-        assert!(c.observed.contains("orders-r1, orders-r2"), "{}", c.observed);
+        assert!(
+            c.observed.contains("orders-r1, orders-r2"),
+            "{}",
+            c.observed
+        );
     }
 
     #[test]
@@ -574,7 +578,11 @@ mod tests {
         s.topology.proxies[0].reason = Some("AUTH_FAILURE".into());
         let c = verdict(&s, "rds-proxy");
         assert_eq!(c.verdict, Verdict::Fail);
-        assert!(c.observed.contains("UNAVAILABLE (AUTH_FAILURE)"), "{}", c.observed);
+        assert!(
+            c.observed.contains("UNAVAILABLE (AUTH_FAILURE)"),
+            "{}",
+            c.observed
+        );
     }
 
     #[test]
@@ -660,8 +668,14 @@ mod tests {
             ..after
         };
         let problems = verify(&before, &after).join("; ");
-        assert!(problems.contains("replicates from orders-old1"), "{problems}");
+        assert!(
+            problems.contains("replicates from orders-old1"),
+            "{problems}"
+        );
         assert!(problems.contains("targets db-BLUE"), "{problems}");
-        assert!(problems.contains("custom endpoint reporting is missing"), "{problems}");
+        assert!(
+            problems.contains("custom endpoint reporting is missing"),
+            "{problems}"
+        );
     }
 }

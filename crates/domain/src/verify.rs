@@ -66,11 +66,17 @@ pub fn verify(f: VerifyFacts<'_>) -> Result<(Verification, OldBlue), WorkerError
                 endpoint.as_deref().unwrap_or("none")
             ));
         }
-        if f.production.is_some_and(|p| p.multi_az != f.source.multi_az) {
+        if f.production
+            .is_some_and(|p| p.multi_az != f.source.multi_az)
+        {
             problems.push(format!(
                 "{name} is {}Multi-AZ now, blue was {}",
                 if f.source.multi_az { "not " } else { "" },
-                if f.source.multi_az { "Multi-AZ" } else { "Single-AZ" }
+                if f.source.multi_az {
+                    "Multi-AZ"
+                } else {
+                    "Single-AZ"
+                }
             ));
         }
     }

@@ -34,6 +34,13 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
             old_members.push((m, status));
         }
     }
+    let mut old_replicas = Vec::new();
+    if request.delete_old_blue {
+        for r in &old.replicas {
+            let status = rds.describe(DbKind::Instance, r).await?.map(|d| d.status);
+            old_replicas.push((r.clone(), status));
+        }
+    }
     let state = run.cleanup.clone().unwrap_or_default();
     let snapshot_status =
         if request.final_snapshot && state.snapshot_status.as_deref() != Some("available") {
@@ -50,6 +57,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         deployment: view.as_ref(),
         old_blue_now: old_now.as_ref(),
         old_members: &old_members,
+        old_replicas: &old_replicas,
         snapshot_status: snapshot_status.as_deref(),
         state: &state,
         now: now_epoch(&inv),

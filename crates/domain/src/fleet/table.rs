@@ -70,6 +70,9 @@ pub struct Row {
     /// The name of the database's execution of the per-database state machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<String>,
+    /// The read replicas that moved with it (they are not fleet members of their own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<String>,
 }
 
 impl Row {
@@ -128,6 +131,16 @@ impl Row {
             error: run.error_name().map(str::to_string),
             detail: detail.map(|d| clip(&d, MAX_DETAIL_CHARS)),
             execution: None,
+            replicas: run
+                .source
+                .as_ref()
+                .map(|s| {
+                    crate::topology::replicas_of(s)
+                        .into_iter()
+                        .map(|r| r.identifier)
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 
