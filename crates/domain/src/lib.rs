@@ -10,6 +10,7 @@ pub mod error;
 pub mod fleet;
 pub mod guardrail;
 pub mod lag;
+pub mod lifecycle;
 pub mod limits;
 pub mod milestone;
 pub mod names;

@@ -17,10 +17,10 @@ pub const MAX_ERROR_CHARS: usize = 256;
 /// message, as JSON) in the cause, so the message keeps well inside `MAX_CAUSE_CHARS`.
 pub const MAX_ERROR_MESSAGE_CHARS: usize = 16_384;
 
-/// The per-database state machine's `TimeoutSeconds` (21 days). It cannot be caught, so it
+/// The per-database state machine's `TimeoutSeconds` (30 days). It cannot be caught, so it
 /// must exceed the longest run any accepted request can take (`longest_run_seconds`); a
 /// test keeps the definition and this constant in step.
-pub const UPGRADE_MACHINE_TIMEOUT_SECONDS: u64 = 21 * 24 * 3600;
+pub const UPGRADE_MACHINE_TIMEOUT_SECONDS: u64 = 30 * 24 * 3600;
 
 /// How long the cleanup may wait for the final snapshot before it stops (the snapshot of a
 /// large old blue can take hours; nothing is deleted before it is available).
@@ -48,7 +48,18 @@ pub fn longest_run_seconds(request: &Request) -> u64 {
     let switchover = u64::from(request.switchover_timeout_seconds)
         + u64::from(MAX_POLLS_FOR_SWITCHOVER_TO_START * crate::schedule::SWITCHOVER_DELAY);
     let soak = u64::from(request.soak_hours) * 3600;
-    before_switchover + holds + switchover + soak + MAX_SNAPSHOT_WAIT_SECONDS + SLACK_SECONDS
+    let approval = if request.require_approval {
+        u64::from(request.approval_timeout_hours) * 3600
+    } else {
+        0
+    };
+    before_switchover
+        + holds
+        + approval
+        + switchover
+        + soak
+        + MAX_SNAPSHOT_WAIT_SECONDS
+        + SLACK_SECONDS
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut.
@@ -76,6 +87,8 @@ mod tests {
             "switchover_timeout_seconds": 3600,
             "soak_hours": MAX_SOAK_HOURS,
             "switchover_window": "Sun 00:00-23:59 UTC",
+            "require_approval": true,
+            "approval_timeout_hours": crate::request::MAX_APPROVAL_TIMEOUT_HOURS,
         }))
         .unwrap();
         let need = longest_run_seconds(&longest);

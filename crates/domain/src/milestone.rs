@@ -18,6 +18,10 @@ pub enum Milestone {
     AlreadyInProgress,
     /// Green ready, but the switchover window closed first: green is left prepared.
     SwitchoverSkipped,
+    /// Green ready and the guardrails say go: waiting for an operator's approval.
+    ApprovalRequested,
+    /// The operator rejected the switchover.
+    Rejected,
 }
 
 impl Milestone {
@@ -33,6 +37,8 @@ impl Milestone {
             Self::Aborted => "aborted",
             Self::AlreadyInProgress => "already_in_progress",
             Self::SwitchoverSkipped => "switchover_skipped",
+            Self::ApprovalRequested => "approval_requested",
+            Self::Rejected => "rejected",
         }
     }
 
@@ -44,7 +50,8 @@ impl Milestone {
             Self::Failed => Some("failed"),
             Self::Aborted => Some("aborted"),
             // The run ends with green prepared, as a `prepare` does.
-            Self::Prepared | Self::SwitchoverSkipped => Some("prepared"),
+            // Green left prepared (a rejection with on_reject=abort ends `aborted` instead).
+            Self::Prepared | Self::SwitchoverSkipped | Self::Rejected => Some("prepared"),
             _ => None,
         }
     }
@@ -54,7 +61,7 @@ impl Milestone {
         Self::ALL.into_iter().find(|m| m.as_str() == name)
     }
 
-    pub const ALL: [Milestone; 10] = [
+    pub const ALL: [Milestone; 12] = [
         Self::Started,
         Self::GreenReady,
         Self::Prepared,
@@ -65,5 +72,7 @@ impl Milestone {
         Self::Aborted,
         Self::AlreadyInProgress,
         Self::SwitchoverSkipped,
+        Self::ApprovalRequested,
+        Self::Rejected,
     ];
 }

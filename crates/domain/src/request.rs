@@ -46,6 +46,17 @@ impl Action {
     }
 }
 
+/// What a rejected approval leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnReject {
+    /// Green stays prepared; a later `switchover` run finishes, or `abort` deletes it.
+    #[default]
+    Keep,
+    /// Green is deleted (as action `abort` does).
+    Abort,
+}
+
 /// How the run was started; a dimension of the `Remediations` metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,6 +81,10 @@ pub const DEFAULT_SWITCHOVER_TIMEOUT_SECONDS: u32 = 300;
 pub const DEFAULT_MAX_REPLICA_LAG_SECONDS: u32 = 5;
 pub const DEFAULT_SOAK_HOURS: u32 = 24;
 pub const DEFAULT_MAX_PROVISIONING_MINUTES: u32 = 240;
+/// How long a run waits for an operator's approval before it ends as a closed window would
+/// (green kept, `switchover_skipped`).
+pub const DEFAULT_APPROVAL_TIMEOUT_HOURS: u32 = 24;
+pub const MAX_APPROVAL_TIMEOUT_HOURS: u32 = 168;
 /// PostgreSQL logical replication (every major upgrade) has no lag metric on green: blue's
 /// `OldestReplicationSlotLag` (bytes) is the signal, bounded by its own field.
 pub const DEFAULT_MAX_REPLICATION_SLOT_LAG_BYTES: u64 = 64 * 1024 * 1024;
@@ -91,6 +106,9 @@ fn default_max_provisioning() -> u32 {
 }
 fn default_max_slot_lag() -> u64 {
     DEFAULT_MAX_REPLICATION_SLOT_LAG_BYTES
+}
+fn default_approval_timeout() -> u32 {
+    DEFAULT_APPROVAL_TIMEOUT_HOURS
 }
 fn yes() -> bool {
     true
@@ -133,6 +151,14 @@ pub struct Request {
     /// When the switchover may start, e.g. `Sun 03:00-05:00 UTC` (see `window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switchover_window: Option<String>,
+    /// Pause before the switchover, once green is ready and the guardrails say go, until an
+    /// operator approves (`rbg approve`, or Step Functions' SendTaskSuccess).
+    #[serde(default)]
+    pub require_approval: bool,
+    #[serde(default = "default_approval_timeout")]
+    pub approval_timeout_hours: u32,
+    #[serde(default)]
+    pub on_reject: OnReject,
 }
 
 /// Request fields in contract order; also the suffixes of the `bluegreen:` tags.
@@ -154,6 +180,9 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "max_provisioning_minutes",
     "notification_topic_arn",
     "switchover_window",
+    "require_approval",
+    "approval_timeout_hours",
+    "on_reject",
 ];
 
 const NUMERIC_FIELDS: &[&str] = &[
@@ -162,8 +191,9 @@ const NUMERIC_FIELDS: &[&str] = &[
     "max_replication_slot_lag_bytes",
     "soak_hours",
     "max_provisioning_minutes",
+    "approval_timeout_hours",
 ];
-const BOOLEAN_FIELDS: &[&str] = &["final_snapshot", "delete_old_blue"];
+const BOOLEAN_FIELDS: &[&str] = &["final_snapshot", "delete_old_blue", "require_approval"];
 
 use crate::names::tags;
 
@@ -339,6 +369,12 @@ impl Request {
         }
         range("soak_hours", self.soak_hours, 0, MAX_SOAK_HOURS)?;
         range(
+            "approval_timeout_hours",
+            self.approval_timeout_hours,
+            1,
+            MAX_APPROVAL_TIMEOUT_HOURS,
+        )?;
+        range(
             "max_provisioning_minutes",
             self.max_provisioning_minutes,
             10,
@@ -401,7 +437,13 @@ fn field_hint(field: &str) -> String {
         "max_replication_slot_lag_bytes" => {
             format!(". Accepted: an integer from 0 to {MAX_REPLICATION_SLOT_LAG_BYTES}")
         }
-        "final_snapshot" | "delete_old_blue" => ". Accepted: true or false".into(),
+        "final_snapshot" | "delete_old_blue" | "require_approval" => {
+            ". Accepted: true or false".into()
+        }
+        "on_reject" => ". Accepted: keep, abort".into(),
+        "approval_timeout_hours" => {
+            format!(". Accepted: an integer from 1 to {MAX_APPROVAL_TIMEOUT_HOURS}")
+        }
         _ => String::new(),
     }
 }

@@ -161,6 +161,30 @@ pub struct AbortState {
     pub steps: Vec<String>,
 }
 
+/// `require_approval`: the wait for an operator before the switchover.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalState {
+    /// The approval task's timeout (`approval_timeout_hours`).
+    pub timeout_seconds: u64,
+    /// SendTaskSuccess's output (who, when, why), once approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Value>,
+    /// SendTaskFailure's error and cause, once rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timed_out: Option<Value>,
+}
+
+impl ApprovalState {
+    pub fn for_request(request: &Request) -> Option<Self> {
+        request.require_approval.then(|| Self {
+            timeout_seconds: u64::from(request.approval_timeout_hours) * 3600,
+            ..Self::default()
+        })
+    }
+}
+
 /// What each notification/metric publication did; failures are kept, never raised.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PublishRecord {
@@ -204,6 +228,8 @@ pub struct Run {
     /// precheck of a run started after the switchover): what soak, snapshot and cleanup act on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_blue: Option<OldBlue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalState>,
     /// Seconds the `Soak` state waits before cleanup (`soak_hours` * 3600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soak_seconds: Option<u64>,

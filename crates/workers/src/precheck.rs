@@ -197,6 +197,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         }
     }
     tracing::info!(route = ?run.route, verdict = ?report.verdict, "precheck done");
+    run.approval = bluegreen_domain::run::ApprovalState::for_request(&request);
     run.request = Some(request);
     run.source = Some(source);
     run.plan = Some(plan);

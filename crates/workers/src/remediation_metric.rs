@@ -17,6 +17,9 @@ use serde_json::{json, Value};
 pub struct MilestoneEvent {
     pub milestone: Milestone,
     pub run: Run,
+    /// `approval_requested`: the task token the run waits on (never logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_token: Option<String>,
 }
 
 impl Labelled for MilestoneEvent {
@@ -33,7 +36,11 @@ pub async fn handle(
     event: MilestoneEvent,
     inv: Invocation,
 ) -> Result<Run, WorkerError> {
-    let MilestoneEvent { milestone, mut run } = event;
+    let MilestoneEvent {
+        milestone,
+        mut run,
+        task_token,
+    } = event;
     let mut record = PublishRecord {
         milestone: milestone.as_str().into(),
         ..PublishRecord::default()
@@ -57,7 +64,10 @@ pub async fn handle(
         .request
         .as_ref()
         .and_then(|r| r.notification_topic_arn.clone());
-    let (subject, body) = notification(milestone, &run);
+    let (subject, mut body) = notification(milestone, &run);
+    if let Some(token) = task_token.as_deref() {
+        body["approval"] = approval_instructions(&run, token);
+    }
     let outcome = milestone.outcome().unwrap_or(milestone.as_str());
     let db = run.db_label();
     let attributes = [
@@ -173,6 +183,8 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
         Milestone::Aborted => "aborted",
         Milestone::AlreadyInProgress => "already in progress, nothing done",
         Milestone::SwitchoverSkipped => "switchover window closed, green left prepared",
+        Milestone::ApprovalRequested => "ready to switch over: approve or reject",
+        Milestone::Rejected => "switchover rejected",
     };
     let subject = notification_subject(&format!("[rds-bluegreen] {db} {from} -> {to}: {what}"));
     let body = json!({
@@ -196,4 +208,40 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
         "failed_checks": run.report.as_ref().map(|r| r.failures().into_iter().cloned().collect::<Vec<_>>()),
     });
     (subject, body)
+}
+
+/// What will happen and exactly how to approve or reject, for `approval_requested`.
+pub fn approval_instructions(run: &Run, token: &str) -> Value {
+    let execution = &run.execution.id;
+    let db = run.db_label();
+    let timeout_hours = run
+        .request
+        .as_ref()
+        .map_or(0, |r| r.approval_timeout_hours);
+    let on_reject = run
+        .request
+        .as_ref()
+        .map_or("keep", |r| match r.on_reject {
+            bluegreen_domain::request::OnReject::Keep => "keep",
+            bluegreen_domain::request::OnReject::Abort => "abort",
+        });
+    json!({
+        "what_happens": format!(
+            "approving switches {db} over to green now (inside the switchover window when one is set): \
+             writes stop for the switchover's duration, then production runs the new version and the \
+             old blue is kept as the fallback; rejecting {} green; no answer within {timeout_hours} hours \
+             leaves green prepared",
+            if on_reject == "abort" { "deletes" } else { "keeps" }
+        ),
+        "approve": format!("rbg approve {execution}"),
+        "reject": format!("rbg reject {execution} --reason \"...\""),
+        "approve_with_aws_cli": format!(
+            "aws stepfunctions send-task-success --task-token '{token}' --task-output '{{\"approved_by\": \"$USER\"}}'"
+        ),
+        "reject_with_aws_cli": format!(
+            "aws stepfunctions send-task-failure --task-token '{token}' --error Rejected --cause \"...\""
+        ),
+        "timeout_hours": timeout_hours,
+        "on_reject": on_reject,
+    })
 }

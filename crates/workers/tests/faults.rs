@@ -286,6 +286,7 @@ async fn remediation_metric_faults_are_recorded_and_the_other_channel_still_publ
                     MilestoneEvent {
                         milestone: Milestone::Failed,
                         run: failed_run(),
+                        task_token: None,
                     },
                     inv_at(3000),
                 )

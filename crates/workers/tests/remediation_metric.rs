@@ -91,7 +91,7 @@ fn upgraded_run(extra: Value) -> Run {
 }
 
 async fn publish(world: &World, milestone: Milestone, run: Run) -> Run {
-    handle(world.deps(), MilestoneEvent { milestone, run }, inv_at(NOW))
+    handle(world.deps(), MilestoneEvent { milestone, run, task_token: None }, inv_at(NOW))
         .await
         .expect("publishing never fails the step")
 }
@@ -405,7 +405,7 @@ async fn a_plan_run_publishes_nothing() {
     for milestone in [Milestone::Started, Milestone::Succeeded] {
         let mut run = prechecked_run(Route::Plan, request_with(json!({"action": "plan"})));
         run.request.as_mut().unwrap().notification_topic_arn = Some(TOPIC_ARN.into());
-        let run = handle(no_aws(), MilestoneEvent { milestone, run }, inv_at(NOW))
+        let run = handle(no_aws(), MilestoneEvent { milestone, run, task_token: None }, inv_at(NOW))
             .await
             .unwrap();
         assert_eq!(run.published.len(), 1);
@@ -426,6 +426,7 @@ async fn an_ignored_alarm_publishes_nothing() {
         MilestoneEvent {
             milestone: Milestone::Succeeded,
             run,
+            task_token: None,
         },
         inv_at(NOW),
     )
@@ -533,6 +534,7 @@ async fn without_any_topic_the_missing_topic_is_recorded() {
         MilestoneEvent {
             milestone: Milestone::Succeeded,
             run: upgraded_run(json!({})),
+            task_token: None,
         },
         inv_at(NOW),
     )
@@ -575,4 +577,40 @@ async fn publications_accumulate_across_milestones() {
         ["started", "green_ready"]
     );
     assert_eq!(world.with(|s| s.published.len()), 2);
+}
+
+#[tokio::test]
+async fn an_approval_request_says_what_will_happen_and_how_to_answer() {
+    let world = World::empty();
+    let mut run = prechecked_run(
+        Route::Upgrade,
+        request_with(json!({"require_approval": true, "approval_timeout_hours": 8})),
+    );
+    run.execution.id = EXECUTION_ARN.into();
+    handle(
+        world.deps(),
+        MilestoneEvent {
+            milestone: Milestone::ApprovalRequested,
+            run,
+            task_token: Some("AAAAKgAAAAIAAAAA-token".into()),
+        },
+        inv_at(NOW),
+    )
+    .await
+    .unwrap();
+    let p = only_publish(&world);
+    let body: serde_json::Value = serde_json::from_str(p.message().unwrap()).unwrap();
+    assert_eq!(body["milestone"], "approval_requested");
+    let a = &body["approval"];
+    assert_eq!(a["approve"], format!("rbg approve {EXECUTION_ARN}"));
+    assert!(a["approve_with_aws_cli"]
+        .as_str()
+        .unwrap()
+        .contains("send-task-success --task-token 'AAAAKgAAAAIAAAAA-token'"));
+    assert!(a["reject_with_aws_cli"].as_str().unwrap().contains("--error Rejected"));
+    assert_eq!(a["timeout_hours"], 8);
+    assert!(a["what_happens"].as_str().unwrap().contains("keeps green"));
+    assert!(p.subject().unwrap().contains("approve or reject"));
+    // Not a remediation's end: no metric.
+    assert!(world.with(|s| s.put_metric_data.is_empty()));
 }

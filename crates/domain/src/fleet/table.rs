@@ -15,6 +15,8 @@ pub enum Outcome {
     Prepared,
     /// Green ready, but the switchover window closed first: left prepared.
     SwitchoverSkipped,
+    /// An operator rejected the switchover: green left prepared (or aborted, as asked).
+    Rejected,
     Planned,
     NothingToDo,
     AlreadyInProgress,
@@ -34,6 +36,7 @@ impl Outcome {
             Self::SwitchedOver => "switched_over",
             Self::Prepared => "prepared",
             Self::SwitchoverSkipped => "switchover_skipped",
+            Self::Rejected => "rejected",
             Self::Planned => "planned",
             Self::NothingToDo => "nothing_to_do",
             Self::AlreadyInProgress => "already_in_progress",
@@ -91,6 +94,7 @@ impl Row {
                 (Some(M::SwitchedOver), _) => Outcome::SwitchedOver,
                 (Some(M::Prepared), _) => Outcome::Prepared,
                 (Some(M::SwitchoverSkipped), _) => Outcome::SwitchoverSkipped,
+                (Some(M::Rejected), _) => Outcome::Rejected,
                 (Some(M::Aborted), _) => Outcome::Aborted,
                 (Some(M::AlreadyInProgress), _) | (_, Some(Route::AlreadyInProgress)) => {
                     Outcome::AlreadyInProgress
