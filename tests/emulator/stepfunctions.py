@@ -39,6 +39,8 @@ AWS behaviour added or fixed (each has a self-test in test_stepfunctions.py):
     (moto: a datetime object, which breaks DescribeExecution of any output that carries it).
   - any number of executions: moto's StartExecution fails from the second execution in a Region on
     ("cannot pickle '_thread.RLock' object").
+  - GetExecutionHistory pages (maxResults, default 100; nextToken; reverseOrder;
+    includeExecutionData), as on AWS (moto: everything at once).
   - StartExecution without a name: a UUID, as on AWS (moto: None, and the next one is "the same").
   - nested executions (arn:aws:states:::states:startExecution[.sync[:2]]): the Task's parameters and
     answer are mapped to and from the API's names, as on AWS (moto: every such Task fails).
@@ -59,6 +61,7 @@ import uuid
 import boto3
 from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
+from moto.stepfunctions.exceptions import ValidationException
 from moto.stepfunctions.parser import quotas
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
@@ -411,8 +414,6 @@ def _patch_clients():
 
 def _patch_send_task_failure():
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-    from moto.stepfunctions.exceptions import ValidationException
-
     orig = StepFunctionsParserBackend.send_task_failure
 
     def send_task_failure(self, task_token, error=None, cause=None):
@@ -504,6 +505,45 @@ def _patch_service_integrations():
     base._normalise_parameters, base._normalise_response = normalise_parameters, normalise_response
 
 
+def _patch_history_paging():
+    # AWS GetExecutionHistory: maxResults (1-1000, 0 or absent = 100 per page), nextToken,
+    # reverseOrder, includeExecutionData=false (no input/output in the events). moto answers
+    # every event at once and ignores all four.
+    import base64
+
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.exceptions import InvalidToken
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    data_keys = {"input", "inputDetails", "output", "outputDetails", "parameters"}
+
+    def get_execution_history(self):
+        arn = self._get_param("executionArn")
+        events = self.stepfunction_backend.get_execution_history(arn)["events"]
+        size = int(self._get_param("maxResults") or 0) or 100
+        if not 1 <= size <= 1000:
+            raise ValidationException(f"1 validation error detected: Value '{size}' at 'maxResults' failed to "
+                                      "satisfy constraint: Member must have value less than or equal to 1000")
+        token = self._get_param("nextToken")
+        start = 0
+        if token:
+            try:
+                start = json.loads(base64.b64decode(token))["o"]
+            except (ValueError, KeyError, TypeError):
+                raise InvalidToken("Invalid token") from None
+        ordered = list(reversed(events)) if self._get_param("reverseOrder") else list(events)
+        page = ordered[start:start + size]
+        if self._get_param("includeExecutionData") is False:
+            page = [{k: ({dk: dv for dk, dv in v.items() if dk not in data_keys} if isinstance(v, dict) else v)
+                     for k, v in e.items()} for e in page]
+        result = {"events": page}
+        if start + size < len(ordered):
+            result["nextToken"] = base64.b64encode(json.dumps({"o": start + size}).encode()).decode()
+        return ActionResult(result)
+
+    StepFunctionResponse.get_execution_history = get_execution_history
+
+
 _installed = False
 
 
@@ -524,6 +564,7 @@ def install():
     _patch_send_task_failure()
     _patch_start_execution_snapshot()
     _patch_service_integrations()
+    _patch_history_paging()
     _installed = True
 
 

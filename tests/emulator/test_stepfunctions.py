@@ -417,3 +417,17 @@ def test_a_child_execution_runs_and_inherits_its_parents_cap(stack, sfn):
     assert desc["status"] == "SUCCEEDED", desc
     assert json.loads(desc["output"])["x"] == 1
     assert time.time() - started < 10
+
+
+def test_execution_history_comes_in_pages_as_on_aws(sfn):
+    chain = {f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(59)}
+    chain["P59"] = {"Type": "Pass", "End": True}  # 122 events
+    desc, events = run(sfn, chain, execution_input={"secret": "data"})
+    assert len(events) == 122
+    first = sfn.get_execution_history(executionArn=desc["executionArn"])
+    assert len(first["events"]) == 100 and first["nextToken"], "100 events per page by default"
+    rest = sfn.get_execution_history(executionArn=desc["executionArn"], nextToken=first["nextToken"])
+    assert [e["id"] for e in first["events"] + rest["events"]] == list(range(1, 123)) and "nextToken" not in rest
+    last = sfn.get_execution_history(executionArn=desc["executionArn"], reverseOrder=True, maxResults=1,
+                                     includeExecutionData=False)["events"][0]
+    assert last["type"] == "ExecutionSucceeded" and "output" not in last["executionSucceededEventDetails"]
