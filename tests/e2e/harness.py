@@ -12,7 +12,6 @@ GetExecutionHistory).
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,12 +34,6 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/rds-bluegreen-state-machine"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
                "AWS_DEFAULT_REGION": REGION}
 POLL_SECONDS = 0.25
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(cmd, ready_prefix, env, log_path, timeout=60):
@@ -198,7 +191,7 @@ class Stack:
                         "RUST_LOG": os.environ.get("RUST_LOG", "info")})
             self.lambdas, self.lambda_endpoint = _start(
                 [sys.executable, str(ROOT / "tests" / "local" / "lambda_service.py"), "--bin-dir", str(self.bin_dir),
-                 "--port", str(free_port()), "--log-dir", str(self.workdir / "functions"), "--account", ACCOUNT],
+                 "--port", "0", "--log-dir", str(self.workdir / "functions"), "--account", ACCOUNT],
                 "lambda service listening on", env, self.workdir / "lambda-service.log")
             self._wire_lambda()
             self.sfn = self.client("stepfunctions")

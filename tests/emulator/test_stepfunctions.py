@@ -48,7 +48,8 @@ while True:
         elif name == "fail":
             raise RuntimeError(event.get("message", "boom") if isinstance(event, dict) else "boom")
         elif name == "clock":
-            out = {**event, "now": time.time()}
+            now = time.time()  # the target is set at the first check, `delay` seconds later
+            out = {**event, "now": now, "target": event.get("target") or now + event["delay"]}
         elif name == "counter":
             out = {"calls": calls, "arn": arn}
         post(rid, "response", out)
@@ -260,10 +261,11 @@ def test_a_capped_wait_that_rechecks_the_clock_still_waits_for_real_time(sfn):
               "Later": {"Type": "Wait", "Seconds": 3600, "Next": "Check"},
               "Done": {"Type": "Succeed"}}
     started = time.time()
-    desc, events = run(sfn, states, execution_input={"target": started + 1.5})
+    desc, events = run(sfn, states, execution_input={"delay": 1.5})
     assert desc["status"] == "SUCCEEDED"
-    assert 1.5 <= time.time() - started < 10
-    assert entered(events).count("Check") >= 3
+    out = json.loads(desc["output"])
+    assert out["now"] >= out["target"] and time.time() - started >= 1.5
+    assert entered(events).count("Check") >= 3, "capped at 0.2 s, the loop checked several times"
 
 
 # ---------------------------------------------------------------- stop_after
