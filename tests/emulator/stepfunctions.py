@@ -41,6 +41,7 @@ AWS behaviour added or fixed (each has a self-test in test_stepfunctions.py):
     ("cannot pickle '_thread.RLock' object").
   - GetExecutionHistory pages (maxResults, default 100; nextToken; reverseOrder;
     includeExecutionData), as on AWS (moto: everything at once).
+  - StartExecution refuses an input over 256 KiB (ValidationException); moto starts it.
   - StartExecution without a name: a UUID, as on AWS (moto: None, and the next one is "the same").
   - nested executions (arn:aws:states:::states:startExecution[.sync[:2]]): the Task's parameters and
     answer are mapped to and from the API's names, as on AWS (moto: every such Task fails).
@@ -466,6 +467,11 @@ def _patch_start_execution_snapshot():
     orig_start = StepFunctionsParserBackend.start_execution
 
     def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+        # AWS: StartExecution `input` is at most 256 KiB ("Maximum input or output size for a
+        # task, state, or execution"); a larger one is refused by the API, no execution starts.
+        if isinstance(execution_input, str) and len(execution_input.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+            raise ValidationException("1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                                      f"Member must have length less than or equal to {MAX_PAYLOAD_BYTES}")
         return orig_start(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
 
     StepFunctionsParserBackend.start_execution = start_execution

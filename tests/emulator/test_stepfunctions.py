@@ -124,7 +124,8 @@ def run(sfn, states, start_at=None, execution_input=None, name=None, timeout=60,
     name = name or f"e-{time.time_ns()}"
     if before_start:
         before_start(name)
-    ex = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(execution_input or {}))["executionArn"]
+    body = json.dumps(execution_input or {}, separators=(",", ":"))
+    ex = sfn.start_execution(stateMachineArn=arn, name=name, input=body)["executionArn"]
     deadline = time.time() + timeout
     while time.time() < deadline:
         desc = sfn.describe_execution(executionArn=ex)
@@ -301,6 +302,18 @@ def test_exactly_256_kib_is_within_the_quota(sfn):
     too_big, _ = run(sfn, {"P": {"Type": "Pass", "Parameters": {"pad.$": "$.pad", "b": 1}, "End": True}},
                      execution_input={"pad": "x" * (262_144 - overhead)})
     assert too_big["status"] == "FAILED" and too_big["error"] == "States.DataLimitExceeded"
+
+
+def test_start_execution_refuses_an_input_over_256_kib(sfn):
+    arn = sfn.create_state_machine(name=f"in-{time.time_ns()}", roleArn=ROLE, definition=json.dumps(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    overhead = len(json.dumps({"pad": ""}, separators=(",", ":")))
+    with pytest.raises(ClientError) as e:
+        sfn.start_execution(stateMachineArn=arn, input=json.dumps({"pad": "x" * (262_145 - overhead)},
+                                                                  separators=(",", ":")))
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert sfn.list_executions(stateMachineArn=arn)["executions"] == []
+    sfn.start_execution(stateMachineArn=arn, input=json.dumps({"pad": "x" * (262_144 - overhead)}, separators=(",", ":")))
 
 
 def test_a_task_result_over_256_kib_is_data_limit_exceeded_which_aws_lets_states_all_catch(sfn):
