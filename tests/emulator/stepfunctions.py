@@ -59,7 +59,6 @@ import time
 import urllib.parse
 import uuid
 
-import boto3
 from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
 from moto.stepfunctions.exceptions import ValidationException

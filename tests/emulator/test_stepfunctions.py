@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
