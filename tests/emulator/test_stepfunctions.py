@@ -123,7 +123,7 @@ def run(sfn, states, start_at=None, execution_input=None, name=None, timeout=60,
     name = name or f"e-{time.time_ns()}"
     if before_start:
         before_start(name)
-    body = json.dumps(execution_input or {}, separators=(",", ":"))
+    body = json.dumps(execution_input or {}, separators=(",", ":"), ensure_ascii=False)
     ex = sfn.start_execution(stateMachineArn=arn, name=name, input=body)["executionArn"]
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -301,6 +301,9 @@ def test_exactly_256_kib_is_within_the_quota(sfn):
     too_big, _ = run(sfn, {"P": {"Type": "Pass", "Parameters": {"pad.$": "$.pad", "b": 1}, "End": True}},
                      execution_input={"pad": "x" * (262_144 - overhead)})
     assert too_big["status"] == "FAILED" and too_big["error"] == "States.DataLimitExceeded"
+    # Bytes of UTF-8: an "é" is 2 of them (not the 6 of a \u00e9 escape).
+    accents, _ = run(sfn, {"P": {"Type": "Pass", "End": True}}, execution_input={"pad": "é" * ((262_144 - overhead) // 2)})
+    assert accents["status"] == "SUCCEEDED", accents
 
 
 def test_start_execution_refuses_an_input_over_256_kib(sfn):
