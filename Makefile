@@ -1,14 +1,17 @@
 # rds-bluegreen: the two commands a newcomer needs are `make demo` and `make test`.
-# Everything else they need (Python venvs, a local Node 22, the emulator) is installed here.
+# Everything else they need (Python venvs, the emulator, asl-validator) is installed here.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 VENV      := .venv
 PY        := $(VENV)/bin/python
 INFRA_VENV := .venv-infra
-NODE_BIN  := $(abspath tests/sfn/node_modules/node/bin)
-NODE      := $(NODE_BIN)/node
+NODE      ?= node
+ASL_VALIDATOR := tests/sfn/node_modules/.install-stamp
 CARGO     ?= cargo
+# pytest-xdist workers for the end-to-end suite, one emulator + Lambda service each (measured
+# fastest on the 2-core machine; see README "Local runs").
+E2E_WORKERS ?= 3
 
 .PHONY: help test demo execute emulator lint lint-rust unit asl asl-check e2e bins build bench deploy deploy-guided destroy tools clean
 
@@ -28,16 +31,16 @@ $(VENV)/.installed: tests/emulator/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
 	touch $@
 
-$(NODE): tests/sfn/package-lock.json
-	bash tests/sfn/install.sh >/dev/null
+$(ASL_VALIDATOR): tests/sfn/package.json tests/sfn/package-lock.json
+	bash tests/sfn/install.sh
 
-tools: $(VENV)/.installed $(NODE)
+tools: $(VENV)/.installed $(ASL_VALIDATOR)
 
 bins:
 	$(CARGO) build --locked --bins
 
 # ---------------------------------------------------------------- the two main commands
-demo: tools bins
+demo: $(VENV)/.installed bins
 	cd tests/e2e && ../../$(PY) demo.py
 
 test: lint-rust unit asl-check e2e lint
@@ -53,23 +56,23 @@ unit:
 
 # The definitions are generated from statemachine/source.py; `make asl` writes them, CI checks
 # that the committed ones are what the source generates, then validates them.
-asl: $(NODE)
+asl: $(ASL_VALIDATOR)
 	python3 statemachine/build.py
-	for f in statemachine/*.asl.json; do $(NODE) tests/sfn/node_modules/.bin/asl-validator --json-path "$$f"; done
+	$(NODE) tests/sfn/node_modules/.bin/asl-validator $(foreach f,$(wildcard statemachine/*.asl.json),--json-path $(f))
 
-asl-check: $(NODE)
+asl-check: $(ASL_VALIDATOR)
 	python3 statemachine/build.py --check
-	for f in statemachine/*.asl.json; do $(NODE) tests/sfn/node_modules/.bin/asl-validator --json-path "$$f"; done
+	$(NODE) tests/sfn/node_modules/.bin/asl-validator $(foreach f,$(wildcard statemachine/*.asl.json),--json-path $(f))
 
-e2e: tools bins
-	PATH="$(NODE_BIN):$$PATH" npm test --prefix tests/sfn --silent
-	$(PY) -m pytest -q -p no:cacheprovider tests/emulator tests/e2e
+# The state machines run on the emulator's Step Functions (moto's interpreter), not on Node.
+e2e: $(VENV)/.installed bins
+	$(PY) -m pytest -q -p no:cacheprovider -n $(E2E_WORKERS) --dist worksteal tests/emulator tests/e2e
 
 lint:
 	infra/lint.sh $(INFRA_VENV)
 
 # ---------------------------------------------------------------- local runs
-execute: tools bins
+execute: $(VENV)/.installed bins
 	@test -n "$(INPUT)" || { echo "usage: make execute INPUT=path/to/input.json" >&2; exit 2; }
 	@cd tests/e2e && ../../$(PY) execute.py --input "$(abspath $(INPUT))"
 

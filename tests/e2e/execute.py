@@ -1,7 +1,9 @@
-"""`make execute INPUT=file.json`: one execution of the real state machine.
+"""`make execute INPUT=file.json`: one execution of the real state machine, on the emulator's
+Step Functions (started and followed through the Step Functions API).
 
 Uses the emulator at AWS_ENDPOINT_URL when set (e.g. one started with `make emulator` and
-seeded with any AWS client), or starts its own. Progress goes to stderr; the execution's
+seeded with any AWS client; its Step Functions is pointed at a Lambda service started here),
+or starts its own. Progress goes to stderr; the execution's
 output JSON is the last line of stdout. Exit codes: 0 succeeded, 1 the execution failed
 (error and cause on stderr), 2 the harness could not run."""
 
@@ -17,7 +19,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--input", required=True)
     p.add_argument("--max-wait-seconds", type=int, default=1,
-                   help="cap every Wait state (default 1 s, for the emulator); 0 = no cap")
+                   help="cap every Wait state and Retry interval (default 1 s; a test-speed knob of the "
+                        "emulator, not AWS behaviour); 0 = real waits")
     args = p.parse_args()
     try:
         request = open(args.input).read()

@@ -1,4 +1,4 @@
-"""End to end through the real ASL (aws-local-stepfunctions), the real worker binaries (local
+"""End to end through the real ASL (on the emulator's Step Functions), the real worker binaries (local
 Lambda service) and the extended moto emulator. Each test asserts on the emulator's state."""
 
 import json

@@ -2,10 +2,10 @@
 the real worker binaries, the extended emulator.
 
 Restart table: an `upgrade` (delete_old_blue, so cleanup deletes something) is abandoned right
-after a given Task answered (`--stop-after`, what StopExecution, a timeout or a crash leaves),
-then the same input is started again. The new execution must adopt what exists and end
-`Upgraded`: one deployment, one create, one switchover, the invariants (invariants.py) holding
-both at the stop and at the end.
+after a given Task answered (`stop_after`: StopExecution right after that answer, what a timeout
+or a crash leaves too), then the same input is started again. The new execution must adopt what
+exists and end `Upgraded`: one deployment, one create, one switchover, the invariants
+(invariants.py) holding both at the stop and at the end.
 """
 
 import re

@@ -93,6 +93,7 @@ from werkzeug.serving import make_server
 from werkzeug.wsgi import get_input_stream
 
 import cbor_bridge
+import stepfunctions  # Step Functions: moto's executing interpreter, wired to the local Lambda service
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls", "modify_polls"}
@@ -777,6 +778,7 @@ def install_patches():
         _patch_instances()
         _patch_cloudwatch()
         _patch_sns()
+        stepfunctions.install()  # Step Functions hook (see stepfunctions.py)
         _patched = True
 
 
@@ -923,6 +925,8 @@ class EmulatorApp:
             if throttle:
                 STATE.throttles[action] -= 1
                 STATE.throttled[action] += 1
+        if stepfunctions.is_lambda_invoke(service, environ):  # Step Functions hook: Task -> local Lambda service
+            return stepfunctions.handle_lambda(environ, body, start_response)
         if throttle:
             return self.throttled(start_response, service, proto)
         with STATE.lock:
@@ -1013,6 +1017,8 @@ class EmulatorApp:
                 elif method == "POST" and path == "/_emulator/pending-maintenance":
                     _seed_pending(data)
                     out = {"ok": True}
+                elif path == "/_emulator/stepfunctions":  # Step Functions hook: test knobs, Lambda endpoint
+                    out = stepfunctions.control(method, data)
                 elif method == "POST" and path == "/_emulator/reset":
                     if not data.get("counters_only"):
                         moto_api_backend.reset()
@@ -1038,6 +1044,8 @@ def main(argv=None):
     install_patches()
     server = make_server(args.host, args.port, EmulatorApp(DomainDispatcherApplication(create_backend_app)),
                          threaded=True)
+
+    stepfunctions.serve_on(server.port)  # Step Functions hook: MOTO_PORT = this port
 
     def stop(signum, frame):
         raise SystemExit(0)  # unwinds serve_forever in this (main) thread

@@ -7,9 +7,14 @@ AWS answers 200 with `X-Amz-Function-Error`. This service runs the binaries that
 already produced, one long-lived process per function as Lambda keeps a warm sandbox, and
 answers exactly as AWS does:
 
-    POST /2015-03-31/functions/NAME/invocations      body = event
+    POST /2015-03-31/functions/FUNCTION/invocations  body = event
+      FUNCTION: a name, NAME:$LATEST, ACCOUNT:function:NAME or the function ARN, percent-encoded
+      as the SDKs send it (Step Functions invokes by ARN)
       -> 200, body = the function's result
       -> 200 + X-Amz-Function-Error: Unhandled, body = {"errorType", "errorMessage"}
+      -> 404 ResourceNotFoundException: no such function, or an ARN of another Region
+         ("Functions from 'eu-west-1' are not reachable in this region ('us-east-1')")
+      -> 403 AccessDeniedException: an ARN of another account
 
 Each function process gets its own Runtime API port (`AWS_LAMBDA_RUNTIME_API`), the
 environment Lambda sets, and the caller's AWS_* variables (so `AWS_ENDPOINT_URL` points the
@@ -26,12 +31,14 @@ import http.server
 import json
 import os
 import queue
+import re
 import signal
 import socketserver
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 
 REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
@@ -181,7 +188,36 @@ class Function:
         return Runtime
 
 
-def invoke_handler(functions):
+FUNCTION_REF = re.compile(r"^(?:arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):function:)?"
+                          r"(?P<name>[A-Za-z0-9_-]+)(?::(?P<qualifier>[A-Za-z0-9$_-]+))?$")
+
+
+def resolve(functions, ref, account):
+    """A function by name, name:qualifier, partial ARN (ACCOUNT:function:NAME) or ARN, as Invoke
+    accepts it. Returns (function, None) or (None, (HTTP status, error code, message)) as AWS answers."""
+    m = FUNCTION_REF.match(ref)
+    if not m:
+        return None, (400, "ValidationException", f"1 validation error detected: Value '{ref}' at 'functionName' "
+                      "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                      "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?"
+                      "([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+    region, owner, name, qualifier = m.group("region"), m.group("account"), m.group("name"), m.group("qualifier")
+    if region and region != REGION:
+        return None, (404, "ResourceNotFoundException",
+                      f"Functions from '{region}' are not reachable in this region ('{REGION}')")
+    arn = f"arn:aws:lambda:{REGION}:{owner or account}:function:{name}" + (f":{qualifier}" if qualifier else "")
+    if owner and owner != account:
+        return None, (403, "AccessDeniedException",
+                      f"User: arn:aws:sts::{account}:assumed-role/StatesExecutionRole/local is not authorized to "
+                      f"perform: lambda:InvokeFunction on resource: {arn} because no resource-based policy allows "
+                      "the lambda:InvokeFunction action")
+    fn = functions.get(name)
+    if fn is None or qualifier not in (None, "$LATEST"):
+        return None, (404, "ResourceNotFoundException", f"Function not found: {arn}")
+    return fn, None
+
+
+def invoke_handler(functions, account):
     class Invoke(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -210,12 +246,11 @@ def invoke_handler(functions):
             parts = self.path.split("?")[0].strip("/").split("/")
             if len(parts) != 4 or parts[0] != "2015-03-31" or parts[1] != "functions" or parts[3] != "invocations":
                 return self._reply(404, b'{"message": "unknown path"}')
-            name = parts[2].split(":")[-1] if parts[2].startswith("arn:") else parts[2]
-            fn = functions.get(name)
-            if fn is None:
-                return self._reply(404, json.dumps({
-                    "Type": "User", "message": f"Function not found: {name}"}).encode(),
-                    {"x-amzn-ErrorType": "ResourceNotFoundException"})
+            fn, error = resolve(functions, urllib.parse.unquote(parts[2]), account)
+            if error:
+                status, code, message = error
+                return self._reply(status, json.dumps({"Type": "User", "message": message}).encode(),
+                                   {"x-amzn-ErrorType": code})
             kind, payload = fn.invoke(body)
             if kind == "ok":
                 return self._reply(200, payload, {"X-Amz-Executed-Version": "$LATEST"})
@@ -242,7 +277,7 @@ def main(argv=None):
         if not os.access(binary, os.X_OK):
             sys.exit(f"lambda service: no executable {binary}: run `cargo build` first")
         functions[name] = Function(name, binary, args.account, args.log_dir, args.timeout)
-    server = ThreadingServer(("127.0.0.1", args.port), invoke_handler(functions))
+    server = ThreadingServer(("127.0.0.1", args.port), invoke_handler(functions, args.account))
 
     def stop(*_):
         for f in functions.values():
