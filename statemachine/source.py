@@ -26,9 +26,10 @@ LAMBDA_TRANSIENT = [
 
 def retry_policy(idempotent):
     """Every Task's Retry. `idempotent` steps (they find out what AWS did before acting again)
-    also retry `Lambda.Unknown` (the function timed out or ran out of memory) and their own
-    `States.Timeout`; the notification step does not: a second publish would count a
-    remediation twice."""
+    also retry a function that timed out or died (`Lambda.Unknown`; Lambda's own
+    `Sandbox.Timedout` and `Runtime.ExitError` error types, whichever name a Region reports)
+    and their own `States.Timeout`; the notification step does not: a second publish would
+    count a remediation twice."""
     policy = [
         {"ErrorEquals": LAMBDA_TRANSIENT, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2,
          "MaxDelaySeconds": 60, "JitterStrategy": "FULL"},
@@ -39,8 +40,8 @@ def retry_policy(idempotent):
          "MaxDelaySeconds": 120, "JitterStrategy": "FULL"},
     ]
     if idempotent:
-        policy.append({"ErrorEquals": ["Lambda.Unknown", "States.Timeout"], "IntervalSeconds": 5, "MaxAttempts": 3,
-                       "BackoffRate": 2, "JitterStrategy": "FULL"})
+        policy.append({"ErrorEquals": ["Lambda.Unknown", "Sandbox.Timedout", "Runtime.ExitError", "States.Timeout"],
+                       "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2, "JitterStrategy": "FULL"})
     return policy
 
 
@@ -112,6 +113,7 @@ def per_database_flow():
                          "every check, decide the route.", "Route", timeout=120),
         "Route": choice([
             equals("$.route", "noop", "NothingToDo"),
+            equals("$.route", "fleet", "HandOverFleet"),
             equals("$.route", "plan", "Planned"),
             equals("$.route", "already_in_progress", "NotifyAlreadyInProgress"),
             {"Or": [{"Variable": "$.route", "StringEquals": "prepare"},
@@ -273,18 +275,11 @@ def upgrade():
         "StartAt": "Receive",
         "TimeoutSeconds": UPGRADE_TIMEOUT_SECONDS,
         "States": {
-            "Receive": receive("Kind"),
-            "Kind": choice([
-                {"Variable": "$.input.selector", "IsPresent": True, "Next": "HandOverFleet"},
-                {"And": [{"Variable": "$.input.detail-type", "IsPresent": True},
-                         {"Variable": "$.input.detail-type", "StringEquals": "Scheduled Event"}],
-                 "Next": "HandOverFleet"},
-            ], "Precheck", "A fleet request (a selector, or an EventBridge Scheduled Event) runs in the fleet state "
-                           "machine; everything else is one database."),
+            "Receive": receive("Precheck"),
             "HandOverFleet": {
                 "Type": "Task",
-                "Comment": "Start the fleet execution with the same input; it runs one execution of this machine per "
-                           "database.",
+                "Comment": "A valid fleet request (a selector, or an EventBridge Scheduled Event): start the fleet "
+                           "execution with the same input; it runs one execution of this machine per database.",
                 "Resource": "arn:aws:states:::states:startExecution",
                 "Parameters": {"StateMachineArn": "${FleetStateMachineArn}", "Input.$": "$.input"},
                 "ResultSelector": {"fleet_execution.$": "$.ExecutionArn"},

@@ -178,6 +178,7 @@ class Stack:
         self.lambda_endpoint = None
         self.definitions = definitions()
         self.last_execution_arn = None
+        self.child_max_wait_seconds = 1
 
     def __enter__(self):
         env = {**os.environ, **CREDENTIALS}
@@ -238,6 +239,13 @@ class Stack:
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 
+    def lambdas_control(self, body):
+        """The local Lambda service's test knobs (tests/local/lambda_service.py)."""
+        req = urllib.request.Request(f"{self.lambda_endpoint}/_local/control", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
     def faults(self, **knobs):
         return self.control("faults", knobs)
 
@@ -248,7 +256,10 @@ class Stack:
         """The emulator's Step Functions invokes the workers at self.lambda_endpoint (by function
         ARN); set again when a caller swapped it (bench/run.py records invocations that way)."""
         if getattr(self, "_wired", None) != self.lambda_endpoint:
-            self.control("stepfunctions", {"lambda_endpoint": self.lambda_endpoint})
+            # Executions the workers start themselves (the fleet's children, a hand-over) are
+            # capped too: 1 s, as the harness caps its own (a test-speed knob).
+            self.control("stepfunctions", {"lambda_endpoint": self.lambda_endpoint,
+                                           "max_wait_seconds": self.child_max_wait_seconds})
             self._wired = self.lambda_endpoint
 
     # ------------------------------------------------------------ state machines
@@ -261,6 +272,34 @@ class Stack:
                 existing[name] = self.sfn.create_state_machine(name=name, definition=text, roleArn=ROLE_ARN,
                                                                type="STANDARD")["stateMachineArn"]
         return existing
+
+    def wait_for(self, execution_arn, timeout=600):
+        """Follows an execution this harness did not start (a fleet's child, a hand-over) until it
+        ends. Returns (exit code, output) as `execute` does (0 succeeded, 1 failed)."""
+        deadline = time.time() + timeout
+        while True:
+            desc = self.sfn.describe_execution(executionArn=execution_arn)
+            if desc["status"] != "RUNNING":
+                break
+            if time.time() > deadline:
+                raise AssertionError(f"{execution_arn} not done after {timeout}s")
+            time.sleep(POLL_SECONDS)
+        if desc["status"] == "SUCCEEDED":
+            return 0, json.loads(desc.get("output") or "null")
+        return 1, {"Error": desc.get("error", desc["status"]), "Cause": desc.get("cause", "")}
+
+    def last_state_output(self, execution_arn, key):
+        """The output of the last state of an execution that carried `key` (the fleet's table, for
+        a fleet that ended FleetIncomplete)."""
+        for event in reversed(self.history(execution_arn)):
+            details = event.get("stateExitedEventDetails") or {}
+            try:
+                output = json.loads(details.get("output") or "null")
+            except ValueError:
+                continue
+            if isinstance(output, dict) and key in output:
+                return output
+        return None
 
     def history(self, execution_arn, include_data=True):
         """Every event of an execution's history (GetExecutionHistory, all pages)."""
@@ -409,6 +448,28 @@ def seed_aurora_postgres_cluster(rds, name="ledger-aurora", version="13.12"):
         rds.create_db_instance(DBInstanceIdentifier=f"{name}-{i}", DBClusterIdentifier=name, Engine="aurora-postgresql",
                                DBInstanceClass="db.r6g.large")
     return {"db_identifier": name, "target_engine_version": "16.4", "target_db_cluster_parameter_group_name": f"{name}-16"}
+
+
+def seed_aurora_mysql_cluster(rds, name="billing-aurora", version="5.7.mysql_aurora.2.11.2",
+                              target="8.0.mysql_aurora.3.05.2", members=2):
+    """An Aurora MySQL 2 (5.7) cluster with binary logging on (ROW) in its cluster parameter
+    group, as a blue/green deployment of Aurora MySQL needs, and the target's groups."""
+    src_group, dst_group = f"{name}-57"[:255], f"{name}-80"[:255]
+    rds.create_db_cluster_parameter_group(DBClusterParameterGroupName=src_group, DBParameterGroupFamily="aurora-mysql5.7",
+                                          Description="5.7")
+    rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=src_group, Parameters=[
+        {"ParameterName": "binlog_format", "ParameterValue": "ROW", "ApplyMethod": "pending-reboot"}])
+    rds.create_db_cluster_parameter_group(DBClusterParameterGroupName=dst_group, DBParameterGroupFamily="aurora-mysql8.0",
+                                          Description="8.0")
+    rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=dst_group, Parameters=[
+        {"ParameterName": "binlog_format", "ParameterValue": "ROW", "ApplyMethod": "pending-reboot"}])
+    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-mysql", EngineVersion=version,
+                          MasterUsername="admin", MasterUserPassword="correct-horse-battery",
+                          DBClusterParameterGroupName=src_group, BackupRetentionPeriod=7)
+    for i in range(1, members + 1):
+        rds.create_db_instance(DBInstanceIdentifier=f"{name}-{i}"[:63], DBClusterIdentifier=name,
+                               Engine="aurora-mysql", DBInstanceClass="db.r6g.large")
+    return {"db_identifier": name, "target_engine_version": target, "target_db_cluster_parameter_group_name": dst_group}
 
 
 def tag_for_fleet(rds, request, wave="1", kind="db", **extra_tags):

@@ -8,11 +8,12 @@ The invariants (README "When something goes wrong"):
   1. At most one blue/green deployment per source (and per deployment name).
   2. Blue is never modified before switchover: while it is still production, its engine version,
      status, parameter group and deletion protection are what they were; after a switchover the
-     old blue (`NAME-old1`) still runs the old version on its old parameter group, and only
-     `delete_old_blue` may have turned its deletion protection off.
-  3. No green is left behind by a failed `prepare`/`upgrade` that the failure path rolls back
-     (before any switchover request; not GuardrailViolated, SwitchoverFailed, DeploymentConflict,
-     VerificationFailed) nor by a successful `abort`: no deployment, no `NAME-green-*` database.
+     old blue (found by its resource id, named `NAME-oldN` by RDS) still runs the old version on
+     its old parameter group, and only `delete_old_blue` may have turned its deletion protection
+     off.
+  3. No green is left behind by a failed `prepare`/`upgrade` whose build failed (GreenFailed,
+     ProvisioningTimedOut, before any switchover request: the only failures the failure path
+     rolls back) nor by a successful `abort`: no deployment, no `NAME-green-*` database.
   4. Nothing of the source is deleted without its final snapshot `rbg-NAME-to-VERSION-final`,
      unless the request said `final_snapshot: false`; and the old blue only with `delete_old_blue`.
   5. Every failed run ends in the failure path: its last notification is `failed` naming the
@@ -23,7 +24,9 @@ The invariants (README "When something goes wrong"):
 import re
 from dataclasses import dataclass
 
-KEEPS_GREEN = {"GuardrailViolated", "SwitchoverFailed", "DeploymentConflict", "VerificationFailed"}
+# The failures after which the failure path deletes green: the build itself failed. Any other
+# failure keeps a green that may be healthy.
+ROLLS_BACK = {"GreenFailed", "ProvisioningTimedOut"}
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,14 @@ def _remediations(stack):
 
 
 def _final_snapshot(rds, blue, target_version):
+    """The final snapshot of blue's old blue: by name, taken of a `NAME-oldN` database."""
     name = f"rbg-{blue.identifier}-to-{target_version.replace('.', '-')}-final"
+    old = re.compile(rf"^{re.escape(blue.identifier)}-old\d+$")
     if blue.kind == "instance":
         snaps = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
-        return [s for s in snaps if s["DBSnapshotIdentifier"] == name and s["DBInstanceIdentifier"] == f"{blue.identifier}-old1"]
+        return [s for s in snaps if s["DBSnapshotIdentifier"] == name and old.match(s["DBInstanceIdentifier"])]
     snaps = rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
-    return [s for s in snaps if s["DBClusterSnapshotIdentifier"] == name and s["DBClusterIdentifier"] == f"{blue.identifier}-old1"]
+    return [s for s in snaps if s["DBClusterSnapshotIdentifier"] == name and old.match(s["DBClusterIdentifier"])]
 
 
 def assert_invariants(stack, blue, request, *, run_failed, error=None, notes=None):
@@ -117,7 +122,8 @@ def assert_invariants(stack, blue, request, *, run_failed, error=None, notes=Non
                   "parameter_group": blue.parameter_group, "deletion_protection": blue.deletion_protection}
         assert seen == before, f"blue {blue.identifier} was modified before any switchover: {before} -> {seen}"
     elif physical is not None:
-        assert physical["identifier"] == f"{blue.identifier}-old1", f"blue renamed to {physical['identifier']}"
+        assert re.fullmatch(rf"{re.escape(blue.identifier)}-old\d+", physical["identifier"]), \
+            f"blue renamed to {physical['identifier']}"
         assert physical["engine_version"] == blue.engine_version, "the old blue must keep the old version"
         assert physical["parameter_group"] == blue.parameter_group, "the old blue must keep its parameter group"
         if not request.get("delete_old_blue"):
@@ -125,7 +131,7 @@ def assert_invariants(stack, blue, request, *, run_failed, error=None, notes=Non
                 "deletion protection of the old blue changed without delete_old_blue"
         production = [v for v in now.values() if v["identifier"] == blue.identifier]
         assert production and production[0]["engine_version"] == target, f"production after switchover: {production}"
-        assert not [v for v in now.values() if v["identifier"].endswith("-old1-old1")], "switched over twice"
+        assert not [v for v in now.values() if re.search(r"-old\d+-old\d+$", v["identifier"])], "switched over twice"
 
     # 4. Nothing of the source deleted without its snapshot (or without being asked).
     if physical is None:
@@ -140,7 +146,7 @@ def assert_invariants(stack, blue, request, *, run_failed, error=None, notes=Non
     last_failed = failed_notes[-1] if failed_notes else {}
     rolled_back = (run_failed and last_failed.get("route") in ("prepare", "upgrade")
                    and "switchover_requested" not in (last_failed.get("timeline") or {})
-                   and error not in KEEPS_GREEN and last_failed.get("deployment"))
+                   and error in ROLLS_BACK and last_failed.get("deployment"))
     if rolled_back or (action == "abort" and not run_failed):
         mine = [d for d in deployments if d["Source"] == blue.arn]
         assert not mine, f"a deployment was left behind: {mine}"

@@ -282,12 +282,13 @@ def test_a_lost_create_answer_adopts_the_deployment(stack):
 
 
 def test_replica_lag_holds_the_switchover_then_fails_keeping_green(stack):
+    # A PostgreSQL major upgrade replicates logically: its signal is blue's slot lag, in bytes.
     request = seed_postgres_instance(stack.client("rds"))
     blue = capture_blue(stack, "orders-pg")
-    stack.faults(replica_lag_seconds=42.0)
+    stack.faults(replication_slot_lag_bytes=420 * 1024 * 1024)
     rc, out, err = stack.execute({**request, "action": "upgrade"})
     assert rc == 1 and out["Error"] == "GuardrailViolated", err
-    assert "42.0s" in out["Cause"]
+    assert "OldestReplicationSlotLag is 420.0 MiB" in out["Cause"]
     assert not re.search(r"Switchover(\[\d+\])? \(Task\)", err), "never switch over blind"
     assert [d["Status"] for d in deployments(stack)] == ["AVAILABLE"], "green is kept for a later switchover"
     assert_blue_untouched(stack)

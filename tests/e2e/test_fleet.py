@@ -1,5 +1,6 @@
-"""Fleet waves end to end: one execution of the real state machine upgrades many emulated
-databases, selected by tags, in batches; a failure stays one row of the table."""
+"""Fleets end to end: one execution of the fleet state machine upgrades many emulated
+databases, selected by tags, each in its own execution of the upgrade state machine, a sliding
+window of max_concurrency; a failure stays one row of the table."""
 
 import json
 from pathlib import Path
@@ -27,13 +28,20 @@ def remediations(stack):
     return out
 
 
-def fleet_table(rc, run, err):
-    """The per-database table: the output of a complete run, the Cause of an incomplete one."""
+def run_fleet(stack, request, **kw):
+    return stack.execute(request, machine="fleet", **kw)
+
+
+def fleet_table(stack, rc, run, err):
+    """The per-database table: the output of a complete run; for an incomplete one (Error
+    FleetIncomplete, its Cause the summary and the failed rows), the fleet's last state."""
     if rc == 0:
-        return run["summary"], run["results"]
+        return run["summary"], run["rows"]
     assert rc == 1 and run["Error"] == "FleetIncomplete", err[-3000:]
     cause = json.loads(run["Cause"])
-    return cause["summary"], cause["results"]
+    last = stack.last_state_output(stack.last_execution_arn, "rows")
+    assert last["summary"] == cause["summary"]
+    return cause["summary"], last["rows"]
 
 
 def test_a_fleet_of_twenty_one_mixed_databases_upgrades_with_one_failure_kept_to_itself(stack):
@@ -53,9 +61,9 @@ def test_a_fleet_of_twenty_one_mixed_databases_upgrades_with_one_failure_kept_to
                            {"Action": "DescribeDBInstances", "count": 8},
                            {"Action": "CreateBlueGreenDeployment", "count": 3}])
 
-    rc, run, err = stack.execute({"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "upgrade",
-                                  "soak_hours": 0, "max_concurrency": 8, "tolerated_failures": 2}, timeout=1200)
-    summary, rows = fleet_table(rc, run, err)
+    rc, run, err = run_fleet(stack, {"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "upgrade",
+                                     "soak_hours": 0, "max_concurrency": 8, "tolerated_failures": 2}, timeout=1200)
+    summary, rows = fleet_table(stack, rc, run, err)
 
     assert summary["databases"] == 21 and summary["by_outcome"] == {"succeeded": 20, "failed": 1}, rows
     by_db = {r["db_identifier"]: r for r in rows}
@@ -79,6 +87,11 @@ def test_a_fleet_of_twenty_one_mixed_databases_upgrades_with_one_failure_kept_to
     closing = [n for n in notes if n.get("milestone") == "fleet_completed"]
     assert len(closing) == 1 and closing[0]["outcome"] == "incomplete"
     assert len(closing[0]["results"]) == 21
+    # One execution of the upgrade state machine per database (and per cleanup), each with its
+    # own history; the fleet's state holds ids and outcomes only.
+    children = stack.sfn.list_executions(stateMachineArn=stack.ensure_state_machines()["upgrade"])["executions"]
+    assert len([c for c in children if "-u0" in c["name"]]) == 21
+    assert all(r.get("execution") for r in rows)
     # The same invariants as for one database, for the failed one and for two that succeeded.
     for db, blue in blues.items():
         target = "8.0.39" if "-my-" in db else "16.4"
@@ -98,9 +111,9 @@ def test_a_failure_beyond_the_threshold_stops_new_upgrades(stack):
     rds = stack.client("rds")
     seed_fleet(rds, postgres=4)
     stack.faults(BlueGreenDeploymentName="rbg-fleet-pg-00-to-16-4", invalid_configuration=True)
-    rc, run, err = stack.execute({"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "prepare",
-                                  "max_concurrency": 2})
-    summary, rows = fleet_table(rc, run, err)
+    rc, run, err = run_fleet(stack, {"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "prepare",
+                                     "max_concurrency": 2})
+    summary, rows = fleet_table(stack, rc, run, err)
     outcomes = {r["db_identifier"]: r["outcome"] for r in rows}
     assert outcomes == {"fleet-pg-00": "failed", "fleet-pg-01": "prepared",
                         "fleet-pg-02": "not_started", "fleet-pg-03": "not_started"}
@@ -118,9 +131,13 @@ def test_a_scheduled_event_upgrades_the_databases_that_opted_in(stack):
     seed_postgres_instance(rds, name="not-opted-in")  # bluegreen:managed=true, no target tag
     event = json.loads((EVENTS / "eventbridge-scheduled-event.json").read_text())
 
-    rc, run, err = stack.execute(event)
+    # The Scheduled Event reaches the upgrade machine (as the schedule's rule or a console user
+    # would start it): it hands the fleet over to the fleet machine.
+    rc, handed, err = stack.execute(event)
     assert rc == 0, err[-3000:]
-    outcomes = {r["db_identifier"]: r["outcome"] for r in run["results"]}
+    rc, run = stack.wait_for(handed["fleet_execution"], timeout=900)
+    assert rc == 0, run
+    outcomes = {r["db_identifier"]: r["outcome"] for r in run["rows"]}
     assert outcomes == {"sched-upgrade": "succeeded", "sched-plan": "planned"}
     assert version_of(rds, "sched-upgrade", "postgres") == "16.4"
     assert version_of(rds, "sched-plan", "postgres") == "13.15"
@@ -132,10 +149,53 @@ def test_a_scheduled_event_upgrades_the_databases_that_opted_in(stack):
 def test_a_bad_fleet_request_is_refused_before_any_change(stack):
     rds = stack.client("rds")
     seed_fleet(rds, postgres=1, mysql=1)
-    rc, run, err = stack.execute({"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "upgrade",
-                                  "target_engine_version": "16.4"})
+    rc, run, err = run_fleet(stack, {"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "upgrade",
+                                     "target_engine_version": "16.4"})
     assert rc == 1 and run["Error"] == "InvalidRequest", err[-2000:]
     assert "mixes engines (mysql, postgres)" in run["Cause"]
     assert rds.describe_blue_green_deployments()["BlueGreenDeployments"] == []
     failed = [n for n in stack.notifications() if n.get("milestone") == "failed"]
     assert len(failed) == 1
+
+
+def test_a_slow_build_does_not_hold_up_the_others(stack):
+    """A sliding window, not batches: while one green builds for long, the other databases of
+    the fleet start and finish in the freed slot."""
+    rds = stack.client("rds")
+    seed_fleet(rds, postgres=4)
+    stack.faults(BlueGreenDeploymentName="rbg-fleet-pg-00-to-16-4", provisioning_polls=40)
+    rc, run, err = run_fleet(stack, {"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "prepare",
+                                     "max_concurrency": 2}, timeout=900)
+    assert rc == 0, err[-3000:]
+    ended = [r["db_identifier"] for r in run["rows"]]
+    assert ended[-1] == "fleet-pg-00", f"the slow one ends last, the others went through its slot: {ended}"
+    assert sorted(ended) == ["fleet-pg-00", "fleet-pg-01", "fleet-pg-02", "fleet-pg-03"]
+    assert all(r["outcome"] == "prepared" for r in run["rows"])
+
+
+def test_a_fleet_request_on_the_upgrade_machine_is_handed_to_the_fleet_machine(stack):
+    rds = stack.client("rds")
+    seed_fleet(rds, postgres=1)
+    rc, handed, err = stack.execute({"selector": {"tags": {"bluegreen:wave": "1"}}})
+    assert rc == 0, err[-3000:]
+    assert ":stateMachine:" not in handed["fleet_execution"] and ":fleet:" in handed["fleet_execution"]
+    rc, run = stack.wait_for(handed["fleet_execution"])
+    assert rc == 0 and [r["outcome"] for r in run["rows"]] == ["planned"], run
+
+
+def test_forty_databases_with_forty_tags_stay_under_every_step_functions_limit(stack):
+    """The interpreter enforces 256 KiB per state, 25,000 events and the cause length: a fleet
+    of 40 databases, each with 40 tags of AWS's longest, plans without approaching any."""
+    rds = stack.client("rds")
+    seeded = seed_fleet(rds, postgres=40)
+    long_tags = [{"Key": f"team:{i:02d}:" + "k" * 110, "Value": "v" * 256} for i in range(40)]
+    for name in seeded:
+        rds.add_tags_to_resource(ResourceName=f"arn:aws:rds:us-east-1:123456789012:db:{name}", Tags=long_tags)
+    rc, run, err = run_fleet(stack, {"selector": {"tags": {"bluegreen:wave": "1"}}, "max_concurrency": 25},
+                             timeout=1200)
+    assert rc == 0, err[-3000:]
+    assert len(run["rows"]) == 40 and {r["outcome"] for r in run["rows"]} == {"planned"}
+    events = stack.history(stack.last_execution_arn)
+    largest = max(len((e.get("stateExitedEventDetails") or {}).get("output", "").encode()) for e in events)
+    assert largest < 256 * 1024 / 4, f"the fleet's largest state is {largest} bytes"
+    assert len(events) < 25_000 / 10

@@ -135,6 +135,7 @@ class State:
         self.global_knobs = {}
         self.throttles = {}  # action -> calls left to throttle
         self.server_errors = {}  # action -> [calls left to fail, HTTP status]
+        self.failures = {}  # action -> [calls left to fail, error code]  (knob fail_with)
         self.lost_answers = {}  # action -> calls to carry out whose answer is then lost
         self.pending = {}  # resource ARN -> [PendingMaintenanceAction]
         self.deployments = {}  # identifier -> BlueGreenDeployment (for /state)
@@ -147,6 +148,11 @@ class State:
     def set_faults(self, body):
         throttle = body.pop("throttle", None)
         lose = body.pop("lose_answer", None)
+        fail_with = body.pop("fail_with", None)
+        for t in [fail_with] if isinstance(fail_with, dict) else fail_with or []:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]+", str(t.get("code", ""))):
+                raise ValueError(f"fail_with needs an AWS error code, not {t.get('code')!r}")
+            self.failures[t["Action"]] = [int(t.get("count", 1)), t["code"]]
         errors = body.pop("server_error", None)
         errors = [errors] if isinstance(errors, dict) else errors or []
         for t in errors:
@@ -180,7 +186,7 @@ class State:
             "server_errored": dict(self.server_errored),
             "faults": {"global": self.global_knobs, "deployments": self.knobs,
                        "throttle": self.throttles, "lose_answer": self.lost_answers,
-                       "server_error": self.server_errors},
+                       "server_error": self.server_errors, "fail_with": self.failures},
             "pending_maintenance": {arn: len(a) for arn, a in self.pending.items()},
             "deployments": {bg.blue_green_deployment_name: {
                 "identifier": bg_id, "status": bg.status, "polls": bg._emu["polls"],
@@ -930,6 +936,13 @@ class EmulatorApp:
         if throttle:
             return self.throttled(start_response, service, proto)
         with STATE.lock:
+            refusal = STATE.failures.get(action)
+            code = refusal[1] if refusal and refusal[0] > 0 else None
+            if code:
+                refusal[0] -= 1
+        if code:
+            return self.refused(start_response, service, proto, code)
+        with STATE.lock:
             failing = STATE.server_errors.get(action)
             status = failing[1] if failing and failing[0] > 0 else None
             if status:
@@ -973,6 +986,27 @@ class EmulatorApp:
             ctype = "text/xml"
         else:
             payload = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
+            ctype = "application/x-amz-json-1.1"
+        data = payload.encode()
+        start_response("400 Bad Request", [("Content-Type", ctype), ("Content-Length", str(len(data))),
+                                           ("x-amzn-RequestId", rid)])
+        return [data]
+
+    @staticmethod
+    def refused(start_response, service, proto, code):
+        """An error the API documents for the call (knob fail_with), HTTP 400, not carried
+        out: e.g. InvalidBlueGreenDeploymentStateFault for SwitchoverBlueGreenDeployment."""
+        rid = str(uuid.uuid4())
+        message = f"{code} (injected by the emulator's fail_with knob)"
+        if proto == "query":
+            xmlns = ' xmlns="http://rds.amazonaws.com/doc/2014-10-31/"' if service == "rds" else ""
+            payload = (f"<ErrorResponse{xmlns}><Error><Type>Sender</Type><Code>{code}</Code>"
+                       f"<Message>{message}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>")
+            ctype = "text/xml"
+        elif proto == "cbor":
+            return cbor_bridge.error(start_response, rid, "400 Bad Request", code, message)
+        else:
+            payload = json.dumps({"__type": code, "message": message})
             ctype = "application/x-amz-json-1.1"
         data = payload.encode()
         start_response("400 Bad Request", [("Content-Type", ctype), ("Content-Length", str(len(data))),

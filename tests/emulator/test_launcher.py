@@ -312,6 +312,22 @@ def test_server_error(endpoint, rds):
     assert e.value.code == 400
 
 
+def test_fail_with_answers_a_documented_error_code_without_carrying_the_call_out(endpoint, rds):
+    bg = make_bg(rds)
+    faults(endpoint, fail_with={"Action": "SwitchoverBlueGreenDeployment",
+                                "code": "InvalidBlueGreenDeploymentStateFault", "count": 2})
+    for _ in range(2):
+        with pytest.raises(ClientError) as e:
+            rds.switchover_blue_green_deployment(BlueGreenDeploymentIdentifier=bg["BlueGreenDeploymentIdentifier"])
+        assert e.value.response["Error"]["Code"] == "InvalidBlueGreenDeploymentStateFault"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert describe(rds, bg)["Status"] == "AVAILABLE", "not carried out"
+    rds.switchover_blue_green_deployment(BlueGreenDeploymentIdentifier=bg["BlueGreenDeploymentIdentifier"])
+    with pytest.raises(urllib.error.HTTPError) as e:
+        faults(endpoint, fail_with={"Action": "X", "code": "not a code!"})
+    assert e.value.code == 400
+
+
 def test_server_error_on_cloudwatch(endpoint, rds):
     cw = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=endpoint,
                       aws_access_key_id="testing", aws_secret_access_key="testing",

@@ -63,6 +63,7 @@ class Function:
         self.runtime = ThreadingServer(("127.0.0.1", 0), self._runtime_handler())
         threading.Thread(target=self.runtime.serve_forever, daemon=True).start()
         self.cold_starts = 0
+        self.hang_once = None  # test knob: see Invoke.do_POST
 
     @property
     def arn(self):
@@ -243,6 +244,16 @@ def invoke_handler(functions, account):
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b"{}"
+            if self.path == "/_local/control":
+                # Test knob, not Lambda behaviour: {"hang_once": "wait", "seconds": 2} makes the next
+                # invocation of `wait` time out as Lambda reports a function past its timeout
+                # (200, X-Amz-Function-Error, errorType Sandbox.Timedout), without running it.
+                knobs = json.loads(body or b"{}")
+                name = knobs.get("hang_once")
+                if name not in functions:
+                    return self._reply(400, json.dumps({"message": f"no function {name!r}"}).encode())
+                functions[name].hang_once = float(knobs.get("seconds", 2))
+                return self._reply(200, b'{"ok": true}')
             parts = self.path.split("?")[0].strip("/").split("/")
             if len(parts) != 4 or parts[0] != "2015-03-31" or parts[1] != "functions" or parts[3] != "invocations":
                 return self._reply(404, b'{"message": "unknown path"}')
@@ -251,7 +262,13 @@ def invoke_handler(functions, account):
                 status, code, message = error
                 return self._reply(status, json.dumps({"Type": "User", "message": message}).encode(),
                                    {"x-amzn-ErrorType": code})
-            kind, payload = fn.invoke(body)
+            hang, fn.hang_once = fn.hang_once, None
+            if hang is not None:
+                time.sleep(hang)
+                kind, payload = "error", {"errorType": "Sandbox.Timedout", "errorMessage":
+                                          f"RequestId: {uuid.uuid4()} Error: Task timed out after {hang:.2f} seconds"}
+            else:
+                kind, payload = fn.invoke(body)
             if kind == "ok":
                 return self._reply(200, payload, {"X-Amz-Executed-Version": "$LATEST"})
             self._reply(200, json.dumps(payload).encode(),
@@ -263,7 +280,7 @@ def invoke_handler(functions, account):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bin-dir", required=True, help="where the worker binaries are (target/debug)")
-    p.add_argument("--functions", default="resolve,precheck,create,wait,guardrails,switchover,verify,cleanup,abort,remediation-metric,tally")
+    p.add_argument("--functions", default="resolve,precheck,create,wait,guardrails,switchover,verify,cleanup,abort,remediation-metric,campaign")
     p.add_argument("--port", type=int, default=9001)
     p.add_argument("--log-dir", default=None)
     p.add_argument("--account", default="123456789012")

@@ -4,8 +4,25 @@
 use crate::checks::{ExistingDeployment, Verdict};
 use crate::deployment::DeploymentView;
 use crate::error::WorkerError;
-use crate::request::{Action, Request, Trigger};
+use crate::fleet::{fleet_request, FleetRequest};
+use crate::request::{classify, Action, Incoming, Request, Trigger};
 use crate::run::{Report, Route};
+use serde_json::Value;
+
+/// What an execution input of the upgrade state machine is: a fleet (handed over to the fleet
+/// state machine, once its request is valid) or one database.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arrival {
+    Fleet(FleetRequest),
+    One(Incoming),
+}
+
+pub fn arrival(input: &Value) -> Result<Arrival, WorkerError> {
+    match fleet_request(input)? {
+        Some(fleet) => Ok(Arrival::Fleet(fleet)),
+        None => classify(input).map(Arrival::One),
+    }
+}
 
 /// What the state machine does next. Refusals here change nothing.
 pub fn route_for(

@@ -37,6 +37,8 @@ pub enum Route {
     Cleanup,
     /// An alarm-triggered run found a deployment already in flight for this database.
     AlreadyInProgress,
+    /// A fleet request: handed over to the fleet state machine.
+    Fleet,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

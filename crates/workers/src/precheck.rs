@@ -7,9 +7,9 @@ use bluegreen_domain::checks::{evaluate, manual_checks, PrecheckFacts};
 use bluegreen_domain::names::{deployment_name, parse_rds_arn, tags};
 use bluegreen_domain::old_blue::{locate, OldBlueFacts};
 use bluegreen_domain::request::{
-    check_event_origin, classify, request_for_member, request_from_tags, DbKind, DbRef, Incoming,
+    check_event_origin, request_for_member, request_from_tags, DbKind, DbRef, Incoming,
 };
-use bluegreen_domain::route::route_for;
+use bluegreen_domain::route::{arrival, route_for, Arrival};
 use bluegreen_domain::run::{DeploymentRecord, Report, Route, Run};
 use bluegreen_domain::WorkerError;
 use std::time::Duration;
@@ -19,7 +19,25 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         WorkerError::MalformedRun("the precheck step's input has no `input`: the state machine passes the execution input there".into())
     })?;
     run.mark("started", &inv.now_rfc3339());
-    let incoming = classify(&input)?;
+    let incoming = match arrival(&input)? {
+        Arrival::Fleet(fleet) => {
+            check_event_origin(
+                "the Scheduled Event",
+                fleet.event_account.as_deref(),
+                fleet.event_region.as_deref(),
+                inv.account_id().as_deref(),
+                inv.region().as_deref(),
+            )?;
+            tracing::info!("a fleet request: handed over to the fleet state machine");
+            run.route = Some(Route::Fleet);
+            run.note = Some(
+                "a fleet request: the fleet state machine runs it (see handed_over.fleet_execution)"
+                    .into(),
+            );
+            return Ok(run);
+        }
+        Arrival::One(incoming) => incoming,
+    };
     let from_fleet = matches!(incoming, Incoming::FleetMember(_));
     let (request, source) = match incoming {
         Incoming::Ignored(reason) => {
