@@ -13,6 +13,7 @@ RDS actions moto lacks
                                     DefaultOnly, Filters, IncludeAll (deprecated versions);
                                     Marker/MaxRecords)
   DescribePendingMaintenanceActions empty unless seeded through the control API
+  DescribeDBMajorEngineVersions     AWS's standard / Extended Support dates from major_versions.json
 
 Fidelity fixes to moto's blue/green model (each with its AWS source in README.md and beside the code)
   - Tasks gain DB_ENGINE_VERSION_UPGRADE when the green runs another version.
@@ -277,6 +278,48 @@ def describe_db_engine_versions(self):
               "ValidUpgradeTarget": _upgrade_targets(e, with_deprecated)} for e in ENGINE_VERSIONS if match(e)]
     start, size = int(p.get("Marker") or 0), int(p.get("MaxRecords") or 100)
     result = {"DBEngineVersions": found[start:start + size]}
+    if start + size < len(found):
+        result["Marker"] = str(start + size)
+    return ActionResult(result)
+
+
+# ---------------------------------------------------------------- major engine versions
+def _build_major_versions(path=Path(__file__).with_name("major_versions.json")):
+    """[(engine, major, SupportedEngineLifecycles)] from major_versions.json (dates and sources there)."""
+    out = []
+    for engine, majors in json.loads(path.read_text()).items():
+        if engine.startswith("_"):
+            continue
+        for major, spec in majors.items():
+            if major.startswith("_"):
+                continue
+            out.append((engine, major, [
+                {"LifecycleSupportName": f"open-source-rds-{kind}-support",
+                 "LifecycleSupportStartDate": datetime.fromisoformat(spec[kind][0] + "T00:00:00+00:00"),
+                 "LifecycleSupportEndDate": datetime.fromisoformat(spec[kind][1] + "T23:59:59.999000+00:00")}
+                for kind in ("standard", "extended")]))
+    return out
+
+
+MAJOR_VERSIONS = _build_major_versions()
+
+
+def describe_db_major_engine_versions(self):
+    """DescribeDBMajorEngineVersions (moto 5.2.1: not implemented). API reference: Engine, MajorEngineVersion
+    ("A specific database major engine version to return details for. Example: 8.4"), Marker, MaxRecords
+    (botocore model: 20..100, default 100); each DBMajorEngineVersion has Engine, MajorEngineVersion,
+    SupportedEngineLifecycles. Unknown engine or major: an empty list (inferred)."""
+    p = self.params
+    size = int(p.get("MaxRecords") or 100)
+    if not 20 <= size <= 100:
+        raise RDSClientError("InvalidParameterValue", f"Invalid value {size} for MaxRecords: must be between 20 "
+                                                      "and 100.")
+    found = [{"Engine": e, "MajorEngineVersion": m, "SupportedEngineLifecycles": life}
+             for e, m, life in MAJOR_VERSIONS
+             if (not p.get("Engine") or p["Engine"] == e) and
+             (not p.get("MajorEngineVersion") or p["MajorEngineVersion"] == m)]
+    start = int(p.get("Marker") or 0)
+    result = {"DBMajorEngineVersions": found[start:start + size]}
     if start + size < len(found):
         result["Marker"] = str(start + size)
     return ActionResult(result)
@@ -666,6 +709,7 @@ def _patch_instances():
     RDSResponse.create_db_cluster_snapshot = create_db_cluster_snapshot
     RDSResponse.copy_db_cluster_snapshot = copy_db_cluster_snapshot
     RDSResponse.describe_db_engine_versions = describe_db_engine_versions
+    RDSResponse.describe_db_major_engine_versions = describe_db_major_engine_versions
     RDSResponse.describe_pending_maintenance_actions = describe_pending_maintenance_actions
 
 
