@@ -13,6 +13,8 @@ RDS actions moto lacks
                                     DefaultOnly, Filters, IncludeAll (deprecated versions);
                                     Marker/MaxRecords)
   DescribePendingMaintenanceActions empty unless seeded through the control API
+  DescribeDBMajorEngineVersions     AWS's standard / Extended Support dates from major_versions.json
+  Create/Describe/Modify/DeleteDBClusterEndpoint, Create/Describe/DeleteIntegration   (topologies.py)
 
 Fidelity fixes to moto's blue/green model (each with its AWS source in README.md and beside the code)
   - Tasks gain DB_ENGINE_VERSION_UPGRADE when the green runs another version.
@@ -37,6 +39,9 @@ Fidelity fixes to moto's blue/green model (each with its AWS source in README.md
     of a known source version; SwitchoverTimeout must be 30..3600.
   - DeleteBlueGreenDeployment refuses DeleteTarget=true after switchover, refuses any delete
     during switchover, and checks green deletion protection before touching anything.
+  - topologies.py: read replicas copied to green, switched over and deleted with it (cross-Region and
+    cascading replicas refused); RDS Proxy targets with AWS's shapes, following the switchover; Aurora
+    custom endpoints in the deployment; global cluster fixes; zero-ETL integrations stop the switchover.
 
 Control API (same port, JSON in and out)
   POST /_emulator/faults   {"BlueGreenDeploymentName": "bg1", <knobs>}  (no name = global)
@@ -50,6 +55,10 @@ Control API (same port, JSON in and out)
       aurora_postgresql_slot_lag_metric OldestReplicationSlotLag|OldestLogicalReplicationSlotLag|none,
       bg_name_error_code InvalidParameterValue|ValidationError, free_storage_ratio F (global),
       sns_subject_max_length 99|100 (global),
+      green_replica_lag_seconds S (or -1), replica_provisioning_polls N,
+      unsupported_replica_error_code SourceDatabaseNotSupportedFault|InvalidParameterCombination,
+      read_replica_as_source refused|accepted, proxy_after_switchover follows|stays_on_blue|unavailable,
+      global_database_proxy refused|not_followed, zero_etl_at_switchover refused|switchover_failed,
       throttle {"Action": "DescribeBlueGreenDeployments", "count": 3} (or a list; always global)
       server_error {"Action": "CreateBlueGreenDeployment", "count": 2, "status": 503} (or a list;
         always global): the next `count` calls get HTTP 500 InternalFailure (default) or 503
@@ -94,6 +103,7 @@ from werkzeug.wsgi import get_input_stream
 
 import cbor_bridge
 import stepfunctions  # Step Functions: moto's executing interpreter, wired to the local Lambda service
+import topologies
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls", "modify_polls"}
@@ -167,7 +177,7 @@ class State:
             if key in BOOL_KNOBS and isinstance(value, bool) or key == "status_details":
                 continue
             if key in FLOAT_KNOBS and isinstance(value, (int, float)) and not isinstance(value, bool) and \
-                    (value >= 0 or (key == "replica_lag_seconds" and value == -1)):
+                    (value >= 0 or (key in ("replica_lag_seconds", "green_replica_lag_seconds") and value == -1)):
                 continue
             if key in CHOICE_KNOBS and value in CHOICE_KNOBS[key] and not isinstance(value, bool):
                 continue
@@ -289,6 +299,48 @@ def describe_db_engine_versions(self):
     return ActionResult(result)
 
 
+# ---------------------------------------------------------------- major engine versions
+def _build_major_versions(path=Path(__file__).with_name("major_versions.json")):
+    """[(engine, major, SupportedEngineLifecycles)] from major_versions.json (dates and sources there)."""
+    out = []
+    for engine, majors in json.loads(path.read_text()).items():
+        if engine.startswith("_"):
+            continue
+        for major, spec in majors.items():
+            if major.startswith("_"):
+                continue
+            out.append((engine, major, [
+                {"LifecycleSupportName": f"open-source-rds-{kind}-support",
+                 "LifecycleSupportStartDate": datetime.fromisoformat(spec[kind][0] + "T00:00:00+00:00"),
+                 "LifecycleSupportEndDate": datetime.fromisoformat(spec[kind][1] + "T23:59:59.999000+00:00")}
+                for kind in ("standard", "extended")]))
+    return out
+
+
+MAJOR_VERSIONS = _build_major_versions()
+
+
+def describe_db_major_engine_versions(self):
+    """DescribeDBMajorEngineVersions (moto 5.2.1: not implemented). API reference: Engine, MajorEngineVersion
+    ("A specific database major engine version to return details for. Example: 8.4"), Marker, MaxRecords
+    (botocore model: 20..100, default 100); each DBMajorEngineVersion has Engine, MajorEngineVersion,
+    SupportedEngineLifecycles. Unknown engine or major: an empty list (inferred)."""
+    p = self.params
+    size = int(p.get("MaxRecords") or 100)
+    if not 20 <= size <= 100:
+        raise RDSClientError("InvalidParameterValue", f"Invalid value {size} for MaxRecords: must be between 20 "
+                                                      "and 100.")
+    found = [{"Engine": e, "MajorEngineVersion": m, "SupportedEngineLifecycles": life}
+             for e, m, life in MAJOR_VERSIONS
+             if (not p.get("Engine") or p["Engine"] == e) and
+             (not p.get("MajorEngineVersion") or p["MajorEngineVersion"] == m)]
+    start = int(p.get("Marker") or 0)
+    result = {"DBMajorEngineVersions": found[start:start + size]}
+    if start + size < len(found):
+        result["Marker"] = str(start + size)
+    return ActionResult(result)
+
+
 # ---------------------------------------------------------------- pending maintenance
 def describe_pending_maintenance_actions(self):
     rid = self.params.get("ResourceIdentifier")
@@ -346,7 +398,8 @@ def _set_status(self, value):
     if rt and value is S.SWITCHOVER_COMPLETED and rt.get("arns") == "original":
         pairs = rt["original_arns"]  # the ARNs the deployment was created with (see _switchover)
     else:
-        pairs = [(b.arn, g.arn) for b, g in rt["pairs"]] if rt else [(self.source, self.target)]
+        pairs = [(b.arn, g.arn) for b, g in rt["pairs"] + rt.get("extra_pairs", [])] if rt else \
+            [(self.source, self.target)]
     self.switchover_details = [Detail(b, g, detail) for b, g in pairs]
 
 
@@ -369,6 +422,7 @@ def _render(bg, k):
         bg.tasks = [Task(t, "IN_PROGRESS" if t == busy and k <= n + m else "COMPLETED") for t in names]
         if rt["knobs"]["switchover_failed_in_details"]:
             bg.switchover_details[-1].Status = "SWITCHOVER_FAILED"
+    topologies.render(bg, k)  # read replicas still being built (replica_provisioning_polls)
 
 
 def _finish_switchover(bg):
@@ -376,7 +430,7 @@ def _finish_switchover(bg):
     rt["stage"] = "done"
     if rt["sw_fail"]:  # nothing renamed, as after an RDS rollback
         bg.set_status(S.SWITCHOVER_FAILED)
-        bg.status_details = SWITCHOVER_FAILED_TEXT
+        bg.status_details = rt.get("sw_fail_text") or SWITCHOVER_FAILED_TEXT
     else:
         bg.switchover()
 
@@ -399,6 +453,7 @@ def _switchover(bg):
     instances), then each green member to its blue's name. Objects are renamed in place, so DbiResourceIds
     travel with the database and endpoint addresses follow the name (production keeps its address)."""
     rt, backend = bg._emu, bg.backend
+    before = topologies.before_switchover(bg)
     names = []
     for blue, green in rt["pairs"]:
         if isinstance(blue, rm.DBCluster):
@@ -418,6 +473,7 @@ def _switchover(bg):
     for inst in backend.databases.values():  # members follow their (renamed) cluster
         if isinstance(inst, rm.DBInstanceClustered):
             inst.db_cluster_identifier = inst.cluster.db_cluster_identifier
+    topologies.after_switchover(bg, before)  # replica links, custom endpoints, proxies, global cluster
     blue, green = rt["pairs"][0]
     # Source/Target after switchover: knob arns_after_switchover (README: "renamed" is what the AWS CLI
     # reference example shows, https://docs.aws.amazon.com/cli/latest/reference/rds/describe-blue-green-deployments.html,
@@ -453,6 +509,7 @@ def _validate_create(backend, kw):
                              "TargetDBInstanceClass can't be specified for a blue/green deployment from an Aurora "
                              "DB cluster. Modify the instance classes of the green DB instances after creation.")
     _validate_target(backend, kw)
+    topologies.validate_create(backend, kw)  # replicas, global database + proxy
 
 
 def _patch_blue_green():
@@ -492,6 +549,7 @@ def _patch_blue_green():
                 green.parameter_group = f"default.{_family(green.engine, green.engine_version)}"
             if green.engine_version != blue.engine_version:
                 bg.tasks.insert(1, Task("DB_ENGINE_VERSION_UPGRADE", "COMPLETED"))
+            topologies.after_create(self, bg, blue, green, bg_kwargs)  # green replicas, custom endpoints
             for _, g in pairs:
                 if knobs["storage_optimization_polls"] and isinstance(g, rm.DBInstance):
                     STATE.storage_opt[id(g)] = [g, knobs["storage_optimization_polls"]]
@@ -533,6 +591,7 @@ def _patch_blue_green():
             rt["sw_left"] = STATE.knob(name, "switchover_in_progress_polls", 0)
             rt["sw_fail"] = STATE.knob(name, "switchover_failed", False)
             rt["arns"] = STATE.knob(name, "arns_after_switchover", "renamed")
+            topologies.on_switchover(self, bg)  # zero-ETL guardrail, proxy knob
             # The answer shows the deployment as it was when the switchover started (names before the
             # renames), as in the AWS CLI reference example of switchover-blue-green-deployment.
             out = copy.copy(bg)
@@ -563,12 +622,15 @@ def _patch_blue_green():
                     raise RDSClientError(
                         "InvalidParameterCombination",
                         "Cannot delete the green environment while deletion protection is enabled on it.")
+            if bg is not None:
+                topologies.before_delete(self, bg, delete_target)  # green replicas and custom endpoints
             out = orig_delete(self, blue_green_deployment_identifier, delete_target)
             STATE.deployments.pop(blue_green_deployment_identifier, None)
             return out
 
     B.create_blue_green_deployment, B.describe_blue_green_deployments = create, describe
     B.switchover_blue_green_deployment, B.delete_blue_green_deployment = switchover_bgd, delete_bgd
+    topologies.install(STATE, _next_old_name, INT_KNOBS, FLOAT_KNOBS, CHOICE_KNOBS)
 
 
 def _validate_target(backend, kw):
@@ -673,6 +735,7 @@ def _patch_instances():
     RDSResponse.create_db_cluster_snapshot = create_db_cluster_snapshot
     RDSResponse.copy_db_cluster_snapshot = copy_db_cluster_snapshot
     RDSResponse.describe_db_engine_versions = describe_db_engine_versions
+    RDSResponse.describe_db_major_engine_versions = describe_db_major_engine_versions
     RDSResponse.describe_pending_maintenance_actions = describe_pending_maintenance_actions
 
 
@@ -878,13 +941,18 @@ def _lag_metrics(bg, rt):
                 put(metric, slot_lag, "Bytes", *dim_sets)
             put("ReplicationSlotDiskUsage", slot_disk, "Bytes", *dim_sets)
     elif engine == "postgres" and _major(engine, green.engine_version) != _major(engine, blue.engine_version):
-        # logical replication: nothing on green; the slot metrics of each blue instance
-        for b, _ in rt["pairs"]:
-            put("OldestReplicationSlotLag", slot_lag, "Bytes", _dims(DBInstanceIdentifier=b.db_instance_identifier))
-            put("ReplicationSlotDiskUsage", slot_disk, "Bytes", _dims(DBInstanceIdentifier=b.db_instance_identifier))
-    else:  # mysql, mariadb, postgres physical: each green instance is a replica of its blue one
-        for _, g in rt["pairs"]:
-            put("ReplicaLag", lag, "Seconds", _dims(DBInstanceIdentifier=g.db_instance_identifier))
+        # logical replication from blue's primary to green's primary: nothing on the green primary; the slot
+        # metrics of blue's primary (the slots live there)
+        put("OldestReplicationSlotLag", slot_lag, "Bytes", _dims(DBInstanceIdentifier=blue.db_instance_identifier))
+        put("ReplicationSlotDiskUsage", slot_disk, "Bytes", _dims(DBInstanceIdentifier=blue.db_instance_identifier))
+    else:  # mysql, mariadb, postgres physical: the green primary is a replica of blue's primary
+        put("ReplicaLag", lag, "Seconds", _dims(DBInstanceIdentifier=green.db_instance_identifier))
+    # Green read replicas replicate (physically, from the green primary) whatever the engine: their own
+    # ReplicaLag, "the amount of time a read replica DB instance lags behind the source DB instance"
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html); knob green_replica_lag_seconds.
+    replica_lag = float(STATE.knob(name, "green_replica_lag_seconds", 0.0))
+    for _, g in rt.get("replica_pairs", []):
+        put("ReplicaLag", replica_lag, "Seconds", _dims(DBInstanceIdentifier=g.db_instance_identifier))
     return data
 
 
@@ -900,10 +968,18 @@ def publish_rds_metrics(environ):
     backend = rm.rds_backends[account][region]
     data = []
     with STATE.lock:
+        published = set()
         for bg in list(backend.blue_green_deployments.values()):
             rt = getattr(bg, "_emu", None)
             if rt and bg.status in ("AVAILABLE", "SWITCHOVER_IN_PROGRESS"):
-                data += _lag_metrics(bg, rt)
+                lag = _lag_metrics(bg, rt)
+                data += lag
+                published |= {d["Dimensions"][0]["Value"] for d in lag if d["MetricName"] == "ReplicaLag"}
+        # every other read replica publishes its own ReplicaLag (0: in sync); RDS metrics page, ReplicaLag
+        data += [{"MetricName": "ReplicaLag", "Value": 0.0, "Unit": "Seconds",
+                  "Dimensions": _dims(DBInstanceIdentifier=db.db_instance_identifier)}
+                 for db in list(backend.databases.values())
+                 if getattr(db, "is_replica", False) and db.db_instance_identifier not in published]
         ratio = float(STATE.global_knobs.get("free_storage_ratio", 0.6))
         for db in list(backend.databases.values()):
             if getattr(db, "allocated_storage", None):
