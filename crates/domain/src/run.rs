@@ -47,6 +47,9 @@ pub struct Report {
     pub checks: Vec<Check>,
     pub manual_checks: Vec<ManualCheck>,
     pub existing_deployment: ExistingDeployment,
+    /// What not upgrading costs: the end of standard support and the Extended Support estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_of_waiting: Option<crate::lifecycle::CostOfWaiting>,
 }
 
 impl Report {
@@ -67,6 +70,7 @@ impl Report {
             checks,
             manual_checks,
             existing_deployment: existing,
+            cost_of_waiting: None,
         }
     }
 

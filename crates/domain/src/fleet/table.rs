@@ -76,6 +76,12 @@ pub struct Row {
     /// The read replicas that moved with it (they are not fleet members of their own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<String>,
+    /// From the plan: when the current major leaves standard support, and what Extended
+    /// Support would cost this database a month (`lifecycle`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standard_support_ends: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_support_monthly_usd: Option<f64>,
 }
 
 impl Row {
@@ -145,6 +151,16 @@ impl Row {
                         .collect()
                 })
                 .unwrap_or_default(),
+            standard_support_ends: run
+                .report
+                .as_ref()
+                .and_then(|r| r.cost_of_waiting.as_ref())
+                .and_then(|c| c.standard_support_ends.clone()),
+            extended_support_monthly_usd: run
+                .report
+                .as_ref()
+                .and_then(|r| r.cost_of_waiting.as_ref())
+                .and_then(|c| c.monthly_usd),
         }
     }
 
