@@ -15,7 +15,12 @@ Test-speed knobs (NOT AWS behaviour), control API `POST /_emulator/stepfunctions
   {"max_wait_seconds": 1}                          cap every Wait state (Seconds, SecondsPath,
                                                    Timestamp, TimestampPath) and every Retry
                                                    interval at 1 s; null = real waits
-  {"executions": {"NAME": {"max_wait_seconds": 0, "stop_after": "STATE:N"}}}
+  {"max_callback_timeout_seconds": 2}              cap the timeout of every callback Task
+                                                   (`.waitForTaskToken`: TimeoutSeconds or
+                                                   TimeoutSecondsPath, e.g. the approval's hours)
+                                                   at 2 s; null = real timeouts
+  {"executions": {"NAME": {"max_wait_seconds": 0, "max_callback_timeout_seconds": 2,
+                           "stop_after": "STATE:N"}}}
       per execution name (set before StartExecution; child executions started with
       states:startExecution.sync:2 inherit their parent's): its own cap; stop_after abandons the
       execution (StopExecution, status ABORTED) right after the N-th successful answer of Task
@@ -45,6 +50,9 @@ AWS behaviour added or fixed (each has a self-test in test_stepfunctions.py):
   - StartExecution without a name: a UUID, as on AWS (moto: None, and the next one is "the same").
   - nested executions (arn:aws:states:::states:startExecution[.sync[:2]]): the Task's parameters and
     answer are mapped to and from the API's names, as on AWS (moto: every such Task fails).
+  - a task token is closed once its Task has ended (answered, timed out, failed): SendTaskSuccess /
+    SendTaskFailure / SendTaskHeartbeat on it answer TaskTimedOut, as on AWS (moto accepts a
+    second answer to a running execution's closed token silently).
   - Lambda API errors reach the state machine as `Lambda.<ErrorCode>` (e.g.
     Lambda.TooManyRequestsException, Lambda.ResourceNotFoundException), not `Exception`.
 """
@@ -93,6 +101,7 @@ class Config:
         self.lock = threading.RLock()
         self.lambda_endpoint = None
         self.max_wait_seconds = None  # global cap; None = real waits
+        self.max_callback_timeout_seconds = None  # global cap of callback Task timeouts; None = real
         self.executions = {}  # execution name -> {"max_wait_seconds", "stop_after"}
         self.answers = {}  # execution name -> {state: successful answers}
         self.stopped = {}  # execution name -> "STATE #N"
@@ -109,17 +118,20 @@ class Config:
                     self.lambda_endpoint = value.rstrip("/") if value else None
                 elif key == "max_wait_seconds":
                     self.max_wait_seconds = _cap(value)
+                elif key == "max_callback_timeout_seconds":
+                    self.max_callback_timeout_seconds = _cap(value)
                 elif key == "history_event_limit":
                     if not isinstance(value, int) or value < 3:
                         raise ValueError("history_event_limit must be an integer >= 3")
                     self.history_event_limit = value
                 elif key == "executions":
                     for name, settings in value.items():
-                        unknown = set(settings) - {"max_wait_seconds", "stop_after"}
+                        unknown = set(settings) - {"max_wait_seconds", "max_callback_timeout_seconds", "stop_after"}
                         if unknown:
                             raise ValueError(f"unknown execution setting(s) {sorted(unknown)}")
-                        if "max_wait_seconds" in settings:
-                            _cap(settings["max_wait_seconds"])
+                        for knob in ("max_wait_seconds", "max_callback_timeout_seconds"):
+                            if knob in settings:
+                                _cap(settings[knob])
                         if settings.get("stop_after") is not None:
                             _parse_stop_after(settings["stop_after"])
                         self.executions[name] = dict(settings)
@@ -129,6 +141,7 @@ class Config:
     def snapshot(self):
         with self.lock:
             return {"lambda_endpoint": self.lambda_endpoint, "max_wait_seconds": self.max_wait_seconds,
+                    "max_callback_timeout_seconds": self.max_callback_timeout_seconds,
                     "moto_port": os.environ.get("MOTO_PORT"),
                     "history_event_limit": self.history_event_limit, "executions": self.executions,
                     "stopped": self.stopped, "bridge_errors": self.bridge_errors}
@@ -144,9 +157,9 @@ class Config:
                 name = self.parents.get(name)
             return {}
 
-    def cap_for(self, env):
+    def cap_for(self, env, knob="max_wait_seconds"):
         settings = self.settings_for(_execution_name(env))
-        return _cap(settings["max_wait_seconds"]) if "max_wait_seconds" in settings else self.max_wait_seconds
+        return _cap(settings[knob]) if knob in settings else getattr(self, knob)
 
 
 def _cap(value):
@@ -266,6 +279,64 @@ def _patch_context_times():
                 return _aws_timestamp(self)
 
     state_module.datetime = _Clock  # state.py: datetime.datetime.now(tz=datetime.timezone.utc).isoformat()
+
+
+def _patch_callbacks():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
+    from moto.stepfunctions.parser.asl.eval.callback import callback
+
+    # Test-speed knob (not AWS): a callback Task (.waitForTaskToken) times out after at most
+    # max_callback_timeout_seconds, whatever its TimeoutSeconds(Path) says (an approval waits
+    # hours on AWS); it then fails with States.Timeout as a real timeout does.
+    base = state_task_service_callback.StateTaskServiceCallback
+    orig_wait = base._eval_wait_for_task_token
+
+    def eval_wait_for_task_token(self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint):
+        cap = CONFIG.cap_for(env, "max_callback_timeout_seconds")
+        if cap is not None and (timeout_seconds is None or timeout_seconds > cap):
+            timeout_seconds = cap
+        return orig_wait(self, env=env, timeout_seconds=timeout_seconds, callback_endpoint=callback_endpoint,
+                         heartbeat_endpoint=heartbeat_endpoint)
+
+    base._eval_wait_for_task_token = eval_wait_for_task_token
+
+    # AWS: once its Task has ended, a token is closed: SendTaskSuccess/Failure/Heartbeat answer
+    # TaskTimedOut ("the task associated with the token has already been closed"). moto lets a
+    # second answer through while the execution runs (the Task ignores it), and its own
+    # closed-token branch fails constructing the error (HTTP 500).
+    orig_interrupt = callback.CallbackEndpoint.interrupt_all
+
+    def interrupt_all(self):
+        orig_interrupt(self)
+        self._emu_closed = True
+
+    callback.CallbackEndpoint.interrupt_all = interrupt_all
+
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    class TaskTimedOut(AWSError):
+        TYPE = "TaskTimedOut"
+        STATUS = 400
+
+    def closed(backend, token):
+        for execution in backend._get_executions(ExecutionStatus.RUNNING):
+            env = getattr(getattr(execution, "exec_worker", None), "env", None)
+            endpoint = env.callback_pool_manager.get(token) if env is not None else None
+            if endpoint is not None:
+                return getattr(endpoint, "_emu_closed", False)
+        return False
+
+    def refuse_closed(method):
+        def answer(self, task_token, *args, **kwargs):
+            if closed(self, task_token):
+                raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
+            return method(self, task_token, *args, **kwargs)
+        return answer
+
+    for name in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
+        setattr(StepFunctionsParserBackend, name, refuse_closed(getattr(StepFunctionsParserBackend, name)))
 
 
 def _patch_history_limit():
@@ -613,6 +684,7 @@ def install():
     _patch_child_executions()
     _patch_clients()
     _patch_send_task_failure()
+    _patch_callbacks()
     _patch_start_execution_snapshot()
     _patch_service_integrations()
     _patch_history_paging()

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -389,6 +390,86 @@ def test_send_task_failure_fails_the_waiting_task_with_its_error_and_cause(sfn):
             break
         time.sleep(0.05)
     assert (desc["status"], desc.get("error"), desc.get("cause")) == ("FAILED", "Refused", "the operator said no")
+
+
+def _callback_machine(sfn, timeout_field, then=None):
+    """A waitForTaskToken Task (token in the Payload, as AwaitApproval has it), then `then`."""
+    states = {"Wait": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                       "Parameters": {"FunctionName": fn("echo"), "Payload": {"token.$": "$$.Task.Token"}},
+                       **timeout_field,
+                       "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timed_out", "Next": "TimedOut"}],
+                       **({"Next": then[0]} if then else {"End": True})},
+              "TimedOut": {"Type": "Pass", "End": True}}
+    if then:
+        states[then[0]] = then[1]
+    definition = json.dumps({"StartAt": "Wait", "States": states})
+    return sfn.create_state_machine(name=f"cb-{time.time_ns()}", definition=definition, roleArn=ROLE)["stateMachineArn"]
+
+
+def _token(sfn, ex):
+    for _ in range(200):
+        for e in history(sfn, ex):
+            if e["type"] == "TaskScheduled":
+                return json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["token"]
+        time.sleep(0.05)
+    raise AssertionError("no TaskScheduled")
+
+
+def _ended(sfn, ex, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        desc = sfn.describe_execution(executionArn=ex)
+        if desc["status"] != "RUNNING":
+            return desc
+        time.sleep(0.05)
+    raise AssertionError(f"{ex} still running")
+
+
+def test_max_callback_timeout_seconds_caps_a_callback_tasks_timeout(stack, sfn):
+    # The knob (per execution): an approval's TimeoutSecondsPath of hours times out in 1 s, with
+    # States.Timeout (TaskTimedOut in the history), as the real timeout would.
+    arn = _callback_machine(sfn, {"TimeoutSecondsPath": "$.timeout"})
+    name = f"e-{time.time_ns()}"
+    control(stack, {"executions": {name: {"max_callback_timeout_seconds": 1}}})
+    started = time.time()
+    ex = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps({"timeout": 3600}))["executionArn"]
+    desc = _ended(sfn, ex)
+    assert desc["status"] == "SUCCEEDED" and time.time() - started < 15, desc
+    assert json.loads(desc["output"])["timed_out"]["Error"] == "States.Timeout"
+    assert "TaskTimedOut" in [e["type"] for e in history(sfn, ex)]
+    # Without the knob, the task keeps waiting.
+    other = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"timeout": 3600}))["executionArn"]
+    _token(sfn, other)
+    time.sleep(1.5)
+    assert sfn.describe_execution(executionArn=other)["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=other)
+    with pytest.raises(urllib.error.HTTPError):
+        control(stack, {"max_callback_timeout_seconds": -1})
+
+
+def test_an_answered_token_is_closed_a_second_answer_is_task_timed_out(stack, sfn):
+    # AWS: SendTaskSuccess on the token of a Task that has ended answers TaskTimedOut, even
+    # while the execution runs on (here in a 30 s Wait); an unknown token is InvalidToken.
+    arn = _callback_machine(sfn, {"TimeoutSeconds": 600},
+                            then=("Hold", {"Type": "Wait", "Seconds": 30, "End": True}))
+    name = f"e-{time.time_ns()}"
+    control(stack, {"executions": {name: {"max_wait_seconds": None}}})
+    ex = sfn.start_execution(stateMachineArn=arn, name=name, input="{}")["executionArn"]
+    token = _token(sfn, ex)
+    sfn.send_task_success(taskToken=token, output=json.dumps({"approved_by": "ana"}))
+    for _ in range(100):
+        if "Hold" in entered(history(sfn, ex)):
+            break
+        time.sleep(0.05)
+    for call in (lambda: sfn.send_task_success(taskToken=token, output="{}"),
+                 lambda: sfn.send_task_failure(taskToken=token, error="Rejected", cause="late")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "TaskTimedOut"
+    with pytest.raises(ClientError) as e:
+        sfn.send_task_success(taskToken="not-a-token", output="{}")
+    assert e.value.response["Error"]["Code"] == "InvalidToken"
+    sfn.stop_execution(executionArn=ex)
 
 
 # ---------------------------------------------------------------- formats and features the definition uses
