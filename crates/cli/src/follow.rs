@@ -1,0 +1,398 @@
+//! Following an execution: DescribeExecution and GetExecutionHistory (paged) polled, the phase,
+//! the elapsed time and, while green builds, a progress bar from the deployment's tasks; on a
+//! terminal one line redrawn, otherwise a line per change (stderr).
+
+use crate::awsctx::{Aws, Failure};
+use crate::exit::CliError;
+use crate::history::{self, Approval, Event};
+use crate::phase::{self, elapsed};
+use serde_json::Value;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// An execution as DescribeExecution reports it.
+#[derive(Debug, Clone, Default)]
+pub struct Execution {
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub status: String,
+    pub started: f64,
+    pub stopped: Option<f64>,
+    pub input: Option<Value>,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl Execution {
+    pub fn running(&self) -> bool {
+        self.status == "RUNNING"
+    }
+    pub fn elapsed(&self) -> f64 {
+        self.stopped.unwrap_or_else(now) - self.started
+    }
+    /// The action the execution was started with (`plan` unless it says otherwise).
+    pub fn action(&self) -> String {
+        let input = self.input.as_ref();
+        input
+            .and_then(|i| i.get("action"))
+            .or_else(|| input.and_then(|i| i.pointer("/fleet_member/request/action")))
+            .or_else(|| input.and_then(|i| i.pointer("/continued/request/request/action")))
+            .and_then(Value::as_str)
+            .unwrap_or("plan")
+            .to_string()
+    }
+    /// Whether it is an execution of the fleet machine (by its input).
+    pub fn is_fleet(&self) -> bool {
+        let input = self.input.as_ref();
+        input.is_some_and(|i| i.get("selector").is_some() || i.get("continued").is_some())
+    }
+    /// The database it is about, from its input.
+    pub fn db(&self) -> Option<String> {
+        let input = self.input.as_ref()?;
+        input
+            .get("db_identifier")
+            .or_else(|| input.pointer("/fleet_member/db_identifier"))
+            .and_then(Value::as_str)
+            .map(|s| s.rsplit(':').next().unwrap_or(s).to_string())
+    }
+}
+
+/// DescribeExecution; `ExecutionDoesNotExist` is exit 4.
+pub async fn describe(aws: &Aws, arn: &str) -> Result<Execution, CliError> {
+    let d = aws
+        .sfn
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .map_err(|e| execution_error(aws, arn, "describe the execution", &aws.failure(&e)))?;
+    let json = |s: Option<&str>| s.and_then(|t| serde_json::from_str::<Value>(t).ok());
+    Ok(Execution {
+        arn: d.execution_arn().to_string(),
+        name: d.name().unwrap_or_default().to_string(),
+        state_machine_arn: d.state_machine_arn().to_string(),
+        status: d.status().as_str().to_string(),
+        started: d.start_date().as_secs_f64(),
+        stopped: d.stop_date().map(|t| t.as_secs_f64()),
+        input: json(d.input()),
+        output: json(d.output()),
+        error: d.error().map(str::to_string),
+        cause: d.cause().map(str::to_string),
+    })
+}
+
+/// The sentence for a failed call about one execution.
+pub fn execution_error(aws: &Aws, arn: &str, what: &str, failure: &Failure) -> CliError {
+    match failure.code() {
+        Some("ExecutionDoesNotExist") => CliError::not_found(format!(
+            "no execution {arn} in {}: check the ARN or name (rbg ls lists the executions in flight)",
+            aws.region
+        )),
+        Some("InvalidArn") => CliError::usage(format!(
+            "`{arn}` is not an execution ARN: give arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME or the execution's name"
+        )),
+        _ => aws.explain(what, failure),
+    }
+}
+
+/// Reads an execution's history as it grows: the last page is read again until it is full,
+/// then its nextToken leads on (events without their data: small pages).
+pub struct Watch {
+    pub arn: String,
+    pub events: Vec<Event>,
+    token: Option<String>,
+    seen: usize,
+}
+
+impl Watch {
+    pub fn new(arn: &str) -> Self {
+        Self {
+            arn: arn.to_string(),
+            events: Vec::new(),
+            token: None,
+            seen: 0,
+        }
+    }
+
+    pub async fn refresh(&mut self, aws: &Aws) -> Result<(), CliError> {
+        loop {
+            let page = aws
+                .sfn
+                .get_execution_history()
+                .execution_arn(&self.arn)
+                .max_results(1000)
+                .include_execution_data(false)
+                .set_next_token(self.token.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    execution_error(aws, &self.arn, "read the execution's history", &aws.failure(&e))
+                })?;
+            let events = page.events();
+            for e in events.iter().skip(self.seen) {
+                self.events.push(Event::from_sdk(e));
+            }
+            self.seen = events.len();
+            match page.next_token() {
+                Some(t) => {
+                    self.token = Some(t.to_string());
+                    self.seen = 0;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+/// The newest `n` events with their data (run documents), oldest first.
+pub async fn newest_with_data(aws: &Aws, arn: &str, n: i32) -> Result<Vec<Event>, CliError> {
+    let page = aws
+        .sfn
+        .get_execution_history()
+        .execution_arn(arn)
+        .max_results(n)
+        .reverse_order(true)
+        .include_execution_data(true)
+        .send()
+        .await
+        .map_err(|e| execution_error(aws, arn, "read the execution's history", &aws.failure(&e)))?;
+    let mut events: Vec<Event> = page.events().iter().map(Event::from_sdk).collect();
+    events.reverse();
+    Ok(events)
+}
+
+/// The history back from the newest event, with data, until the approval state was entered
+/// (or the whole history): what approve / reject read. Oldest first.
+pub async fn history_for_approval(aws: &Aws, arn: &str) -> Result<Vec<Event>, CliError> {
+    let mut newest_first: Vec<Event> = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = aws
+            .sfn
+            .get_execution_history()
+            .execution_arn(arn)
+            .max_results(100)
+            .reverse_order(true)
+            .include_execution_data(true)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| execution_error(aws, arn, "read the execution's history", &aws.failure(&e)))?;
+        newest_first.extend(page.events().iter().map(Event::from_sdk));
+        let entered = newest_first
+            .iter()
+            .any(|e| e.entered() && e.state.as_deref() == Some(history::APPROVAL_STATE));
+        match page.next_token() {
+            Some(t) if !entered => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    newest_first.reverse();
+    Ok(newest_first)
+}
+
+/// The deployment's tasks: (completed, all, the first one not completed).
+pub async fn deployment_tasks(aws: &Aws, id: &str) -> Option<(usize, usize, Option<String>)> {
+    let out = aws
+        .rds
+        .describe_blue_green_deployments()
+        .blue_green_deployment_identifier(id)
+        .send()
+        .await
+        .ok()?;
+    let d = out.blue_green_deployments().first()?;
+    let tasks = d.tasks();
+    let done = tasks
+        .iter()
+        .filter(|t| t.status() == Some("COMPLETED"))
+        .count();
+    let next = tasks
+        .iter()
+        .find(|t| t.status() != Some("COMPLETED"))
+        .and_then(|t| t.name())
+        .map(str::to_string);
+    Some((done, tasks.len(), next))
+}
+
+/// The commands that answer an approval, for the operator to copy.
+pub fn approval_commands(arn: &str) -> String {
+    format!("approve: rbg approve {arn}  |  reject: rbg reject {arn} --reason \"...\"")
+}
+
+/// What the progress line says now.
+pub fn status_line(
+    events: &[Event],
+    execution: &Execution,
+    tasks: Option<&(usize, usize, Option<String>)>,
+) -> String {
+    let state = history::current_state(events).map(|s| s.0).unwrap_or("Receive");
+    let after = history::has_entered(events, "Switchover");
+    let phase = phase::phase(state, after);
+    let mut line = format!("[{:>8}] {phase}", elapsed(execution.elapsed()));
+    if phase::is_building(phase) {
+        match tasks {
+            Some((done, total, next)) => {
+                line.push_str(&format!("  {}", phase::progress_bar(*done, *total, 20)));
+                if let Some(n) = next {
+                    line.push_str(&format!(" ({})", n.to_ascii_lowercase().replace('_', " ")));
+                }
+            }
+            None => line.push_str("  (waiting for the deployment's tasks)"),
+        }
+    }
+    if state == history::APPROVAL_STATE {
+        if let Approval::Waiting { .. } = history::approval(events) {
+            line.push_str(&format!(": {}", approval_commands(&execution.arn)));
+        }
+    }
+    line
+}
+
+/// Prints progress on stderr: a redrawn line on a terminal, otherwise a line per change.
+pub struct Progress {
+    tty: bool,
+    last: String,
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            last: String::new(),
+            quiet,
+        }
+    }
+
+    pub fn say(&mut self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut err = std::io::stderr();
+        if self.tty && !self.last.is_empty() {
+            let _ = writeln!(err);
+        }
+        let _ = writeln!(err, "{line}");
+        self.last.clear();
+    }
+
+    /// A status line: printed when it changed (ignoring the elapsed time).
+    pub fn show(&mut self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        let key = line.split_once("] ").map_or(line, |(_, rest)| rest);
+        let last_key = self.last.split_once("] ").map_or(self.last.as_str(), |(_, rest)| rest);
+        let mut err = std::io::stderr();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K{line}");
+            let _ = err.flush();
+        } else if key != last_key {
+            let _ = writeln!(err, "{line}");
+        }
+        self.last = line.to_string();
+    }
+
+    pub fn done(&mut self) {
+        if self.tty && !self.last.is_empty() && !self.quiet {
+            let _ = writeln!(std::io::stderr());
+        }
+        self.last.clear();
+    }
+}
+
+/// Follows `arn` until it ends; returns its final description.
+pub async fn follow(aws: &Aws, arn: &str, poll: f64, progress: &mut Progress) -> Result<Execution, CliError> {
+    let mut watch = Watch::new(arn);
+    let mut deployment: Option<String> = None;
+    loop {
+        let execution = describe(aws, arn).await?;
+        watch.refresh(aws).await?;
+        let state = history::current_state(&watch.events).map(|s| s.0).unwrap_or("Receive");
+        let building = phase::is_building(phase::phase(state, history::has_entered(&watch.events, "Switchover")));
+        let mut tasks = None;
+        if building && execution.running() {
+            if deployment.is_none() {
+                deployment = newest_with_data(aws, arn, 3)
+                    .await
+                    .ok()
+                    .and_then(|events| history::latest_document(&events))
+                    .and_then(|doc| doc.pointer("/deployment/id").and_then(Value::as_str).map(str::to_string));
+            }
+            if let Some(id) = &deployment {
+                tasks = deployment_tasks(aws, id).await;
+            }
+        }
+        if execution.running() {
+            progress.show(&status_line(&watch.events, &execution, tasks.as_ref()));
+        } else {
+            progress.done();
+            return Ok(execution);
+        }
+        tokio::time::sleep(Duration::from_secs_f64(poll.clamp(0.05, 60.0))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entered(state: &str) -> Event {
+        Event {
+            kind: "TaskStateEntered".into(),
+            state: Some(state.into()),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn the_line_shows_phase_progress_and_approval_commands() {
+        let ex = Execution {
+            arn: "arn:aws:states:us-east-1:1:execution:upgrade:x".into(),
+            status: "RUNNING".into(),
+            started: now() - 65.0,
+            ..Execution::default()
+        };
+        let building = [entered("Precheck"), entered("CreateGreen"), entered("CheckGreen")];
+        let line = status_line(&building, &ex, Some(&(1, 4, Some("CREATING_READ_REPLICA_OF_SOURCE".into()))));
+        assert!(line.starts_with("[   1m05s] building green  [#####---------------] 1/4 tasks"), "{line}");
+        assert!(line.ends_with("(creating read replica of source)"), "{line}");
+        let mut waiting = building.to_vec();
+        waiting.push(entered("AwaitApproval"));
+        waiting.push(Event {
+            kind: "TaskScheduled".into(),
+            parameters: Some(r#"{"Payload":{"milestone":"approval_requested","task_token":"t"}}"#.into()),
+            ..Event::default()
+        });
+        let line = status_line(&waiting, &ex, None);
+        assert!(line.contains("waiting for approval: approve: rbg approve arn:aws:states:us-east-1:1:execution:upgrade:x"), "{line}");
+        assert!(line.contains("reject: rbg reject arn:aws:states:us-east-1:1:execution:upgrade:x --reason"), "{line}");
+    }
+
+    #[test]
+    fn the_action_and_database_come_from_the_input() {
+        let ex = Execution {
+            input: Some(serde_json::json!({"fleet_member": {"db_identifier": "a", "kind": "instance",
+                "request": {"action": "upgrade"}}})),
+            ..Execution::default()
+        };
+        assert_eq!(ex.action(), "upgrade");
+        assert_eq!(ex.db().as_deref(), Some("a"));
+        assert!(!ex.is_fleet());
+        let fleet = Execution {
+            input: Some(serde_json::json!({"selector": {"tags": {"a": "b"}}})),
+            ..Execution::default()
+        };
+        assert!(fleet.is_fleet());
+        assert_eq!(fleet.action(), "plan");
+    }
+}

@@ -1,0 +1,373 @@
+//! An execution's history (GetExecutionHistory), reduced to what rbg reads: which state the
+//! execution is in, the latest run document, and the approval task's token and answer.
+
+use serde_json::Value;
+
+/// The state that waits for an operator (`statemachine/source.py`).
+pub const APPROVAL_STATE: &str = "AwaitApproval";
+
+/// One history event, the fields rbg uses (from the SDK's `HistoryEvent`, or the API's JSON).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub previous_id: i64,
+    /// The event type, e.g. `TaskStateEntered`, `TaskScheduled`.
+    pub kind: String,
+    /// Epoch seconds.
+    pub timestamp: f64,
+    /// The state, for `*StateEntered` / `*StateExited`.
+    pub state: Option<String>,
+    /// The state's input (entered), output (exited), a task's or the execution's output.
+    pub data: Option<String>,
+    /// `TaskScheduled`: the resolved parameters (JSON text) and the resource.
+    pub parameters: Option<String>,
+    pub resource: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl Event {
+    /// From the API's JSON form of an event (as GetExecutionHistory returns it on the wire):
+    /// whichever `*EventDetails` member it has.
+    pub fn from_wire(value: &Value) -> Self {
+        let details = value
+            .as_object()
+            .and_then(|o| {
+                o.iter()
+                    .find(|(k, _)| k.ends_with("EventDetails"))
+                    .map(|(_, v)| v)
+            })
+            .cloned()
+            .unwrap_or(Value::Null);
+        let text = |key: &str| details.get(key).and_then(Value::as_str).map(str::to_string);
+        let kind = value
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let is_state = kind.ends_with("StateEntered") || kind.ends_with("StateExited");
+        Self {
+            id: value.get("id").and_then(Value::as_i64).unwrap_or_default(),
+            previous_id: value
+                .get("previousEventId")
+                .and_then(Value::as_i64)
+                .unwrap_or_default(),
+            timestamp: value
+                .get("timestamp")
+                .and_then(Value::as_f64)
+                .unwrap_or_default(),
+            state: if is_state { text("name") } else { None },
+            data: text("input").or_else(|| text("output")),
+            parameters: text("parameters"),
+            resource: text("resource"),
+            error: text("error"),
+            cause: text("cause"),
+            kind,
+        }
+    }
+
+    /// From the SDK's event.
+    pub fn from_sdk(e: &aws_sdk_sfn::types::HistoryEvent) -> Self {
+        let mut out = Self {
+            id: e.id(),
+            previous_id: e.previous_event_id(),
+            kind: e.r#type().as_str().to_string(),
+            timestamp: e.timestamp().as_secs_f64(),
+            ..Self::default()
+        };
+        if let Some(d) = e.state_entered_event_details() {
+            out.state = Some(d.name().to_string());
+            out.data = d.input().map(str::to_string);
+        }
+        if let Some(d) = e.state_exited_event_details() {
+            out.state = Some(d.name().to_string());
+            out.data = d.output().map(str::to_string);
+        }
+        if let Some(d) = e.task_scheduled_event_details() {
+            out.parameters = Some(d.parameters().to_string());
+            out.resource = Some(d.resource().to_string());
+        }
+        if let Some(d) = e.task_succeeded_event_details() {
+            out.data = d.output().map(str::to_string);
+        }
+        if let Some(d) = e.execution_succeeded_event_details() {
+            out.data = d.output().map(str::to_string);
+        }
+        let failure = e
+            .task_failed_event_details()
+            .map(|d| (d.error(), d.cause()))
+            .or_else(|| {
+                e.task_timed_out_event_details()
+                    .map(|d| (d.error(), d.cause()))
+            })
+            .or_else(|| {
+                e.execution_failed_event_details()
+                    .map(|d| (d.error(), d.cause()))
+            })
+            .or_else(|| {
+                e.execution_aborted_event_details()
+                    .map(|d| (d.error(), d.cause()))
+            })
+            .or_else(|| {
+                e.execution_timed_out_event_details()
+                    .map(|d| (d.error(), d.cause()))
+            })
+            .or_else(|| {
+                e.lambda_function_failed_event_details()
+                    .map(|d| (d.error(), d.cause()))
+            });
+        if let Some((error, cause)) = failure {
+            out.error = error.map(str::to_string);
+            out.cause = cause.map(str::to_string);
+        }
+        out
+    }
+
+    pub fn entered(&self) -> bool {
+        self.kind.ends_with("StateEntered")
+    }
+}
+
+/// The state the execution entered last, and when.
+pub fn current_state(events: &[Event]) -> Option<(&str, f64)> {
+    events
+        .iter()
+        .rev()
+        .find(|e| e.entered())
+        .and_then(|e| e.state.as_deref().map(|s| (s, e.timestamp)))
+}
+
+/// Whether the execution has entered `state` at some point.
+pub fn has_entered(events: &[Event], state: &str) -> bool {
+    events
+        .iter()
+        .any(|e| e.entered() && e.state.as_deref() == Some(state))
+}
+
+/// The latest run document in the history: the last state input or output that is a JSON
+/// object (events fetched with `includeExecutionData`).
+pub fn latest_document(events: &[Event]) -> Option<Value> {
+    events
+        .iter()
+        .rev()
+        .filter(|e| e.state.is_some())
+        .filter_map(|e| e.data.as_deref())
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .find(Value::is_object)
+}
+
+/// The last state output that carries `key` (the fleet's table, when it ended FleetIncomplete).
+pub fn last_output_with(events: &[Event], key: &str) -> Option<Value> {
+    events
+        .iter()
+        .rev()
+        .filter(|e| e.kind.ends_with("StateExited"))
+        .filter_map(|e| e.data.as_deref())
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .find(|v| v.get(key).is_some())
+}
+
+/// Where the approval stands, from the history.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Approval {
+    /// The execution never scheduled an approval task (so far).
+    NeverAsked,
+    /// Waiting on this token since `since` (epoch seconds).
+    Waiting { token: String, since: f64 },
+    /// The last approval task is closed: how, and the answer's text.
+    Closed { how: Closed, detail: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    Approved,
+    Rejected,
+    TimedOut,
+    /// Failed otherwise, or the state was left (the execution stopped, for instance).
+    Ended,
+}
+
+impl Closed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Closed::Approved => "approved",
+            Closed::Rejected => "rejected",
+            Closed::TimedOut => "timed out",
+            Closed::Ended => "closed",
+        }
+    }
+}
+
+/// The token of a `TaskScheduled` event's parameters: `Payload.task_token`.
+pub fn token_of(parameters: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(parameters).ok()?;
+    value
+        .pointer("/Payload/task_token")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// The approval: the last `TaskScheduled` of `AwaitApproval` (whose parameters carry the
+/// token in the Payload), and whether anything closed it since. `events` oldest first.
+pub fn approval(events: &[Event]) -> Approval {
+    let mut current: Option<&str> = None;
+    let mut status = Approval::NeverAsked;
+    for e in events {
+        if e.entered() {
+            current = e.state.as_deref();
+        }
+        let in_approval = current == Some(APPROVAL_STATE);
+        match e.kind.as_str() {
+            "TaskScheduled" => {
+                let token = e.parameters.as_deref().and_then(token_of);
+                let looks_like_approval = e
+                    .parameters
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                    .and_then(|p| {
+                        p.pointer("/Payload/milestone")
+                            .and_then(Value::as_str)
+                            .map(|m| m == "approval_requested")
+                    })
+                    .unwrap_or(false);
+                if let Some(token) = token.filter(|_| in_approval || (current.is_none() && looks_like_approval)) {
+                    status = Approval::Waiting {
+                        token,
+                        since: e.timestamp,
+                    };
+                    current = Some(APPROVAL_STATE);
+                }
+            }
+            "TaskSucceeded" if in_approval => close(&mut status, Closed::Approved, e.data.clone()),
+            "TaskFailed" if in_approval => {
+                let how = if e.error.as_deref() == Some("Rejected") {
+                    Closed::Rejected
+                } else {
+                    Closed::Ended
+                };
+                close(&mut status, how, e.cause.clone());
+            }
+            "TaskTimedOut" if in_approval => close(&mut status, Closed::TimedOut, None),
+            kind if kind.ends_with("StateExited") && in_approval => {
+                close(&mut status, Closed::Ended, None);
+            }
+            _ => {}
+        }
+    }
+    status
+}
+
+fn close(status: &mut Approval, how: Closed, detail: Option<String>) {
+    if let Approval::Waiting { .. } = status {
+        *status = Approval::Closed { how, detail };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A history recorded from the local stack (GetExecutionHistory's JSON, run documents
+    /// shortened): an upgrade with require_approval, waiting in AwaitApproval.
+    fn recorded() -> Vec<Event> {
+        let text = include_str!("../tests/fixtures/approval-history.json");
+        let value: Value = serde_json::from_str(text).unwrap();
+        value["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(Event::from_wire)
+            .collect()
+    }
+
+    #[test]
+    fn the_token_is_found_in_the_last_task_scheduled_of_await_approval() {
+        let events = recorded();
+        match approval(&events) {
+            Approval::Waiting { token, .. } => {
+                assert_eq!(token, "3a8f2b9e-2d2e-4c1b-9a57-6d0c1f3e4b21")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(current_state(&events).map(|s| s.0), Some(APPROVAL_STATE));
+    }
+
+    #[test]
+    fn an_answer_closes_it() {
+        let mut events = recorded();
+        let last = events.last().unwrap().id;
+        events.push(Event {
+            id: last + 1,
+            kind: "TaskSucceeded".into(),
+            data: Some(r#"{"approved_by":"ana"}"#.into()),
+            ..Event::default()
+        });
+        assert_eq!(
+            approval(&events),
+            Approval::Closed {
+                how: Closed::Approved,
+                detail: Some(r#"{"approved_by":"ana"}"#.into())
+            }
+        );
+        let mut rejected = recorded();
+        rejected.push(Event {
+            kind: "TaskFailed".into(),
+            error: Some("Rejected".into()),
+            cause: Some("not tonight".into()),
+            ..Event::default()
+        });
+        assert!(matches!(
+            approval(&rejected),
+            Approval::Closed {
+                how: Closed::Rejected,
+                ..
+            }
+        ));
+        let mut timed_out = recorded();
+        timed_out.push(Event {
+            kind: "TaskTimedOut".into(),
+            ..Event::default()
+        });
+        assert!(matches!(
+            approval(&timed_out),
+            Approval::Closed {
+                how: Closed::TimedOut,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_run_without_approval_never_asked() {
+        let events: Vec<Event> = recorded()
+            .into_iter()
+            .take_while(|e| e.state.as_deref() != Some(APPROVAL_STATE))
+            .collect();
+        assert_eq!(approval(&events), Approval::NeverAsked);
+        // Other callback-free tasks never carry a token.
+        assert_eq!(token_of(r#"{"milestone":"started","run":{}}"#), None);
+    }
+
+    #[test]
+    fn a_retried_approval_task_waits_on_its_new_token() {
+        let mut events = recorded();
+        events.push(Event {
+            kind: "TaskFailed".into(),
+            error: Some("Lambda.ServiceException".into()),
+            ..Event::default()
+        });
+        events.push(Event {
+            kind: "TaskScheduled".into(),
+            parameters: Some(r#"{"Payload":{"milestone":"approval_requested","task_token":"second"}}"#.into()),
+            ..Event::default()
+        });
+        assert!(matches!(approval(&events), Approval::Waiting { token, .. } if token == "second"));
+    }
+
+    #[test]
+    fn the_latest_document_is_the_last_state_data() {
+        let events = recorded();
+        let doc = latest_document(&events).unwrap();
+        assert!(doc.get("approval").is_some(), "{doc}");
+    }
+}
