@@ -3,6 +3,7 @@
 //! status means, when it is safe to switch over. Adapters gather facts; this crate decides.
 
 pub mod checks;
+pub mod database;
 pub mod deployment;
 pub mod engine;
 pub mod error;

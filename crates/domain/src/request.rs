@@ -124,6 +124,23 @@ pub struct Request {
     /// When the switchover may start, e.g. `Sun 03:00-05:00 UTC` (see `window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switchover_window: Option<String>,
+    /// A way into the database (see `database::credentials`): a Secrets Manager secret ARN
+    /// (`{"username", "password", ...}`, the RDS shape). Only the ARN is ever recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_secret_arn: Option<String>,
+    /// The other way in: a database user that logs in with IAM database authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_iam_user: Option<String>,
+    /// After switchover, `ALTER EXTENSION ... UPDATE` the extensions older than the new
+    /// major's default (otherwise they are only reported). Needs a way in.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::database::credentials::is_false"
+    )]
+    pub update_extensions: bool,
+    /// The read-only query run against the new production before the soak (default `SELECT 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_query: Option<String>,
 }
 
 /// Request fields in contract order; also the suffixes of the `bluegreen:` tags.
@@ -144,6 +161,10 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "max_provisioning_minutes",
     "notification_topic_arn",
     "switchover_window",
+    "database_secret_arn",
+    "database_iam_user",
+    "update_extensions",
+    "smoke_query",
 ];
 
 const NUMERIC_FIELDS: &[&str] = &[
@@ -152,7 +173,7 @@ const NUMERIC_FIELDS: &[&str] = &[
     "soak_hours",
     "max_provisioning_minutes",
 ];
-const BOOLEAN_FIELDS: &[&str] = &["final_snapshot", "delete_old_blue"];
+const BOOLEAN_FIELDS: &[&str] = &["final_snapshot", "delete_old_blue", "update_extensions"];
 
 /// `bluegreen:` tags that are not request fields but are ours (opt-in for IAM, fleet waves).
 pub const NON_REQUEST_TAGS: &[&str] = &["bluegreen:managed", "bluegreen:wave"];
@@ -338,6 +359,7 @@ impl Request {
         if let Some(window) = &self.switchover_window {
             SwitchoverWindow::parse(window)?;
         }
+        crate::database::credentials::validate_request(self)?;
         if let Some(topic) = &self.notification_topic_arn {
             let parts: Vec<&str> = topic.split(':').collect();
             if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" {
@@ -381,7 +403,9 @@ fn field_hint(field: &str) -> String {
         "soak_hours" => format!(". Accepted: an integer from 0 to {MAX_SOAK_HOURS}"),
         "max_replica_lag_seconds" => ". Accepted: an integer from 0 to 3600".into(),
         "max_provisioning_minutes" => ". Accepted: an integer from 10 to 1440".into(),
-        "final_snapshot" | "delete_old_blue" => ". Accepted: true or false".into(),
+        "final_snapshot" | "delete_old_blue" | "update_extensions" => {
+            ". Accepted: true or false".into()
+        }
         _ => String::new(),
     }
 }
