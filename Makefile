@@ -10,7 +10,7 @@ NODE_BIN  := $(abspath tests/sfn/node_modules/node/bin)
 NODE      := $(NODE_BIN)/node
 CARGO     ?= cargo
 
-.PHONY: help test demo execute emulator lint lint-rust unit asl e2e bins build bench deploy deploy-guided destroy tools clean
+.PHONY: help test demo execute emulator lint lint-rust unit asl e2e bins build bench deploy deploy-guided destroy tools clean db-packages db-test
 
 help:
 	@echo "make demo                    upgrade a PostgreSQL 13 instance to 16 on the embedded emulator, end to end"
@@ -19,6 +19,7 @@ help:
 	@echo "make emulator                the extended AWS emulator on http://127.0.0.1:5055, in the foreground"
 	@echo "make build                   deployable arm64 bootstrap files (cargo lambda) in target/lambda/<name>/"
 	@echo "make bench                   release builds, cold start, memory, latency, sizes, cost per upgrade -> bench/results.md"
+	@echo "make db-test                 the sql worker's tests against throwaway PostgreSQL 15 and MariaDB servers"
 	@echo "make deploy | destroy        deploy with the SAM CLI (see infra/README.md)"
 
 # ---------------------------------------------------------------- tools
@@ -31,6 +32,31 @@ $(NODE): tests/sfn/package-lock.json
 	bash tests/sfn/install.sh >/dev/null
 
 tools: $(VENV)/.installed $(NODE)
+
+# The sql worker's tests run against real servers (tests/db/servers.py starts throwaway ones in a
+# temp directory, on loopback ports, and stops them): PostgreSQL 15, MariaDB, and the extensions
+# that matter to logical replication. Installed from Debian's packages when missing (as root, as
+# CI runs; no service is started); a no-op when they are there.
+DB_SERVERS := BLUEGREEN_REQUIRE_DB_SERVERS=1 python3 tests/db/servers.py run --
+DB_PACKAGES_REQUIRED := postgresql-15:/usr/lib/postgresql/15/bin/initdb mariadb-server:/usr/sbin/mariadbd
+DB_PACKAGES_OPTIONAL := postgresql-15-cron:/usr/share/postgresql/15/extension/pg_cron.control \
+	postgresql-15-partman:/usr/share/postgresql/15/extension/pg_partman.control \
+	postgresql-15-pglogical:/usr/share/postgresql/15/extension/pglogical.control
+
+db-packages:
+	@missing=""; for p in $(DB_PACKAGES_REQUIRED) $(DB_PACKAGES_OPTIONAL); do \
+	  [ -e "$${p#*:}" ] || missing="$$missing $${p%%:*}"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing$$missing (Debian packages, for the sql worker's test servers)"; \
+	  rcd=/usr/sbin/policy-rc.d; [ -e $$rcd ] || { printf '#!/bin/sh\nexit 101\n' > $$rcd; chmod +x $$rcd; trap "rm -f $$rcd" EXIT; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	elif [ -n "$$missing" ]; then \
+	  for p in $(DB_PACKAGES_REQUIRED); do [ -e "$${p#*:}" ] || { echo "make: the sql tests need $${p%%:*} (apt-get install$$missing)" >&2; exit 1; }; done; \
+	  echo "make: without$$missing the pg_cron/pglogical/pg_partman checks are not seeded" >&2; \
+	fi
+
+db-test: db-packages
+	$(DB_SERVERS) $(CARGO) test --locked -p bluegreen-sql
 
 bins:
 	$(CARGO) build --locked --bins
@@ -47,13 +73,13 @@ lint-rust:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-unit:
-	$(CARGO) test --locked --workspace
+unit: db-packages
+	$(DB_SERVERS) $(CARGO) test --locked --workspace
 
 asl: $(NODE)
 	$(NODE) tests/sfn/node_modules/.bin/asl-validator --json-path statemachine/upgrade.asl.json
 
-e2e: tools bins
+e2e: tools bins db-packages
 	PATH="$(NODE_BIN):$$PATH" npm test --prefix tests/sfn --silent
 	$(PY) -m pytest -q -p no:cacheprovider tests/emulator tests/e2e
 

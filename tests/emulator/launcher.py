@@ -43,6 +43,8 @@ Control API (same port, JSON in and out)
     returns the green instance).
   POST /_emulator/pending-maintenance {"ResourceIdentifier": ARN,
       "PendingMaintenanceActionDetails": [{"Action": "system-update", ...}]}   ([] clears)
+  POST /_emulator/endpoints {"DBInstanceIdentifier"|"DBClusterIdentifier"|"GreenOf": NAME, "Address", "Port"}
+      the database's endpoint answers with a local server (tests/emulator/endpoints.py)
   POST /_emulator/reset    {} = everything (moto backends too); {"counters_only": true}
   GET  /_emulator/state    calls per service and action, throttled calls, knobs, deployments
 See README.md beside this file for details.
@@ -75,6 +77,7 @@ from werkzeug.serving import make_server
 from werkzeug.wsgi import get_input_stream
 
 import cbor_bridge
+import endpoints
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls"}
@@ -496,6 +499,7 @@ def install_patches():
     if not _patched:
         _patch_blue_green()
         _patch_instances()
+        endpoints.install()
         _patched = True
 
 
@@ -660,9 +664,12 @@ class EmulatorApp:
                 elif method == "POST" and path == "/_emulator/pending-maintenance":
                     _seed_pending(data)
                     out = {"ok": True}
+                elif path == "/_emulator/endpoints":
+                    out = endpoints.control(method, data)
                 elif method == "POST" and path == "/_emulator/reset":
                     if not data.get("counters_only"):
                         moto_api_backend.reset()
+                        endpoints.reset()
                     STATE.reset(counters_only=bool(data.get("counters_only")))
                     out = {"ok": True}
                 else:

@@ -289,6 +289,9 @@ async fn fingerprint(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), 
     {
         return Ok(()); // taken at create; a retry or a resumed run keeps the first one
     }
+    if switched(run) {
+        return Ok(()); // a restart after the switchover: blue's name is the new production's
+    }
     let ep = blue(ctx, run).await?;
     if !ep.engine.is_postgres_family() {
         tracing::info!("MySQL/MariaDB replicate DDL in the binlog: no fingerprint needed");
@@ -326,19 +329,16 @@ async fn fingerprint(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), 
 async fn watch(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), WorkerError> {
     let db = run.db_label();
     let previous = state(run).watch.clone();
+    if switched(run) {
+        state(run).watch = Some(go(now, "the switchover is already requested or done"));
+        return Ok(());
+    }
     let ep = blue(ctx, run).await?;
     if !ep.engine.is_postgres_family() {
-        state(run).watch = Some(WatchState {
-            verdict: WatchVerdict::Go,
-            checked_at: now.to_string(),
-            compared_with: "nothing".into(),
-            changes: vec![],
-            drift_seen: 0,
-            holds: 0,
-            reason: "MySQL/MariaDB replicate DDL in the binlog: no schema watch needed".into(),
-            next_delay_seconds: 0,
-            slots: vec![],
-        });
+        state(run).watch = Some(go(
+            now,
+            "MySQL/MariaDB replicate DDL in the binlog: no schema watch needed",
+        ));
         return Ok(());
     }
     let looked = watch_look(ctx, run, &ep).await;
@@ -376,6 +376,20 @@ async fn watch(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Worker
     tracing::info!(verdict = ?decision.verdict, reason = %decision.reason, "replication watch");
     state(run).watch = Some(decision);
     Ok(())
+}
+
+fn go(now: &str, reason: &str) -> WatchState {
+    WatchState {
+        verdict: WatchVerdict::Go,
+        checked_at: now.to_string(),
+        compared_with: "nothing".into(),
+        changes: vec![],
+        drift_seen: 0,
+        holds: 0,
+        reason: reason.into(),
+        next_delay_seconds: 0,
+        slots: vec![],
+    }
 }
 
 type Look = (
