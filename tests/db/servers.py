@@ -162,6 +162,11 @@ class Postgres:
             cmd += ["-c", sql]
         return sh(cmd, user=self.user).stdout
 
+    def query(self, sql, db="postgres"):
+        """One value per line (psql -At)."""
+        return sh([str(PG_BIN / "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", str(self.dir), "-p",
+                   str(self.port), "-U", "bluegreen_admin", "-d", db, "-c", sql], user=self.user).stdout.strip()
+
     def stop(self):
         data = self.dir / "data"
         if (data / "postmaster.pid").exists():
