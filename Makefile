@@ -101,11 +101,14 @@ $(VENV)/.cargo-lambda: $(VENV)/.installed
 
 build: $(VENV)/.cargo-lambda
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked
+	@# The sql function verifies databases against the RDS CA bundle shipped in its package
+	@# (DatabaseCaBundlePath, default /var/task/global-bundle.pem): make build RDS_CA_BUNDLE=path/to/global-bundle.pem
+	@if [ -n "$(RDS_CA_BUNDLE)" ]; then cp "$(RDS_CA_BUNDLE)" target/lambda/sql/global-bundle.pem; fi
 
 # ---------------------------------------------------------------- benchmark
 # Builds with cargo lambda (x86_64 to measure here, arm64 to deploy) into CARGO_TARGET_DIR
 # (default target/), measures, writes bench/results.md. BENCH_ARGS="--skip-build" reuses the builds.
-bench: tools $(VENV)/.cargo-lambda
+bench: tools $(VENV)/.cargo-lambda db-packages
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 deploy-guided deploy destroy:
