@@ -157,6 +157,7 @@ def main():
     out = ROOT / "bench" / "out" / "sql"
     out.mkdir(parents=True, exist_ok=True)
     log = lambda m: print(f"[bench] {m}", file=sys.stderr, flush=True)  # noqa: E731
+    (out / "stack").mkdir(exist_ok=True)
     with Stack(bin_dir=ROOT / "target" / "debug", workdir=out / "stack") as stack:
         rows = measure(stack, {"x86_64": args.bin, "arm64": args.arm64_bin}, args.runs, log, out)
     (out / "raw.json").write_text(json.dumps(rows, indent=1))

@@ -149,6 +149,32 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_has_a_line_per_step_and_no_secret() {
+        let access = credentials::DatabaseAccess::Iam {
+            user: "bluegreen_check".into(),
+        };
+        let mut state = DatabaseState::new(access.record());
+        assert!(state.summary().is_empty());
+        let mut finish = finish::FinishState::default();
+        finish.set_check(crate::checks::Check::new(
+            finish::SEQUENCES_CHECK_ID,
+            crate::checks::Verdict::Pass,
+            "3 sequence(s) at or past the old blue's values",
+            "",
+        ));
+        state.finish = Some(finish);
+        assert_eq!(
+            state.summary(),
+            ["sequences: pass: 3 sequence(s) at or past the old blue's values"]
+        );
+        let json = serde_json::to_value(&state).unwrap();
+        assert_eq!(
+            json["access"],
+            json!({"method": "iam", "iam_user": "bluegreen_check"})
+        );
+    }
+
+    #[test]
     fn the_input_names_an_op_and_a_run() {
         let input: SqlInput =
             serde_json::from_value(json!({"op": "watch", "run": {"execution": {"id": "x"}}}))
