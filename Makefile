@@ -13,7 +13,7 @@ CARGO     ?= cargo
 # fastest on the 2-core machine; see README "Local runs").
 E2E_WORKERS ?= 3
 
-.PHONY: help test demo execute emulator lint lint-rust unit asl asl-check e2e bins build bench deploy deploy-guided destroy tools clean
+.PHONY: help test demo execute emulator lint lint-rust unit asl asl-check e2e bins build bench deploy deploy-guided destroy tools clean db-packages db-test
 
 help:
 	@echo "make demo                    upgrade a PostgreSQL 13 instance to 16 on the embedded emulator, end to end"
@@ -23,6 +23,7 @@ help:
 	@echo "make asl                     write statemachine/*.asl.json from statemachine/source.py, and validate them"
 	@echo "make build                   deployable arm64 bootstrap files (cargo lambda) in target/lambda/<name>/"
 	@echo "make bench                   release builds, cold start, memory, latency, sizes, cost per upgrade -> bench/results.md"
+	@echo "make db-test                 the sql worker's tests against throwaway PostgreSQL 15 and MariaDB servers"
 	@echo "make deploy | destroy        deploy with the SAM CLI (see infra/README.md)"
 
 # ---------------------------------------------------------------- tools
@@ -35,6 +36,31 @@ $(ASL_VALIDATOR): tests/sfn/package.json tests/sfn/package-lock.json
 	bash tests/sfn/install.sh
 
 tools: $(VENV)/.installed $(ASL_VALIDATOR)
+
+# The sql worker's tests run against real servers (tests/db/servers.py starts throwaway ones in a
+# temp directory, on loopback ports, and stops them): PostgreSQL 15, MariaDB, and the extensions
+# that matter to logical replication. Installed from Debian's packages when missing (as root, as
+# CI runs; no service is started); a no-op when they are there.
+DB_SERVERS := BLUEGREEN_REQUIRE_DB_SERVERS=1 python3 tests/db/servers.py run --
+DB_PACKAGES_REQUIRED := postgresql-15:/usr/lib/postgresql/15/bin/initdb mariadb-server:/usr/sbin/mariadbd
+DB_PACKAGES_OPTIONAL := postgresql-15-cron:/usr/share/postgresql/15/extension/pg_cron.control \
+	postgresql-15-partman:/usr/share/postgresql/15/extension/pg_partman.control \
+	postgresql-15-pglogical:/usr/share/postgresql/15/extension/pglogical.control
+
+db-packages:
+	@missing=""; for p in $(DB_PACKAGES_REQUIRED) $(DB_PACKAGES_OPTIONAL); do \
+	  [ -e "$${p#*:}" ] || missing="$$missing $${p%%:*}"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing$$missing (Debian packages, for the sql worker's test servers)"; \
+	  rcd=/usr/sbin/policy-rc.d; [ -e $$rcd ] || { printf '#!/bin/sh\nexit 101\n' > $$rcd; chmod +x $$rcd; trap "rm -f $$rcd" EXIT; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	elif [ -n "$$missing" ]; then \
+	  for p in $(DB_PACKAGES_REQUIRED); do [ -e "$${p#*:}" ] || { echo "make: the sql tests need $${p%%:*} (apt-get install$$missing)" >&2; exit 1; }; done; \
+	  echo "make: without$$missing the pg_cron/pglogical/pg_partman checks are not seeded" >&2; \
+	fi
+
+db-test: db-packages
+	$(DB_SERVERS) $(CARGO) test --locked -p bluegreen-sql
 
 bins:
 	$(CARGO) build --locked --bins
@@ -51,8 +77,8 @@ lint-rust:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-unit:
-	$(CARGO) test --locked --workspace
+unit: db-packages
+	$(DB_SERVERS) $(CARGO) test --locked --workspace
 
 # The definitions are generated from statemachine/source.py; `make asl` writes them, CI checks
 # that the committed ones are what the source generates, then validates them.
@@ -65,7 +91,7 @@ asl-check: $(ASL_VALIDATOR)
 	$(NODE) tests/sfn/node_modules/.bin/asl-validator $(foreach f,$(wildcard statemachine/*.asl.json),--json-path $(f))
 
 # The state machines run on the emulator's Step Functions (moto's interpreter), not on Node.
-e2e: $(VENV)/.installed bins
+e2e: $(VENV)/.installed bins db-packages
 	$(PY) -m pytest -q -p no:cacheprovider -n $(E2E_WORKERS) --dist worksteal tests/emulator tests/e2e
 
 lint:
@@ -86,11 +112,14 @@ $(VENV)/.cargo-lambda: $(VENV)/.installed
 
 build: $(VENV)/.cargo-lambda
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked
+	@# The sql function verifies databases against the RDS CA bundle shipped in its package
+	@# (DatabaseCaBundlePath, default /var/task/global-bundle.pem): make build RDS_CA_BUNDLE=path/to/global-bundle.pem
+	@if [ -n "$(RDS_CA_BUNDLE)" ]; then cp "$(RDS_CA_BUNDLE)" target/lambda/sql/global-bundle.pem; fi
 
 # ---------------------------------------------------------------- benchmark
 # Builds with cargo lambda (x86_64 to measure here, arm64 to deploy) into CARGO_TARGET_DIR
 # (default target/), measures, writes bench/results.md. BENCH_ARGS="--skip-build" reuses the builds.
-bench: tools $(VENV)/.cargo-lambda
+bench: tools $(VENV)/.cargo-lambda db-packages
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 deploy-guided deploy destroy:

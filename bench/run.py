@@ -10,6 +10,8 @@
   4. On a tiny Runtime API (bench/runtime_api.py), for every worker and for the boto3 precheck
      (bench/boto3_precheck.py): cold start (spawn -> first GET /next), peak RSS after one
      invocation, and warm latency of precheck, create (adopt path) and wait.
+  5. The sql worker (bench/sql.py): size, cold start, and a precheck of a database with 5,000
+     tables on a throwaway PostgreSQL (tests/db/servers.py), with its own targets.
 Writes bench/results.md and prints the tables. Loopback only; every loop is bounded.
 
   python bench/run.py [--runs 20] [--skip-build]
@@ -38,6 +40,7 @@ sys.path[:0] = [str(ROOT / "tests" / "e2e"), str(ROOT / "bench")]
 from harness import CREDENTIALS, Stack, seed_postgres_instance  # noqa: E402
 from runtime_api import Sandbox  # noqa: E402
 import fleet  # noqa: E402
+import sql as sql_bench  # noqa: E402  (the sql worker: its own targets, bench/sql.py)
 
 OUT = ROOT / "bench" / "out"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
@@ -614,6 +617,10 @@ def main():
         cold, warm, paths = measure.all()
         log("fleets of 1, 10 and 50 databases")
         fleet_rows = fleet.measure(stack, (1, 10, 50), log=log)
+        log("the sql worker: size, cold start, a 5,000-table precheck on a local PostgreSQL")
+        sql_rows = sql_bench.measure(stack, {"x86_64": TARGET / "lambda-x86_64" / "sql" / "bootstrap",
+                                             "arm64": TARGET / "lambda" / "sql" / "bootstrap"}, args.runs, log,
+                                     OUT / "sql")
     per_variant = calls_per_variant(records)
     cold_ms = {fn: stats([r["cold_ms"] for r in rows])[0] for fn, rows in cold.items()}
     totals = upgrade_totals(sim, per_variant, cold_ms)
@@ -623,6 +630,7 @@ def main():
         "warm": warm, "fleet": fleet_rows, "sizes": {f"{a}/{w}": s for (a, w), s in size.items()}}, indent=1, default=str))
     text, checks = report(args, size, sim, totals, cold, warm, paths, (load_start, os.getloadavg()[0]))
     text += "\n" + fleet.section(fleet_rows)
+    text += "\n" + sql_bench.section(sql_rows)
     (ROOT / "bench" / "results.md").write_text(text)
     print(text)
     log("wrote bench/results.md; raw samples in bench/out/raw.json")

@@ -247,6 +247,7 @@ STEP_FUNCTIONS_LOG_DELIVERY = [
 # no resource type in the action's row). Only these may use Resource "*".
 NO_RESOURCE_LEVEL = {
     "rds:DescribeDBEngineVersions",
+    "ec2:DescribeNetworkInterfaces",  # the sql function's VPC attachment
     "cloudwatch:GetMetricStatistics",
     "cloudwatch:PutMetricData",
     *STEP_FUNCTIONS_LOG_DELIVERY,
@@ -856,7 +857,8 @@ def test_topic_key(resources):
 
 def test_log_groups_have_retention_parameter(resources):
     groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
-    assert len(groups) == len(WORKER_FUNCTIONS) + len(STATE_MACHINES) == 13
+    # + the state machines'; the sql function's exists only with its network (see below)
+    assert len([g for g in groups if "Condition" not in g]) == len(WORKER_FUNCTIONS) + len(STATE_MACHINES) == 13
     for g in groups:
         assert g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
@@ -910,6 +912,10 @@ def _resolve(value, role_names):
                 return ["arn:aws:iam::123456789012:role/rds-monitoring-role"]
             if ref == "DatabaseKmsKeyArns":
                 return ["arn:aws:kms:us-east-1:123456789012:key/abcd1234-12ab-34cd-56ef-1234567890ab"]
+            if ref == "DatabaseSecretArns":
+                return ["arn:aws:secretsmanager:us-east-1:123456789012:secret:orders/bluegreen-check-*"]
+            if ref == "DatabaseSecretKmsKeyArns":
+                return ["arn:aws:kms:us-east-1:123456789012:key/0000abcd-12ab-34cd-56ef-1234567890ab"]
             return ref
         return {k: _resolve(v, role_names) for k, v in value.items()}
     return value
@@ -1021,3 +1027,89 @@ def test_dashboard_body_is_json_with_the_required_widgets(template, resources):
     for metric in ("UpgradeSeconds", "GreenProvisioningSeconds", "SwitchoverSeconds",
                    "ReplicaLag", "OldestReplicationSlotLag", "AuroraBinlogReplicaLag"):
         assert metric in text, metric
+
+
+# ---------------------------------------------------------------------------
+# The sql worker (crates/sql): the only role that reaches inside databases
+# ---------------------------------------------------------------------------
+SQL_ROLE_ACTIONS = [
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusters",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+    "ec2:DescribeNetworkInterfaces",
+]
+SQL_POLICIES = {
+    # policy resource: (condition, its only action, its resource)
+    "SqlReadSecretsPolicy": ("HasDatabaseSecrets", "secretsmanager:GetSecretValue", {"Ref": "DatabaseSecretArns"}),
+    "SqlSecretKeysPolicy": ("HasDatabaseSecretKeys", "kms:Decrypt", {"Ref": "DatabaseSecretKmsKeyArns"}),
+    "SqlConnectPolicy": ("HasDatabaseIamUser", "rds-db:connect", {
+        "Fn::Sub": "arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:*/${DatabaseIamUser}"}),
+}
+
+
+def test_sql_role_grants_exactly_its_actions(resources):
+    statements = [s for s in role_statements(resources, "SqlRole") if s.get("Sid") != "WriteOwnLogs"]
+    assert actions_of(statements) == sorted(SQL_ROLE_ACTIONS)
+    (logs,) = [s for s in role_statements(resources, "SqlRole") if s.get("Sid") == "WriteOwnLogs"]
+    assert logs["Resource"] == {"Fn::GetAtt": ["SqlLogGroup", "Arn"]}
+    for s in statements:
+        if s["Action"] == "ec2:DescribeNetworkInterfaces":
+            assert s["Resource"] == "*"
+            continue
+        for r in as_list(s["Resource"]):
+            assert r["Fn::Sub"].startswith("arn:${AWS::Partition}:"), r
+            assert ":${AWS::Region}:${AWS::AccountId}:" in r["Fn::Sub"], r
+    (create,) = [s for s in statements if s["Action"] == "ec2:CreateNetworkInterface"]
+    assert any(r["Fn::Sub"].endswith(":security-group/${DatabaseSecurityGroupId}") for r in create["Resource"])
+
+
+@pytest.mark.parametrize("policy", sorted(SQL_POLICIES))
+def test_sql_reads_only_the_listed_secrets_and_connects_as_one_user(resources, policy):
+    condition, action, resource = SQL_POLICIES[policy]
+    res = resources[policy]
+    assert res["Condition"] == condition
+    assert res["Properties"]["Roles"] == [{"Ref": "SqlRole"}]
+    (statement,) = as_list(res["Properties"]["PolicyDocument"]["Statement"])
+    assert (statement["Effect"], statement["Action"], statement["Resource"]) == ("Allow", action, resource)
+    if action == "kms:Decrypt":
+        assert statement["Condition"] == {"StringEquals": {
+            "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"}}}
+
+
+def test_the_sql_function_exists_only_with_its_network(template, resources):
+    conditions = template["Conditions"]
+    network = conditions["HasDatabaseNetwork"]["Fn::And"]
+    assert {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "DatabaseSubnetIds"}]}, ""]}]} in network
+    assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "DatabaseSecurityGroupId"}, ""]}]} in network
+    for name in ("SqlFunction", "SqlRole", "SqlLogGroup"):
+        assert resources[name]["Condition"] == "HasDatabaseNetwork", name
+    for name in ("HasDatabaseSecrets", "HasDatabaseIamUser"):
+        assert {"Condition": "HasDatabaseNetwork"} in conditions[name]["Fn::And"], name
+    assert template["Outputs"]["SqlFunctionArn"]["Condition"] == "HasDatabaseNetwork"
+
+
+def test_sql_function_wiring(template, resources):
+    props = resources["SqlFunction"]["Properties"]
+    assert props["CodeUri"] == "../target/lambda/sql/"
+    assert props["Role"] == {"Fn::GetAtt": ["SqlRole", "Arn"]}
+    assert props["Timeout"] == 60
+    assert props["VpcConfig"] == {"SubnetIds": {"Ref": "DatabaseSubnetIds"},
+                                  "SecurityGroupIds": [{"Ref": "DatabaseSecurityGroupId"}]}
+    env = props["Environment"]["Variables"]
+    assert env["DATABASE_CA_BUNDLE"] == {"Ref": "DatabaseCaBundlePath"}
+    assert props["LoggingConfig"]["LogGroup"] == {"Ref": "SqlLogGroup"}
+    group = resources["SqlLogGroup"]["Properties"]
+    assert group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-sql"}
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_no_other_role_or_function_reaches_databases(resources):
+    database_actions = {"secretsmanager:GetSecretValue", "rds-db:connect", "ec2:CreateNetworkInterface"}
+    for role in EXPECTED_STEP_ACTIONS:
+        granted = set(actions_of(role_statements(resources, role, include_conditional=True)))
+        assert not granted & database_actions, role
+    for function in WORKER_FUNCTIONS:
+        assert "VpcConfig" not in resources[function]["Properties"], function

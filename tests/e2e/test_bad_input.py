@@ -87,7 +87,7 @@ CASES = [
     ("fleet engine unknown", {"selector": {"tags": {"bluegreen:wave": "1"}, "engine": "oracle-ee"}},
      "InvalidRequest", ["selector.engine", "aurora-postgresql"]),
     ("fleet concurrency out of range", {"selector": {"tags": {"bluegreen:wave": "1"}}, "max_concurrency": 50},
-     "InvalidRequest", ["max_concurrency", "1 to 10"]),
+     "InvalidRequest", ["max_concurrency", "1 to 25"]),
     ("switchover window in local time", with_(switchover_window="Sun 03:00-05:00 CET"), "InvalidRequest",
      ["switchover_window", "UTC", "Sun 03:00-05:00 UTC"]),
     ("composite alarm", alarm(composite), "InvalidRequest", ["composite", "DBInstanceIdentifier"]),

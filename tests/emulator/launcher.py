@@ -70,6 +70,8 @@ Control API (same port, JSON in and out)
     returns the green instance).
   POST /_emulator/pending-maintenance {"ResourceIdentifier": ARN,
       "PendingMaintenanceActionDetails": [{"Action": "system-update", ...}]}   ([] clears)
+  POST /_emulator/endpoints {"DBInstanceIdentifier"|"DBClusterIdentifier"|"GreenOf": NAME, "Address", "Port"}
+      the database's endpoint answers with a local server (tests/emulator/endpoints.py)
   POST /_emulator/reset    {} = everything (moto backends too); {"counters_only": true}
   GET  /_emulator/state    calls per service and action, throttled calls, knobs, deployments
 See README.md beside this file for details.
@@ -104,6 +106,7 @@ from werkzeug.wsgi import get_input_stream
 import cbor_bridge
 import stepfunctions  # Step Functions: moto's executing interpreter, wired to the local Lambda service
 import topologies
+import endpoints
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls", "modify_polls"}
@@ -848,6 +851,7 @@ def install_patches():
         _patch_cloudwatch()
         _patch_sns()
         stepfunctions.install()  # Step Functions hook (see stepfunctions.py)
+        endpoints.install()
         _patched = True
 
 
@@ -1129,9 +1133,12 @@ class EmulatorApp:
                     out = {"ok": True}
                 elif path == "/_emulator/stepfunctions":  # Step Functions hook: test knobs, Lambda endpoint
                     out = stepfunctions.control(method, data)
+                elif path == "/_emulator/endpoints":
+                    out = endpoints.control(method, data)
                 elif method == "POST" and path == "/_emulator/reset":
                     if not data.get("counters_only"):
                         moto_api_backend.reset()
+                        endpoints.reset()
                     STATE.reset(counters_only=bool(data.get("counters_only")))
                     out = {"ok": True}
                 else:

@@ -1,6 +1,7 @@
 //! CloudWatch: the metrics the prechecks and guardrails read, and the remediation metric.
 
 use crate::errors::Classify;
+use crate::ports::{Datum, Stat, Unit};
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, Statistic};
 use aws_sdk_cloudwatch::Client;
 use aws_smithy_types::DateTime;
@@ -24,7 +25,7 @@ impl Metrics {
         &self,
         metric: &str,
         dimensions: &[(&str, &str)],
-        statistic: Statistic,
+        statistic: Stat,
         lookback: Duration,
         now: SystemTime,
     ) -> Result<Option<f64>, WorkerError> {
@@ -42,30 +43,29 @@ impl Metrics {
             .start_time(DateTime::from(now - lookback))
             .end_time(DateTime::from(now))
             .period(60)
-            .statistics(statistic.clone())
+            .statistics(self::statistic(statistic))
             .send()
             .await
             .or_classify("cloudwatch:GetMetricStatistics")?;
         let values = out.datapoints().iter().filter_map(|d| match statistic {
-            Statistic::Minimum => d.minimum(),
-            Statistic::Maximum => d.maximum(),
-            _ => d.average(),
+            Stat::Minimum => d.minimum(),
+            Stat::Maximum => d.maximum(),
         });
         Ok(match statistic {
-            Statistic::Minimum => values.fold(None, |acc: Option<f64>, v| {
+            Stat::Minimum => values.fold(None, |acc: Option<f64>, v| {
                 Some(acc.map_or(v, |a| a.min(v)))
             }),
-            _ => values.fold(None, |acc: Option<f64>, v| {
+            Stat::Maximum => values.fold(None, |acc: Option<f64>, v| {
                 Some(acc.map_or(v, |a| a.max(v)))
             }),
         })
     }
 
-    pub async fn put(&self, namespace: &str, data: Vec<MetricDatum>) -> Result<(), WorkerError> {
+    pub async fn put(&self, namespace: &str, data: Vec<Datum>) -> Result<(), WorkerError> {
         self.client
             .put_metric_data()
             .namespace(namespace)
-            .set_metric_data(Some(data))
+            .set_metric_data(Some(data.iter().map(metric_datum).collect()))
             .send()
             .await
             .or_classify("cloudwatch:PutMetricData")
@@ -73,22 +73,28 @@ impl Metrics {
     }
 }
 
-/// A datum with string dimensions, timestamped `now`.
-pub fn datum(
-    name: &str,
-    value: f64,
-    unit: StandardUnit,
-    dims: &[(&str, &str)],
-    now: SystemTime,
-) -> MetricDatum {
+/// The SDK's statistic for the port's.
+pub fn statistic(statistic: Stat) -> Statistic {
+    match statistic {
+        Stat::Minimum => Statistic::Minimum,
+        Stat::Maximum => Statistic::Maximum,
+    }
+}
+
+/// The SDK's datum for the port's: string dimensions, the datum's timestamp.
+pub fn metric_datum(d: &Datum) -> MetricDatum {
     MetricDatum::builder()
-        .metric_name(name)
-        .value(value)
-        .unit(unit)
-        .timestamp(DateTime::from(now))
+        .metric_name(&d.name)
+        .value(d.value)
+        .unit(match d.unit {
+            Unit::Count => StandardUnit::Count,
+            Unit::Seconds => StandardUnit::Seconds,
+        })
+        .timestamp(DateTime::from(d.timestamp))
         .set_dimensions(Some(
-            dims.iter()
-                .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
+            d.dimensions
+                .iter()
+                .map(|(k, v)| Dimension::builder().name(k).value(v).build())
                 .collect(),
         ))
         .build()

@@ -175,6 +175,14 @@ pub fn parse_member_arn(arn: &str) -> Option<(DbKind, String)> {
     bluegreen_domain::names::parse_rds_arn(arn).map(|(kind, name)| (kind, name.to_string()))
 }
 
+/// What `find_source` answers when nothing carries the name.
+pub fn source_not_found(name: &str) -> WorkerError {
+    WorkerError::SourceNotFound(format!(
+        "no DB instance or cluster named `{name}` in this account and Region: check \
+         db_identifier (names are case-insensitive; give the cluster name for Aurora)"
+    ))
+}
+
 impl Rds {
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -196,13 +204,7 @@ impl Rds {
             },
         }
         .map(|(s, _)| s)
-        .ok_or_else(|| {
-            WorkerError::SourceNotFound(format!(
-                "no DB instance or cluster named `{}` in this account and Region: check \
-                 db_identifier (names are case-insensitive; give the cluster name for Aurora)",
-                db.name
-            ))
-        })?;
+        .ok_or_else(|| source_not_found(&db.name))?;
         if source.kind == DbKind::Cluster {
             if let Some(writer) = source.members.first().cloned() {
                 if let Some((w, _)) = self.describe_instance(&writer).await? {

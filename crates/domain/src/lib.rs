@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod cleanup;
+pub mod database;
 pub mod deployment;
 pub mod engine;
 pub mod error;

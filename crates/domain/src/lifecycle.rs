@@ -86,26 +86,37 @@ pub fn cost_of_waiting(
     let vcpus_billed = per_copy.map(|v| v * members);
     let ends = lifecycle.and_then(|l| l.standard_support_ends.clone());
     let in_extended = ends.as_deref().is_some_and(|e| e <= today);
-    let monthly = vcpus_billed.map(|v| (f64::from(v) * rate * HOURS_PER_MONTH * 100.0).round() / 100.0);
+    let monthly =
+        vcpus_billed.map(|v| (f64::from(v) * rate * HOURS_PER_MONTH * 100.0).round() / 100.0);
     let note = match (&ends, lifecycle) {
         (_, None) => format!(
             "RDS published no lifecycle for {} {major}: no Extended Support date is known",
             source.engine.as_str()
         ),
-        (None, Some(_)) => format!("{} {major} has no published end of standard support", source.engine.as_str()),
+        (None, Some(_)) => format!(
+            "{} {major} has no published end of standard support",
+            source.engine.as_str()
+        ),
         (Some(e), Some(_)) if in_extended => format!(
             "{} {major} left standard support on {e}: Extended Support is billed now{}",
             source.engine.as_str(),
             monthly
-                .map(|m| format!(", about ${m:.2} a month for this database at ${rate:.3}/vCPU-hour"))
+                .map(|m| format!(
+                    ", about ${m:.2} a month for this database at ${rate:.3}/vCPU-hour"
+                ))
                 .unwrap_or_default()
         ),
         (Some(e), Some(_)) => format!(
             "{} {major} leaves standard support on {e}; from then Extended Support would cost{}",
             source.engine.as_str(),
             monthly
-                .map(|m| format!(" about ${m:.2} a month for this database at ${rate:.3}/vCPU-hour"))
-                .unwrap_or_else(|| " an amount this tool cannot estimate (instance class not billed per vCPU)".into())
+                .map(|m| format!(
+                    " about ${m:.2} a month for this database at ${rate:.3}/vCPU-hour"
+                ))
+                .unwrap_or_else(|| {
+                    " an amount this tool cannot estimate (instance class not billed per vCPU)"
+                        .into()
+                })
         ),
     };
     CostOfWaiting {
@@ -159,7 +170,11 @@ mod tests {
         assert!(c.in_extended_support);
         assert_eq!(c.vcpus_billed, Some(16));
         assert_eq!(c.monthly_usd, Some(1168.8));
-        assert!(c.note.contains("left standard support on 2026-02-28"), "{}", c.note);
+        assert!(
+            c.note.contains("left standard support on 2026-02-28"),
+            "{}",
+            c.note
+        );
     }
 
     #[test]
@@ -174,7 +189,11 @@ mod tests {
         let c = cost_of_waiting(&source, "14", Some(&l), 0.1, "2026-12-01");
         assert!(!c.in_extended_support);
         assert_eq!(c.monthly_usd, Some(146.1));
-        assert!(c.note.contains("leaves standard support on 2027-02-28"), "{}", c.note);
+        assert!(
+            c.note.contains("leaves standard support on 2027-02-28"),
+            "{}",
+            c.note
+        );
         let unknown = cost_of_waiting(&source, "17", None, 0.1, "2026-12-01");
         assert!(unknown.note.contains("no lifecycle"), "{}", unknown.note);
     }

@@ -159,6 +159,23 @@ pub struct Request {
     pub approval_timeout_hours: u32,
     #[serde(default)]
     pub on_reject: OnReject,
+    /// A way into the database (see `database::credentials`): a Secrets Manager secret ARN
+    /// (`{"username", "password", ...}`, the RDS shape). Only the ARN is ever recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_secret_arn: Option<String>,
+    /// The other way in: a database user that logs in with IAM database authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_iam_user: Option<String>,
+    /// After switchover, `ALTER EXTENSION ... UPDATE` the extensions older than the new
+    /// major's default (otherwise they are only reported). Needs a way in.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::database::credentials::is_false"
+    )]
+    pub update_extensions: bool,
+    /// The read-only query run against the new production before the soak (default `SELECT 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_query: Option<String>,
 }
 
 /// Request fields in contract order; also the suffixes of the `bluegreen:` tags.
@@ -183,6 +200,10 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "require_approval",
     "approval_timeout_hours",
     "on_reject",
+    "database_secret_arn",
+    "database_iam_user",
+    "update_extensions",
+    "smoke_query",
 ];
 
 const NUMERIC_FIELDS: &[&str] = &[
@@ -193,7 +214,12 @@ const NUMERIC_FIELDS: &[&str] = &[
     "max_provisioning_minutes",
     "approval_timeout_hours",
 ];
-const BOOLEAN_FIELDS: &[&str] = &["final_snapshot", "delete_old_blue", "require_approval"];
+const BOOLEAN_FIELDS: &[&str] = &[
+    "final_snapshot",
+    "delete_old_blue",
+    "require_approval",
+    "update_extensions",
+];
 
 use crate::names::tags;
 
@@ -391,6 +417,7 @@ impl Request {
         if let Some(window) = &self.switchover_window {
             SwitchoverWindow::parse(window)?;
         }
+        crate::database::credentials::validate_request(self)?;
         if let Some(topic) = &self.notification_topic_arn {
             let parts: Vec<&str> = topic.split(':').collect();
             if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" {
@@ -437,7 +464,7 @@ fn field_hint(field: &str) -> String {
         "max_replication_slot_lag_bytes" => {
             format!(". Accepted: an integer from 0 to {MAX_REPLICATION_SLOT_LAG_BYTES}")
         }
-        "final_snapshot" | "delete_old_blue" | "require_approval" => {
+        "final_snapshot" | "delete_old_blue" | "require_approval" | "update_extensions" => {
             ". Accepted: true or false".into()
         }
         "on_reject" => ". Accepted: keep, abort".into(),

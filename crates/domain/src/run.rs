@@ -256,6 +256,9 @@ pub struct Run {
     /// Set when this database runs as part of a fleet (see `fleet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet: Option<crate::request::FleetPosition>,
+    /// What the `sql` worker saw and did inside the database (only with a way in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<crate::database::DatabaseState>,
 }
 
 impl Run {

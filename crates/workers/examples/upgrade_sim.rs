@@ -29,7 +29,7 @@ use aws_sdk_rds::types::{
 };
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
-use bluegreen_aws::{Metrics, Notifier, Rds};
+use bluegreen_aws::{Clients, Metrics, Notifier, Rds};
 use bluegreen_domain::run::Run;
 use bluegreen_workers::runtime::epoch_seconds;
 use bluegreen_workers::{
@@ -301,7 +301,7 @@ fn rds_rules(w: &Shared) -> Vec<Rule> {
     ]
 }
 
-fn deps(w: &Shared) -> Deps {
+fn deps(w: &Shared) -> Deps<Clients> {
     let rds = rds_rules(w);
     let (a, b, c) = (w.clone(), w.clone(), w.clone());
     let cw = [
@@ -325,7 +325,7 @@ fn deps(w: &Shared) -> Deps {
                 .build()
         }),
     ];
-    Deps {
+    let clients = Clients {
         rds: Rds::new(mock_client!(
             aws_sdk_rds,
             RuleMode::MatchAny,
@@ -344,8 +344,11 @@ fn deps(w: &Shared) -> Deps {
             sns.iter(),
             |c| c.retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
         )),
-        default_topic_arn: Some("arn:aws:sns:us-east-1:123456789012:rds-bluegreen".into()),
-    }
+    };
+    Deps::new(
+        clients,
+        Some("arn:aws:sns:us-east-1:123456789012:rds-bluegreen".into()),
+    )
 }
 
 /// `${WaitFunctionArn}` -> `wait`, `${RemediationMetricFunctionArn}` -> `remediation-metric`.
@@ -460,7 +463,7 @@ fn variant(function: &str, input: &Value, out: &Value) -> String {
 }
 
 async fn invoke(
-    deps: &Deps,
+    deps: &Deps<Clients>,
     function: &str,
     input: Value,
     inv: Invocation,
@@ -502,7 +505,7 @@ struct Walk {
 
 /// What every state needs to run: the clients, the scripted world, the recorded precheck.
 struct Env<'a> {
-    deps: Deps,
+    deps: Deps<Clients>,
     world: Shared,
     precheck_out: &'a Value,
     start: f64,

@@ -5,12 +5,17 @@
 
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::rds::parse_member_arn;
+use bluegreen_aws::{Aws, RdsApi};
 use bluegreen_domain::run::{AbortState, Run};
 use bluegreen_domain::WorkerError;
 
 const DELETE_POLL_SECONDS: u32 = 30;
 
-pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
+    mut run: Run,
+    inv: Invocation,
+) -> Result<Run, WorkerError> {
     let rollback = run.error.is_some();
     if rollback && !run.should_roll_back() {
         run.rollback = Some(AbortState {
@@ -30,7 +35,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         run.abort.clone()
     })
     .unwrap_or_default();
-    let view = deps.rds.deployment_by_name(&record.name).await?;
+    let view = deps.rds().deployment_by_name(&record.name).await?;
     match view {
         None => {
             state
@@ -79,18 +84,18 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
                     continue;
                 };
                 if deps
-                    .rds
+                    .rds()
                     .describe(kind, &name)
                     .await?
                     .is_some_and(|g| g.deletion_protection)
                 {
-                    deps.rds.disable_deletion_protection(kind, &name).await?;
+                    deps.rds().disable_deletion_protection(kind, &name).await?;
                     state
                         .steps
                         .push(format!("turned off deletion protection on green {name}"));
                 }
             }
-            deps.rds.delete_deployment(&v.id, true).await?;
+            deps.rds().delete_deployment(&v.id, true).await?;
             state.deleted_target = true;
             state.steps.push(format!(
                 "deleting deployment {} with its green (DeleteTarget)",

@@ -5,18 +5,19 @@
 
 use crate::runtime::{notification_subject, notify, now_epoch, Invocation, Labelled};
 use bluegreen_aws::sfn::execution_arn;
-use bluegreen_aws::{Executions, Notifier};
+use bluegreen_aws::{Executions, ExecutionsApi, Notifier, NotifyApi};
 use bluegreen_domain::fleet::{Campaign, ChildStatus, Next};
 use bluegreen_domain::run::{ExecutionInfo, PublishRecord};
 use bluegreen_domain::WorkerError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// The clients the campaign uses: Step Functions and SNS, nothing else.
+/// The clients the campaign uses: Step Functions and SNS, nothing else (the SDK adapters in
+/// the function, an in-memory account in tests).
 #[derive(Clone, Debug)]
-pub struct CampaignDeps {
-    pub executions: Executions,
-    pub notifier: Notifier,
+pub struct CampaignDeps<E: ExecutionsApi = Executions, N: NotifyApi = Notifier> {
+    pub executions: E,
+    pub notifier: N,
     pub default_topic_arn: Option<String>,
 }
 
@@ -58,8 +59,8 @@ impl Labelled for CampaignInput {
     }
 }
 
-pub async fn handle(
-    deps: CampaignDeps,
+pub async fn handle<E: ExecutionsApi, N: NotifyApi>(
+    deps: CampaignDeps<E, N>,
     input: CampaignInput,
     inv: Invocation,
 ) -> Result<Campaign, WorkerError> {
@@ -109,7 +110,10 @@ pub async fn handle(
 }
 
 /// The closing notification: the counts in the subject, the table as the JSON body.
-async fn report(deps: &CampaignDeps, mut campaign: Campaign) -> Campaign {
+async fn report<E: ExecutionsApi, N: NotifyApi>(
+    deps: &CampaignDeps<E, N>,
+    mut campaign: Campaign,
+) -> Campaign {
     let mut record = PublishRecord {
         milestone: "fleet_completed".into(),
         ..PublishRecord::default()

@@ -3,13 +3,18 @@
 //! `cleanup::next` says what to do; this carries it out.
 
 use crate::runtime::{now_epoch, Deps, Invocation};
+use bluegreen_aws::{Aws, RdsApi};
 use bluegreen_domain::cleanup::{next, CleanupAction, CleanupFacts};
 use bluegreen_domain::names::final_snapshot_id;
 use bluegreen_domain::request::DbKind;
 use bluegreen_domain::run::Run;
 use bluegreen_domain::WorkerError;
 
-pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
+    mut run: Run,
+    inv: Invocation,
+) -> Result<Run, WorkerError> {
     let request = run.request()?.clone();
     let source = run.source()?.clone();
     let record = run.deployment()?.clone();
@@ -20,7 +25,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
                 .into(),
         )
     })?;
-    let rds = &deps.rds;
+    let rds = deps.rds();
     let view = rds.deployment_by_name(&record.name).await?;
     let old_now = rds.describe(old.kind, &old.identifier).await?;
     let mut old_members = Vec::new();

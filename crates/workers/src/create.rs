@@ -2,24 +2,29 @@
 //! (a restarted execution, or a retry after a lost response). Idempotent by name.
 
 use crate::runtime::{Deps, Invocation};
+use bluegreen_aws::{Aws, RdsApi};
 use bluegreen_domain::deployment::{DeploymentView, Phase};
 use bluegreen_domain::names::tags::EXECUTION as EXECUTION_TAG;
 use bluegreen_domain::run::{DeploymentRecord, Route, Run, WaitState};
 use bluegreen_domain::schedule::SHORT_DELAY;
 use bluegreen_domain::WorkerError;
 
-pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
+    mut run: Run,
+    inv: Invocation,
+) -> Result<Run, WorkerError> {
     let plan = run.plan()?.clone();
-    let (view, created) = match deps.rds.deployment_by_name(&plan.deployment_name).await? {
+    let (view, created) = match deps.rds().deployment_by_name(&plan.deployment_name).await? {
         Some(existing) => (adoptable(existing, &plan.source_arn)?, false),
-        None => match deps.rds.create_deployment(&plan).await? {
+        None => match deps.rds().create_deployment(&plan).await? {
             Some(created) => (created, true),
             // It appeared between our describe and our create: either our own create whose
             // answer was lost (adopt it), or another execution that started at the same moment
             // (it owns the upgrade; this run changes nothing more).
             None => {
                 let found = deps
-                    .rds
+                    .rds()
                     .deployment_by_name(&plan.deployment_name)
                     .await?
                     .ok_or_else(|| {

@@ -3,7 +3,8 @@
 //! say go, hold, wait or skip. See `bluegreen_domain::lag` for the per-engine signal table.
 
 use crate::runtime::{epoch_seconds, now_epoch, Deps, Invocation};
-use aws_sdk_cloudwatch::types::Statistic;
+use bluegreen_aws::ports::Stat;
+use bluegreen_aws::{Aws, MetricsApi, RdsApi};
 use bluegreen_domain::guardrail::{decide, GuardrailFacts};
 use bluegreen_domain::lag::{self, LagBounds, LagReading};
 use bluegreen_domain::run::Run;
@@ -14,13 +15,17 @@ use std::time::Duration;
 /// How far back a lag reading looks: RDS publishes every minute, a few minutes late at worst.
 const LOOKBACK: Duration = Duration::from_secs(300);
 
-pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
+    mut run: Run,
+    inv: Invocation,
+) -> Result<Run, WorkerError> {
     let request = run.request()?.clone();
     let source = run.source()?.clone();
     let plan = run.plan()?.clone();
     let record = run.deployment()?.clone();
     let view = deps
-        .rds
+        .rds()
         .deployment_by_name(&record.name)
         .await?
         .ok_or_else(|| {
@@ -29,7 +34,10 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
                 record.name
             ))
         })?;
-    let members = deps.rds.member_statuses(&view.green_member_arns()).await?;
+    let members = deps
+        .rds()
+        .member_statuses(&view.green_member_arns())
+        .await?;
     let phase = view.phase(&members)?;
     let window = window_state(&run, &inv)?;
     let (replication, signal) = lag::signal_for(&source.engine, plan.is_major_upgrade);
@@ -49,8 +57,8 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             let value = deps
-                .metrics
-                .rds_statistic(&q.metric, &dims, Statistic::Maximum, LOOKBACK, inv.now)
+                .metrics()
+                .rds_statistic(&q.metric, &dims, Stat::Maximum, LOOKBACK, inv.now)
                 .await?;
             readings.push(LagReading {
                 member: q.member,

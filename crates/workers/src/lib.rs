@@ -1,6 +1,7 @@
-//! The Lambda workers. Each step of the state machine is a handler here, called directly
-//! in tests with SDK clients mocked at the HTTP layer, and served by a binary in `src/bin/`
-//! that is a few lines long.
+//! The Lambda workers. Each step of the state machine is a handler here, generic over the
+//! AWS ports (`bluegreen_aws::ports`): served by a binary in `src/bin/` (a few lines long)
+//! with the SDK adapters, called directly in tests with the in-memory account
+//! (`bluegreen_aws::memory`).
 
 pub mod abort;
 pub mod campaign;

@@ -2,7 +2,8 @@
 //! configuration, runs every check read-only, and decides the route. Changes nothing.
 
 use crate::runtime::{Deps, Invocation};
-use aws_sdk_cloudwatch::types::Statistic;
+use bluegreen_aws::ports::Stat;
+use bluegreen_aws::{Aws, MetricsApi, RdsApi};
 use bluegreen_domain::checks::{evaluate, manual_checks, PrecheckFacts};
 use bluegreen_domain::names::{deployment_name, parse_rds_arn, tags};
 use bluegreen_domain::old_blue::{locate, OldBlueFacts};
@@ -14,7 +15,11 @@ use bluegreen_domain::run::{DeploymentRecord, Report, Route, Run};
 use bluegreen_domain::WorkerError;
 use std::time::Duration;
 
-pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
+    mut run: Run,
+    inv: Invocation,
+) -> Result<Run, WorkerError> {
     let input = run.input.clone().ok_or_else(|| {
         WorkerError::MalformedRun("the precheck step's input has no `input`: the state machine passes the execution input there".into())
     })?;
@@ -54,24 +59,24 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
                 inv.account_id().as_deref(),
                 inv.region().as_deref(),
             )?;
-            let source = deps.rds.find_source(&target.db).await?;
+            let source = deps.rds().find_source(&target.db).await?;
             let request = request_from_tags(&target, &source.tags)?;
             (request, source)
         }
         Incoming::FleetMember(member) => {
-            let source = deps.rds.find_source(&member.db()).await?;
+            let source = deps.rds().find_source(&member.db()).await?;
             let request = request_for_member(&member, &source.tags)?;
             (request, source)
         }
         Incoming::Request(request) => {
             let db = DbRef::parse(&request.db_identifier)?;
             check_arn_is_local(&db, &inv)?;
-            let source = deps.rds.find_source(&db).await?;
+            let source = deps.rds().find_source(&db).await?;
             (request, source)
         }
     };
 
-    let rds = &deps.rds;
+    let rds = deps.rds();
     let current_version = rds
         .engine_version(&source.engine, &source.engine_version)
         .await?;
@@ -117,11 +122,11 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         other => other.map_err(|e| e.to_string()),
     };
     let free_storage_bytes = if source.kind == DbKind::Instance {
-        deps.metrics
+        deps.metrics()
             .rds_statistic(
                 "FreeStorageSpace",
                 &[("DBInstanceIdentifier", &source.identifier)],
-                Statistic::Minimum,
+                Stat::Minimum,
                 Duration::from_secs(3600),
                 inv.now,
             )

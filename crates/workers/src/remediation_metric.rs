@@ -3,8 +3,8 @@
 //! publish is logged and recorded in the run, never raised: it must not hide the run's outcome.
 
 use crate::runtime::{epoch_seconds, notification_subject, Deps, Invocation, Labelled};
-use aws_sdk_cloudwatch::types::{MetricDatum, StandardUnit};
-use bluegreen_aws::cloudwatch::datum;
+use bluegreen_aws::ports::{Datum, Unit};
+use bluegreen_aws::{Aws, MetricsApi};
 pub use bluegreen_domain::milestone::Milestone;
 use bluegreen_domain::names::METRIC_NAMESPACE as NAMESPACE;
 use bluegreen_domain::run::{PublishRecord, Route, Run};
@@ -31,8 +31,8 @@ impl Labelled for MilestoneEvent {
     }
 }
 
-pub async fn handle(
-    deps: Deps,
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
     event: MilestoneEvent,
     inv: Invocation,
 ) -> Result<Run, WorkerError> {
@@ -52,7 +52,7 @@ pub async fn handle(
     }
     let data = metric_data(milestone, &run, &inv);
     if !data.is_empty() {
-        match deps.metrics.put(NAMESPACE, data).await {
+        match deps.metrics().put(NAMESPACE, data).await {
             Ok(()) => record.metric_published = true,
             Err(e) => {
                 tracing::error!(error = %e, "could not publish the remediation metric; the run's outcome stands");
@@ -89,7 +89,7 @@ fn seconds_between(run: &Run, from: &str, to: &str) -> Option<f64> {
 
 /// The exact datums for a milestone: `Remediations` (Count) with DBIdentifier, Trigger and
 /// Outcome, plus the durations that apply, for milestones that end a run.
-pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<MetricDatum> {
+pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<Datum> {
     let Some(outcome) = milestone.outcome() else {
         return Vec::new();
     };
@@ -129,13 +129,7 @@ pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<Met
         ("Trigger", trigger.as_str()),
         ("Outcome", outcome),
     ];
-    let mut data = vec![datum(
-        "Remediations",
-        1.0,
-        StandardUnit::Count,
-        &dims,
-        inv.now,
-    )];
+    let mut data = vec![Datum::new("Remediations", 1.0, Unit::Count, &dims, inv.now)];
     let db_only = [("DBIdentifier", db.as_str())];
     for (name, from, to) in [
         ("GreenProvisioningSeconds", "green_requested", "green_ready"),
@@ -147,13 +141,7 @@ pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<Met
         ("UpgradeSeconds", "started", "verified"),
     ] {
         if let Some(seconds) = seconds_between(run, from, to) {
-            data.push(datum(
-                name,
-                seconds,
-                StandardUnit::Seconds,
-                &db_only,
-                inv.now,
-            ));
+            data.push(Datum::new(name, seconds, Unit::Seconds, &db_only, inv.now));
         }
     }
     data
@@ -214,17 +202,11 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
 pub fn approval_instructions(run: &Run, token: &str) -> Value {
     let execution = &run.execution.id;
     let db = run.db_label();
-    let timeout_hours = run
-        .request
-        .as_ref()
-        .map_or(0, |r| r.approval_timeout_hours);
-    let on_reject = run
-        .request
-        .as_ref()
-        .map_or("keep", |r| match r.on_reject {
-            bluegreen_domain::request::OnReject::Keep => "keep",
-            bluegreen_domain::request::OnReject::Abort => "abort",
-        });
+    let timeout_hours = run.request.as_ref().map_or(0, |r| r.approval_timeout_hours);
+    let on_reject = run.request.as_ref().map_or("keep", |r| match r.on_reject {
+        bluegreen_domain::request::OnReject::Keep => "keep",
+        bluegreen_domain::request::OnReject::Abort => "abort",
+    });
     json!({
         "what_happens": format!(
             "approving switches {db} over to green now (inside the switchover window when one is set): \

@@ -4,6 +4,7 @@
 //! campaign's first state.
 
 use crate::runtime::{Deps, Invocation, Labelled};
+use bluegreen_aws::{Aws, RdsApi};
 use bluegreen_domain::fleet::{fleet_request, select, Campaign};
 use bluegreen_domain::request::check_event_origin;
 use bluegreen_domain::run::ExecutionInfo;
@@ -32,8 +33,8 @@ impl Labelled for Received {
     }
 }
 
-pub async fn handle(
-    deps: Deps,
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
     received: Received,
     inv: Invocation,
 ) -> Result<Campaign, WorkerError> {
@@ -51,9 +52,9 @@ pub async fn handle(
         inv.account_id().as_deref(),
         inv.region().as_deref(),
     )?;
-    let candidates = deps.rds.fleet_candidates().await?;
+    let candidates = deps.rds().fleet_candidates().await?;
     let not_databases: std::collections::BTreeSet<String> = deps
-        .rds
+        .rds()
         .all_deployments()
         .await?
         .iter()

@@ -1,7 +1,9 @@
 //! What every worker binary shares: JSON logs naming the execution and database on every
 //! line, SDK clients built once per process, and stable `errorType` names for Step Functions.
+//! Handlers are generic over the AWS ports (`bluegreen_aws::ports`); `serve` gives them the
+//! SDK adapters.
 
-use bluegreen_aws::{Metrics, Notifier, Rds};
+use bluegreen_aws::{Aws, Clients, NotifyApi};
 use bluegreen_domain::run::Run;
 use bluegreen_domain::WorkerError;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -11,29 +13,38 @@ use std::future::Future;
 use std::time::SystemTime;
 use tracing::Instrument;
 
-/// The AWS clients a handler uses. Built once per process and reused across invocations
-/// (the TLS handshake and credential lookup are paid once per cold start).
+/// What a handler uses: the AWS ports (`Clients`, the SDK adapters, in the functions; an
+/// in-memory account in tests), built once per process and reused across invocations (the
+/// TLS handshake and credential lookup are paid once per cold start).
 #[derive(Clone, Debug)]
-pub struct Deps {
-    pub rds: Rds,
-    pub metrics: Metrics,
-    pub notifier: Notifier,
+pub struct Deps<A: Aws> {
+    pub aws: A,
     /// The deployment's notification topic (`NOTIFICATION_TOPIC_ARN`); a request may override it.
     pub default_topic_arn: Option<String>,
 }
 
-impl Deps {
+impl Deps<Clients> {
     pub fn from_conf(conf: &aws_config::SdkConfig, default_topic_arn: Option<String>) -> Self {
-        Self {
-            rds: Rds::new(aws_sdk_rds::Client::new(conf)),
-            metrics: Metrics::new(aws_sdk_cloudwatch::Client::new(conf)),
-            notifier: Notifier::new(aws_sdk_sns::Client::new(conf)),
-            default_topic_arn,
-        }
+        Self::new(Clients::from_conf(conf), default_topic_arn)
     }
 }
 
-impl Deps {
+impl<A: Aws> Deps<A> {
+    pub fn new(aws: A, default_topic_arn: Option<String>) -> Self {
+        Self {
+            aws,
+            default_topic_arn,
+        }
+    }
+
+    pub fn rds(&self) -> &A::Rds {
+        self.aws.rds()
+    }
+
+    pub fn metrics(&self) -> &A::Metrics {
+        self.aws.metrics()
+    }
+
     /// Publishes one notification to `topic` (else the deployment's topic). A failure to
     /// publish is logged and recorded in `record`, never raised: it must not hide the outcome.
     pub async fn notify(
@@ -45,7 +56,7 @@ impl Deps {
         record: &mut bluegreen_domain::run::PublishRecord,
     ) {
         notify(
-            &self.notifier,
+            self.aws.notifier(),
             topic.or_else(|| self.default_topic_arn.clone()),
             subject,
             body,
@@ -58,7 +69,7 @@ impl Deps {
 
 /// Publishes one notification to `topic`; a failure is logged and recorded, never raised.
 pub async fn notify(
-    notifier: &Notifier,
+    notifier: &impl NotifyApi,
     topic: Option<String>,
     subject: &str,
     body: &serde_json::Value,
@@ -214,7 +225,7 @@ pub async fn serve<I, O, F, Fut>(
 where
     I: DeserializeOwned + Labelled + Send + 'static,
     O: Serialize + Send + 'static,
-    F: Fn(Deps, I, Invocation) -> Fut + Send + Sync + 'static,
+    F: Fn(Deps<Clients>, I, Invocation) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<O, WorkerError>> + Send,
 {
     serve_with(step, |conf| Deps::from_conf(conf, default_topic()), handler).await

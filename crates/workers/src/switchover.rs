@@ -3,16 +3,21 @@
 //! and "recorded") is recorded, never started twice.
 
 use crate::runtime::{Deps, Invocation};
+use bluegreen_aws::{Aws, RdsApi};
 use bluegreen_domain::deployment::Phase;
 use bluegreen_domain::run::{Run, SwitchoverRecord, WaitState};
 use bluegreen_domain::schedule::SWITCHOVER_DELAY;
 use bluegreen_domain::WorkerError;
 
-pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
+    mut run: Run,
+    inv: Invocation,
+) -> Result<Run, WorkerError> {
     let request = run.request()?.clone();
     let record = run.deployment()?.clone();
     let view = deps
-        .rds
+        .rds()
         .deployment_by_name(&record.name)
         .await?
         .ok_or_else(|| {
@@ -28,7 +33,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         // Refuses failed states with the deployment's own details.
         view.phase(&[])?;
         tracing::info!(deployment = %view.id, timeout = request.switchover_timeout_seconds, "requesting switchover");
-        deps.rds
+        deps.rds()
             .switchover(&view.id, request.switchover_timeout_seconds)
             .await?;
     }

@@ -3,6 +3,7 @@
 //! tagged `bluegreen:old-blue-of` (a fleet never takes it for a database of its own).
 
 use crate::runtime::{Deps, Invocation};
+use bluegreen_aws::{Aws, RdsApi};
 use bluegreen_domain::names::{parse_rds_arn, tags};
 use bluegreen_domain::old_blue::{locate, OldBlueFacts};
 use bluegreen_domain::run::Run;
@@ -10,11 +11,15 @@ use bluegreen_domain::verify::{verify, VerifyFacts};
 use bluegreen_domain::WorkerError;
 use std::collections::BTreeMap;
 
-pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
+    mut run: Run,
+    inv: Invocation,
+) -> Result<Run, WorkerError> {
     let request = run.request()?.clone();
     let source = run.source()?.clone();
     let record = run.deployment()?.clone();
-    let rds = &deps.rds;
+    let rds = deps.rds();
     let view = rds.deployment_by_name(&record.name).await?;
     let production = rds.describe(source.kind, &source.identifier).await?;
     let by_resource_id = match &source.resource_id {

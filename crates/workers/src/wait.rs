@@ -3,11 +3,16 @@
 //! state machine's `Wait` state.
 
 use crate::runtime::{epoch_seconds, now_epoch, Deps, Invocation};
+use bluegreen_aws::{Aws, RdsApi};
 use bluegreen_domain::readiness::{observe, PollFacts};
 use bluegreen_domain::run::Run;
 use bluegreen_domain::WorkerError;
 
-pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, WorkerError> {
+pub async fn handle<A: Aws>(
+    deps: Deps<A>,
+    mut run: Run,
+    inv: Invocation,
+) -> Result<Run, WorkerError> {
     let request = run.request()?.clone();
     let record = run.deployment()?.clone();
     let green_instance_class = run
@@ -15,7 +20,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
         .as_ref()
         .and_then(|p| p.green_instance_class.clone());
     let view = deps
-        .rds
+        .rds()
         .deployment_by_name(&record.name)
         .await?
         .ok_or_else(|| {
@@ -26,7 +31,9 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
             ))
         })?;
     let members = if view.status.eq_ignore_ascii_case("AVAILABLE") {
-        deps.rds.member_statuses(&view.green_member_arns()).await?
+        deps.rds()
+            .member_statuses(&view.green_member_arns())
+            .await?
     } else {
         Vec::new()
     };
@@ -49,7 +56,7 @@ pub async fn handle(deps: Deps, mut run: Run, inv: Invocation) -> Result<Run, Wo
     if let Some(class) = &green_instance_class {
         for name in &outcome.resize {
             tracing::info!(instance = %name, %class, "resizing green instance before the switchover");
-            deps.rds.modify_instance_class(name, class).await?;
+            deps.rds().modify_instance_class(name, class).await?;
         }
     }
     let at = inv.now_rfc3339();

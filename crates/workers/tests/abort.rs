@@ -4,8 +4,7 @@
 
 mod common;
 
-use aws_sdk_rds::operation::delete_blue_green_deployment::DeleteBlueGreenDeploymentInput;
-use aws_sdk_rds::operation::modify_db_instance::ModifyDbInstanceInput;
+use bluegreen_domain::request::DbKind;
 use bluegreen_domain::run::{AbortState, Route, Run, SwitchoverRecord};
 use bluegreen_workers::abort;
 use common::*;
@@ -37,7 +36,7 @@ fn green_built() -> World {
 }
 
 fn mutations(world: &World) -> Vec<String> {
-    world.log().into_iter().filter(|l| is_mutation(l)).collect()
+    world.mutations()
 }
 
 #[tokio::test]
@@ -48,37 +47,31 @@ async fn abort_before_switchover_unprotects_green_only_and_deletes_it_with_the_d
         .unwrap();
 
     assert_eq!(
-        world.with(|s| s.modified_instances.clone()),
-        [ModifyDbInstanceInput::builder()
-            .db_instance_identifier(GREEN)
-            .deletion_protection(false)
-            .apply_immediately(true)
-            .build()
-            .unwrap()]
+        world.with(|s| s.modified.clone()),
+        [Modification::DeletionProtectionOff {
+            kind: DbKind::Instance,
+            id: GREEN.into()
+        }]
     );
     assert_eq!(
         world.with(|s| s.deleted_deployments.clone()),
-        [DeleteBlueGreenDeploymentInput::builder()
-            .blue_green_deployment_identifier(DEPLOYMENT_ID)
-            .delete_target(true)
-            .build()
-            .unwrap()]
+        [(DEPLOYMENT_ID.to_string(), true)]
     );
     assert_eq!(
         mutations(&world),
         [
-            format!("ModifyDBInstance {GREEN}"),
-            format!("DeleteBlueGreenDeployment {DEPLOYMENT_ID}"),
+            format!("disable_deletion_protection instance {GREEN}"),
+            format!("delete_deployment {DEPLOYMENT_ID} delete-target"),
         ]
     );
-    // The source is never touched.
+    // Green goes with the deployment; the source is never touched.
+    assert_eq!(world.instance(GREEN).status, "deleting");
     assert!(
         world.log().iter().all(|l| !l.ends_with(&format!(" {DB}"))),
         "{:?}",
         world.log()
     );
-    let source = world.with(|s| s.instances.get(DB).cloned().unwrap());
-    assert_eq!(source.deletion_protection, Some(true));
+    assert_eq!(world.instance(DB), source_instance());
 
     assert_eq!(
         run.abort,
@@ -99,14 +92,14 @@ async fn abort_before_switchover_unprotects_green_only_and_deletes_it_with_the_d
 async fn a_green_without_deletion_protection_is_not_modified() {
     let world = green_built();
     let mut green = green_instance("available");
-    green.deletion_protection = Some(false);
+    green.deletion_protection = false;
     world.put_instance(green);
     abort::handle(world.deps(), abort_run(), inv_at(NOW))
         .await
         .unwrap();
     assert_eq!(
         mutations(&world),
-        [format!("DeleteBlueGreenDeployment {DEPLOYMENT_ID}")]
+        [format!("delete_deployment {DEPLOYMENT_ID} delete-target")]
     );
 }
 
@@ -114,22 +107,22 @@ async fn a_green_without_deletion_protection_is_not_modified() {
 async fn a_source_listed_as_a_target_member_is_never_touched() {
     let world = green_built();
     let mut d = deployment("AVAILABLE");
-    d.switchover_details = Some(vec![
+    d.switchover_details = vec![
         detail(SOURCE_ARN, GREEN_ARN, "AVAILABLE"),
         detail(SOURCE_ARN, SOURCE_ARN, "AVAILABLE"),
-    ]);
+    ];
     world.set_deployment(d);
     abort::handle(world.deps(), abort_run(), inv_at(NOW))
         .await
         .unwrap();
     assert_eq!(
-        world.with(|s| s
-            .modified_instances
-            .iter()
-            .map(|m| m.db_instance_identifier().unwrap().to_string())
-            .collect::<Vec<_>>()),
-        [GREEN]
+        world.with(|s| s.modified.clone()),
+        [Modification::DeletionProtectionOff {
+            kind: DbKind::Instance,
+            id: GREEN.into()
+        }]
     );
+    assert_eq!(world.instance(DB), source_instance());
 }
 
 #[tokio::test]
@@ -235,9 +228,10 @@ async fn a_green_that_failed_to_build_is_rolled_back_with_delete_target() {
     let run = abort::handle(world.deps(), failed_upgrade("GreenFailed"), inv_at(NOW))
         .await
         .unwrap();
-    let deleted = world.with(|s| s.deleted_deployments.clone());
-    assert_eq!(deleted.len(), 1);
-    assert_eq!(deleted[0].delete_target(), Some(true));
+    assert_eq!(
+        world.with(|s| s.deleted_deployments.clone()),
+        [(DEPLOYMENT_ID.to_string(), true)]
+    );
     let r = run.rollback.unwrap();
     assert!(r.deleted_target);
     assert!(run.abort.is_none());

@@ -1,119 +1,46 @@
 //! `campaign`: one step of a fleet reads each running child execution (DescribeExecution),
 //! starts the next ones (StartExecution, idempotent by name and input), and at the end sends
-//! the closing notification. Step Functions and SNS answer from a small fake.
+//! the closing notification. Step Functions and SNS answer from the in-memory account.
 
-use aws_sdk_sfn::operation::describe_execution::{DescribeExecutionError, DescribeExecutionOutput};
-use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
-use aws_sdk_sfn::types::ExecutionStatus;
-use aws_sdk_sns::operation::publish::PublishOutput;
-use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
-use aws_smithy_types::error::ErrorMetadata;
-use aws_smithy_types::DateTime;
-use bluegreen_aws::{Executions, Notifier};
-use bluegreen_domain::fleet::{fleet_request, select, Campaign, Candidate, Next, Outcome};
+use bluegreen_aws::memory::Memory;
+use bluegreen_domain::fleet::{
+    fleet_request, select, Campaign, Candidate, ChildStatus, Next, Outcome,
+};
 use bluegreen_domain::request::DbKind;
-use bluegreen_domain::run::ExecutionInfo;
+use bluegreen_domain::run::{ExecutionInfo, Run};
 use bluegreen_workers::campaign::{handle, CampaignDeps, CampaignInput};
 use bluegreen_workers::runtime::Invocation;
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:rds-bluegreen-upgrade";
 const FLEET: &str = "arn:aws:states:us-east-1:123456789012:execution:rds-bluegreen-fleet:wave-1";
 
-#[derive(Default)]
-struct Sfn {
-    /// Execution name -> (input, status, output or (error, cause)).
-    executions: BTreeMap<String, (String, ExecutionStatus, String)>,
-    starts: Vec<String>,
-    published: Vec<String>,
-}
-
-type Shared = Arc<Mutex<Sfn>>;
-
-fn deps(s: &Shared) -> CampaignDeps {
-    let (a, b) = (s.clone(), s.clone());
-    let start = mock!(aws_sdk_sfn::Client::start_execution).then_compute_response(move |req| {
-        let mut st = a.lock().unwrap();
-        let name = req.name().unwrap().to_string();
-        let input = req.input().unwrap().to_string();
-        st.starts.push(name.clone());
-        let arn = format!(
-            "{}:{name}",
-            MACHINE.replace(":stateMachine:", ":execution:")
-        );
-        match st.executions.get(&name) {
-            // As Step Functions: the same name and input of a running execution is that
-            // execution; anything else under the same name is refused.
-            Some((i, ExecutionStatus::Running, _)) if *i == input => {}
-            Some(_) => {
-                return MockResponse::Error(StartExecutionError::generic(
-                    ErrorMetadata::builder()
-                        .code("ExecutionAlreadyExists")
-                        .message("Execution Already Exists")
-                        .build(),
-                ))
-            }
-            None => {
-                st.executions
-                    .insert(name, (input, ExecutionStatus::Running, String::new()));
-            }
-        }
-        MockResponse::Output(
-            StartExecutionOutput::builder()
-                .execution_arn(arn)
-                .start_date(DateTime::from_secs(0))
-                .build()
-                .unwrap(),
-        )
-    });
-    let describe =
-        mock!(aws_sdk_sfn::Client::describe_execution).then_compute_response(move |req| {
-            let st = b.lock().unwrap();
-            let arn = req.execution_arn().unwrap();
-            let name = arn.rsplit(':').next().unwrap();
-            let Some((input, status, out)) = st.executions.get(name) else {
-                return MockResponse::Error(DescribeExecutionError::generic(
-                    ErrorMetadata::builder()
-                        .code("ExecutionDoesNotExist")
-                        .build(),
-                ));
-            };
-            let mut o = DescribeExecutionOutput::builder()
-                .execution_arn(arn)
-                .state_machine_arn(MACHINE)
-                .status(status.clone())
-                .start_date(DateTime::from_secs(0))
-                .input(input);
-            o = match status {
-                ExecutionStatus::Succeeded => o.output(out),
-                ExecutionStatus::Failed => {
-                    let (e, c) = out.split_once('|').unwrap();
-                    o.error(e).cause(c)
-                }
-                _ => o,
-            };
-            MockResponse::Output(o.build().unwrap())
-        });
-    let c = s.clone();
-    let publish = mock!(aws_sdk_sns::Client::publish).then_compute_response(move |req| {
-        c.lock()
-            .unwrap()
-            .published
-            .push(req.message().unwrap().to_string());
-        MockResponse::Output(PublishOutput::builder().message_id("m-1").build())
-    });
+fn deps(s: &Memory) -> CampaignDeps<Memory, Memory> {
     CampaignDeps {
-        executions: Executions::new(mock_client!(
-            aws_sdk_sfn,
-            RuleMode::MatchAny,
-            [&start, &describe]
-        )),
-        notifier: Notifier::new(mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish])),
+        executions: s.clone(),
+        notifier: s.clone(),
         default_topic_arn: Some("arn:aws:sns:us-east-1:123456789012:rds-bluegreen".into()),
     }
+}
+
+fn arn(name: &str) -> String {
+    bluegreen_aws::sfn::execution_arn(MACHINE, name)
+}
+
+/// The execution names StartExecution was called with, in order (a retry included).
+fn starts(s: &Memory) -> Vec<String> {
+    s.with(|a| {
+        a.log
+            .iter()
+            .filter(|c| c.op == "start")
+            .map(|c| c.arg.clone())
+            .collect()
+    })
+}
+
+fn set_status(s: &Memory, name: &str, status: ChildStatus) {
+    s.with(|a| a.executions.get_mut(&arn(name)).unwrap().status = status);
 }
 
 fn inv(t: u64) -> Invocation {
@@ -152,26 +79,26 @@ fn begin(n: usize, concurrency: u32) -> Campaign {
     )
 }
 
-fn finish(s: &Shared, name: &str, milestone: &str) {
-    let out = json!({"route": "prepare", "published": [{"milestone": milestone,
+fn finish(s: &Memory, name: &str, milestone: &str) {
+    let out: Run = serde_json::from_value(
+        json!({"route": "prepare", "published": [{"milestone": milestone,
         "metric_published": true, "notification_published": true}],
-        "request": {"db_identifier": "x", "target_engine_version": "16.4"}})
-    .to_string();
-    let mut st = s.lock().unwrap();
-    let e = st.executions.get_mut(name).unwrap();
-    e.1 = ExecutionStatus::Succeeded;
-    e.2 = out;
+        "request": {"db_identifier": "x", "target_engine_version": "16.4"}}),
+    )
+    .unwrap();
+    set_status(s, name, ChildStatus::Succeeded(Box::new(out)));
 }
 
 #[tokio::test]
 async fn a_step_starts_the_window_and_then_replaces_each_child_that_ended() {
-    let s = Shared::default();
+    let s = Memory::new();
     let c = handle(deps(&s), CampaignInput::Step(begin(3, 2)), inv(0))
         .await
         .unwrap();
-    assert_eq!(s.lock().unwrap().starts, ["wave-1-u0001", "wave-1-u0002"]);
+    assert_eq!(starts(&s), ["wave-1-u0001", "wave-1-u0002"]);
     let input: serde_json::Value =
-        serde_json::from_str(&s.lock().unwrap().executions["wave-1-u0001"].0).unwrap();
+        serde_json::from_str(&s.with(|a| a.executions[&arn("wave-1-u0001")].input.clone()))
+            .unwrap();
     assert_eq!(input["fleet_member"]["db_identifier"], "db-0");
     assert_eq!(c.next, Next::Wait);
 
@@ -179,24 +106,21 @@ async fn a_step_starts_the_window_and_then_replaces_each_child_that_ended() {
     let c = handle(deps(&s), CampaignInput::Step(c), inv(60))
         .await
         .unwrap();
-    assert_eq!(
-        s.lock().unwrap().starts.last().map(String::as_str),
-        Some("wave-1-u0003")
-    );
+    assert_eq!(starts(&s).last().map(String::as_str), Some("wave-1-u0003"));
     assert_eq!(c.rows.len(), 1);
     assert_eq!(c.rows[0].outcome, Outcome::Prepared);
     assert_eq!(c.rows[0].db_identifier, "db-1");
 
     // A failed child: its error and message are the row.
-    {
-        let mut st = s.lock().unwrap();
-        let e = st.executions.get_mut("wave-1-u0001").unwrap();
-        e.1 = ExecutionStatus::Failed;
-        e.2 = format!(
-            "PrecheckFailed|{}",
-            json!({"errorType": "PrecheckFailed", "errorMessage": "1 precheck(s) failed for db-0"})
-        );
-    }
+    set_status(
+        &s,
+        "wave-1-u0001",
+        ChildStatus::Failed {
+            error: "PrecheckFailed".into(),
+            cause: json!({"errorType": "PrecheckFailed", "errorMessage": "1 precheck(s) failed for db-0"})
+                .to_string(),
+        },
+    );
     let c = handle(deps(&s), CampaignInput::Step(c), inv(120))
         .await
         .unwrap();
@@ -211,7 +135,7 @@ async fn a_step_starts_the_window_and_then_replaces_each_child_that_ended() {
 
 #[tokio::test]
 async fn a_retried_step_after_a_lost_answer_starts_nothing_twice() {
-    let s = Shared::default();
+    let s = Memory::new();
     let first = begin(2, 2);
     handle(deps(&s), CampaignInput::Step(first.clone()), inv(0))
         .await
@@ -221,12 +145,18 @@ async fn a_retried_step_after_a_lost_answer_starts_nothing_twice() {
         .await
         .unwrap();
     assert_eq!(
-        s.lock().unwrap().executions.len(),
+        s.with(|a| a.executions.len()),
         2,
         "one execution per database"
     );
+    assert_eq!(
+        starts(&s).len(),
+        4,
+        "the retry asked again, by the same names"
+    );
     assert_eq!(again.running.len(), 2);
-    // One that has already ended since: ExecutionAlreadyExists is taken as started.
+    // One that has already ended since: the same name is taken as started (the adapter maps
+    // ExecutionAlreadyExists so: crates/aws).
     finish(&s, "wave-1-u0001", "prepared");
     let replay = begin(2, 2);
     let c = handle(deps(&s), CampaignInput::Step(replay), inv(10))
@@ -237,7 +167,7 @@ async fn a_retried_step_after_a_lost_answer_starts_nothing_twice() {
 
 #[tokio::test]
 async fn the_report_sends_one_notification_with_the_table() {
-    let s = Shared::default();
+    let s = Memory::new();
     let (c, _) = begin(0, 1).step(&[], 0);
     assert_eq!(c.next, Next::Report);
     let c = handle(
@@ -250,9 +180,9 @@ async fn the_report_sends_one_notification_with_the_table() {
     )
     .await
     .unwrap();
-    let published = s.lock().unwrap().published.clone();
+    let published = s.with(|a| a.published.clone());
     assert_eq!(published.len(), 1);
-    let body: serde_json::Value = serde_json::from_str(&published[0]).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&published[0].body).unwrap();
     assert_eq!(body["milestone"], "fleet_completed");
     assert_eq!(body["outcome"], "complete");
     assert!(c.published[0].notification_published);

@@ -3,10 +3,6 @@
 
 mod common;
 
-use aws_sdk_rds::operation::create_db_snapshot::CreateDbSnapshotInput;
-use aws_sdk_rds::operation::delete_blue_green_deployment::DeleteBlueGreenDeploymentInput;
-use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceInput;
-use aws_sdk_rds::operation::modify_db_instance::ModifyDbInstanceInput;
 use bluegreen_domain::old_blue::OldBlue;
 use bluegreen_domain::request::DbKind;
 use bluegreen_domain::run::{CleanupState, Route, Run};
@@ -35,11 +31,12 @@ fn with_snapshot_available(mut run: Run) -> Run {
     run
 }
 
+/// The calls that delete or modify something.
 fn deletions(world: &World) -> Vec<String> {
     world
         .log()
         .into_iter()
-        .filter(|l| l.starts_with("Delete") || l.starts_with("Modify"))
+        .filter(|l| l.starts_with("delete") || l.starts_with("modify") || l.starts_with("disable"))
         .collect()
 }
 
@@ -50,13 +47,15 @@ async fn the_first_step_starts_a_tagged_snapshot_of_the_old_blue_and_deletes_not
         .await
         .unwrap();
 
-    let expected = CreateDbSnapshotInput::builder()
-        .db_instance_identifier(OLD_BLUE)
-        .db_snapshot_identifier(SNAPSHOT_ID)
-        .tags(tag("bluegreen:managed-by", "rds-bluegreen"))
-        .tags(tag("bluegreen:old-blue-of", OLD_BLUE))
-        .build()
-        .unwrap();
+    let expected = Snapshot {
+        kind: DbKind::Instance,
+        of: OLD_BLUE.into(),
+        id: SNAPSHOT_ID.into(),
+        tags: tags(&[
+            ("bluegreen:managed-by", "rds-bluegreen"),
+            ("bluegreen:old-blue-of", OLD_BLUE),
+        ]),
+    };
     assert_eq!(world.with(|s| s.snapshots_created.clone()), [expected]);
     assert_eq!(
         run.cleanup,
@@ -98,15 +97,13 @@ async fn once_the_snapshot_is_available_the_record_is_deleted_without_delete_tar
         .await
         .unwrap();
 
-    let expected = DeleteBlueGreenDeploymentInput::builder()
-        .blue_green_deployment_identifier(DEPLOYMENT_ID)
-        .build()
-        .unwrap();
-    let deleted = world.with(|s| s.deleted_deployments.clone());
-    assert_eq!(deleted, [expected]);
-    assert_eq!(deleted[0].delete_target(), None);
+    // Never with DeleteTarget: after the switchover the target is production.
+    assert_eq!(
+        world.with(|s| s.deleted_deployments.clone()),
+        [(DEPLOYMENT_ID.to_string(), false)]
+    );
     // Both databases are kept: delete_old_blue was not asked for.
-    assert!(world.with(|s| s.modified_instances.is_empty() && s.deleted_instances.is_empty()));
+    assert!(world.with(|s| s.modified.is_empty() && s.deleted_dbs.is_empty()));
     let c = run.cleanup.unwrap();
     assert!(c.done && c.deployment_deleted && !c.old_blue_deleted);
     assert_eq!(c.next_delay_seconds, 0);
@@ -129,34 +126,27 @@ async fn delete_old_blue_turns_off_protection_on_the_old_blue_alone_then_deletes
         .unwrap();
 
     assert_eq!(
-        world.with(|s| s.modified_instances.clone()),
-        [ModifyDbInstanceInput::builder()
-            .db_instance_identifier(OLD_BLUE)
-            .deletion_protection(false)
-            .apply_immediately(true)
-            .build()
-            .unwrap()]
+        world.with(|s| s.modified.clone()),
+        [Modification::DeletionProtectionOff {
+            kind: DbKind::Instance,
+            id: OLD_BLUE.into()
+        }]
     );
     assert_eq!(
-        world.with(|s| s.deleted_instances.clone()),
-        [DeleteDbInstanceInput::builder()
-            .db_instance_identifier(OLD_BLUE)
-            .skip_final_snapshot(true)
-            .delete_automated_backups(false)
-            .build()
-            .unwrap()]
+        world.with(|s| s.deleted_dbs.clone()),
+        [(DbKind::Instance, OLD_BLUE.to_string())]
     );
     assert_eq!(
         deletions(&world),
         [
-            format!("DeleteBlueGreenDeployment {DEPLOYMENT_ID}"),
-            format!("ModifyDBInstance {OLD_BLUE}"),
-            format!("DeleteDBInstance {OLD_BLUE}"),
+            format!("delete_deployment {DEPLOYMENT_ID}"),
+            format!("disable_deletion_protection instance {OLD_BLUE}"),
+            format!("delete_db instance {OLD_BLUE}"),
         ]
     );
+    assert_eq!(world.instance(OLD_BLUE).status, "deleting");
     // Production keeps its deletion protection.
-    let prod = world.with(|s| s.instances.get(DB).cloned().unwrap());
-    assert_eq!(prod.deletion_protection, Some(true));
+    assert!(world.instance(DB).deletion_protection);
     let c = run.cleanup.unwrap();
     assert!(c.done && c.deployment_deleted && c.old_blue_deleted);
 }
@@ -165,16 +155,16 @@ async fn delete_old_blue_turns_off_protection_on_the_old_blue_alone_then_deletes
 async fn an_unprotected_old_blue_is_deleted_without_a_modify() {
     let world = World::switched_over();
     let mut old = old_blue_instance();
-    old.deletion_protection = Some(false);
+    old.deletion_protection = false;
     world.put_instance(old);
     let run = with_snapshot_available(soaked_run(json!({"delete_old_blue": true})));
     cleanup::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    assert!(world.with(|s| s.modified_instances.is_empty()));
+    assert!(world.with(|s| s.modified.is_empty()));
     assert_eq!(
-        world.calls("DeleteDBInstance"),
-        [format!("DeleteDBInstance {OLD_BLUE}")]
+        world.calls("delete_db"),
+        [format!("delete_db instance {OLD_BLUE}")]
     );
 }
 
@@ -200,8 +190,8 @@ async fn the_whole_loop_snapshots_waits_then_deletes() {
     assert!(c.done && c.deployment_deleted && c.old_blue_deleted);
     assert_eq!(world.with(|s| s.snapshots_created.len()), 1);
     assert_eq!(
-        world.calls("DeleteDBInstance"),
-        [format!("DeleteDBInstance {OLD_BLUE}")]
+        world.calls("delete_db"),
+        [format!("delete_db instance {OLD_BLUE}")]
     );
 }
 
@@ -220,7 +210,7 @@ async fn an_old1_on_another_version_is_refused_and_nothing_is_touched() {
             "nothing was deleted",
         ],
     );
-    let mutations: Vec<String> = world.log().into_iter().filter(|l| is_mutation(l)).collect();
+    let mutations = world.mutations();
     assert!(mutations.is_empty(), "{mutations:?}");
 }
 
@@ -232,7 +222,7 @@ async fn cleanup_before_a_completed_switchover_is_refused() {
         err_of(cleanup::handle(world.deps(), soaked_run(json!({})), inv_at(NOW)).await);
     assert_eq!(name, "Refused");
     assert_mentions(&msg, &["AVAILABLE", "only after a completed switchover"]);
-    assert!(world.log().iter().all(|l| !is_mutation(l)));
+    assert!(world.mutations().is_empty());
 }
 
 #[tokio::test]
@@ -271,11 +261,11 @@ async fn without_a_final_snapshot_cleanup_goes_straight_to_deleting() {
         .await
         .unwrap();
     assert!(world.with(|s| s.snapshots_created.is_empty()));
-    assert!(world.calls("DescribeDBSnapshots").is_empty());
+    assert!(world.calls("snapshot_status").is_empty());
     assert!(run.cleanup.unwrap().done);
     assert_eq!(
-        world.calls("DeleteDBInstance"),
-        [format!("DeleteDBInstance {OLD_BLUE}")]
+        world.calls("delete_db"),
+        [format!("delete_db instance {OLD_BLUE}")]
     );
 }
 
@@ -287,7 +277,7 @@ async fn a_deployment_record_already_gone_is_not_deleted_again() {
     let run = cleanup::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    assert!(world.calls("DeleteBlueGreenDeployment").is_empty());
+    assert!(world.calls("delete_deployment").is_empty());
     let c = run.cleanup.unwrap();
     assert!(c.done && c.deployment_deleted);
 }
@@ -297,15 +287,15 @@ async fn a_retried_step_after_the_record_deletion_goes_on_without_deleting_it_ag
     // The step deleted the record, then failed (throttled) before returning its state: the
     // retry sees the deployment DELETING and must finish the old blue, not refuse.
     let world = World::switched_over();
-    world.with(|s| s.deployments[0].status = Some("DELETING".into()));
+    world.with(|s| s.deployments[0].status = "DELETING".into());
     let run = with_snapshot_available(soaked_run(json!({"delete_old_blue": true})));
     let run = cleanup::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    assert!(world.calls("DeleteBlueGreenDeployment").is_empty());
+    assert!(world.calls("delete_deployment").is_empty());
     assert_eq!(
-        world.calls("DeleteDBInstance"),
-        [format!("DeleteDBInstance {OLD_BLUE}")]
+        world.calls("delete_db"),
+        [format!("delete_db instance {OLD_BLUE}")]
     );
     let c = run.cleanup.unwrap();
     assert!(c.done && c.deployment_deleted && c.old_blue_deleted);
@@ -320,25 +310,20 @@ const OLD_MEMBERS: [&str; 2] = ["ledger-instance-1-old1", "ledger-instance-2-old
 /// its two instances.
 fn switched_cluster() -> World {
     let world = World::empty();
-    world.with(|s| {
-        s.clusters.insert(
-            CLUSTER.into(),
-            aurora_cluster(CLUSTER, "16.4", &["ledger-instance-1", "ledger-instance-2"]),
-        );
-        s.clusters.insert(
-            OLD_CLUSTER.into(),
-            aurora_cluster(OLD_CLUSTER, "13.15", &OLD_MEMBERS),
-        );
-        for m in OLD_MEMBERS {
-            s.instances
-                .insert(m.into(), aurora_instance(m, OLD_CLUSTER, "13.15"));
-        }
-        let mut d = deployment("SWITCHOVER_COMPLETED");
-        d.blue_green_deployment_name = Some("rbg-ledger-to-16-4".into());
-        d.source = Some(cluster_arn_of(OLD_CLUSTER));
-        d.target = Some(CLUSTER_ARN.into());
-        s.deployments = vec![d];
-    });
+    world.put_db(aurora_cluster(
+        CLUSTER,
+        "16.4",
+        &["ledger-instance-1", "ledger-instance-2"],
+    ));
+    world.put_db(aurora_cluster(OLD_CLUSTER, "13.15", &OLD_MEMBERS));
+    for m in OLD_MEMBERS {
+        world.put_instance(aurora_instance(m, "13.15"));
+    }
+    let mut d = deployment("SWITCHOVER_COMPLETED");
+    d.name = "rbg-ledger-to-16-4".into();
+    d.source_arn = cluster_arn_of(OLD_CLUSTER);
+    d.target_arn = CLUSTER_ARN.into();
+    world.set_deployment(d);
     world
 }
 
@@ -373,13 +358,11 @@ async fn a_cluster_final_snapshot_is_a_cluster_snapshot_of_the_old_blue() {
     let run = cleanup::handle(world.deps(), cluster_run(json!({})), inv_at(NOW))
         .await
         .unwrap();
-    let created = world.with(|s| s.cluster_snapshots_created.clone());
+    let created = world.with(|s| s.snapshots_created.clone());
     assert_eq!(created.len(), 1);
-    assert_eq!(created[0].db_cluster_identifier(), Some(OLD_CLUSTER));
-    assert_eq!(
-        created[0].db_cluster_snapshot_identifier(),
-        Some("rbg-ledger-to-16-4-final")
-    );
+    assert_eq!(created[0].kind, DbKind::Cluster);
+    assert_eq!(created[0].of, OLD_CLUSTER);
+    assert_eq!(created[0].id, "rbg-ledger-to-16-4-final");
     assert!(!run.cleanup.unwrap().done);
     assert!(deletions(&world).is_empty());
 }
@@ -397,10 +380,10 @@ async fn delete_old_blue_on_a_cluster_deletes_its_instances_once_then_the_cluste
     assert_eq!(
         deletions(&world),
         [
-            format!("DeleteBlueGreenDeployment {DEPLOYMENT_ID}"),
-            format!("ModifyDBCluster {OLD_CLUSTER}"),
-            format!("DeleteDBInstance {}", OLD_MEMBERS[0]),
-            format!("DeleteDBInstance {}", OLD_MEMBERS[1]),
+            format!("delete_deployment {DEPLOYMENT_ID}"),
+            format!("disable_deletion_protection cluster {OLD_CLUSTER}"),
+            format!("delete_db instance {}", OLD_MEMBERS[0]),
+            format!("delete_db instance {}", OLD_MEMBERS[1]),
         ]
     );
     let c = run.cleanup.clone().unwrap();
@@ -411,27 +394,25 @@ async fn delete_old_blue_on_a_cluster_deletes_its_instances_once_then_the_cluste
     let run = cleanup::handle(deps.clone(), run, inv_at(NOW + 60))
         .await
         .expect("instances already being deleted are not deleted again");
-    assert_eq!(world.calls("DeleteDBInstance").len(), 2);
+    assert_eq!(world.calls("delete_db").len(), 2);
     assert!(!run.cleanup.as_ref().unwrap().done);
 
-    // 3. The instances are gone: the empty cluster is deleted.
-    world.with(|s| {
-        for m in OLD_MEMBERS {
-            s.instances.remove(m);
-        }
-        s.clusters.get_mut(OLD_CLUSTER).unwrap().db_cluster_members = None;
-    });
+    // 3. The instances are gone (RDS finished deleting them): the empty cluster is deleted.
+    world.finish_deletions();
     let run = cleanup::handle(deps, run, inv_at(NOW + 120)).await.unwrap();
-    let deleted = world.with(|s| s.deleted_clusters.clone());
-    assert_eq!(deleted.len(), 1);
-    assert_eq!(deleted[0].db_cluster_identifier(), Some(OLD_CLUSTER));
-    assert_eq!(deleted[0].skip_final_snapshot(), Some(true));
+    assert_eq!(
+        world.with(|s| s.deleted_dbs.clone()),
+        [
+            (DbKind::Instance, OLD_MEMBERS[0].to_string()),
+            (DbKind::Instance, OLD_MEMBERS[1].to_string()),
+            (DbKind::Cluster, OLD_CLUSTER.to_string()),
+        ]
+    );
     let c = run.cleanup.unwrap();
     assert!(c.done && c.old_blue_deleted);
     // Production was never touched.
     assert!(world
-        .log()
+        .mutations()
         .iter()
-        .filter(|l| is_mutation(l))
-        .all(|l| l.contains("old1") || l.starts_with("DeleteBlueGreenDeployment")));
+        .all(|l| l.contains("old1") || l.starts_with("delete_deployment")));
 }

@@ -2,9 +2,6 @@
 
 mod common;
 
-use aws_sdk_rds::operation::create_blue_green_deployment::CreateBlueGreenDeploymentInput;
-use aws_sdk_rds::operation::describe_blue_green_deployments::DescribeBlueGreenDeploymentsOutput;
-use aws_smithy_mocks::mock;
 use bluegreen_domain::deployment::Phase;
 use bluegreen_domain::run::{DeploymentRecord, Route, Run, WaitState};
 use bluegreen_workers::create;
@@ -22,17 +19,15 @@ async fn a_new_deployment_is_created_with_exactly_the_planned_parameters() {
         .await
         .unwrap();
 
-    let expected = CreateBlueGreenDeploymentInput::builder()
-        .blue_green_deployment_name("rbg-orders-pg-to-16-4")
-        .source("arn:aws:rds:us-east-1:123456789012:db:orders-pg")
-        .target_engine_version("16.4")
-        .target_db_parameter_group_name("orders-pg16")
-        .tags(tag("bluegreen:execution", EXECUTION_ARN))
-        .tags(tag("bluegreen:managed-by", "rds-bluegreen"))
-        .tags(tag("bluegreen:source-resource-id", BLUE_RID))
-        .build()
-        .unwrap();
-    assert_eq!(world.with(|s| s.created.clone()), [expected]);
+    // Exactly the plan (what the adapter sends for it: crates/aws).
+    assert_eq!(world.with(|s| s.created.clone()), [create_plan()]);
+    let d = world.with(|s| s.deployments.clone());
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].source_arn, SOURCE_ARN);
+    assert_eq!(
+        d[0].tags.get("bluegreen:execution").map(String::as_str),
+        Some(EXECUTION_ARN)
+    );
 
     assert_eq!(
         run.deployment,
@@ -66,8 +61,11 @@ async fn the_instance_class_and_cluster_group_of_the_plan_are_passed_on() {
     plan.target_db_instance_class = Some("db.r7g.xlarge".into());
     create::handle(world.deps(), run, inv_at(60)).await.unwrap();
     let created = world.with(|s| s.created.clone());
-    assert_eq!(created[0].target_db_instance_class(), Some("db.r7g.xlarge"));
-    assert_eq!(created[0].target_db_cluster_parameter_group_name(), None);
+    assert_eq!(
+        created[0].target_db_instance_class.as_deref(),
+        Some("db.r7g.xlarge")
+    );
+    assert_eq!(created[0].target_db_cluster_parameter_group_name, None);
 }
 
 #[tokio::test]
@@ -78,7 +76,7 @@ async fn our_existing_deployment_is_adopted_without_a_create_call() {
         .await
         .unwrap();
     assert!(world.with(|s| s.created.is_empty()));
-    assert!(world.calls("CreateBlueGreenDeployment").is_empty());
+    assert!(world.calls("create_deployment").is_empty());
     let d = run.deployment.unwrap();
     assert_eq!(d.id, DEPLOYMENT_ID);
     assert!(!d.created_by_this_run);
@@ -125,7 +123,7 @@ async fn our_deployment_in_invalid_configuration_is_a_conflict() {
 async fn a_deployment_of_our_name_for_another_source_is_a_conflict() {
     let world = World::orders_pg();
     let mut d = deployment("AVAILABLE");
-    d.source = Some("arn:aws:rds:us-east-1:123456789012:db:orders-pg-copy".into());
+    d.source_arn = "arn:aws:rds:us-east-1:123456789012:db:orders-pg-copy".into();
     world.set_deployment(d);
     let (name, msg) = err_of(create::handle(world.deps(), upgrade_run(), inv_at(60)).await);
     assert_eq!(name, "DeploymentConflict");
@@ -148,18 +146,9 @@ async fn a_switched_over_deployment_is_adopted_for_a_restarted_run() {
 async fn create_after_a_race(creator: &str) -> (World, bluegreen_domain::run::Run) {
     let world = World::orders_pg();
     let mut d = deployment("PROVISIONING");
-    d.tag_list = Some(vec![tag("bluegreen:execution", creator)]);
-    world.set_deployment(d);
-    world.fail(
-        "CreateBlueGreenDeployment",
-        "BlueGreenDeploymentAlreadyExistsFault",
-        "A blue/green deployment with the specified name already exists.",
-    );
-    let not_yet = mock!(aws_sdk_rds::Client::describe_blue_green_deployments)
-        .sequence()
-        .output(|| DescribeBlueGreenDeploymentsOutput::builder().build())
-        .build();
-    let run = create::handle(world.deps_with(vec![not_yet]), upgrade_run(), inv_at(60))
+    d.tags = tags(&[("bluegreen:execution", creator)]);
+    world.before("create_deployment", move |a| a.deployments.push(d));
+    let run = create::handle(world.deps(), upgrade_run(), inv_at(60))
         .await
         .unwrap();
     (world, run)
@@ -180,28 +169,24 @@ async fn losing_a_create_race_to_another_execution_stands_down() {
     assert!(run.deployment.is_none(), "this run owns nothing");
     assert!(run.note.unwrap().contains(other));
     assert!(run.wait.is_none());
-    // One create was attempted (refused as already existing), and nothing else changed.
-    assert_eq!(world.with(|s| s.created.len()), 1);
+    // One create was attempted (answered "already exists"), and nothing changed.
+    assert_eq!(world.calls("create_deployment").len(), 1);
+    assert!(world.changes().is_empty(), "{:?}", world.changes());
 }
 
 #[tokio::test]
 async fn losing_a_create_race_adopts_the_deployment_that_won() {
     let world = World::orders_pg();
-    // Our first lookup sees nothing; by the time we create, another run has created it.
-    world.set_deployment(deployment("PROVISIONING"));
-    world.fail(
-        "CreateBlueGreenDeployment",
-        "BlueGreenDeploymentAlreadyExistsFault",
-        "A blue/green deployment with the specified name already exists.",
-    );
-    let not_yet = mock!(aws_sdk_rds::Client::describe_blue_green_deployments)
-        .sequence()
-        .output(|| DescribeBlueGreenDeploymentsOutput::builder().build())
-        .build();
-    let run = create::handle(world.deps_with(vec![not_yet]), upgrade_run(), inv_at(60))
+    // Our first lookup sees nothing; by the time we create, another run has created it
+    // (without an execution tag).
+    world.before("create_deployment", |a| {
+        a.deployments.push(deployment("PROVISIONING"))
+    });
+    let run = create::handle(world.deps(), upgrade_run(), inv_at(60))
         .await
         .unwrap();
-    assert_eq!(world.with(|s| s.created.len()), 1);
+    assert_eq!(world.calls("create_deployment").len(), 1);
+    assert!(world.with(|s| s.created.is_empty()));
     let d = run.deployment.unwrap();
     assert_eq!(d.id, DEPLOYMENT_ID);
     assert!(!d.created_by_this_run);
@@ -210,8 +195,9 @@ async fn losing_a_create_race_adopts_the_deployment_that_won() {
 #[tokio::test]
 async fn a_create_refused_by_aws_is_not_retried_and_names_the_operation() {
     let world = World::orders_pg();
-    world.fail(
-        "CreateBlueGreenDeployment",
+    world.refuse(
+        "create_deployment",
+        "rds:CreateBlueGreenDeployment",
         "SourceDatabaseNotSupportedFault",
         "The source DB instance isn't supported for a blue/green deployment.",
     );

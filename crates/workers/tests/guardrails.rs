@@ -4,7 +4,8 @@
 
 mod common;
 
-use aws_sdk_cloudwatch::types::Statistic;
+use bluegreen_aws::memory::MetricQuery;
+use bluegreen_aws::ports::Stat;
 use bluegreen_domain::deployment::Phase;
 use bluegreen_domain::engine::Engine;
 use bluegreen_domain::guardrail::GuardrailVerdict;
@@ -40,18 +41,8 @@ fn green_ready() -> World {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn dims(
-    q: &aws_sdk_cloudwatch::operation::get_metric_statistics::GetMetricStatisticsInput,
-) -> Vec<(String, String)> {
-    q.dimensions()
-        .iter()
-        .map(|d| {
-            (
-                d.name().unwrap_or_default().to_string(),
-                d.value().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+fn dims(q: &MetricQuery) -> Vec<(String, String)> {
+    q.dimensions.clone()
 }
 
 fn held(holds: u32) -> GuardrailState {
@@ -79,8 +70,8 @@ fn mysql_run() -> Run {
 #[tokio::test]
 async fn a_postgres_major_upgrade_reads_blues_slot_lag_in_bytes_never_replica_lag() {
     let world = green_ready();
-    world.set_metric("OldestReplicationSlotLag", DB, &[1024.0, 4096.0, 2048.0]);
-    world.set_metric("ReplicaLag", GREEN, &[99.0]);
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[1024.0, 4096.0, 2048.0]);
+    world.set_instance_metric("ReplicaLag", GREEN, &[99.0]);
     let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
         .await
         .unwrap();
@@ -104,22 +95,20 @@ async fn a_postgres_major_upgrade_reads_blues_slot_lag_in_bytes_never_replica_la
     );
     let q = world.with(|s| s.metric_queries.clone());
     assert_eq!(q.len(), 1, "one query, on blue");
-    assert_eq!(q[0].namespace(), Some("AWS/RDS"));
-    assert_eq!(q[0].metric_name(), Some("OldestReplicationSlotLag"));
+    assert_eq!(q[0].metric, "OldestReplicationSlotLag");
     assert_eq!(
         dims(&q[0]),
         vec![("DBInstanceIdentifier".into(), DB.into())]
     );
-    assert_eq!(q[0].statistics(), [Statistic::Maximum]);
-    assert_eq!(q[0].period(), Some(60));
-    assert_eq!(q[0].end_time().unwrap().secs() as u64, T0 + NOW);
-    assert_eq!(q[0].start_time().unwrap().secs() as u64, T0 + NOW - 300);
+    assert_eq!(q[0].stat, Stat::Maximum);
+    assert_eq!(q[0].now, at(NOW));
+    assert_eq!(q[0].lookback, std::time::Duration::from_secs(300));
 }
 
 #[tokio::test]
 async fn slot_lag_over_the_byte_bound_holds() {
     let world = green_ready();
-    world.set_metric("OldestReplicationSlotLag", DB, &[200.0 * MIB]);
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[200.0 * MIB]);
     let run = guardrails::handle(
         world.deps(),
         ready_run(json!({"max_replication_slot_lag_bytes": 1_048_576})),
@@ -139,7 +128,7 @@ async fn slot_lag_over_the_byte_bound_holds() {
 #[tokio::test]
 async fn a_postgres_minor_upgrade_replicates_physically_and_reads_greens_replica_lag() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[0.4, 1.2, 0.8]);
+    world.set_instance_metric("ReplicaLag", GREEN, &[0.4, 1.2, 0.8]);
     let mut run = ready_run(json!({}));
     run.plan.as_mut().unwrap().is_major_upgrade = false;
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
@@ -163,7 +152,7 @@ async fn a_postgres_minor_upgrade_replicates_physically_and_reads_greens_replica
 #[tokio::test]
 async fn mysql_reads_greens_replica_lag_and_minus_one_holds_as_not_replicating() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[-1.0]);
+    world.set_instance_metric("ReplicaLag", GREEN, &[-1.0]);
     let run = guardrails::handle(world.deps(), mysql_run(), inv_at(NOW))
         .await
         .unwrap();
@@ -173,7 +162,7 @@ async fn mysql_reads_greens_replica_lag_and_minus_one_holds_as_not_replicating()
         g.reason,
         format!("{GREEN} ReplicaLag is -1: replication to green is not active")
     );
-    world.set_metric("ReplicaLag", GREEN, &[0.0, 2.0]);
+    world.set_instance_metric("ReplicaLag", GREEN, &[0.0, 2.0]);
     let run = guardrails::handle(world.deps(), mysql_run(), inv_at(NOW))
         .await
         .unwrap();
@@ -186,14 +175,14 @@ async fn mysql_reads_greens_replica_lag_and_minus_one_holds_as_not_replicating()
 #[tokio::test]
 async fn the_bound_is_the_requests_max_replica_lag_seconds() {
     let world = green_ready();
-    world.set_metric("ReplicaLag", GREEN, &[0.0]);
+    world.set_instance_metric("ReplicaLag", GREEN, &[0.0]);
     let mut run = mysql_run();
     run.request = Some(request_with(json!({"max_replica_lag_seconds": 0})));
     let out = guardrails::handle(world.deps(), run.clone(), inv_at(NOW))
         .await
         .unwrap();
     assert_eq!(out.guardrail.unwrap().verdict, GuardrailVerdict::Go);
-    world.set_metric("ReplicaLag", GREEN, &[0.5]);
+    world.set_instance_metric("ReplicaLag", GREEN, &[0.5]);
     let out = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
@@ -231,9 +220,9 @@ fn aurora_world(engine: &str) -> (World, Run) {
     let world = World::orders_pg();
     let (blue, green) = ("ledger", "ledger-green-abc");
     let mut d = deployment("AVAILABLE");
-    d.source = Some(cluster_arn_of(blue));
-    d.target = Some(cluster_arn_of(green));
-    d.switchover_details = Some(vec![
+    d.source_arn = cluster_arn_of(blue);
+    d.target_arn = cluster_arn_of(green);
+    d.switchover_details = vec![
         detail(&cluster_arn_of(blue), &cluster_arn_of(green), "AVAILABLE"),
         detail(
             &arn_of("ledger-1"),
@@ -245,13 +234,13 @@ fn aurora_world(engine: &str) -> (World, Run) {
             &arn_of("ledger-2-green-abc"),
             "AVAILABLE",
         ),
-    ]);
+    ];
     world.set_deployment(d);
     let mut c = aurora_cluster(green, "16.4", &["ledger-1-green-abc", "ledger-2-green-abc"]);
-    c.engine = Some(engine.into());
-    world.with(|s| s.clusters.insert(green.into(), c));
+    c.engine = Engine::parse(engine);
+    world.put_db(c);
     for i in ["ledger-1-green-abc", "ledger-2-green-abc"] {
-        world.put_instance(aurora_instance(i, green, "16.4"));
+        world.put_instance(aurora_instance(i, "16.4"));
     }
     let mut run = ready_run(json!({}));
     let src = run.source.as_mut().unwrap();
@@ -265,7 +254,14 @@ fn aurora_world(engine: &str) -> (World, Run) {
 #[tokio::test]
 async fn aurora_mysql_reads_the_green_writers_binlog_lag_with_role_writer() {
     let (world, run) = aurora_world("aurora-mysql");
-    world.set_metric("AuroraBinlogReplicaLag", "ledger-green-abc", &[0.0]);
+    world.set_metric(
+        "AuroraBinlogReplicaLag",
+        &[
+            ("DBClusterIdentifier", "ledger-green-abc"),
+            ("Role", "WRITER"),
+        ],
+        &[0.0],
+    );
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
@@ -274,7 +270,7 @@ async fn aurora_mysql_reads_the_green_writers_binlog_lag_with_role_writer() {
     assert_eq!(g.decided_by.as_deref(), Some("AuroraBinlogReplicaLag"));
     let q = world.with(|s| s.metric_queries.clone());
     assert_eq!(q.len(), 1, "the cluster's writer, not each instance");
-    assert_eq!(q[0].metric_name(), Some("AuroraBinlogReplicaLag"));
+    assert_eq!(q[0].metric, "AuroraBinlogReplicaLag");
     assert_eq!(
         dims(&q[0]),
         vec![
@@ -287,14 +283,14 @@ async fn aurora_mysql_reads_the_green_writers_binlog_lag_with_role_writer() {
 #[tokio::test]
 async fn aurora_postgres_never_waits_for_replica_lag_it_reads_blues_writer_slot_lag() {
     let (world, run) = aurora_world("aurora-postgresql");
-    world.set_metric("OldestReplicationSlotLag", "ledger-1", &[10.0]);
+    world.set_instance_metric("OldestReplicationSlotLag", "ledger-1", &[10.0]);
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
     let g = run.guardrail.unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Go);
     let q = world.with(|s| s.metric_queries.clone());
-    assert!(q.iter().all(|q| q.metric_name() != Some("ReplicaLag")));
+    assert!(q.iter().all(|q| q.metric != "ReplicaLag"));
     assert_eq!(
         dims(&q[0]),
         vec![("DBInstanceIdentifier".into(), "ledger-1".into())]
@@ -306,7 +302,7 @@ async fn aurora_postgres_never_waits_for_replica_lag_it_reads_blues_writer_slot_
 #[tokio::test]
 async fn holding_past_the_bound_is_a_guardrail_violation() {
     let world = green_ready();
-    world.set_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
     let mut run = ready_run(json!({}));
     run.guardrail = Some(held(20));
     let (name, msg) = err_of(guardrails::handle(world.deps(), run, inv_at(NOW)).await);
@@ -328,7 +324,7 @@ async fn holding_past_the_bound_is_a_guardrail_violation() {
 #[tokio::test]
 async fn the_twentieth_hold_still_holds() {
     let world = green_ready();
-    world.set_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
     let mut run = ready_run(json!({}));
     run.guardrail = Some(held(19));
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
@@ -368,7 +364,7 @@ async fn a_switchover_already_started_is_go_without_reading_lag() {
 async fn a_failed_deployment_fails_the_guardrail_step() {
     let world = green_ready();
     let mut d = deployment("AVAILABLE");
-    d.switchover_details = Some(vec![detail(SOURCE_ARN, GREEN_ARN, "MISSING_TARGET")]);
+    d.switchover_details = vec![detail(SOURCE_ARN, GREEN_ARN, "MISSING_TARGET")];
     world.set_deployment(d);
     let (name, msg) =
         err_of(guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW)).await);
@@ -382,7 +378,7 @@ async fn a_failed_deployment_fails_the_guardrail_step() {
 #[tokio::test]
 async fn before_the_window_opens_the_switchover_waits_exactly_until_it_does() {
     let world = green_ready();
-    world.set_metric("OldestReplicationSlotLag", DB, &[0.0]);
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[0.0]);
     let run = ready_run(json!({"switchover_window": "Tue 19:00-21:00 UTC"}));
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
@@ -397,7 +393,7 @@ async fn before_the_window_opens_the_switchover_waits_exactly_until_it_does() {
         g.reason
     );
     assert!(
-        world.calls("GetMetricStatistics").is_empty(),
+        world.calls("rds_statistic").is_empty(),
         "lag is read when the window is open"
     );
 }
@@ -405,7 +401,7 @@ async fn before_the_window_opens_the_switchover_waits_exactly_until_it_does() {
 #[tokio::test]
 async fn inside_the_window_the_lag_guardrail_decides() {
     let world = green_ready();
-    world.set_metric("OldestReplicationSlotLag", DB, &[0.0]);
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[0.0]);
     let run = ready_run(json!({"switchover_window": "Tue 18:00-19:00 UTC"}));
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
@@ -416,7 +412,7 @@ async fn inside_the_window_the_lag_guardrail_decides() {
 #[tokio::test]
 async fn once_the_window_has_closed_the_switchover_is_skipped_and_green_kept() {
     let world = green_ready();
-    world.set_metric("OldestReplicationSlotLag", DB, &[0.0]);
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[0.0]);
     // Started at 17:05 inside the 17:00-18:00 window; green was ready only at 18:11.
     let run = ready_run(json!({"switchover_window": "Tue 17:00-18:00 UTC"}));
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))

@@ -3,8 +3,9 @@
 
 mod common;
 
-use aws_sdk_rds::types::PendingMaintenanceAction;
+use bluegreen_aws::ports::Stat;
 use bluegreen_domain::checks::{ExistingDeployment, Verdict};
+use bluegreen_domain::engine::Engine;
 use bluegreen_domain::request::{Action, Trigger};
 use bluegreen_domain::run::Route;
 use bluegreen_workers::precheck;
@@ -12,7 +13,7 @@ use common::*;
 use serde_json::json;
 
 fn assert_read_only(world: &World) {
-    let mutations: Vec<String> = world.log().into_iter().filter(|l| is_mutation(l)).collect();
+    let mutations = world.mutations();
     assert!(
         mutations.is_empty(),
         "precheck changed something: {mutations:?}"
@@ -76,33 +77,25 @@ async fn plan_route_exports_the_source_and_reports_every_check() {
     assert!(run.deployment.is_none());
     assert_eq!(run.timeline.get("started"), Some(&rfc(0)));
     assert_read_only(&world);
-    // The ARN named an instance: no cluster lookup; the free-storage minimum over the last hour.
-    assert!(
-        world.calls("DescribeDBClusters").is_empty(),
-        "{:?}",
-        world.log()
-    );
+    // The ARN named an instance: looked up as one; the free-storage minimum over the last hour.
+    assert_eq!(world.calls("find_source"), [format!("find_source {DB}")]);
     let q = world.with(|s| s.metric_queries.clone());
     assert_eq!(q.len(), 1);
-    assert_eq!(q[0].namespace(), Some("AWS/RDS"));
-    assert_eq!(q[0].metric_name(), Some("FreeStorageSpace"));
-    assert_eq!(q[0].dimensions()[0].name(), Some("DBInstanceIdentifier"));
-    assert_eq!(q[0].dimensions()[0].value(), Some(DB));
+    assert_eq!(q[0].metric, "FreeStorageSpace");
     assert_eq!(
-        q[0].statistics(),
-        [aws_sdk_cloudwatch::types::Statistic::Minimum]
+        q[0].dimensions,
+        [("DBInstanceIdentifier".to_string(), DB.to_string())]
     );
-    assert_eq!(
-        q[0].start_time().unwrap().secs(),
-        q[0].end_time().unwrap().secs() - 3600
-    );
+    assert_eq!(q[0].stat, Stat::Minimum);
+    assert_eq!(q[0].lookback, std::time::Duration::from_secs(3600));
+    assert_eq!(q[0].now, at(0));
 }
 
 #[tokio::test]
 async fn a_plan_with_failing_checks_still_reports_instead_of_failing() {
     let world = World::orders_pg();
     let mut db = source_instance();
-    db.backup_retention_period = Some(0);
+    db.backup_retention_days = 0;
     world.put_instance(db);
     let run = precheck::handle(world.deps(), started_run(event("console-plan.json")), inv())
         .await
@@ -117,16 +110,12 @@ async fn a_plan_with_failing_checks_still_reports_instead_of_failing() {
 async fn a_mutating_action_with_failed_checks_is_refused_naming_every_one() {
     let world = World::orders_pg();
     let mut db = source_instance();
-    db.backup_retention_period = Some(0);
-    db.db_instance_status = Some("modifying".into());
+    db.backup_retention_days = 0;
+    db.status = "modifying".into();
     world.put_instance(db);
     world.with(|s| {
         let params = s.parameters.get_mut("orders-pg13").unwrap();
-        let i = params
-            .iter()
-            .position(|p| p.parameter_name() == Some("rds.logical_replication"))
-            .unwrap();
-        params[i] = param("rds.logical_replication", "0");
+        params.insert("rds.logical_replication".into(), "0".into());
     });
 
     let (name, msg) = err_of(
@@ -200,27 +189,22 @@ async fn a_database_that_does_not_exist_is_source_not_found() {
     let (name, msg) = err_of(precheck::handle(world.deps(), started_run(input), inv()).await);
     assert_eq!(name, "SourceNotFound");
     assert_mentions(&msg, &["`orders-pg`"]);
-    // A bare name may be an instance or a cluster: both were looked up.
-    assert_eq!(
-        world.log(),
-        [
-            "DescribeDBInstances orders-pg",
-            "DescribeDBClusters orders-pg"
-        ]
-    );
+    // One lookup (a bare name may be an instance or a cluster: the adapter looks for both,
+    // see crates/aws), and nothing else.
+    assert_eq!(world.log(), ["find_source orders-pg"]);
 }
 
 #[tokio::test]
 async fn an_alarm_builds_the_request_from_the_database_tags() {
     let world = World::orders_pg();
     let mut db = source_instance();
-    db.tag_list = Some(vec![
-        tag("team", "payments"),
-        tag("bluegreen:managed", "true"),
-        tag("bluegreen:target-engine-version", "16.4"),
-        tag("bluegreen:target-db-parameter-group-name", "orders-pg16"),
-        tag("bluegreen:action", "prepare"),
-        tag("bluegreen:soak-hours", "48"),
+    db.tags = tags(&[
+        ("team", "payments"),
+        ("bluegreen:managed", "true"),
+        ("bluegreen:target-engine-version", "16.4"),
+        ("bluegreen:target-db-parameter-group-name", "orders-pg16"),
+        ("bluegreen:action", "prepare"),
+        ("bluegreen:soak-hours", "48"),
     ]);
     world.put_instance(db);
 
@@ -279,10 +263,10 @@ async fn an_alarm_back_to_ok_is_a_noop_without_any_aws_call() {
 fn tagged_for_alarm_upgrade() -> World {
     let world = World::orders_pg();
     let mut db = source_instance();
-    db.tag_list = Some(vec![
-        tag("bluegreen:target-engine-version", "16.4"),
-        tag("bluegreen:target-db-parameter-group-name", "orders-pg16"),
-        tag("bluegreen:action", "upgrade"),
+    db.tags = tags(&[
+        ("bluegreen:target-engine-version", "16.4"),
+        ("bluegreen:target-db-parameter-group-name", "orders-pg16"),
+        ("bluegreen:action", "upgrade"),
     ]);
     world.put_instance(db);
     world
@@ -307,8 +291,8 @@ async fn an_alarm_while_our_deployment_is_in_flight_is_already_in_progress() {
 async fn an_alarm_while_another_deployment_is_in_flight_is_already_in_progress() {
     let world = tagged_for_alarm_upgrade();
     let mut other = deployment("AVAILABLE");
-    other.blue_green_deployment_name = Some("manual-orders-pg-upgrade".into());
-    other.blue_green_deployment_identifier = Some("bgd-manual000000001".into());
+    other.name = "manual-orders-pg-upgrade".into();
+    other.id = "bgd-manual000000001".into();
     world.set_deployment(other);
     let run = precheck::handle(
         world.deps(),
@@ -328,7 +312,7 @@ async fn an_alarm_while_another_deployment_is_in_flight_is_already_in_progress()
 async fn a_console_upgrade_with_another_deployment_in_flight_fails_the_precheck() {
     let world = World::orders_pg();
     let mut other = deployment("AVAILABLE");
-    other.blue_green_deployment_name = Some("manual-orders-pg-upgrade".into());
+    other.name = "manual-orders-pg-upgrade".into();
     world.set_deployment(other);
     let (name, msg) = err_of(
         precheck::handle(
@@ -400,16 +384,17 @@ async fn a_restarted_upgrade_after_switchover_finds_our_deployment_by_name_and_c
     assert_eq!(source.engine_version, "13.15");
     assert_eq!(source.resource_id.as_deref(), Some(BLUE_RID));
     assert_eq!(
-        world.calls("DescribeDBInstances dbi-resource-id"),
-        [format!("DescribeDBInstances dbi-resource-id={BLUE_RID}")]
+        world.calls("describe_by_resource_id"),
+        [format!("describe_by_resource_id instance {BLUE_RID}")]
     );
     assert_eq!(run.old_blue, Some(old_blue_record()));
     assert_eq!(
-        world.calls("DescribeBlueGreenDeployments"),
-        [
-            format!("DescribeBlueGreenDeployments source={SOURCE_ARN}"),
-            format!("DescribeBlueGreenDeployments blue-green-deployment-name={DEPLOYMENT_NAME}"),
-        ]
+        world.calls("deployments_for_source"),
+        [format!("deployments_for_source {SOURCE_ARN}")]
+    );
+    assert_eq!(
+        world.calls("deployment_by_name"),
+        [format!("deployment_by_name {DEPLOYMENT_NAME}")]
     );
 }
 
@@ -427,8 +412,9 @@ async fn cleanup_before_the_switchover_is_refused() {
 #[tokio::test]
 async fn pending_maintenance_that_cannot_be_read_is_a_warning_not_a_failure() {
     let world = World::orders_pg();
-    world.fail(
-        "DescribePendingMaintenanceActions",
+    world.refuse(
+        "pending_maintenance",
+        "rds:DescribePendingMaintenanceActions",
         "AccessDenied",
         "not authorized to perform rds:DescribePendingMaintenanceActions",
     );
@@ -455,10 +441,10 @@ async fn pending_maintenance_that_cannot_be_read_is_a_warning_not_a_failure() {
 async fn pending_maintenance_is_listed_in_the_warning() {
     let world = World::orders_pg();
     world.with(|s| {
-        s.pending_maintenance = vec![PendingMaintenanceAction::builder()
-            .action("system-update")
-            .description("New Operating System update is available")
-            .build()]
+        s.pending_maintenance.insert(
+            SOURCE_ARN.into(),
+            vec!["system-update (New Operating System update is available)".into()],
+        )
     });
     let run = precheck::handle(world.deps(), started_run(event("console-plan.json")), inv())
         .await
@@ -479,7 +465,12 @@ async fn pending_maintenance_is_listed_in_the_warning() {
 #[tokio::test]
 async fn throttling_while_reading_is_throttled_for_the_state_machine_to_retry() {
     let world = World::orders_pg();
-    world.fail("DescribeDBEngineVersions", "Throttling", "Rate exceeded");
+    world.refuse(
+        "engine_version",
+        "rds:DescribeDBEngineVersions",
+        "Throttling",
+        "Rate exceeded",
+    );
     let (name, msg) = err_of(
         precheck::handle(world.deps(), started_run(event("console-plan.json")), inv()).await,
     );
@@ -493,48 +484,45 @@ async fn throttling_while_reading_is_throttled_for_the_state_machine_to_retry() 
 /// with logical replication on, and a target cluster group of family aurora-postgresql16.
 fn ledger() -> World {
     let world = World::empty();
+    world.put_db(aurora_cluster(
+        CLUSTER,
+        "13.15",
+        &["ledger-instance-1", "ledger-instance-2"],
+    ));
+    for m in ["ledger-instance-1", "ledger-instance-2"] {
+        world.put_instance(aurora_instance(m, "13.15"));
+    }
     world.with(|s| {
-        s.clusters.insert(
-            CLUSTER.into(),
-            aurora_cluster(
-                CLUSTER,
-                "13.15",
-                &["ledger-instance-1", "ledger-instance-2"],
-            ),
-        );
-        for m in ["ledger-instance-1", "ledger-instance-2"] {
-            s.instances
-                .insert(m.into(), aurora_instance(m, CLUSTER, "13.15"));
-        }
         s.parameters.insert(
             "ledger-apg13".into(),
-            vec![
-                param("rds.logical_replication", "1"),
-                param("max_replication_slots", "20"),
-                param("max_wal_senders", "20"),
-            ],
+            tags(&[
+                ("rds.logical_replication", "1"),
+                ("max_replication_slots", "20"),
+                ("max_wal_senders", "20"),
+            ]),
         );
         s.parameters.insert(
             "default.aurora-postgresql13".into(),
-            vec![
-                param("max_logical_replication_workers", "8"),
-                param("max_worker_processes", "16"),
+            tags(&[
+                ("max_logical_replication_workers", "8"),
+                ("max_worker_processes", "16"),
                 // The cluster group wins over the instance group for the same parameter.
-                param("rds.logical_replication", "0"),
-            ],
+                ("rds.logical_replication", "0"),
+            ]),
         );
         s.engine_versions = vec![
-            aws_sdk_rds::types::DbEngineVersion::builder()
-                .engine("aurora-postgresql")
-                .engine_version("13.15")
-                .db_parameter_group_family("aurora-postgresql13")
-                .valid_upgrade_target(upgrade_target("16.4", true))
-                .build(),
-            aws_sdk_rds::types::DbEngineVersion::builder()
-                .engine("aurora-postgresql")
-                .engine_version("16.4")
-                .db_parameter_group_family("aurora-postgresql16")
-                .build(),
+            engine_version(
+                Engine::AuroraPostgresql,
+                "13.15",
+                "aurora-postgresql13",
+                vec![upgrade_target("16.4", true)],
+            ),
+            engine_version(
+                Engine::AuroraPostgresql,
+                "16.4",
+                "aurora-postgresql16",
+                vec![],
+            ),
         ];
         s.cluster_parameter_groups
             .insert("ledger-apg16".into(), "aurora-postgresql16".into());
@@ -622,16 +610,11 @@ async fn a_database_upgraded_before_finds_its_new_old_blue_whatever_its_number()
     // orders-pg was upgraded once (orders-pg-old1, kept as advised, on 12.19) and now again:
     // RDS named this switchover's old blue orders-pg-old2.
     let world = World::switched_over();
-    world.with(|s| {
-        let mut old1 = instance("orders-pg-old1", "12.19");
-        old1.dbi_resource_id = Some("db-FIRSTUPGRADE".into());
-        s.instances.insert("orders-pg-old1".into(), old1);
-        s.instances.insert(
-            "orders-pg-old2".into(),
-            instance_with_rid("orders-pg-old2", "13.15", BLUE_RID),
-        );
-        s.deployments[0].source = Some(arn_of("orders-pg-old2"));
-    });
+    let mut old1 = instance("orders-pg-old1", "12.19");
+    old1.resource_id = Some("db-FIRSTUPGRADE".into());
+    world.put_instance(old1);
+    world.put_instance(instance_with_rid("orders-pg-old2", "13.15", BLUE_RID));
+    world.with(|s| s.deployments[0].source_arn = arn_of("orders-pg-old2"));
     let run = precheck::handle(
         world.deps(),
         started_run(event("console-upgrade.json")),
@@ -645,12 +628,14 @@ async fn a_database_upgraded_before_finds_its_new_old_blue_whatever_its_number()
 }
 
 #[tokio::test]
-async fn a_source_on_a_deprecated_minor_is_looked_up_with_include_all() {
+async fn a_source_on_a_deprecated_minor_is_checked_against_its_upgrade_targets() {
+    // RDS lists a deprecated minor only with IncludeAll, which the adapter always sends
+    // (crates/aws); the account serves every version it holds.
     let world = World::orders_pg();
     world.with(|s| {
-        for v in &mut s.engine_versions {
-            if v.engine_version() == Some("13.15") {
-                v.status = Some("deprecated".into());
+        for (_, v) in &mut s.engine_versions {
+            if v.version == "13.15" {
+                v.status = "deprecated".into();
             }
         }
     });
@@ -665,9 +650,13 @@ async fn a_source_on_a_deprecated_minor_is_looked_up_with_include_all() {
         .find(|c| c.id == "upgrade-target")
         .unwrap();
     assert_eq!(target.verdict, Verdict::Pass, "{target:?}");
-    let calls = world.with(|s| s.engine_version_queries.clone());
-    assert!(!calls.is_empty());
-    assert!(calls.iter().all(|include_all| *include_all), "{calls:?}");
+    assert_eq!(
+        world.calls("engine_version"),
+        [
+            "engine_version postgres 13.15",
+            "engine_version postgres 16.4"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -3,70 +3,46 @@
 
 mod common;
 
-use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataInput;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use aws_sdk_sns::types::MessageAttributeValue;
-use aws_smithy_types::DateTime;
+use bluegreen_aws::ports::{Datum, Unit};
 use bluegreen_domain::run::{AbortState, PublishRecord, Route, Run, Verification};
 use bluegreen_workers::remediation_metric::{handle, Milestone, MilestoneEvent};
 use common::*;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 const NOW: u64 = 4300;
 
-fn dim(name: &str, value: &str) -> Dimension {
-    Dimension::builder().name(name).value(value).build()
+fn dim(name: &str, value: &str) -> (String, String) {
+    (name.to_string(), value.to_string())
 }
 
-fn remediations(trigger: &str, outcome: &str) -> MetricDatum {
-    MetricDatum::builder()
-        .metric_name("Remediations")
-        .value(1.0)
-        .unit(StandardUnit::Count)
-        .timestamp(DateTime::from_secs((T0 + NOW) as i64))
-        .dimensions(dim("DBIdentifier", DB))
-        .dimensions(dim("Trigger", trigger))
-        .dimensions(dim("Outcome", outcome))
-        .build()
+fn remediations(trigger: &str, outcome: &str) -> Datum {
+    Datum::new(
+        "Remediations",
+        1.0,
+        Unit::Count,
+        &[
+            ("DBIdentifier", DB),
+            ("Trigger", trigger),
+            ("Outcome", outcome),
+        ],
+        at(NOW),
+    )
 }
 
-fn seconds(name: &str, value: f64) -> MetricDatum {
-    MetricDatum::builder()
-        .metric_name(name)
-        .value(value)
-        .unit(StandardUnit::Seconds)
-        .timestamp(DateTime::from_secs((T0 + NOW) as i64))
-        .dimensions(dim("DBIdentifier", DB))
-        .build()
+fn seconds(name: &str, value: f64) -> Datum {
+    Datum::new(name, value, Unit::Seconds, &[("DBIdentifier", DB)], at(NOW))
 }
 
-fn put(data: Vec<MetricDatum>) -> PutMetricDataInput {
-    PutMetricDataInput::builder()
-        .namespace("RdsBlueGreen")
-        .set_metric_data(Some(data))
-        .build()
-        .unwrap()
+fn put(data: Vec<Datum>) -> (String, Vec<Datum>) {
+    ("RdsBlueGreen".to_string(), data)
 }
 
-fn attributes(milestone: &str, outcome: &str, db: &str) -> HashMap<String, MessageAttributeValue> {
-    [
-        ("milestone", milestone),
-        ("outcome", outcome),
-        ("db_identifier", db),
+fn attributes(milestone: &str, outcome: &str, db: &str) -> Vec<(String, String)> {
+    vec![
+        dim("milestone", milestone),
+        dim("outcome", outcome),
+        dim("db_identifier", db),
     ]
-    .into_iter()
-    .map(|(k, v)| {
-        (
-            k.to_string(),
-            MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(v)
-                .build()
-                .unwrap(),
-        )
-    })
-    .collect()
 }
 
 /// A verified upgrade: green requested at 60, ready at 1905, switchover requested at 4100
@@ -91,19 +67,27 @@ fn upgraded_run(extra: Value) -> Run {
 }
 
 async fn publish(world: &World, milestone: Milestone, run: Run) -> Run {
-    handle(world.deps(), MilestoneEvent { milestone, run, task_token: None }, inv_at(NOW))
-        .await
-        .expect("publishing never fails the step")
+    handle(
+        world.deps(),
+        MilestoneEvent {
+            milestone,
+            run,
+            task_token: None,
+        },
+        inv_at(NOW),
+    )
+    .await
+    .expect("publishing never fails the step")
 }
 
-fn only_publish(world: &World) -> aws_sdk_sns::operation::publish::PublishInput {
+fn only_publish(world: &World) -> Notification {
     let published = world.with(|s| s.published.clone());
     assert_eq!(published.len(), 1, "{published:?}");
     published.into_iter().next().unwrap()
 }
 
-fn body_of(p: &aws_sdk_sns::operation::publish::PublishInput) -> Value {
-    serde_json::from_str(p.message().unwrap()).expect("the body is JSON")
+fn body_of(p: &Notification) -> Value {
+    serde_json::from_str(&p.body).expect("the body is JSON")
 }
 
 #[tokio::test]
@@ -112,7 +96,7 @@ async fn a_succeeded_upgrade_puts_the_exact_metric_data_and_notification() {
     let run = publish(&world, Milestone::Succeeded, upgraded_run(json!({}))).await;
 
     assert_eq!(
-        world.with(|s| s.put_metric_data.clone()),
+        world.with(|s| s.put.clone()),
         [put(vec![
             remediations("console", "succeeded"),
             seconds("GreenProvisioningSeconds", 1845.0),
@@ -122,15 +106,12 @@ async fn a_succeeded_upgrade_puts_the_exact_metric_data_and_notification() {
     );
 
     let p = only_publish(&world);
-    assert_eq!(p.topic_arn(), Some(TOPIC_ARN));
+    assert_eq!(p.topic_arn, TOPIC_ARN);
     assert_eq!(
-        p.subject(),
-        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: succeeded")
+        p.subject,
+        "[rds-bluegreen] orders-pg 13.15 -> 16.4: succeeded"
     );
-    assert_eq!(
-        p.message_attributes(),
-        Some(&attributes("succeeded", "succeeded", DB))
-    );
+    assert_eq!(p.attributes, attributes("succeeded", "succeeded", DB));
     let body = body_of(&p);
     assert_eq!(body["milestone"], "succeeded");
     assert_eq!(body["outcome"], "succeeded");
@@ -163,20 +144,14 @@ async fn a_succeeded_upgrade_puts_the_exact_metric_data_and_notification() {
 async fn cleaned_up_counts_as_succeeded() {
     let world = World::empty();
     publish(&world, Milestone::CleanedUp, upgraded_run(json!({}))).await;
-    let put = world.with(|s| s.put_metric_data.clone());
-    assert_eq!(
-        put[0].metric_data()[0],
-        remediations("console", "succeeded")
-    );
+    let put = world.with(|s| s.put.clone());
+    assert_eq!(put[0].1[0], remediations("console", "succeeded"));
     let p = only_publish(&world);
     assert_eq!(
-        p.subject(),
-        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: cleaned up")
+        p.subject,
+        "[rds-bluegreen] orders-pg 13.15 -> 16.4: cleaned up"
     );
-    assert_eq!(
-        p.message_attributes(),
-        Some(&attributes("cleaned_up", "succeeded", DB))
-    );
+    assert_eq!(p.attributes, attributes("cleaned_up", "succeeded", DB));
 }
 
 #[tokio::test]
@@ -200,18 +175,12 @@ async fn a_failed_run_is_counted_failed_with_only_the_durations_it_reached() {
     publish(&world, Milestone::Failed, run).await;
 
     assert_eq!(
-        world.with(|s| s.put_metric_data.clone()),
+        world.with(|s| s.put.clone()),
         [put(vec![remediations("console", "failed")])]
     );
     let p = only_publish(&world);
-    assert_eq!(
-        p.subject(),
-        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: FAILED")
-    );
-    assert_eq!(
-        p.message_attributes(),
-        Some(&attributes("failed", "failed", DB))
-    );
+    assert_eq!(p.subject, "[rds-bluegreen] orders-pg 13.15 -> 16.4: FAILED");
+    assert_eq!(p.attributes, attributes("failed", "failed", DB));
     let body = body_of(&p);
     assert_eq!(body["outcome"], "failed");
     assert_eq!(
@@ -243,7 +212,7 @@ async fn the_lambda_error_message_is_lifted_out_of_the_step_functions_cause() {
 async fn a_precheck_failure_lists_the_failed_checks_in_the_notification() {
     let world = World::orders_pg();
     let mut db = source_instance();
-    db.backup_retention_period = Some(0);
+    db.backup_retention_days = 0;
     world.put_instance(db);
     let mut run = started_run(event("console-upgrade.json"));
     // What the precheck would have found, had it returned: rebuild the report the
@@ -280,18 +249,15 @@ async fn an_aborted_run_is_counted_aborted() {
     publish(&world, Milestone::Aborted, run).await;
 
     assert_eq!(
-        world.with(|s| s.put_metric_data.clone()),
+        world.with(|s| s.put.clone()),
         [put(vec![remediations("console", "aborted")])]
     );
     let p = only_publish(&world);
     assert_eq!(
-        p.subject(),
-        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: aborted")
+        p.subject,
+        "[rds-bluegreen] orders-pg 13.15 -> 16.4: aborted"
     );
-    assert_eq!(
-        p.message_attributes(),
-        Some(&attributes("aborted", "aborted", DB))
-    );
+    assert_eq!(p.attributes, attributes("aborted", "aborted", DB));
     let body = body_of(&p);
     assert_eq!(body["action"], "abort");
     assert_eq!(body["abort"]["done"], true);
@@ -309,7 +275,7 @@ async fn a_prepared_green_is_counted_prepared_with_its_provisioning_time() {
     publish(&world, Milestone::Prepared, run).await;
 
     assert_eq!(
-        world.with(|s| s.put_metric_data.clone()),
+        world.with(|s| s.put.clone()),
         [put(vec![
             remediations("console", "prepared"),
             seconds("GreenProvisioningSeconds", 1845.0),
@@ -317,13 +283,10 @@ async fn a_prepared_green_is_counted_prepared_with_its_provisioning_time() {
     );
     let p = only_publish(&world);
     assert_eq!(
-        p.subject(),
-        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: green prepared, awaiting switchover")
+        p.subject,
+        "[rds-bluegreen] orders-pg 13.15 -> 16.4: green prepared, awaiting switchover"
     );
-    assert_eq!(
-        p.message_attributes(),
-        Some(&attributes("prepared", "prepared", DB))
-    );
+    assert_eq!(p.attributes, attributes("prepared", "prepared", DB));
 }
 
 #[tokio::test]
@@ -336,12 +299,8 @@ async fn the_trigger_dimension_follows_the_request() {
             upgraded_run(json!({ "trigger": trigger })),
         )
         .await;
-        let put = world.with(|s| s.put_metric_data.clone());
-        assert_eq!(
-            put[0].metric_data()[0],
-            remediations(trigger, "succeeded"),
-            "{trigger}"
-        );
+        let put = world.with(|s| s.put.clone());
+        assert_eq!(put[0].1[0], remediations(trigger, "succeeded"), "{trigger}");
         assert_eq!(body_of(&only_publish(&world))["trigger"], trigger);
     }
 }
@@ -354,11 +313,11 @@ async fn a_scheduler_run_that_failed_before_its_request_was_read_counts_under_sc
         json!({"Error": "SourceNotFound", "Cause": "no DB instance or cluster named `billing-mysql`"}),
     );
     publish(&world, Milestone::Failed, run).await;
-    let put = world.with(|s| s.put_metric_data.clone());
-    let datum = &put[0].metric_data()[0];
-    assert_eq!(datum.dimensions()[0], dim("DBIdentifier", "billing-mysql"));
-    assert_eq!(datum.dimensions()[1], dim("Trigger", "schedule"));
-    assert_eq!(datum.dimensions()[2], dim("Outcome", "failed"));
+    let put = world.with(|s| s.put.clone());
+    let datum = &put[0].1[0];
+    assert_eq!(datum.dimensions[0], dim("DBIdentifier", "billing-mysql"));
+    assert_eq!(datum.dimensions[1], dim("Trigger", "schedule"));
+    assert_eq!(datum.dimensions[2], dim("Outcome", "failed"));
 }
 
 #[tokio::test]
@@ -372,18 +331,12 @@ async fn an_alarm_run_that_failed_before_its_request_was_built_counts_under_alar
     publish(&world, Milestone::Failed, run).await;
 
     assert_eq!(
-        world.with(|s| s.put_metric_data.clone()),
+        world.with(|s| s.put.clone()),
         [put(vec![remediations("alarm", "failed")])]
     );
     let p = only_publish(&world);
-    assert_eq!(
-        p.message_attributes(),
-        Some(&attributes("failed", "failed", DB))
-    );
-    assert_eq!(
-        p.subject(),
-        Some("[rds-bluegreen] orders-pg ? -> ?: FAILED")
-    );
+    assert_eq!(p.attributes, attributes("failed", "failed", DB));
+    assert_eq!(p.subject, "[rds-bluegreen] orders-pg ? -> ?: FAILED");
 }
 
 #[tokio::test]
@@ -394,10 +347,10 @@ async fn a_refused_eventbridge_scheduled_event_counts_under_schedule() {
         json!({"Error": "InvalidRequest", "Cause": "an EventBridge \"Scheduled Event\" names no database"}),
     );
     publish(&world, Milestone::Failed, run).await;
-    let put = world.with(|s| s.put_metric_data.clone());
-    let datum = &put[0].metric_data()[0];
-    assert_eq!(datum.dimensions()[0], dim("DBIdentifier", "unknown"));
-    assert_eq!(datum.dimensions()[1], dim("Trigger", "schedule"));
+    let put = world.with(|s| s.put.clone());
+    let datum = &put[0].1[0];
+    assert_eq!(datum.dimensions[0], dim("DBIdentifier", "unknown"));
+    assert_eq!(datum.dimensions[1], dim("Trigger", "schedule"));
 }
 
 #[tokio::test]
@@ -405,9 +358,17 @@ async fn a_plan_run_publishes_nothing() {
     for milestone in [Milestone::Started, Milestone::Succeeded] {
         let mut run = prechecked_run(Route::Plan, request_with(json!({"action": "plan"})));
         run.request.as_mut().unwrap().notification_topic_arn = Some(TOPIC_ARN.into());
-        let run = handle(no_aws(), MilestoneEvent { milestone, run, task_token: None }, inv_at(NOW))
-            .await
-            .unwrap();
+        let run = handle(
+            no_aws(),
+            MilestoneEvent {
+                milestone,
+                run,
+                task_token: None,
+            },
+            inv_at(NOW),
+        )
+        .await
+        .unwrap();
         assert_eq!(run.published.len(), 1);
         let record = &run.published[0];
         assert!(!record.metric_published && !record.notification_published);
@@ -440,16 +401,13 @@ async fn a_milestone_that_ends_nothing_notifies_without_a_metric() {
     let world = World::empty();
     let run = prechecked_run(Route::Upgrade, request_with(json!({})));
     let run = publish(&world, Milestone::Started, run).await;
-    assert!(world.with(|s| s.put_metric_data.is_empty()));
+    assert!(world.with(|s| s.put.is_empty()));
     let p = only_publish(&world);
     assert_eq!(
-        p.subject(),
-        Some("[rds-bluegreen] orders-pg 13.15 -> 16.4: upgrade started")
+        p.subject,
+        "[rds-bluegreen] orders-pg 13.15 -> 16.4: upgrade started"
     );
-    assert_eq!(
-        p.message_attributes(),
-        Some(&attributes("started", "started", DB))
-    );
+    assert_eq!(p.attributes, attributes("started", "started", DB));
     assert_eq!(body_of(&p)["outcome"], Value::Null);
     assert!(!run.published[0].metric_published);
     assert!(run.published[0].notification_published);
@@ -464,29 +422,27 @@ async fn already_in_progress_is_notified_but_not_counted() {
     );
     run.plan = None;
     publish(&world, Milestone::AlreadyInProgress, run).await;
-    assert!(world.with(|s| s.put_metric_data.is_empty()));
+    assert!(world.with(|s| s.put.is_empty()));
     let p = only_publish(&world);
     assert_eq!(
-        p.message_attributes(),
-        Some(&attributes(
-            "already_in_progress",
-            "already_in_progress",
-            DB
-        ))
+        p.attributes,
+        attributes("already_in_progress", "already_in_progress", DB)
     );
-    assert_mentions(p.subject().unwrap(), &["already in progress, nothing done"]);
+    assert_mentions(&p.subject, &["already in progress, nothing done"]);
 }
 
 #[tokio::test]
 async fn a_put_metric_data_failure_is_recorded_and_the_step_still_succeeds() {
     let world = World::empty();
-    world.fail(
-        "PutMetricData",
+    world.refuse(
+        "put",
+        "cloudwatch:PutMetricData",
         "AccessDenied",
         "User is not authorized to perform: cloudwatch:PutMetricData",
     );
     let run = publish(&world, Milestone::Succeeded, upgraded_run(json!({}))).await;
-    assert_eq!(world.with(|s| s.put_metric_data.len()), 1);
+    assert_eq!(world.calls("put").len(), 1);
+    assert!(world.with(|s| s.put.is_empty()));
     let record = &run.published[0];
     assert!(!record.metric_published);
     assert!(
@@ -503,7 +459,7 @@ async fn a_put_metric_data_failure_is_recorded_and_the_step_still_succeeds() {
 #[tokio::test]
 async fn a_publish_failure_is_recorded_and_the_step_still_succeeds() {
     let world = World::empty();
-    world.fail("Publish", "NotFound", "Topic does not exist");
+    world.refuse("publish", "sns:Publish", "NotFound", "Topic does not exist");
     let run = publish(&world, Milestone::Failed, upgraded_run(json!({}))).await;
     let record = &run.published[0];
     assert!(record.metric_published);
@@ -521,7 +477,7 @@ async fn the_requests_topic_overrides_the_default() {
         upgraded_run(json!({ "notification_topic_arn": topic })),
     )
     .await;
-    assert_eq!(only_publish(&world).topic_arn(), Some(topic));
+    assert_eq!(only_publish(&world).topic_arn, topic);
 }
 
 #[tokio::test]
@@ -553,7 +509,7 @@ async fn a_long_subject_is_cut_to_the_sns_limit() {
     let mut run = upgraded_run(json!({ "db_identifier": long }));
     run.source.as_mut().unwrap().identifier = long.clone();
     publish(&world, Milestone::Prepared, run).await;
-    let subject = only_publish(&world).subject().unwrap().to_string();
+    let subject = only_publish(&world).subject;
     // SNS: "less than 100 characters long".
     assert_eq!(subject.chars().count(), 99, "{subject}");
     assert!(
@@ -599,7 +555,7 @@ async fn an_approval_request_says_what_will_happen_and_how_to_answer() {
     .await
     .unwrap();
     let p = only_publish(&world);
-    let body: serde_json::Value = serde_json::from_str(p.message().unwrap()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&p.body).unwrap();
     assert_eq!(body["milestone"], "approval_requested");
     let a = &body["approval"];
     assert_eq!(a["approve"], format!("rbg approve {EXECUTION_ARN}"));
@@ -607,10 +563,13 @@ async fn an_approval_request_says_what_will_happen_and_how_to_answer() {
         .as_str()
         .unwrap()
         .contains("send-task-success --task-token 'AAAAKgAAAAIAAAAA-token'"));
-    assert!(a["reject_with_aws_cli"].as_str().unwrap().contains("--error Rejected"));
+    assert!(a["reject_with_aws_cli"]
+        .as_str()
+        .unwrap()
+        .contains("--error Rejected"));
     assert_eq!(a["timeout_hours"], 8);
     assert!(a["what_happens"].as_str().unwrap().contains("keeps green"));
-    assert!(p.subject().unwrap().contains("approve or reject"));
+    assert!(p.subject.contains("approve or reject"));
     // Not a remediation's end: no metric.
-    assert!(world.with(|s| s.put_metric_data.is_empty()));
+    assert!(world.with(|s| s.put.is_empty()));
 }

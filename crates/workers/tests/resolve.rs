@@ -24,11 +24,9 @@ fn received(input: Value) -> Received {
     }
 }
 
-fn tagged(id: &str, tags: &[(&str, &str)]) -> aws_sdk_rds::types::DbInstance {
+fn tagged(id: &str, pairs: &[(&str, &str)]) -> bluegreen_domain::source::SourceDb {
     let mut db = instance(id, "13.15");
-    for (k, v) in tags {
-        db.tag_list.get_or_insert_with(Vec::new).push(tag(k, v));
-    }
+    db.tags.extend(tags(pairs));
     db
 }
 
@@ -46,16 +44,11 @@ fn fleet_account() -> World {
     world.put_instance(tagged(GREEN, &[WAVE, TARGET]));
     world.set_deployment(deployment("AVAILABLE"));
     let mut cluster = aurora_cluster("ledger", "13.12", &["ledger-1", "ledger-2"]);
-    cluster
-        .tag_list
-        .get_or_insert_with(Vec::new)
-        .extend([tag(WAVE.0, WAVE.1), tag(TARGET.0, TARGET.1)]);
-    world.with(|s| s.clusters.insert("ledger".into(), cluster));
+    cluster.tags.extend(tags(&[WAVE, TARGET]));
+    world.put_db(cluster);
     for m in ["ledger-1", "ledger-2"] {
-        let mut db = aurora_instance(m, "ledger", "13.12");
-        db.tag_list
-            .get_or_insert_with(Vec::new)
-            .push(tag(WAVE.0, WAVE.1));
+        let mut db = aurora_instance(m, "13.12");
+        db.tags.extend(tags(&[WAVE]));
         world.put_instance(db);
     }
     world
@@ -93,16 +86,9 @@ async fn a_fleet_request_selects_by_tag_following_every_page() {
     );
     assert_eq!(c.pending[4].position, 5);
     assert!(c.rows.is_empty());
-    // 8 instances in pages of two: 4 calls; 1 cluster: 1 call; every deployment: 1 call.
-    assert_eq!(world.calls("DescribeDBInstances").len(), 4);
-    assert_eq!(world.calls("DescribeDBClusters").len(), 1);
-    assert_eq!(world.calls("DescribeBlueGreenDeployments").len(), 1);
-    assert_eq!(
-        world.log().len(),
-        6,
-        "read-only, nothing else: {:?}",
-        world.log()
-    );
+    // One listing of the databases, one of the deployments, whatever the fleet's size (the
+    // adapter follows every page: crates/aws); read-only, nothing else.
+    assert_eq!(world.log(), ["fleet_candidates", "all_deployments"]);
 }
 
 #[tokio::test]
@@ -117,12 +103,12 @@ async fn old_blues_are_never_selected_whatever_their_number() {
     ));
     world.put_instance(tagged("orders-pg-old2", &[WAVE, TARGET]));
     let mut d = deployment("SWITCHOVER_COMPLETED");
-    d.source = Some(arn_of("orders-pg-old2"));
-    d.switchover_details = Some(vec![detail(
+    d.source_arn = arn_of("orders-pg-old2");
+    d.switchover_details = vec![detail(
         &arn_of("orders-pg-old2"),
         SOURCE_ARN,
         "SWITCHOVER_COMPLETED",
-    )]);
+    )];
     world.set_deployment(d);
     let input = json!({"selector": {"tags": {"bluegreen:wave": "1"}}});
     let c = resolve::handle(world.deps(), received(input), inv())
@@ -138,7 +124,7 @@ async fn a_scheduled_event_takes_only_databases_that_opted_in() {
     world.put_instance(tagged("a-pg", &[TARGET])); // instance() carries bluegreen:managed=true
     world.put_instance(tagged("b-pg", &[]));
     let mut unmanaged = tagged("c-pg", &[TARGET]);
-    unmanaged.tag_list = Some(vec![tag(TARGET.0, TARGET.1)]);
+    unmanaged.tags = tags(&[TARGET]);
     world.put_instance(unmanaged);
     let out = resolve::handle(
         world.deps(),
@@ -184,7 +170,12 @@ async fn a_database_with_a_bad_tag_is_a_failed_row_and_the_rest_go_on() {
 #[tokio::test]
 async fn throttling_while_listing_is_retryable_and_a_bad_request_is_not() {
     let world = fleet_account();
-    world.fail("DescribeDBInstances", "Throttling", "Rate exceeded");
+    world.refuse(
+        "fleet_candidates",
+        "rds:DescribeDBInstances",
+        "Throttling",
+        "Rate exceeded",
+    );
     let input = json!({"selector": {"tags": {"bluegreen:wave": "1"}}});
     let (name, message) = err_of(resolve::handle(world.deps(), received(input), inv()).await);
     assert_eq!(name, "Throttled", "{message}");

@@ -3,7 +3,6 @@
 
 mod common;
 
-use aws_sdk_rds::operation::switchover_blue_green_deployment::SwitchoverBlueGreenDeploymentInput;
 use bluegreen_domain::deployment::Phase;
 use bluegreen_domain::run::{Route, Run, SwitchoverRecord};
 use bluegreen_domain::schedule::SWITCHOVER_DELAY;
@@ -34,12 +33,14 @@ async fn switchover_is_requested_once_with_the_requests_timeout() {
     .await
     .unwrap();
 
-    let expected = SwitchoverBlueGreenDeploymentInput::builder()
-        .blue_green_deployment_identifier(DEPLOYMENT_ID)
-        .switchover_timeout(600)
-        .build()
-        .unwrap();
-    assert_eq!(world.with(|s| s.switchovers.clone()), [expected]);
+    assert_eq!(
+        world.with(|s| s.switchovers.clone()),
+        [(DEPLOYMENT_ID.to_string(), 600)]
+    );
+    assert_eq!(
+        world.with(|s| s.deployments[0].status.clone()),
+        "SWITCHOVER_IN_PROGRESS"
+    );
     assert_eq!(
         run.switchover,
         Some(SwitchoverRecord {
@@ -61,9 +62,10 @@ async fn the_default_timeout_is_300_seconds() {
     switchover::handle(world.deps(), run_for(json!({})), inv_at(NOW))
         .await
         .unwrap();
-    let calls = world.with(|s| s.switchovers.clone());
-    assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].switchover_timeout(), Some(300));
+    assert_eq!(
+        world.with(|s| s.switchovers.clone()),
+        [(DEPLOYMENT_ID.to_string(), 300)]
+    );
 }
 
 #[tokio::test]
@@ -115,8 +117,9 @@ async fn a_retried_step_keeps_the_first_request_time() {
 #[tokio::test]
 async fn an_invalid_state_fault_is_transient_for_the_state_machine_to_retry() {
     let world = ready();
-    world.fail(
-        "SwitchoverBlueGreenDeployment",
+    world.refuse(
+        "switchover",
+        "rds:SwitchoverBlueGreenDeployment",
         "InvalidBlueGreenDeploymentStateFault",
         "The blue/green deployment can't be switched over.",
     );
@@ -137,8 +140,9 @@ async fn an_invalid_state_fault_is_transient_for_the_state_machine_to_retry() {
 #[tokio::test]
 async fn throttling_is_throttled() {
     let world = ready();
-    world.fail(
-        "SwitchoverBlueGreenDeployment",
+    world.refuse(
+        "switchover",
+        "rds:SwitchoverBlueGreenDeployment",
         "Throttling",
         "Rate exceeded",
     );

@@ -28,9 +28,9 @@ fn switched_run(extra: serde_json::Value) -> Run {
 /// Verify changes nothing but the marker on the old blue (`bluegreen:old-blue-of`).
 fn assert_nothing_changed(world: &World) {
     let mutations: Vec<String> = world
-        .log()
+        .mutations()
         .into_iter()
-        .filter(|l| is_mutation(l) && !l.starts_with("AddTagsToResource"))
+        .filter(|l| !l.starts_with("add_tags"))
         .collect();
     assert!(
         mutations.is_empty(),
@@ -149,7 +149,7 @@ async fn every_problem_is_listed_at_once() {
     let world = World::switched_over();
     world.set_deployment(deployment("SWITCHOVER_IN_PROGRESS"));
     let mut prod = instance(DB, "13.15");
-    prod.db_instance_status = Some("modifying".into());
+    prod.status = "modifying".into();
     world.put_instance(prod);
     world.remove_instance(OLD_BLUE);
     let (name, msg) =
@@ -183,20 +183,14 @@ async fn no_production_database_after_switchover_fails_verification() {
 /// as advised): this switchover's old blue is `orders-pg-old2`.
 fn upgraded_twice(reported_source: &str) -> World {
     let world = World::switched_over();
+    let mut first = instance("orders-pg-old1", "12.19");
+    first.resource_id = Some("db-FIRSTUPGRADE".into());
+    world.put_instance(first);
+    world.put_instance(instance_with_rid("orders-pg-old2", "13.15", BLUE_RID));
     world.with(|s| {
-        let mut first = instance("orders-pg-old1", "12.19");
-        first.dbi_resource_id = Some("db-FIRSTUPGRADE".into());
-        s.instances.insert("orders-pg-old1".into(), first);
-        s.instances.insert(
-            "orders-pg-old2".into(),
-            instance_with_rid("orders-pg-old2", "13.15", BLUE_RID),
-        );
-        s.deployments[0].source = Some(reported_source.to_string());
-        s.deployments[0].switchover_details = Some(vec![detail(
-            reported_source,
-            SOURCE_ARN,
-            "SWITCHOVER_COMPLETED",
-        )]);
+        s.deployments[0].source_arn = reported_source.to_string();
+        s.deployments[0].switchover_details =
+            vec![detail(reported_source, SOURCE_ARN, "SWITCHOVER_COMPLETED")];
     });
     world
 }

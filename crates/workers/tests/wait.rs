@@ -17,9 +17,9 @@ fn provisioning_run() -> Run {
     run_with_deployment(Route::Upgrade, request_with(json!({})), "PROVISIONING")
 }
 
-fn available_with(tasks: &[(&str, &str)]) -> aws_sdk_rds::types::BlueGreenDeployment {
+fn available_with(tasks: &[(&str, &str)]) -> bluegreen_domain::deployment::DeploymentView {
     let mut d = deployment("AVAILABLE");
-    d.tasks = Some(tasks.iter().map(|(n, s)| task(n, s)).collect());
+    d.tasks = tasks.iter().map(|(n, s)| task(n, s)).collect();
     d
 }
 
@@ -48,7 +48,7 @@ async fn green_becomes_ready_only_after_two_ready_polls_in_a_row() {
             ],
         })
     );
-    assert!(world.calls("DescribeDBInstances").is_empty());
+    assert!(world.calls("member_statuses").is_empty());
 
     // 2. AVAILABLE, but the engine upgrade task still runs: not ready, poll faster.
     world.put_instance(green_instance("available"));
@@ -67,8 +67,8 @@ async fn green_becomes_ready_only_after_two_ready_polls_in_a_row() {
     assert_eq!(w.next_delay_seconds, 30);
     assert_eq!(w.pending_tasks, ["DB_ENGINE_VERSION_UPGRADE IN_PROGRESS"]);
     assert_eq!(
-        world.calls("DescribeDBInstances"),
-        [format!("DescribeDBInstances {GREEN}")]
+        world.calls("member_statuses"),
+        [format!("member_statuses {GREEN_ARN}")]
     );
 
     // 3. Everything done: the first ready observation is still reported as provisioning.
@@ -170,7 +170,7 @@ async fn invalid_configuration_fails_green_with_the_status_details() {
 async fn a_switchover_failure_shown_only_in_the_details_is_switchover_failed() {
     let world = World::orders_pg();
     let mut d = deployment("AVAILABLE");
-    d.switchover_details = Some(vec![detail(SOURCE_ARN, GREEN_ARN, "SWITCHOVER_FAILED")]);
+    d.switchover_details = vec![detail(SOURCE_ARN, GREEN_ARN, "SWITCHOVER_FAILED")];
     world.set_deployment(d);
     world.put_instance(green_instance("available"));
     let (name, msg) =
@@ -189,7 +189,7 @@ async fn a_switchover_failure_shown_only_in_the_details_is_switchover_failed() {
 async fn a_failed_task_fails_green_naming_the_task() {
     let world = World::orders_pg();
     let mut d = deployment("PROVISIONING");
-    d.tasks = Some(vec![task("DB_ENGINE_VERSION_UPGRADE", "FAILED")]);
+    d.tasks = vec![task("DB_ENGINE_VERSION_UPGRADE", "FAILED")];
     world.set_deployment(d);
     let (name, msg) =
         err_of(wait::handle(world.deps(), provisioning_run(), inv_at(REQUESTED + 900)).await);
@@ -373,24 +373,19 @@ const GREEN_WRITER: &str = "ledger-1-green-abc";
 fn aurora_green() -> (World, Run) {
     let world = World::orders_pg();
     let mut d = deployment("AVAILABLE");
-    d.source = Some(cluster_arn_of("ledger"));
-    d.target = Some(cluster_arn_of(GREEN_CLUSTER));
-    d.switchover_details = Some(vec![
+    d.source_arn = cluster_arn_of("ledger");
+    d.target_arn = cluster_arn_of(GREEN_CLUSTER);
+    d.switchover_details = vec![
         detail(
             &cluster_arn_of("ledger"),
             &cluster_arn_of(GREEN_CLUSTER),
             "AVAILABLE",
         ),
         detail(&arn_of("ledger-1"), &arn_of(GREEN_WRITER), "AVAILABLE"),
-    ]);
+    ];
     world.set_deployment(d);
-    world.with(|s| {
-        s.clusters.insert(
-            GREEN_CLUSTER.into(),
-            aurora_cluster(GREEN_CLUSTER, "16.4", &[GREEN_WRITER]),
-        )
-    });
-    world.put_instance(aurora_instance(GREEN_WRITER, GREEN_CLUSTER, "16.4"));
+    world.put_db(aurora_cluster(GREEN_CLUSTER, "16.4", &[GREEN_WRITER]));
+    world.put_instance(aurora_instance(GREEN_WRITER, "16.4"));
     let mut run = run_with_deployment(Route::Upgrade, request_with(json!({})), "AVAILABLE");
     run.plan.as_mut().unwrap().green_instance_class = Some("db.r6g.2xlarge".into());
     (world, run)
@@ -400,11 +395,14 @@ fn aurora_green() -> (World, Run) {
 async fn an_aurora_green_is_resized_before_it_counts_as_ready() {
     let (world, run) = aurora_green();
     let run = wait::handle(world.deps(), run, inv_at(600)).await.unwrap();
-    let modified = world.with(|s| s.modified_instances.clone());
-    assert_eq!(modified.len(), 1);
-    assert_eq!(modified[0].db_instance_identifier(), Some(GREEN_WRITER));
-    assert_eq!(modified[0].db_instance_class(), Some("db.r6g.2xlarge"));
-    assert_eq!(modified[0].apply_immediately(), Some(true));
+    assert_eq!(
+        world.with(|s| s.modified.clone()),
+        [Modification::InstanceClass {
+            instance: GREEN_WRITER.into(),
+            class: "db.r6g.2xlarge".into()
+        }]
+    );
+    assert_eq!(world.instance(GREEN_WRITER).status, "modifying");
     let w = run.wait.clone().unwrap();
     assert_eq!(w.phase, Phase::Provisioning);
     assert!(
@@ -414,15 +412,15 @@ async fn an_aurora_green_is_resized_before_it_counts_as_ready() {
 
     // Modifying: polled, never modified twice, not ready.
     let run = wait::handle(world.deps(), run, inv_at(630)).await.unwrap();
-    assert_eq!(world.with(|s| s.modified_instances.len()), 1);
+    assert_eq!(world.with(|s| s.modified.len()), 1);
     assert_eq!(run.wait.as_ref().unwrap().phase, Phase::Provisioning);
 
     // Done: the class applied, ready on the confirming poll.
-    let mut done = aurora_instance(GREEN_WRITER, GREEN_CLUSTER, "16.4");
-    done.db_instance_class = Some("db.r6g.2xlarge".into());
+    let mut done = aurora_instance(GREEN_WRITER, "16.4");
+    done.instance_class = Some("db.r6g.2xlarge".into());
     world.put_instance(done);
     let run = wait::handle(world.deps(), run, inv_at(660)).await.unwrap();
     let run = wait::handle(world.deps(), run, inv_at(675)).await.unwrap();
     assert_eq!(run.wait.unwrap().phase, Phase::Ready);
-    assert_eq!(world.with(|s| s.modified_instances.len()), 1);
+    assert_eq!(world.with(|s| s.modified.len()), 1);
 }

@@ -1,0 +1,345 @@
+//! The ports: what the workers ask of AWS, in domain terms only. The real adapters ([`Rds`],
+//! [`Metrics`], [`Notifier`], [`Executions`]) implement them by delegating to their own methods;
+//! the in-memory account of `memory` (feature `memory`, tests only) implements them too.
+//!
+//! Every method returns a `Send` future, so a handler generic over these traits stays `Send`
+//! for `lambda_runtime`.
+
+use crate::{Executions, Metrics, Notifier, Rds};
+use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo};
+use bluegreen_domain::deployment::{DeploymentView, MemberStatus};
+use bluegreen_domain::engine::Engine;
+use bluegreen_domain::fleet::{Candidate, ChildStatus};
+use bluegreen_domain::plan::CreatePlan;
+use bluegreen_domain::request::{DbKind, DbRef};
+use bluegreen_domain::source::SourceDb;
+use bluegreen_domain::WorkerError;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+/// The statistic a metric query reduces its datapoints with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stat {
+    /// The minimum of the minimums.
+    Minimum,
+    /// The maximum of the maximums.
+    Maximum,
+}
+
+/// The unit of a published datum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Seconds,
+}
+
+/// One datum to publish: a metric name, its value and unit, its dimensions, its time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datum {
+    pub name: String,
+    pub value: f64,
+    pub unit: Unit,
+    pub dimensions: Vec<(String, String)>,
+    pub timestamp: SystemTime,
+}
+
+impl Datum {
+    /// A datum with string dimensions, timestamped `now`.
+    pub fn new(name: &str, value: f64, unit: Unit, dims: &[(&str, &str)], now: SystemTime) -> Self {
+        Self {
+            name: name.to_string(),
+            value,
+            unit,
+            dimensions: dims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            timestamp: now,
+        }
+    }
+}
+
+/// RDS: the source and its surroundings, and the few blue/green mutations.
+pub trait RdsApi: Send + Sync {
+    /// The instance or cluster the reference names (a cluster member's instance names its
+    /// cluster), with its parameters of interest; `SourceNotFound` when there is none.
+    fn find_source(&self, db: &DbRef)
+        -> impl Future<Output = Result<SourceDb, WorkerError>> + Send;
+
+    /// One instance or cluster by name, or `None` when it is gone.
+    fn describe(
+        &self,
+        kind: DbKind,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<SourceDb>, WorkerError>> + Send;
+
+    /// The instance or cluster that carries a resource id, whatever it is named now.
+    fn describe_by_resource_id(
+        &self,
+        kind: DbKind,
+        resource_id: &str,
+    ) -> impl Future<Output = Result<Option<SourceDb>, WorkerError>> + Send;
+
+    /// The parameters the prechecks read from one parameter group; empty when it does not exist.
+    fn parameters(
+        &self,
+        group: &str,
+        cluster: bool,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, WorkerError>> + Send;
+
+    /// One engine version, deprecated ones included.
+    fn engine_version(
+        &self,
+        engine: &Engine,
+        version: &str,
+    ) -> impl Future<Output = Result<Option<EngineVersionInfo>, WorkerError>> + Send;
+
+    fn parameter_group(
+        &self,
+        name: &str,
+        cluster: bool,
+    ) -> impl Future<Output = Result<Option<ParameterGroupInfo>, WorkerError>> + Send;
+
+    fn deployments_for_source(
+        &self,
+        source_arn: &str,
+    ) -> impl Future<Output = Result<Vec<DeploymentView>, WorkerError>> + Send;
+
+    fn deployment_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<DeploymentView>, WorkerError>> + Send;
+
+    /// Every deployment of the account and Region.
+    fn all_deployments(
+        &self,
+    ) -> impl Future<Output = Result<Vec<DeploymentView>, WorkerError>> + Send;
+
+    /// Every instance and cluster of the account and Region.
+    fn fleet_candidates(&self) -> impl Future<Output = Result<Vec<Candidate>, WorkerError>> + Send;
+
+    /// Pending maintenance for one resource, as readable lines.
+    fn pending_maintenance(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Vec<String>, WorkerError>> + Send;
+
+    /// Creates the deployment; `Ok(None)` when one with this name already exists.
+    fn create_deployment(
+        &self,
+        plan: &CreatePlan,
+    ) -> impl Future<Output = Result<Option<DeploymentView>, WorkerError>> + Send;
+
+    /// Statuses of the green members named by ARN; absent ones are `missing`.
+    fn member_statuses(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<Vec<MemberStatus>, WorkerError>> + Send;
+
+    /// Modifies an instance's class now.
+    fn modify_instance_class(
+        &self,
+        id: &str,
+        class: &str,
+    ) -> impl Future<Output = Result<(), WorkerError>> + Send;
+
+    /// Adds (or overwrites) tags on an instance or cluster by ARN.
+    fn add_tags(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), WorkerError>> + Send;
+
+    fn switchover(
+        &self,
+        deployment_id: &str,
+        timeout_seconds: u32,
+    ) -> impl Future<Output = Result<(), WorkerError>> + Send;
+
+    /// Deletes the deployment record, with `delete_target` also green; `Ok(false)` when gone.
+    fn delete_deployment(
+        &self,
+        deployment_id: &str,
+        delete_target: bool,
+    ) -> impl Future<Output = Result<bool, WorkerError>> + Send;
+
+    fn disable_deletion_protection(
+        &self,
+        kind: DbKind,
+        id: &str,
+    ) -> impl Future<Output = Result<(), WorkerError>> + Send;
+
+    /// Starts a manual snapshot; `Ok(false)` when one with this id already exists.
+    fn create_snapshot(
+        &self,
+        kind: DbKind,
+        db_id: &str,
+        snapshot_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<bool, WorkerError>> + Send;
+
+    /// The snapshot's status, or `None` when it does not exist.
+    fn snapshot_status(
+        &self,
+        kind: DbKind,
+        snapshot_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, WorkerError>> + Send;
+
+    /// Deletes an instance or an (empty) cluster without a final snapshot; `Ok(false)` when
+    /// already gone or already being deleted.
+    fn delete_db(
+        &self,
+        kind: DbKind,
+        id: &str,
+    ) -> impl Future<Output = Result<bool, WorkerError>> + Send;
+}
+
+/// CloudWatch: the AWS/RDS metrics the rules read, and the metrics the runs publish.
+pub trait MetricsApi: Send + Sync {
+    /// One statistic of an AWS/RDS metric with exactly these dimensions over the last
+    /// `lookback`; `None` without datapoints.
+    fn rds_statistic(
+        &self,
+        metric: &str,
+        dimensions: &[(&str, &str)],
+        statistic: Stat,
+        lookback: Duration,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<f64>, WorkerError>> + Send;
+
+    fn put(
+        &self,
+        namespace: &str,
+        data: Vec<Datum>,
+    ) -> impl Future<Output = Result<(), WorkerError>> + Send;
+}
+
+/// SNS: one notification.
+pub trait NotifyApi: Send + Sync {
+    /// Publishes `body` with `subject` and string message attributes; the message id.
+    fn publish(
+        &self,
+        topic_arn: &str,
+        subject: &str,
+        body: &str,
+        attributes: &[(&str, &str)],
+    ) -> impl Future<Output = Result<String, WorkerError>> + Send;
+}
+
+/// Step Functions: the executions a fleet starts and follows.
+pub trait ExecutionsApi: Send + Sync {
+    /// Starts an execution named `name` (idempotent by name); its ARN.
+    fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> impl Future<Output = Result<String, WorkerError>> + Send;
+
+    fn status(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<ChildStatus, WorkerError>> + Send;
+}
+
+/// What a per-database worker uses, as one type parameter.
+pub trait Aws: Clone + Send + Sync + 'static {
+    type Rds: RdsApi;
+    type Metrics: MetricsApi;
+    type Notifier: NotifyApi;
+    fn rds(&self) -> &Self::Rds;
+    fn metrics(&self) -> &Self::Metrics;
+    fn notifier(&self) -> &Self::Notifier;
+}
+
+/// The real bundle: the SDK adapters, built once per process.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub rds: Rds,
+    pub metrics: Metrics,
+    pub notifier: Notifier,
+}
+
+impl Clients {
+    pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
+        Self {
+            rds: Rds::new(aws_sdk_rds::Client::new(conf)),
+            metrics: Metrics::new(aws_sdk_cloudwatch::Client::new(conf)),
+            notifier: Notifier::new(aws_sdk_sns::Client::new(conf)),
+        }
+    }
+}
+
+impl Aws for Clients {
+    type Rds = Rds;
+    type Metrics = Metrics;
+    type Notifier = Notifier;
+    fn rds(&self) -> &Rds {
+        &self.rds
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+}
+
+/// `fn name(&self, args) -> impl Future<..> + Send { Self::name(self, args) }`: each port
+/// method is the adapter's own inherent method.
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        $(
+            fn $name(&self, $($arg: $ty),*) -> impl Future<Output = Result<$out, WorkerError>> + Send {
+                Self::$name(self, $($arg),*)
+            }
+        )*
+    };
+}
+
+impl RdsApi for Rds {
+    delegate! {
+        find_source(db: &DbRef) -> SourceDb;
+        describe(kind: DbKind, id: &str) -> Option<SourceDb>;
+        describe_by_resource_id(kind: DbKind, resource_id: &str) -> Option<SourceDb>;
+        parameters(group: &str, cluster: bool) -> BTreeMap<String, String>;
+        engine_version(engine: &Engine, version: &str) -> Option<EngineVersionInfo>;
+        parameter_group(name: &str, cluster: bool) -> Option<ParameterGroupInfo>;
+        deployments_for_source(source_arn: &str) -> Vec<DeploymentView>;
+        deployment_by_name(name: &str) -> Option<DeploymentView>;
+        all_deployments() -> Vec<DeploymentView>;
+        fleet_candidates() -> Vec<Candidate>;
+        pending_maintenance(arn: &str) -> Vec<String>;
+        create_deployment(plan: &CreatePlan) -> Option<DeploymentView>;
+        member_statuses(arns: &[String]) -> Vec<MemberStatus>;
+        modify_instance_class(id: &str, class: &str) -> ();
+        add_tags(arn: &str, tags: &BTreeMap<String, String>) -> ();
+        switchover(deployment_id: &str, timeout_seconds: u32) -> ();
+        delete_deployment(deployment_id: &str, delete_target: bool) -> bool;
+        disable_deletion_protection(kind: DbKind, id: &str) -> ();
+        create_snapshot(kind: DbKind, db_id: &str, snapshot_id: &str, tags: &BTreeMap<String, String>) -> bool;
+        snapshot_status(kind: DbKind, snapshot_id: &str) -> Option<String>;
+        delete_db(kind: DbKind, id: &str) -> bool;
+    }
+}
+
+impl MetricsApi for Metrics {
+    delegate! {
+        rds_statistic(metric: &str, dimensions: &[(&str, &str)], statistic: Stat, lookback: Duration, now: SystemTime) -> Option<f64>;
+        put(namespace: &str, data: Vec<Datum>) -> ();
+    }
+}
+
+impl NotifyApi for Notifier {
+    delegate! {
+        publish(topic_arn: &str, subject: &str, body: &str, attributes: &[(&str, &str)]) -> String;
+    }
+}
+
+impl ExecutionsApi for Executions {
+    delegate! {
+        start(state_machine_arn: &str, name: &str, input: &str) -> String;
+        status(execution_arn: &str) -> ChildStatus;
+    }
+}

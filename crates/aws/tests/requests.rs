@@ -1,0 +1,1195 @@
+//! What each adapter sends AWS and how it reads the answer: the exact requests of the
+//! mutations, the queries behind each read (filters, IncludeAll, every page), and the domain
+//! facts made of the SDK's shapes. The workers' tests run on the in-memory account and assert
+//! on these calls in domain terms; this is where the domain terms meet the SDK.
+
+mod wire;
+
+use aws_sdk_cloudwatch::operation::get_metric_statistics::{
+    GetMetricStatisticsInput, GetMetricStatisticsOutput,
+};
+use aws_sdk_cloudwatch::operation::put_metric_data::{PutMetricDataInput, PutMetricDataOutput};
+use aws_sdk_cloudwatch::types::{Datapoint, Dimension, MetricDatum, StandardUnit, Statistic};
+use aws_sdk_rds::operation::add_tags_to_resource::{
+    AddTagsToResourceInput, AddTagsToResourceOutput,
+};
+use aws_sdk_rds::operation::create_blue_green_deployment::{
+    CreateBlueGreenDeploymentInput, CreateBlueGreenDeploymentOutput,
+};
+use aws_sdk_rds::operation::create_db_cluster_snapshot::{
+    CreateDbClusterSnapshotInput, CreateDbClusterSnapshotOutput,
+};
+use aws_sdk_rds::operation::create_db_snapshot::{CreateDbSnapshotInput, CreateDbSnapshotOutput};
+use aws_sdk_rds::operation::delete_blue_green_deployment::{
+    DeleteBlueGreenDeploymentInput, DeleteBlueGreenDeploymentOutput,
+};
+use aws_sdk_rds::operation::delete_db_cluster::{DeleteDbClusterInput, DeleteDbClusterOutput};
+use aws_sdk_rds::operation::delete_db_instance::{DeleteDbInstanceInput, DeleteDbInstanceOutput};
+use aws_sdk_rds::operation::describe_blue_green_deployments::{
+    DescribeBlueGreenDeploymentsInput, DescribeBlueGreenDeploymentsOutput,
+};
+use aws_sdk_rds::operation::describe_db_cluster_parameters::DescribeDbClusterParametersOutput;
+use aws_sdk_rds::operation::describe_db_clusters::{
+    DescribeDbClustersInput, DescribeDbClustersOutput,
+};
+use aws_sdk_rds::operation::describe_db_engine_versions::{
+    DescribeDbEngineVersionsInput, DescribeDbEngineVersionsOutput,
+};
+use aws_sdk_rds::operation::describe_db_instances::{
+    DescribeDbInstancesInput, DescribeDbInstancesOutput,
+};
+use aws_sdk_rds::operation::describe_db_parameters::{
+    DescribeDbParametersInput, DescribeDbParametersOutput,
+};
+use aws_sdk_rds::operation::describe_pending_maintenance_actions::DescribePendingMaintenanceActionsOutput;
+use aws_sdk_rds::operation::modify_db_cluster::{ModifyDbClusterInput, ModifyDbClusterOutput};
+use aws_sdk_rds::operation::modify_db_instance::{ModifyDbInstanceInput, ModifyDbInstanceOutput};
+use aws_sdk_rds::operation::switchover_blue_green_deployment::{
+    SwitchoverBlueGreenDeploymentInput, SwitchoverBlueGreenDeploymentOutput,
+};
+use aws_sdk_rds::types::{
+    DbEngineVersion, Filter, Parameter, PendingMaintenanceAction, PendingModifiedValues,
+    ResourcePendingMaintenanceActions, UpgradeTarget,
+};
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+use aws_sdk_sfn::operation::start_execution::{StartExecutionInput, StartExecutionOutput};
+use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_mocks::{mock, Rule};
+use aws_smithy_types::DateTime;
+use bluegreen_aws::ports::{Datum, Stat, Unit};
+use bluegreen_domain::checks::{EngineVersionInfo, UpgradeTarget as Target};
+use bluegreen_domain::deployment::{
+    DeploymentTask, DeploymentView, MemberStatus, SwitchoverDetail,
+};
+use bluegreen_domain::engine::Engine;
+use bluegreen_domain::fleet::{Candidate, ChildStatus};
+use bluegreen_domain::plan::CreatePlan;
+use bluegreen_domain::request::{DbKind, DbRef};
+use bluegreen_domain::source::{Membership, SourceDb};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wire::*;
+
+/// The requests a rule saw.
+type Seen<I> = Arc<Mutex<Vec<I>>>;
+
+fn seen<I>() -> Seen<I> {
+    Arc::new(Mutex::new(Vec::new()))
+}
+
+fn taken<I: Clone>(s: &Seen<I>) -> Vec<I> {
+    s.lock().unwrap().clone()
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const NOW: u64 = 1_795_539_900;
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(NOW)
+}
+
+// ---------------------------------------------------------------- the mutations
+
+#[tokio::test]
+async fn create_deployment_sends_exactly_the_plan_and_reads_the_deployment() {
+    let s: Seen<CreateBlueGreenDeploymentInput> = seen();
+    let s2 = s.clone();
+    let c = clients(&[mock!(aws_sdk_rds::Client::create_blue_green_deployment)
+        .then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            CreateBlueGreenDeploymentOutput::builder()
+                .blue_green_deployment(deployment())
+                .build()
+        })]);
+    let plan = CreatePlan {
+        deployment_name: DEPLOYMENT_NAME.into(),
+        source_arn: SOURCE_ARN.into(),
+        target_engine_version: "16.4".into(),
+        is_major_upgrade: true,
+        target_db_parameter_group_name: Some("orders-pg16".into()),
+        target_db_cluster_parameter_group_name: None,
+        target_db_instance_class: Some("db.r7g.xlarge".into()),
+        green_instance_class: None,
+        tags: map(&[
+            (
+                "bluegreen:execution",
+                "arn:aws:states:us-east-1:123456789012:execution:m:e",
+            ),
+            ("bluegreen:managed-by", "rds-bluegreen"),
+        ]),
+    };
+    let view = c.rds.create_deployment(&plan).await.unwrap();
+    assert_eq!(
+        taken(&s),
+        [CreateBlueGreenDeploymentInput::builder()
+            .blue_green_deployment_name(DEPLOYMENT_NAME)
+            .source(SOURCE_ARN)
+            .target_engine_version("16.4")
+            .target_db_parameter_group_name("orders-pg16")
+            .target_db_instance_class("db.r7g.xlarge")
+            .tags(tag(
+                "bluegreen:execution",
+                "arn:aws:states:us-east-1:123456789012:execution:m:e"
+            ))
+            .tags(tag("bluegreen:managed-by", "rds-bluegreen"))
+            .build()
+            .unwrap()]
+    );
+    assert_eq!(
+        view,
+        Some(DeploymentView {
+            id: DEPLOYMENT_ID.into(),
+            name: DEPLOYMENT_NAME.into(),
+            source_arn: SOURCE_ARN.into(),
+            target_arn: GREEN_ARN.into(),
+            status: "AVAILABLE".into(),
+            status_details: None,
+            tasks: vec![DeploymentTask {
+                name: "DB_ENGINE_VERSION_UPGRADE".into(),
+                status: "COMPLETED".into()
+            }],
+            switchover_details: vec![SwitchoverDetail {
+                source_member: SOURCE_ARN.into(),
+                target_member: GREEN_ARN.into(),
+                status: "AVAILABLE".into()
+            }],
+            tags: map(&[
+                ("bluegreen:managed-by", "rds-bluegreen"),
+                ("bluegreen:source-resource-id", BLUE_RID)
+            ]),
+        })
+    );
+}
+
+#[tokio::test]
+async fn switchover_sends_the_deployment_and_the_timeout() {
+    let s: Seen<SwitchoverBlueGreenDeploymentInput> = seen();
+    let s2 = s.clone();
+    let c = clients(
+        &[
+            mock!(aws_sdk_rds::Client::switchover_blue_green_deployment).then_compute_output(
+                move |req| {
+                    s2.lock().unwrap().push(req.clone());
+                    SwitchoverBlueGreenDeploymentOutput::builder().build()
+                },
+            ),
+        ],
+    );
+    c.rds.switchover(DEPLOYMENT_ID, 600).await.unwrap();
+    assert_eq!(
+        taken(&s),
+        [SwitchoverBlueGreenDeploymentInput::builder()
+            .blue_green_deployment_identifier(DEPLOYMENT_ID)
+            .switchover_timeout(600)
+            .build()
+            .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn a_deployment_is_deleted_with_delete_target_only_when_asked() {
+    let s: Seen<DeleteBlueGreenDeploymentInput> = seen();
+    let s2 = s.clone();
+    let c = clients(&[mock!(aws_sdk_rds::Client::delete_blue_green_deployment)
+        .then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            DeleteBlueGreenDeploymentOutput::builder().build()
+        })]);
+    assert_eq!(
+        c.rds.delete_deployment(DEPLOYMENT_ID, false).await,
+        Ok(true)
+    );
+    assert_eq!(c.rds.delete_deployment(DEPLOYMENT_ID, true).await, Ok(true));
+    let sent = taken(&s);
+    assert_eq!(
+        sent[0],
+        DeleteBlueGreenDeploymentInput::builder()
+            .blue_green_deployment_identifier(DEPLOYMENT_ID)
+            .build()
+            .unwrap()
+    );
+    assert_eq!(sent[0].delete_target(), None, "never false: absent");
+    assert_eq!(sent[1].delete_target(), Some(true));
+}
+
+#[tokio::test]
+async fn modifications_apply_immediately() {
+    let si: Seen<ModifyDbInstanceInput> = seen();
+    let sc: Seen<ModifyDbClusterInput> = seen();
+    let (si2, sc2) = (si.clone(), sc.clone());
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::modify_db_instance).then_compute_output(move |req| {
+            si2.lock().unwrap().push(req.clone());
+            ModifyDbInstanceOutput::builder().build()
+        }),
+        mock!(aws_sdk_rds::Client::modify_db_cluster).then_compute_output(move |req| {
+            sc2.lock().unwrap().push(req.clone());
+            ModifyDbClusterOutput::builder().build()
+        }),
+    ]);
+    c.rds
+        .modify_instance_class("ledger-1-green-abc", "db.r6g.2xlarge")
+        .await
+        .unwrap();
+    c.rds
+        .disable_deletion_protection(DbKind::Instance, "orders-pg-old1")
+        .await
+        .unwrap();
+    c.rds
+        .disable_deletion_protection(DbKind::Cluster, "ledger-old1")
+        .await
+        .unwrap();
+    assert_eq!(
+        taken(&si),
+        [
+            ModifyDbInstanceInput::builder()
+                .db_instance_identifier("ledger-1-green-abc")
+                .db_instance_class("db.r6g.2xlarge")
+                .apply_immediately(true)
+                .build()
+                .unwrap(),
+            ModifyDbInstanceInput::builder()
+                .db_instance_identifier("orders-pg-old1")
+                .deletion_protection(false)
+                .apply_immediately(true)
+                .build()
+                .unwrap(),
+        ]
+    );
+    assert_eq!(
+        taken(&sc),
+        [ModifyDbClusterInput::builder()
+            .db_cluster_identifier("ledger-old1")
+            .deletion_protection(false)
+            .apply_immediately(true)
+            .build()
+            .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn databases_are_deleted_without_a_final_snapshot_keeping_automated_backups() {
+    let si: Seen<DeleteDbInstanceInput> = seen();
+    let sc: Seen<DeleteDbClusterInput> = seen();
+    let (si2, sc2) = (si.clone(), sc.clone());
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::delete_db_instance).then_compute_output(move |req| {
+            si2.lock().unwrap().push(req.clone());
+            DeleteDbInstanceOutput::builder().build()
+        }),
+        mock!(aws_sdk_rds::Client::delete_db_cluster).then_compute_output(move |req| {
+            sc2.lock().unwrap().push(req.clone());
+            DeleteDbClusterOutput::builder().build()
+        }),
+    ]);
+    assert_eq!(
+        c.rds.delete_db(DbKind::Instance, "orders-pg-old1").await,
+        Ok(true)
+    );
+    assert_eq!(
+        c.rds.delete_db(DbKind::Cluster, "ledger-old1").await,
+        Ok(true)
+    );
+    assert_eq!(
+        taken(&si),
+        [DeleteDbInstanceInput::builder()
+            .db_instance_identifier("orders-pg-old1")
+            .skip_final_snapshot(true)
+            .delete_automated_backups(false)
+            .build()
+            .unwrap()]
+    );
+    assert_eq!(
+        taken(&sc),
+        [DeleteDbClusterInput::builder()
+            .db_cluster_identifier("ledger-old1")
+            .skip_final_snapshot(true)
+            .build()
+            .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn snapshots_and_tags_carry_the_tags() {
+    let si: Seen<CreateDbSnapshotInput> = seen();
+    let sc: Seen<CreateDbClusterSnapshotInput> = seen();
+    let st: Seen<AddTagsToResourceInput> = seen();
+    let (si2, sc2, st2) = (si.clone(), sc.clone(), st.clone());
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::create_db_snapshot).then_compute_output(move |req| {
+            si2.lock().unwrap().push(req.clone());
+            CreateDbSnapshotOutput::builder().build()
+        }),
+        mock!(aws_sdk_rds::Client::create_db_cluster_snapshot).then_compute_output(move |req| {
+            sc2.lock().unwrap().push(req.clone());
+            CreateDbClusterSnapshotOutput::builder().build()
+        }),
+        mock!(aws_sdk_rds::Client::add_tags_to_resource).then_compute_output(move |req| {
+            st2.lock().unwrap().push(req.clone());
+            AddTagsToResourceOutput::builder().build()
+        }),
+    ]);
+    let tags = map(&[
+        ("bluegreen:managed-by", "rds-bluegreen"),
+        ("bluegreen:old-blue-of", "orders-pg-old1"),
+    ]);
+    let id = "rbg-orders-pg-to-16-4-final";
+    assert_eq!(
+        c.rds
+            .create_snapshot(DbKind::Instance, "orders-pg-old1", id, &tags)
+            .await,
+        Ok(true)
+    );
+    assert_eq!(
+        c.rds
+            .create_snapshot(DbKind::Cluster, "ledger-old1", id, &tags)
+            .await,
+        Ok(true)
+    );
+    c.rds
+        .add_tags(
+            &arn_of("orders-pg-old1"),
+            &map(&[("bluegreen:old-blue-of", DB)]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        taken(&si),
+        [CreateDbSnapshotInput::builder()
+            .db_instance_identifier("orders-pg-old1")
+            .db_snapshot_identifier(id)
+            .tags(tag("bluegreen:managed-by", "rds-bluegreen"))
+            .tags(tag("bluegreen:old-blue-of", "orders-pg-old1"))
+            .build()
+            .unwrap()]
+    );
+    assert_eq!(
+        taken(&sc),
+        [CreateDbClusterSnapshotInput::builder()
+            .db_cluster_identifier("ledger-old1")
+            .db_cluster_snapshot_identifier(id)
+            .tags(tag("bluegreen:managed-by", "rds-bluegreen"))
+            .tags(tag("bluegreen:old-blue-of", "orders-pg-old1"))
+            .build()
+            .unwrap()]
+    );
+    assert_eq!(
+        taken(&st),
+        [AddTagsToResourceInput::builder()
+            .resource_name(arn_of("orders-pg-old1"))
+            .tags(tag("bluegreen:old-blue-of", DB))
+            .build()
+            .unwrap()]
+    );
+}
+
+// ---------------------------------------------------------------- CloudWatch, SNS
+
+#[tokio::test]
+async fn a_statistic_is_asked_of_aws_rds_per_minute_over_the_lookback_and_reduced() {
+    let s: Seen<GetMetricStatisticsInput> = seen();
+    let s2 = s.clone();
+    let c = clients(&[mock!(aws_sdk_cloudwatch::Client::get_metric_statistics)
+        .then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            let points = if req.metric_name() == Some("Empty") {
+                vec![]
+            } else {
+                [(3.0, 9.0), (1.0, 4.0), (2.0, 7.0)]
+                    .into_iter()
+                    .map(|(min, max)| {
+                        Datapoint::builder()
+                            .minimum(min)
+                            .maximum(max)
+                            .average((min + max) / 2.0)
+                            .build()
+                    })
+                    .collect()
+            };
+            GetMetricStatisticsOutput::builder()
+                .set_datapoints(Some(points))
+                .build()
+        })]);
+    let dims = [("DBClusterIdentifier", "ledger-green"), ("Role", "WRITER")];
+    let lookback = Duration::from_secs(300);
+    let max = c
+        .metrics
+        .rds_statistic(
+            "AuroraBinlogReplicaLag",
+            &dims,
+            Stat::Maximum,
+            lookback,
+            now(),
+        )
+        .await;
+    let min = c
+        .metrics
+        .rds_statistic(
+            "FreeStorageSpace",
+            &dims[..1],
+            Stat::Minimum,
+            lookback,
+            now(),
+        )
+        .await;
+    let none = c
+        .metrics
+        .rds_statistic("Empty", &dims, Stat::Maximum, lookback, now())
+        .await;
+    assert_eq!((max, min, none), (Ok(Some(9.0)), Ok(Some(1.0)), Ok(None)));
+    let q = taken(&s);
+    assert_eq!(
+        q[0],
+        GetMetricStatisticsInput::builder()
+            .namespace("AWS/RDS")
+            .metric_name("AuroraBinlogReplicaLag")
+            .dimensions(
+                Dimension::builder()
+                    .name("DBClusterIdentifier")
+                    .value("ledger-green")
+                    .build()
+            )
+            .dimensions(Dimension::builder().name("Role").value("WRITER").build())
+            .start_time(DateTime::from_secs(NOW as i64 - 300))
+            .end_time(DateTime::from_secs(NOW as i64))
+            .period(60)
+            .statistics(Statistic::Maximum)
+            .build()
+            .unwrap()
+    );
+    assert_eq!(q[1].statistics(), [Statistic::Minimum]);
+}
+
+#[tokio::test]
+async fn data_are_put_as_the_sdks_datums() {
+    let s: Seen<PutMetricDataInput> = seen();
+    let s2 = s.clone();
+    let c = clients(&[
+        mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            PutMetricDataOutput::builder().build()
+        }),
+    ]);
+    let dims = [
+        ("DBIdentifier", DB),
+        ("Trigger", "alarm"),
+        ("Outcome", "failed"),
+    ];
+    c.metrics
+        .put(
+            "RdsBlueGreen",
+            vec![
+                Datum::new("Remediations", 1.0, Unit::Count, &dims, now()),
+                Datum::new("UpgradeSeconds", 4200.0, Unit::Seconds, &dims[..1], now()),
+            ],
+        )
+        .await
+        .unwrap();
+    let dim = |k: &str, v: &str| Dimension::builder().name(k).value(v).build();
+    assert_eq!(
+        taken(&s),
+        [PutMetricDataInput::builder()
+            .namespace("RdsBlueGreen")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("Remediations")
+                    .value(1.0)
+                    .unit(StandardUnit::Count)
+                    .timestamp(DateTime::from_secs(NOW as i64))
+                    .dimensions(dim("DBIdentifier", DB))
+                    .dimensions(dim("Trigger", "alarm"))
+                    .dimensions(dim("Outcome", "failed"))
+                    .build()
+            )
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("UpgradeSeconds")
+                    .value(4200.0)
+                    .unit(StandardUnit::Seconds)
+                    .timestamp(DateTime::from_secs(NOW as i64))
+                    .dimensions(dim("DBIdentifier", DB))
+                    .build()
+            )
+            .build()
+            .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn a_notification_carries_its_attributes_as_strings() {
+    let s: Seen<PublishInput> = seen();
+    let s2 = s.clone();
+    let c = clients(&[
+        mock!(aws_sdk_sns::Client::publish).then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            PublishOutput::builder().message_id("m-1").build()
+        }),
+    ]);
+    let id = c
+        .notifier
+        .publish(
+            TOPIC_ARN,
+            "[rds-bluegreen] orders-pg 13.15 -> 16.4: succeeded",
+            "{\"milestone\":\"succeeded\"}",
+            &[("milestone", "succeeded"), ("db_identifier", DB)],
+        )
+        .await;
+    assert_eq!(id.as_deref(), Ok("m-1"));
+    let attr = |v: &str| {
+        MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v)
+            .build()
+            .unwrap()
+    };
+    assert_eq!(
+        taken(&s),
+        [PublishInput::builder()
+            .topic_arn(TOPIC_ARN)
+            .subject("[rds-bluegreen] orders-pg 13.15 -> 16.4: succeeded")
+            .message("{\"milestone\":\"succeeded\"}")
+            .message_attributes("milestone", attr("succeeded"))
+            .message_attributes("db_identifier", attr(DB))
+            .build()
+            .unwrap()]
+    );
+}
+
+// ---------------------------------------------------------------- the reads
+
+fn param(name: &str, value: Option<&str>) -> Parameter {
+    Parameter::builder()
+        .parameter_name(name)
+        .set_parameter_value(value.map(str::to_string))
+        .build()
+}
+
+/// DescribeDBParameters in pages of two, the marker the next index, like RDS.
+fn paged_parameters(s: Seen<DescribeDbParametersInput>, all: Vec<Parameter>) -> Rule {
+    mock!(aws_sdk_rds::Client::describe_db_parameters).then_compute_output(move |req| {
+        s.lock().unwrap().push(req.clone());
+        let from: usize = req.marker().map_or(0, |m| m.parse().unwrap());
+        let page: Vec<Parameter> = all.iter().skip(from).take(2).cloned().collect();
+        DescribeDbParametersOutput::builder()
+            .set_parameters(Some(page))
+            .set_marker((from + 2 < all.len()).then(|| (from + 2).to_string()))
+            .build()
+    })
+}
+
+fn orders_pg_parameters() -> Vec<Parameter> {
+    vec![
+        param("autovacuum", Some("1")),
+        param("max_logical_replication_workers", Some("8")),
+        param("max_replication_slots", Some("20")),
+        param("max_wal_senders", Some("20")),
+        param("max_worker_processes", Some("16")),
+        param("rds.logical_replication", Some("1")),
+        param("shared_preload_libraries", Some("pg_stat_statements")),
+        param("work_mem", Some("8192")),
+        // A parameter RDS lists without a value (engine default).
+        param("wal_sender_timeout", None),
+    ]
+}
+
+#[tokio::test]
+async fn an_instance_is_exported_with_the_parameters_that_matter_read_across_every_page() {
+    let (si, sp): (
+        Seen<DescribeDbInstancesInput>,
+        Seen<DescribeDbParametersInput>,
+    ) = (seen(), seen());
+    let si2 = si.clone();
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_output(move |req| {
+            si2.lock().unwrap().push(req.clone());
+            DescribeDbInstancesOutput::builder()
+                .db_instances(instance(DB, "13.15", BLUE_RID))
+                .build()
+        }),
+        paged_parameters(sp.clone(), orders_pg_parameters()),
+    ]);
+    let source = c
+        .rds
+        .find_source(&DbRef::parse(SOURCE_ARN).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        source,
+        SourceDb {
+            kind: DbKind::Instance,
+            identifier: DB.into(),
+            arn: SOURCE_ARN.into(),
+            resource_id: Some(BLUE_RID.into()),
+            engine: Engine::Postgres,
+            engine_version: "13.15".into(),
+            status: "available".into(),
+            instance_class: Some("db.r6g.large".into()),
+            multi_az: true,
+            multi_az_db_cluster: false,
+            endpoint: Some("orders-pg.c9akciq32.us-east-1.rds.amazonaws.com".into()),
+            port: Some(5432),
+            backup_retention_days: 7,
+            deletion_protection: true,
+            storage_encrypted: true,
+            allocated_storage_gib: Some(100),
+            parameter_groups: vec![Membership::new("orders-pg13", "in-sync")],
+            cluster_parameter_group: None,
+            option_groups: vec![Membership::new("default:postgres-13", "in-sync")],
+            managed_master_password: false,
+            read_replicas: vec![],
+            topology: Default::default(),
+            replica_source: None,
+            members: vec![],
+            tags: map(&[("team", "payments"), ("bluegreen:managed", "true")]),
+            parameters: map(&[
+                ("max_logical_replication_workers", "8"),
+                ("max_replication_slots", "20"),
+                ("max_wal_senders", "20"),
+                ("max_worker_processes", "16"),
+                ("rds.logical_replication", "1"),
+                ("shared_preload_libraries", "pg_stat_statements"),
+            ]),
+        }
+    );
+    // The ARN named an instance: no cluster lookup (no rule answers one).
+    assert_eq!(
+        taken(&si)
+            .iter()
+            .map(|r| r.db_instance_identifier().unwrap().to_string())
+            .collect::<Vec<_>>(),
+        [DB]
+    );
+    let markers: Vec<Option<String>> = taken(&sp)
+        .iter()
+        .map(|r| r.marker().map(str::to_string))
+        .collect();
+    assert_eq!(
+        markers,
+        [
+            None,
+            Some("2".into()),
+            Some("4".into()),
+            Some("6".into()),
+            Some("8".into())
+        ],
+        "every page"
+    );
+}
+
+#[tokio::test]
+async fn a_bare_name_that_is_no_instance_is_looked_up_as_a_cluster() {
+    let s: Seen<DescribeDbClustersInput> = seen();
+    let s2 = s.clone();
+    let c = clients(&[
+        refuse("rds:DescribeDBInstances", 404, "DBInstanceNotFound"),
+        mock!(aws_sdk_rds::Client::describe_db_clusters).then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            DescribeDbClustersOutput::builder()
+                .db_clusters(cluster("ledger", "13.15", &[]))
+                .build()
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_cluster_parameters)
+            .then_output(|| DescribeDbClusterParametersOutput::builder().build()),
+    ]);
+    let source = c
+        .rds
+        .find_source(&DbRef::parse("ledger").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(source.kind, DbKind::Cluster);
+    assert_eq!(source.resource_id.as_deref(), Some("cluster-LEDGER"));
+    assert_eq!(taken(&s)[0].db_cluster_identifier(), Some("ledger"));
+}
+
+#[tokio::test]
+async fn a_cluster_member_named_alone_is_its_cluster_with_the_writers_groups_the_cluster_group_winning(
+) {
+    let mut member = instance("ledger-instance-2", "13.15", "db-LEDGER2");
+    member.db_cluster_identifier = Some("ledger".into());
+    let mut writer = instance("ledger-instance-1", "13.15", "db-LEDGER1");
+    writer.db_cluster_identifier = Some("ledger".into());
+    writer.db_parameter_groups = Some(vec![aws_sdk_rds::types::DbParameterGroupStatus::builder()
+        .db_parameter_group_name("default.aurora-postgresql13")
+        .parameter_apply_status("in-sync")
+        .build()]);
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_output(move |req| {
+            let db = match req.db_instance_identifier() {
+                Some("ledger-instance-1") => writer.clone(),
+                _ => member.clone(),
+            };
+            DescribeDbInstancesOutput::builder()
+                .db_instances(db)
+                .build()
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_clusters).then_output(|| {
+            DescribeDbClustersOutput::builder()
+                .db_clusters(cluster(
+                    "ledger",
+                    "13.15",
+                    &["ledger-instance-1", "ledger-instance-2"],
+                ))
+                .build()
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_cluster_parameters).then_output(|| {
+            DescribeDbClusterParametersOutput::builder()
+                .parameters(param("rds.logical_replication", Some("1")))
+                .parameters(param("max_replication_slots", Some("20")))
+                .build()
+        }),
+        paged_parameters(
+            seen(),
+            vec![
+                param("max_worker_processes", Some("16")),
+                param("rds.logical_replication", Some("0")),
+            ],
+        ),
+    ]);
+    let source = c
+        .rds
+        .find_source(&DbRef::parse("ledger-instance-2").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(source.identifier, "ledger");
+    assert_eq!(source.kind, DbKind::Cluster);
+    assert_eq!(source.members, ["ledger-instance-1", "ledger-instance-2"]);
+    assert_eq!(
+        source.cluster_parameter_group,
+        Some(Membership::new("ledger-apg13", "in-sync"))
+    );
+    assert_eq!(
+        source.parameter_groups,
+        [Membership::new("default.aurora-postgresql13", "in-sync")]
+    );
+    assert_eq!(
+        source.parameters,
+        map(&[
+            ("max_replication_slots", "20"),
+            ("max_worker_processes", "16"),
+            ("rds.logical_replication", "1"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn engine_versions_are_asked_with_include_all_and_read_with_their_targets() {
+    let s: Seen<DescribeDbEngineVersionsInput> = seen();
+    let s2 = s.clone();
+    let c = clients(&[mock!(aws_sdk_rds::Client::describe_db_engine_versions)
+        .then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            DescribeDbEngineVersionsOutput::builder()
+                .db_engine_versions(
+                    DbEngineVersion::builder()
+                        .engine("postgres")
+                        .engine_version("13.15")
+                        .db_parameter_group_family("postgres13")
+                        .status("deprecated")
+                        .valid_upgrade_target(
+                            UpgradeTarget::builder()
+                                .engine_version("13.16")
+                                .is_major_version_upgrade(false)
+                                .build(),
+                        )
+                        .valid_upgrade_target(
+                            UpgradeTarget::builder()
+                                .engine_version("16.4")
+                                .is_major_version_upgrade(true)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })]);
+    let v = c
+        .rds
+        .engine_version(&Engine::Postgres, "13.15")
+        .await
+        .unwrap();
+    assert_eq!(
+        v,
+        Some(EngineVersionInfo {
+            version: "13.15".into(),
+            family: "postgres13".into(),
+            status: "deprecated".into(),
+            valid_upgrade_targets: vec![
+                Target {
+                    version: "13.16".into(),
+                    is_major: false
+                },
+                Target {
+                    version: "16.4".into(),
+                    is_major: true
+                },
+            ],
+        })
+    );
+    // A minor AWS has deprecated is listed only with IncludeAll.
+    assert_eq!(
+        taken(&s),
+        [DescribeDbEngineVersionsInput::builder()
+            .engine("postgres")
+            .engine_version("13.15")
+            .include_all(true)
+            .build()
+            .unwrap()]
+    );
+    // Another version than the one asked for is not taken for it.
+    assert_eq!(
+        c.rds.engine_version(&Engine::Postgres, "13.1").await,
+        Ok(None)
+    );
+}
+
+#[tokio::test]
+async fn deployments_are_found_by_filter_across_every_page() {
+    let s: Seen<DescribeBlueGreenDeploymentsInput> = seen();
+    let s2 = s.clone();
+    let c = clients(
+        &[
+            mock!(aws_sdk_rds::Client::describe_blue_green_deployments).then_compute_output(
+                move |req| {
+                    s2.lock().unwrap().push(req.clone());
+                    let mut other = deployment();
+                    other.blue_green_deployment_name = Some("rbg-orders-pg-to-16-4-copy".into());
+                    match req.marker() {
+                        None => DescribeBlueGreenDeploymentsOutput::builder()
+                            .blue_green_deployments(other)
+                            .marker("1")
+                            .build(),
+                        Some(_) => DescribeBlueGreenDeploymentsOutput::builder()
+                            .blue_green_deployments(deployment())
+                            .build(),
+                    }
+                },
+            ),
+        ],
+    );
+    assert_eq!(c.rds.all_deployments().await.unwrap().len(), 2);
+    assert_eq!(
+        c.rds
+            .deployments_for_source(SOURCE_ARN)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let ours = c.rds.deployment_by_name(DEPLOYMENT_NAME).await.unwrap();
+    assert_eq!(
+        ours.map(|d| d.name),
+        Some(DEPLOYMENT_NAME.into()),
+        "the exact name"
+    );
+    let filters: Vec<Vec<Filter>> = taken(&s)
+        .iter()
+        .filter(|r| r.marker().is_none())
+        .map(|r| r.filters().to_vec())
+        .collect();
+    assert_eq!(
+        filters,
+        [
+            vec![],
+            vec![Filter::builder().name("source").values(SOURCE_ARN).build()],
+            vec![Filter::builder()
+                .name("blue-green-deployment-name")
+                .values(DEPLOYMENT_NAME)
+                .build()],
+        ]
+    );
+    assert_eq!(taken(&s).len(), 6, "two pages each");
+}
+
+#[tokio::test]
+async fn a_database_is_found_by_its_resource_id_whatever_its_name() {
+    let si: Seen<DescribeDbInstancesInput> = seen();
+    let sc: Seen<DescribeDbClustersInput> = seen();
+    let (si2, sc2) = (si.clone(), sc.clone());
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_output(move |req| {
+            si2.lock().unwrap().push(req.clone());
+            DescribeDbInstancesOutput::builder()
+                .db_instances(instance("orders-pg-old2", "13.15", BLUE_RID))
+                .build()
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_clusters).then_compute_output(move |req| {
+            sc2.lock().unwrap().push(req.clone());
+            DescribeDbClustersOutput::builder()
+                .db_clusters(cluster("ledger-old1", "13.15", &[]))
+                .build()
+        }),
+    ]);
+    let old = c
+        .rds
+        .describe_by_resource_id(DbKind::Instance, BLUE_RID)
+        .await
+        .unwrap();
+    assert_eq!(old.map(|d| d.identifier), Some("orders-pg-old2".into()));
+    let none = c
+        .rds
+        .describe_by_resource_id(DbKind::Instance, "db-SOMEONEELSE")
+        .await;
+    assert_eq!(none, Ok(None), "only the database that carries it");
+    let old = c
+        .rds
+        .describe_by_resource_id(DbKind::Cluster, "cluster-LEDGER-OLD1")
+        .await
+        .unwrap();
+    assert_eq!(old.map(|d| d.identifier), Some("ledger-old1".into()));
+    assert_eq!(
+        taken(&si)[0].filters(),
+        [Filter::builder()
+            .name("dbi-resource-id")
+            .values(BLUE_RID)
+            .build()]
+    );
+    assert_eq!(
+        taken(&sc)[0].filters(),
+        [Filter::builder()
+            .name("db-cluster-resource-id")
+            .values("cluster-LEDGER-OLD1")
+            .build()]
+    );
+}
+
+#[tokio::test]
+async fn fleet_candidates_page_through_every_instance_and_cluster() {
+    let si: Seen<DescribeDbInstancesInput> = seen();
+    let sc: Seen<DescribeDbClustersInput> = seen();
+    let (si2, sc2) = (si.clone(), sc.clone());
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_compute_output(move |req| {
+            si2.lock().unwrap().push(req.clone());
+            let mut member = instance("ledger-1", "13.12", "db-L1");
+            member.engine = Some("aurora-postgresql".into());
+            member.db_cluster_identifier = Some("ledger".into());
+            let mut replica = instance("a-pg-replica", "13.15", "db-R");
+            replica.read_replica_source_db_instance_identifier = Some("a-pg".into());
+            match req.marker() {
+                None => DescribeDbInstancesOutput::builder()
+                    .db_instances(instance("a-pg", "13.15", "db-A"))
+                    .db_instances(replica)
+                    .marker("2")
+                    .build(),
+                Some(_) => DescribeDbInstancesOutput::builder()
+                    .db_instances(member)
+                    .build(),
+            }
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_clusters).then_compute_output(move |req| {
+            sc2.lock().unwrap().push(req.clone());
+            DescribeDbClustersOutput::builder()
+                .db_clusters(cluster("ledger", "13.12", &["ledger-1"]))
+                .build()
+        }),
+    ]);
+    let all = c.rds.fleet_candidates().await.unwrap();
+    let candidate = |id: &str, kind, engine: &str, version: &str| Candidate {
+        identifier: id.into(),
+        kind,
+        engine: engine.into(),
+        engine_version: version.into(),
+        tags: map(&[("team", "payments"), ("bluegreen:managed", "true")]),
+        replica_of: None,
+        cluster: None,
+    };
+    assert_eq!(
+        all,
+        [
+            candidate("a-pg", DbKind::Instance, "postgres", "13.15"),
+            Candidate {
+                replica_of: Some("a-pg".into()),
+                ..candidate("a-pg-replica", DbKind::Instance, "postgres", "13.15")
+            },
+            Candidate {
+                cluster: Some("ledger".into()),
+                ..candidate("ledger-1", DbKind::Instance, "aurora-postgresql", "13.12")
+            },
+            Candidate {
+                tags: map(&[("bluegreen:managed", "true")]),
+                ..candidate("ledger", DbKind::Cluster, "aurora-postgresql", "13.12")
+            },
+        ]
+    );
+    let pages: Vec<(Option<i32>, Option<String>)> = taken(&si)
+        .iter()
+        .map(|r| (r.max_records(), r.marker().map(str::to_string)))
+        .collect();
+    assert_eq!(pages, [(Some(100), None), (Some(100), Some("2".into()))]);
+    assert_eq!(taken(&sc)[0].max_records(), Some(100));
+}
+
+#[tokio::test]
+async fn green_members_are_read_with_their_class_and_pending_class() {
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| {
+            let mut green = instance(GREEN, "16.4", "db-G");
+            green.db_instance_status = Some("modifying".into());
+            green.pending_modified_values = Some(
+                PendingModifiedValues::builder()
+                    .db_instance_class("db.r6g.2xlarge")
+                    .build(),
+            );
+            DescribeDbInstancesOutput::builder()
+                .db_instances(green)
+                .build()
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_clusters).then_output(|| {
+            DescribeDbClustersOutput::builder()
+                .db_clusters(cluster("ledger-green", "16.4", &[]))
+                .build()
+        }),
+    ]);
+    let members = c
+        .rds
+        .member_statuses(&[
+            GREEN_ARN.into(),
+            cluster_arn_of("ledger-green"),
+            "not an arn".into(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        members,
+        [
+            MemberStatus {
+                arn: GREEN_ARN.into(),
+                status: "modifying".into(),
+                instance_class: Some("db.r6g.large".into()),
+                pending_instance_class: Some("db.r6g.2xlarge".into()),
+            },
+            MemberStatus {
+                arn: cluster_arn_of("ledger-green"),
+                status: "available".into(),
+                ..MemberStatus::default()
+            },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn pending_maintenance_is_read_as_lines() {
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_pending_maintenance_actions).then_output(|| {
+            DescribePendingMaintenanceActionsOutput::builder()
+                .pending_maintenance_actions(
+                    ResourcePendingMaintenanceActions::builder()
+                        .resource_identifier(SOURCE_ARN)
+                        .pending_maintenance_action_details(
+                            PendingMaintenanceAction::builder()
+                                .action("system-update")
+                                .description("New Operating System update is available")
+                                .build(),
+                        )
+                        .pending_maintenance_action_details(
+                            PendingMaintenanceAction::builder()
+                                .action("db-upgrade")
+                                .auto_applied_after_date(DateTime::from_secs(NOW as i64))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        }),
+    ]);
+    assert_eq!(
+        c.rds.pending_maintenance(SOURCE_ARN).await.unwrap(),
+        [
+            "system-update (New Operating System update is available)".to_string(),
+            "db-upgrade, auto-applied after 2026-11-24T17:05:00Z".to_string(),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- Step Functions
+
+#[tokio::test]
+async fn an_execution_is_started_by_name_and_read_as_it_stands() {
+    let s: Seen<StartExecutionInput> = seen();
+    let s2 = s.clone();
+    let arn = bluegreen_aws::sfn::execution_arn(MACHINE, "wave-1-u0001");
+    let described = |status: ExecutionStatus, output: Option<&'static str>| {
+        let arn = arn.clone();
+        mock!(aws_sdk_sfn::Client::describe_execution).then_output(move || {
+            DescribeExecutionOutput::builder()
+                .execution_arn(&arn)
+                .state_machine_arn(MACHINE)
+                .status(status.clone())
+                .start_date(DateTime::from_secs(0))
+                .set_output(output.map(str::to_string))
+                .error("PrecheckFailed")
+                .cause("1 precheck(s) failed")
+                .build()
+                .unwrap()
+        })
+    };
+    let start = mock!(aws_sdk_sfn::Client::start_execution).then_compute_output(move |req| {
+        s2.lock().unwrap().push(req.clone());
+        StartExecutionOutput::builder()
+            .execution_arn("arn:from:the:answer")
+            .start_date(DateTime::from_secs(0))
+            .build()
+            .unwrap()
+    });
+    let x = executions(&[start]);
+    assert_eq!(
+        x.start(MACHINE, "wave-1-u0001", "{\"a\":1}")
+            .await
+            .as_deref(),
+        Ok("arn:from:the:answer")
+    );
+    assert_eq!(
+        taken(&s),
+        [StartExecutionInput::builder()
+            .state_machine_arn(MACHINE)
+            .name("wave-1-u0001")
+            .input("{\"a\":1}")
+            .build()
+            .unwrap()]
+    );
+    let status = |status: ExecutionStatus, output: Option<&'static str>| {
+        let x = executions(&[described(status, output)]);
+        let arn = arn.clone();
+        async move { x.status(&arn).await.unwrap() }
+    };
+    assert_eq!(
+        status(ExecutionStatus::Running, None).await,
+        ChildStatus::Running
+    );
+    assert_eq!(
+        status(ExecutionStatus::PendingRedrive, None).await,
+        ChildStatus::Running
+    );
+    match status(
+        ExecutionStatus::Succeeded,
+        Some("{\"route\": \"prepare\", \"request\": {\"db_identifier\": \"x\", \"target_engine_version\": \"16.4\"}}"),
+    )
+    .await
+    {
+        ChildStatus::Succeeded(run) => assert_eq!(run.request.unwrap().db_identifier, "x"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        status(ExecutionStatus::Succeeded, Some("\"not a run\"")).await,
+        ChildStatus::Unreadable(_)
+    ));
+    assert_eq!(
+        status(ExecutionStatus::Failed, None).await,
+        ChildStatus::Failed {
+            error: "PrecheckFailed".into(),
+            cause: "1 precheck(s) failed".into()
+        }
+    );
+    assert_eq!(
+        status(ExecutionStatus::Aborted, None).await,
+        ChildStatus::Ended("ABORTED".into())
+    );
+}

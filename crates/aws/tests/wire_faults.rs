@@ -1,0 +1,790 @@
+//! Every adapter operation against AWS trouble on the wire: HTTP 500/503, a proxy's 502 page,
+//! a reset connection, a connect timeout, no answer at all, each in the service's own
+//! protocol and through the SDK's own parsing. Each becomes the retryable `AwsUnavailable`
+//! naming the AWS call; throttling becomes `Throttled`; the not-found answers each adapter
+//! maps to `Ok(None)` / `Ok(false)` do so; an error retrying will not fix is
+//! `AwsRequestFailed`. (How the workers behave on these errors: crates/workers/tests/faults.rs.)
+
+mod wire;
+
+use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput;
+use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+use aws_smithy_mocks::{mock, Rule};
+use bluegreen_aws::ports::{Datum, Stat, Unit};
+use bluegreen_aws::{Clients, Executions};
+use bluegreen_domain::engine::Engine;
+use bluegreen_domain::plan::CreatePlan;
+use bluegreen_domain::request::{DbKind, DbRef};
+use bluegreen_domain::WorkerError;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+use wire::*;
+
+type Outcome = Result<(), WorkerError>;
+type Run = Box<dyn Fn(Clients, Executions) -> Pin<Box<dyn Future<Output = Outcome>>>>;
+
+/// One adapter call, and the AWS operation of it that fails (`healthy` answers the calls it
+/// makes before that one).
+struct Case {
+    call: &'static str,
+    op: &'static str,
+    healthy: fn() -> Vec<Rule>,
+    run: Run,
+}
+
+fn case<F, Fut>(call: &'static str, op: &'static str, healthy: fn() -> Vec<Rule>, run: F) -> Case
+where
+    F: Fn(Clients, Executions) -> Fut + 'static,
+    Fut: Future<Output = Outcome> + 'static,
+{
+    Case {
+        call,
+        op,
+        healthy,
+        run: Box::new(move |c, x| Box::pin(run(c, x))),
+    }
+}
+
+fn nothing() -> Vec<Rule> {
+    Vec::new()
+}
+
+fn no_instance() -> Vec<Rule> {
+    vec![refuse("rds:DescribeDBInstances", 404, "DBInstanceNotFound")]
+}
+
+fn the_instance() -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| {
+            DescribeDbInstancesOutput::builder()
+                .db_instances(instance(DB, "13.15", BLUE_RID))
+                .build()
+        }),
+    ]
+}
+
+fn no_instances_listed() -> Vec<Rule> {
+    vec![mock!(aws_sdk_rds::Client::describe_db_instances)
+        .then_output(|| DescribeDbInstancesOutput::builder().build())]
+}
+
+fn a_cluster_without_members() -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_rds::Client::describe_db_clusters).then_output(|| {
+            DescribeDbClustersOutput::builder()
+                .db_clusters(cluster("ledger", "13.15", &[]))
+                .build()
+        }),
+    ]
+}
+
+fn delete_already_started() -> Vec<Rule> {
+    vec![refuse(
+        "rds:DeleteDBInstance",
+        400,
+        "InvalidDBInstanceState",
+    )]
+}
+
+fn cluster_delete_already_started() -> Vec<Rule> {
+    vec![refuse(
+        "rds:DeleteDBCluster",
+        400,
+        "InvalidDBClusterStateFault",
+    )]
+}
+
+fn plan() -> CreatePlan {
+    CreatePlan {
+        deployment_name: DEPLOYMENT_NAME.into(),
+        source_arn: SOURCE_ARN.into(),
+        target_engine_version: "16.4".into(),
+        is_major_upgrade: true,
+        target_db_parameter_group_name: Some("orders-pg16".into()),
+        target_db_cluster_parameter_group_name: None,
+        target_db_instance_class: None,
+        green_instance_class: None,
+        tags: BTreeMap::from([("bluegreen:managed-by".into(), "rds-bluegreen".into())]),
+    }
+}
+
+fn marker() -> BTreeMap<String, String> {
+    BTreeMap::from([("bluegreen:old-blue-of".into(), DB.into())])
+}
+
+fn name(n: &str) -> DbRef {
+    DbRef::parse(n).expect("a valid reference")
+}
+
+/// Every adapter call, each AWS operation it makes.
+fn cases() -> Vec<Case> {
+    use DbKind::{Cluster, Instance};
+    vec![
+        case(
+            "find_source",
+            "rds:DescribeDBInstances",
+            nothing,
+            |c, _| async move { c.rds.find_source(&name(DB)).await.map(drop) },
+        ),
+        case(
+            "find_source (no such instance)",
+            "rds:DescribeDBClusters",
+            no_instance,
+            |c, _| async move { c.rds.find_source(&name(DB)).await.map(drop) },
+        ),
+        case(
+            "find_source (its parameters)",
+            "rds:DescribeDBParameters",
+            the_instance,
+            |c, _| async move { c.rds.find_source(&name(DB)).await.map(drop) },
+        ),
+        case(
+            "find_source (a cluster's parameters)",
+            "rds:DescribeDBClusterParameters",
+            a_cluster_without_members,
+            |c, _| async move {
+                c.rds
+                    .find_source(&name(&cluster_arn_of("ledger")))
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "describe instance",
+            "rds:DescribeDBInstances",
+            nothing,
+            |c, _| async move { c.rds.describe(Instance, DB).await.map(drop) },
+        ),
+        case(
+            "describe cluster",
+            "rds:DescribeDBClusters",
+            nothing,
+            |c, _| async move { c.rds.describe(Cluster, "ledger").await.map(drop) },
+        ),
+        case(
+            "describe_by_resource_id instance",
+            "rds:DescribeDBInstances",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .describe_by_resource_id(Instance, BLUE_RID)
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "describe_by_resource_id cluster",
+            "rds:DescribeDBClusters",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .describe_by_resource_id(Cluster, "cluster-LEDGER")
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "parameters",
+            "rds:DescribeDBParameters",
+            nothing,
+            |c, _| async move { c.rds.parameters("orders-pg13", false).await.map(drop) },
+        ),
+        case(
+            "parameters (cluster)",
+            "rds:DescribeDBClusterParameters",
+            nothing,
+            |c, _| async move { c.rds.parameters("ledger-apg13", true).await.map(drop) },
+        ),
+        case(
+            "engine_version",
+            "rds:DescribeDBEngineVersions",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .engine_version(&Engine::Postgres, "13.15")
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "parameter_group",
+            "rds:DescribeDBParameterGroups",
+            nothing,
+            |c, _| async move { c.rds.parameter_group("orders-pg16", false).await.map(drop) },
+        ),
+        case(
+            "parameter_group (cluster)",
+            "rds:DescribeDBClusterParameterGroups",
+            nothing,
+            |c, _| async move { c.rds.parameter_group("ledger-apg16", true).await.map(drop) },
+        ),
+        case(
+            "deployments_for_source",
+            "rds:DescribeBlueGreenDeployments",
+            nothing,
+            |c, _| async move { c.rds.deployments_for_source(SOURCE_ARN).await.map(drop) },
+        ),
+        case(
+            "deployment_by_name",
+            "rds:DescribeBlueGreenDeployments",
+            nothing,
+            |c, _| async move { c.rds.deployment_by_name(DEPLOYMENT_NAME).await.map(drop) },
+        ),
+        case(
+            "all_deployments",
+            "rds:DescribeBlueGreenDeployments",
+            nothing,
+            |c, _| async move { c.rds.all_deployments().await.map(drop) },
+        ),
+        case(
+            "fleet_candidates",
+            "rds:DescribeDBInstances",
+            nothing,
+            |c, _| async move { c.rds.fleet_candidates().await.map(drop) },
+        ),
+        case(
+            "fleet_candidates (the clusters)",
+            "rds:DescribeDBClusters",
+            no_instances_listed,
+            |c, _| async move { c.rds.fleet_candidates().await.map(drop) },
+        ),
+        case(
+            "pending_maintenance",
+            "rds:DescribePendingMaintenanceActions",
+            nothing,
+            |c, _| async move { c.rds.pending_maintenance(SOURCE_ARN).await.map(drop) },
+        ),
+        case(
+            "create_deployment",
+            "rds:CreateBlueGreenDeployment",
+            nothing,
+            |c, _| async move { c.rds.create_deployment(&plan()).await.map(drop) },
+        ),
+        case(
+            "member_statuses (instance)",
+            "rds:DescribeDBInstances",
+            nothing,
+            |c, _| async move { c.rds.member_statuses(&[GREEN_ARN.into()]).await.map(drop) },
+        ),
+        case(
+            "member_statuses (cluster)",
+            "rds:DescribeDBClusters",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .member_statuses(&[cluster_arn_of("ledger-green")])
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "modify_instance_class",
+            "rds:ModifyDBInstance",
+            nothing,
+            |c, _| async move { c.rds.modify_instance_class(GREEN, "db.r6g.2xlarge").await },
+        ),
+        case(
+            "add_tags",
+            "rds:AddTagsToResource",
+            nothing,
+            |c, _| async move { c.rds.add_tags(&arn_of("orders-pg-old1"), &marker()).await },
+        ),
+        case(
+            "switchover",
+            "rds:SwitchoverBlueGreenDeployment",
+            nothing,
+            |c, _| async move { c.rds.switchover(DEPLOYMENT_ID, 300).await },
+        ),
+        case(
+            "delete_deployment",
+            "rds:DeleteBlueGreenDeployment",
+            nothing,
+            |c, _| async move { c.rds.delete_deployment(DEPLOYMENT_ID, true).await.map(drop) },
+        ),
+        case(
+            "disable_deletion_protection instance",
+            "rds:ModifyDBInstance",
+            nothing,
+            |c, _| async move { c.rds.disable_deletion_protection(Instance, GREEN).await },
+        ),
+        case(
+            "disable_deletion_protection cluster",
+            "rds:ModifyDBCluster",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .disable_deletion_protection(Cluster, "ledger-old1")
+                    .await
+            },
+        ),
+        case(
+            "create_snapshot instance",
+            "rds:CreateDBSnapshot",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .create_snapshot(Instance, "orders-pg-old1", "rbg-final", &marker())
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "create_snapshot cluster",
+            "rds:CreateDBClusterSnapshot",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .create_snapshot(Cluster, "ledger-old1", "rbg-final", &marker())
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "snapshot_status instance",
+            "rds:DescribeDBSnapshots",
+            nothing,
+            |c, _| async move { c.rds.snapshot_status(Instance, "rbg-final").await.map(drop) },
+        ),
+        case(
+            "snapshot_status cluster",
+            "rds:DescribeDBClusterSnapshots",
+            nothing,
+            |c, _| async move { c.rds.snapshot_status(Cluster, "rbg-final").await.map(drop) },
+        ),
+        case(
+            "delete_db instance",
+            "rds:DeleteDBInstance",
+            nothing,
+            |c, _| async move { c.rds.delete_db(Instance, "orders-pg-old1").await.map(drop) },
+        ),
+        case(
+            "delete_db instance (already being deleted?)",
+            "rds:DescribeDBInstances",
+            delete_already_started,
+            |c, _| async move { c.rds.delete_db(Instance, "orders-pg-old1").await.map(drop) },
+        ),
+        case(
+            "delete_db cluster",
+            "rds:DeleteDBCluster",
+            nothing,
+            |c, _| async move { c.rds.delete_db(Cluster, "ledger-old1").await.map(drop) },
+        ),
+        case(
+            "delete_db cluster (already being deleted?)",
+            "rds:DescribeDBClusters",
+            cluster_delete_already_started,
+            |c, _| async move { c.rds.delete_db(Cluster, "ledger-old1").await.map(drop) },
+        ),
+        case(
+            "rds_statistic",
+            "cloudwatch:GetMetricStatistics",
+            nothing,
+            |c, _| async move {
+                c.metrics
+                    .rds_statistic(
+                        "ReplicaLag",
+                        &[("DBInstanceIdentifier", GREEN)],
+                        Stat::Maximum,
+                        Duration::from_secs(300),
+                        SystemTime::now(),
+                    )
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "put",
+            "cloudwatch:PutMetricData",
+            nothing,
+            |c, _| async move {
+                c.metrics
+                    .put(
+                        "RdsBlueGreen",
+                        vec![Datum::new(
+                            "Remediations",
+                            1.0,
+                            Unit::Count,
+                            &[("DBIdentifier", DB)],
+                            SystemTime::now(),
+                        )],
+                    )
+                    .await
+            },
+        ),
+        case("publish", "sns:Publish", nothing, |c, _| async move {
+            c.notifier
+                .publish(TOPIC_ARN, "subject", "{}", &[("milestone", "started")])
+                .await
+                .map(drop)
+        }),
+        case(
+            "start",
+            "states:StartExecution",
+            nothing,
+            |_, x| async move { x.start(MACHINE, "wave-1-u0001", "{}").await.map(drop) },
+        ),
+        case(
+            "status",
+            "states:DescribeExecution",
+            nothing,
+            |_, x| async move {
+                x.status(&bluegreen_aws::sfn::execution_arn(MACHINE, "wave-1-u0001"))
+                    .await
+                    .map(drop)
+            },
+        ),
+    ]
+}
+
+/// Every AWS operation an adapter makes.
+const OPERATIONS: [&str; 26] = [
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBParameters",
+    "rds:DescribeDBClusterParameters",
+    "rds:DescribeDBEngineVersions",
+    "rds:DescribeDBParameterGroups",
+    "rds:DescribeDBClusterParameterGroups",
+    "rds:DescribeBlueGreenDeployments",
+    "rds:DescribePendingMaintenanceActions",
+    "rds:CreateBlueGreenDeployment",
+    "rds:ModifyDBInstance",
+    "rds:ModifyDBCluster",
+    "rds:AddTagsToResource",
+    "rds:SwitchoverBlueGreenDeployment",
+    "rds:DeleteBlueGreenDeployment",
+    "rds:CreateDBSnapshot",
+    "rds:CreateDBClusterSnapshot",
+    "rds:DescribeDBSnapshots",
+    "rds:DescribeDBClusterSnapshots",
+    "rds:DeleteDBInstance",
+    "rds:DeleteDBCluster",
+    "cloudwatch:GetMetricStatistics",
+    "cloudwatch:PutMetricData",
+    "sns:Publish",
+    "states:StartExecution",
+    "states:DescribeExecution",
+];
+
+/// Runs every case with the failing operation answered by `answer`; what each ended with.
+async fn each_case(answer: impl Fn(&str) -> Rule) -> Vec<(String, &'static str, Outcome)> {
+    let mut out = Vec::new();
+    for case in cases() {
+        let mut rules = (case.healthy)();
+        rules.push(answer(case.op));
+        let result = (case.run)(clients(&rules), executions(&rules)).await;
+        out.push((format!("{} ({})", case.call, case.op), case.op, result));
+    }
+    out
+}
+
+#[track_caller]
+fn assert_error(case: &str, op: &str, result: &Outcome, name: &str) -> String {
+    let err = match result {
+        Ok(()) => panic!("{case}: succeeded, expected {name}"),
+        Err(e) => e,
+    };
+    assert_eq!(err.name(), name, "{case}: {err}");
+    assert!(err.to_string().contains(op), "{case}: {err}");
+    err.to_string()
+}
+
+#[test]
+fn every_aws_operation_of_every_adapter_is_swept() {
+    let swept: Vec<&str> = cases().iter().map(|c| c.op).collect();
+    for op in OPERATIONS {
+        assert!(swept.contains(&op), "{op} is not swept");
+    }
+}
+
+#[tokio::test]
+async fn every_wire_fault_on_every_call_is_a_retryable_aws_unavailable_naming_it() {
+    let mut rows = 0;
+    for f in WireFault::ALL {
+        for (case, op, result) in each_case(|op| fault(op, f)).await {
+            let case = format!("{case} {f:?}");
+            assert_error(&case, op, &result, "AwsUnavailable");
+            assert!(result.unwrap_err().is_transient(), "{case}");
+            rows += 1;
+        }
+    }
+    assert_eq!(rows, cases().len() * WireFault::ALL.len());
+}
+
+#[tokio::test]
+async fn throttling_on_every_call_is_throttled() {
+    for (status, code) in [
+        (400, "Throttling"),
+        (400, "ThrottlingException"),
+        (400, "RequestLimitExceeded"),
+        (429, "TooManyRequestsException"),
+    ] {
+        for (case, op, result) in each_case(|op| refuse(op, status, code)).await {
+            let msg = assert_error(&format!("{case} {code}"), op, &result, "Throttled");
+            assert!(msg.contains("backoff"), "{msg}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn aws_timing_out_reading_the_request_is_retried() {
+    for (case, op, result) in each_case(|op| refuse(op, 400, "RequestTimeout")).await {
+        assert_error(&case, op, &result, "AwsUnavailable");
+    }
+}
+
+#[tokio::test]
+async fn an_error_retrying_will_not_fix_is_aws_request_failed_on_every_call() {
+    for (case, op, result) in each_case(|op| refuse(op, 400, "InvalidParameterValue")).await {
+        let msg = assert_error(&case, op, &result, "AwsRequestFailed");
+        assert!(msg.contains("InvalidParameterValue"), "{msg}");
+    }
+    for (case, op, result) in each_case(|op| refuse(op, 403, "AccessDenied")).await {
+        let msg = assert_error(&case, op, &result, "AwsRequestFailed");
+        assert!(msg.contains("grant the function's role"), "{msg}");
+    }
+}
+
+#[tokio::test]
+async fn a_deployment_not_in_a_state_for_the_call_yet_is_deployment_state_transient() {
+    let c = clients(&[
+        refuse(
+            "rds:SwitchoverBlueGreenDeployment",
+            400,
+            "InvalidBlueGreenDeploymentStateFault",
+        ),
+        refuse(
+            "rds:DeleteBlueGreenDeployment",
+            400,
+            "InvalidBlueGreenDeploymentStateFault",
+        ),
+    ]);
+    let e = c.rds.switchover(DEPLOYMENT_ID, 300).await.unwrap_err();
+    assert_eq!(e.name(), "DeploymentStateTransient");
+    assert!(e.is_transient());
+    let e = c
+        .rds
+        .delete_deployment(DEPLOYMENT_ID, true)
+        .await
+        .unwrap_err();
+    assert_eq!(e.name(), "DeploymentStateTransient");
+}
+
+// ---------------------------------------------------------------- not found, already there
+
+#[tokio::test]
+async fn a_database_that_is_not_there_is_none() {
+    use DbKind::{Cluster, Instance};
+    for code in ["DBInstanceNotFound", "DBInstanceNotFoundFault"] {
+        let c = clients(&[refuse("rds:DescribeDBInstances", 404, code)]);
+        assert_eq!(c.rds.describe(Instance, DB).await, Ok(None), "{code}");
+        let m = c.rds.member_statuses(&[GREEN_ARN.into()]).await.unwrap();
+        assert_eq!(m[0].status, "missing", "{code}");
+    }
+    for code in ["DBClusterNotFoundFault", "DBClusterNotFound"] {
+        let c = clients(&[refuse("rds:DescribeDBClusters", 404, code)]);
+        assert_eq!(c.rds.describe(Cluster, "ledger").await, Ok(None), "{code}");
+        let m = c
+            .rds
+            .member_statuses(&[cluster_arn_of("ledger-green")])
+            .await
+            .unwrap();
+        assert_eq!(m[0].status, "missing", "{code}");
+    }
+}
+
+#[tokio::test]
+async fn a_name_that_is_neither_an_instance_nor_a_cluster_is_source_not_found() {
+    let c = clients(&[
+        refuse("rds:DescribeDBInstances", 404, "DBInstanceNotFound"),
+        refuse("rds:DescribeDBClusters", 404, "DBClusterNotFoundFault"),
+    ]);
+    let e = c.rds.find_source(&name(DB)).await.unwrap_err();
+    assert_eq!(e.name(), "SourceNotFound");
+    assert!(e.to_string().contains("`orders-pg`"), "{e}");
+}
+
+#[tokio::test]
+async fn a_parameter_group_that_is_not_there_is_none_and_has_no_parameters() {
+    for code in ["DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"] {
+        let c = clients(&[
+            refuse("rds:DescribeDBParameters", 404, code),
+            refuse("rds:DescribeDBClusterParameters", 404, code),
+        ]);
+        assert_eq!(
+            c.rds.parameters("default.postgres16", false).await,
+            Ok(BTreeMap::new())
+        );
+        assert_eq!(
+            c.rds.parameters("ledger-apg16", true).await,
+            Ok(BTreeMap::new())
+        );
+    }
+    let c = clients(&[
+        refuse(
+            "rds:DescribeDBParameterGroups",
+            404,
+            "DBParameterGroupNotFound",
+        ),
+        refuse(
+            "rds:DescribeDBClusterParameterGroups",
+            404,
+            "DBParameterGroupNotFound",
+        ),
+    ]);
+    assert_eq!(c.rds.parameter_group("orders-pg16", false).await, Ok(None));
+    assert_eq!(c.rds.parameter_group("ledger-apg16", true).await, Ok(None));
+}
+
+#[tokio::test]
+async fn creating_a_deployment_whose_name_exists_is_none_for_the_caller_to_adopt() {
+    let c = clients(&[refuse(
+        "rds:CreateBlueGreenDeployment",
+        400,
+        "BlueGreenDeploymentAlreadyExistsFault",
+    )]);
+    assert_eq!(c.rds.create_deployment(&plan()).await, Ok(None));
+}
+
+#[tokio::test]
+async fn deleting_a_deployment_already_gone_is_false() {
+    let c = clients(&[refuse(
+        "rds:DeleteBlueGreenDeployment",
+        404,
+        "BlueGreenDeploymentNotFoundFault",
+    )]);
+    assert_eq!(
+        c.rds.delete_deployment(DEPLOYMENT_ID, false).await,
+        Ok(false)
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_already_there_is_false_and_one_not_there_is_none() {
+    use DbKind::{Cluster, Instance};
+    let c = clients(&[
+        refuse("rds:CreateDBSnapshot", 400, "DBSnapshotAlreadyExists"),
+        refuse(
+            "rds:CreateDBClusterSnapshot",
+            400,
+            "DBClusterSnapshotAlreadyExistsFault",
+        ),
+        refuse("rds:DescribeDBSnapshots", 404, "DBSnapshotNotFound"),
+        refuse(
+            "rds:DescribeDBClusterSnapshots",
+            404,
+            "DBClusterSnapshotNotFoundFault",
+        ),
+    ]);
+    let tags = marker();
+    assert_eq!(
+        c.rds
+            .create_snapshot(Instance, "orders-pg-old1", "s", &tags)
+            .await,
+        Ok(false)
+    );
+    assert_eq!(
+        c.rds
+            .create_snapshot(Cluster, "ledger-old1", "s", &tags)
+            .await,
+        Ok(false)
+    );
+    assert_eq!(c.rds.snapshot_status(Instance, "s").await, Ok(None));
+    assert_eq!(c.rds.snapshot_status(Cluster, "s").await, Ok(None));
+}
+
+#[tokio::test]
+async fn deleting_a_database_already_gone_is_false() {
+    use DbKind::{Cluster, Instance};
+    for code in ["DBInstanceNotFound", "DBInstanceNotFoundFault"] {
+        let c = clients(&[refuse("rds:DeleteDBInstance", 404, code)]);
+        assert_eq!(c.rds.delete_db(Instance, "orders-pg-old1").await, Ok(false));
+    }
+    let c = clients(&[refuse("rds:DeleteDBCluster", 404, "DBClusterNotFoundFault")]);
+    assert_eq!(c.rds.delete_db(Cluster, "ledger-old1").await, Ok(false));
+}
+
+/// The SDK retries a delete whose answer was lost; RDS, which started it, refuses the second
+/// with `InvalidDBInstanceState`. That is the delete we asked for, not a refusal; the same
+/// refusal for a database that is not being deleted stays an error.
+#[tokio::test]
+async fn deleting_a_database_already_being_deleted_is_done_not_refused() {
+    let describe = |status: &'static str| {
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_output(move || {
+            let mut db = instance("orders-pg-old1", "13.15", BLUE_RID);
+            db.db_instance_status = Some(status.into());
+            DescribeDbInstancesOutput::builder()
+                .db_instances(db)
+                .build()
+        })
+    };
+    let c = clients(&[delete_already_started().remove(0), describe("deleting")]);
+    assert_eq!(
+        c.rds.delete_db(DbKind::Instance, "orders-pg-old1").await,
+        Ok(false),
+        "this call did not start the delete"
+    );
+    let c = clients(&[delete_already_started().remove(0), describe("available")]);
+    let e = c
+        .rds
+        .delete_db(DbKind::Instance, "orders-pg-old1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.name(), "AwsRequestFailed");
+    assert!(e.to_string().contains("InvalidDBInstanceState"), "{e}");
+
+    let describe_cluster = |status: &'static str| {
+        mock!(aws_sdk_rds::Client::describe_db_clusters).then_output(move || {
+            let mut c = cluster("ledger-old1", "13.15", &[]);
+            c.status = Some(status.into());
+            DescribeDbClustersOutput::builder().db_clusters(c).build()
+        })
+    };
+    let c = clients(&[
+        cluster_delete_already_started().remove(0),
+        describe_cluster("deleting"),
+    ]);
+    assert_eq!(
+        c.rds.delete_db(DbKind::Cluster, "ledger-old1").await,
+        Ok(false)
+    );
+    let c = clients(&[
+        cluster_delete_already_started().remove(0),
+        describe_cluster("available"),
+    ]);
+    assert_eq!(
+        c.rds
+            .delete_db(DbKind::Cluster, "ledger-old1")
+            .await
+            .unwrap_err()
+            .name(),
+        "AwsRequestFailed"
+    );
+    // A delete that works is true.
+    let c = clients(&[mock!(aws_sdk_rds::Client::delete_db_instance)
+        .then_output(|| DeleteDbInstanceOutput::builder().build())]);
+    assert_eq!(
+        c.rds.delete_db(DbKind::Instance, "orders-pg-old1").await,
+        Ok(true)
+    );
+}
+
+#[tokio::test]
+async fn starting_an_execution_whose_name_exists_is_that_execution() {
+    let x = executions(&[refuse(
+        "states:StartExecution",
+        400,
+        "ExecutionAlreadyExists",
+    )]);
+    assert_eq!(
+        x.start(MACHINE, "wave-1-u0001", "{}").await,
+        Ok(bluegreen_aws::sfn::execution_arn(MACHINE, "wave-1-u0001"))
+    );
+    assert_eq!(
+        bluegreen_aws::sfn::execution_arn(MACHINE, "wave-1-u0001"),
+        "arn:aws:states:us-east-1:123456789012:execution:rds-bluegreen-upgrade:wave-1-u0001"
+    );
+}

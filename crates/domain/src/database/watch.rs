@@ -1,0 +1,281 @@
+//! The replication watch, right before the switchover: has the schema of any database
+//! changed since create (DDL on blue degrades a logical replica: hold once to be sure, then
+//! fail, and the failure path deletes green), and how far behind are the logical slots on blue
+//! (bytes of WAL green has not confirmed, from `pg_replication_slots`)? That byte lag is the
+//! precise PostgreSQL lag signal: AWS publishes no blue-versus-green lag metric for logical
+//! replication, so when credentials exist the guardrail should use it (`slot_lag_verdict`).
+
+use super::facts::Slot;
+use super::list_some;
+use crate::error::WorkerError;
+use crate::guardrail::{GuardrailVerdict, HOLD_DELAY_SECONDS, MAX_HOLDS};
+use serde::{Deserialize, Serialize};
+
+/// The message the failure carries when blue's schema changed after create.
+pub const DEGRADED: &str = "green's replication is likely degraded: abort and recreate";
+/// A schema change must be seen by this many consecutive watches before the run fails.
+pub const DRIFT_CONFIRMATIONS: u32 = 2;
+/// Hold while an active logical slot on blue is further behind than this: green catches up
+/// tens of MiB of WAL in seconds, and RDS's own switchover guardrail wants it caught up.
+pub const MAX_SLOT_LAG_BYTES: i64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchVerdict {
+    /// Nothing in the database stands in the way of the switchover.
+    Go,
+    /// Not yet: wait `next_delay_seconds` and watch again.
+    Hold,
+}
+
+/// `run.database.watch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchState {
+    pub verdict: WatchVerdict,
+    pub checked_at: String,
+    /// What blue's schema was compared with: the fingerprint at create, or green's schema.
+    pub compared_with: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    /// Consecutive watches that saw a schema change.
+    pub drift_seen: u32,
+    /// Holds so far for slot lag.
+    pub holds: u32,
+    pub reason: String,
+    pub next_delay_seconds: u32,
+    /// Logical slots on blue and their lag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<Slot>,
+}
+
+impl WatchState {
+    /// The largest lag of an active logical slot, in bytes.
+    pub fn max_slot_lag_bytes(&self) -> Option<i64> {
+        active_logical(&self.slots)
+            .filter_map(|s| s.lag_bytes)
+            .max()
+    }
+}
+
+fn active_logical(slots: &[Slot]) -> impl Iterator<Item = &Slot> {
+    slots
+        .iter()
+        .filter(|s| s.slot_type == "logical" && s.active)
+}
+
+fn mib(bytes: i64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The slot lag as a guardrail verdict, for the guardrails worker on PostgreSQL: `None`
+/// without an active logical slot (no signal: keep CloudWatch's), `Go` when every active
+/// logical slot is within `max_bytes`, `Hold` otherwise. Same shape as `guardrail::evaluate_lag`.
+pub fn slot_lag_verdict(slots: &[Slot], max_bytes: i64) -> Option<(GuardrailVerdict, String)> {
+    let active: Vec<&Slot> = active_logical(slots).collect();
+    if active.is_empty() {
+        return None;
+    }
+    let behind: Vec<String> = active
+        .iter()
+        .filter(|s| s.lag_bytes.is_none_or(|b| b > max_bytes))
+        .map(|s| {
+            format!(
+                "slot {} is {} behind",
+                s.name,
+                s.lag_bytes.map_or("an unknown amount".into(), mib)
+            )
+        })
+        .collect();
+    if behind.is_empty() {
+        let worst = active.iter().filter_map(|s| s.lag_bytes).max().unwrap_or(0);
+        Some((
+            GuardrailVerdict::Go,
+            format!(
+                "{} logical slot(s) on blue within {} (worst {})",
+                active.len(),
+                mib(max_bytes),
+                mib(worst)
+            ),
+        ))
+    } else {
+        Some((
+            GuardrailVerdict::Hold,
+            format!("{} (max {})", behind.join("; "), mib(max_bytes)),
+        ))
+    }
+}
+
+/// The watch's decision from what it saw now and what the previous watch saw.
+/// - A schema change: hold (`drift_seen` 1), and once seen `DRIFT_CONFIRMATIONS` times in a
+///   row fail with `GreenFailed` ("green's replication is likely degraded: abort and
+///   recreate"), which the failure path answers by deleting green (prepare/upgrade).
+/// - Slot lag above `MAX_SLOT_LAG_BYTES`: hold, at most `MAX_HOLDS` times, then
+///   `GuardrailViolated` (green is kept: switch over later or abort).
+/// - Otherwise go.
+pub fn decide(
+    previous: Option<&WatchState>,
+    db: &str,
+    compared_with: String,
+    changes: Vec<String>,
+    slots: Vec<Slot>,
+    now: &str,
+) -> Result<WatchState, WorkerError> {
+    let drift_before = previous.map_or(0, |p| p.drift_seen);
+    let holds_before = previous.map_or(0, |p| p.holds);
+    let state = |verdict, drift_seen, holds, reason: String, changes: Vec<String>| WatchState {
+        verdict,
+        checked_at: now.to_string(),
+        compared_with: compared_with.clone(),
+        changes,
+        drift_seen,
+        holds,
+        reason,
+        next_delay_seconds: if verdict == WatchVerdict::Hold {
+            HOLD_DELAY_SECONDS
+        } else {
+            0
+        },
+        slots: slots.clone(),
+    };
+    if !changes.is_empty() {
+        let drift_seen = drift_before + 1;
+        let what = list_some(&changes, 10);
+        if drift_seen >= DRIFT_CONFIRMATIONS {
+            return Err(WorkerError::GreenFailed(format!(
+                "{DEGRADED}. Blue's schema changed since the deployment was created ({what}; \
+                 compared with {compared_with}): DDL is not replicated logically, so green no \
+                 longer matches. Not switching over {db}. Freeze schema changes (migrations, \
+                 pg_partman, ORMs), then create the deployment again"
+            )));
+        }
+        return Ok(state(
+            WatchVerdict::Hold,
+            drift_seen,
+            holds_before,
+            format!(
+                "blue's schema changed since create ({what}): watching once more before failing"
+            ),
+            changes,
+        ));
+    }
+    if let Some((GuardrailVerdict::Hold, why)) = slot_lag_verdict(&slots, MAX_SLOT_LAG_BYTES) {
+        let holds = holds_before + 1;
+        if holds > MAX_HOLDS {
+            return Err(WorkerError::GuardrailViolated(format!(
+                "not switching over {db}: {why}, still after {holds} checks over {} minutes. Green \
+                 is kept and blue is untouched: find the cause (write load, a long transaction), \
+                 then run action `switchover`, or `abort` to delete green",
+                holds * HOLD_DELAY_SECONDS / 60
+            )));
+        }
+        return Ok(state(WatchVerdict::Hold, 0, holds, why, Vec::new()));
+    }
+    let lag = slot_lag_verdict(&slots, MAX_SLOT_LAG_BYTES)
+        .map(|(_, why)| format!("; {why}"))
+        .unwrap_or_else(|| "; no active logical slot on blue to measure".to_string());
+    Ok(state(
+        WatchVerdict::Go,
+        0,
+        holds_before,
+        format!("no schema change since create (compared with {compared_with}){lag}"),
+        Vec::new(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(active: bool, lag: Option<i64>) -> Slot {
+        Slot {
+            name: "rds_bg_app".into(),
+            slot_type: "logical".into(),
+            database: Some("app".into()),
+            plugin: Some("pgoutput".into()),
+            active,
+            lag_bytes: lag,
+        }
+    }
+
+    fn watch(
+        previous: Option<&WatchState>,
+        changes: &[&str],
+        slots: Vec<Slot>,
+    ) -> Result<WatchState, WorkerError> {
+        decide(
+            previous,
+            "orders-pg",
+            "the fingerprint at create".into(),
+            changes.iter().map(|s| s.to_string()).collect(),
+            slots,
+            "2026-12-06T03:00:00Z",
+        )
+    }
+
+    #[test]
+    fn no_change_and_no_lag_is_go() {
+        let w = watch(None, &[], vec![slot(true, Some(1024))]).unwrap();
+        assert_eq!(w.verdict, WatchVerdict::Go);
+        assert!(w.reason.contains("within 64.0 MiB"), "{}", w.reason);
+        assert_eq!(w.max_slot_lag_bytes(), Some(1024));
+        let w = watch(None, &[], vec![]).unwrap();
+        assert_eq!(w.verdict, WatchVerdict::Go);
+        assert!(w.reason.contains("no active logical slot"));
+    }
+
+    #[test]
+    fn ddl_since_create_holds_then_fails_as_degraded() {
+        let first = watch(
+            None,
+            &["the schema of app changed (3 objects, now 4)"],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(first.verdict, WatchVerdict::Hold);
+        assert_eq!(first.drift_seen, 1);
+        assert_eq!(first.next_delay_seconds, HOLD_DELAY_SECONDS);
+        let e = watch(
+            Some(&first),
+            &["the schema of app changed (3 objects, now 4)"],
+            vec![],
+        )
+        .unwrap_err();
+        assert_eq!(e.name(), "GreenFailed", "the failure path deletes green");
+        assert!(e.to_string().starts_with(DEGRADED), "{e}");
+        assert!(e.to_string().contains("the schema of app changed"), "{e}");
+        // A change that is gone on the next look (a watch raced a rollback) starts over.
+        let again = watch(Some(&first), &[], vec![]).unwrap();
+        assert_eq!((again.verdict, again.drift_seen), (WatchVerdict::Go, 0));
+    }
+
+    #[test]
+    fn slot_lag_holds_then_fails_keeping_green() {
+        let behind = vec![slot(true, Some(MAX_SLOT_LAG_BYTES + 1))];
+        let mut w = watch(None, &[], behind.clone()).unwrap();
+        assert_eq!(w.verdict, WatchVerdict::Hold);
+        assert!(
+            w.reason.contains("rds_bg_app is 64.0 MiB behind"),
+            "{}",
+            w.reason
+        );
+        for _ in 1..MAX_HOLDS {
+            w = watch(Some(&w), &[], behind.clone()).unwrap();
+        }
+        assert_eq!(w.holds, MAX_HOLDS);
+        let e = watch(Some(&w), &[], behind).unwrap_err();
+        assert_eq!(e.name(), "GuardrailViolated", "green is kept");
+    }
+
+    #[test]
+    fn the_guardrail_signal_is_absent_without_an_active_logical_slot() {
+        assert_eq!(slot_lag_verdict(&[], MAX_SLOT_LAG_BYTES), None);
+        assert_eq!(
+            slot_lag_verdict(&[slot(false, Some(1 << 40))], MAX_SLOT_LAG_BYTES),
+            None
+        );
+        let (v, _) = slot_lag_verdict(&[slot(true, None)], MAX_SLOT_LAG_BYTES).unwrap();
+        assert_eq!(v, GuardrailVerdict::Hold, "an unknown lag is not zero");
+        let (v, _) = slot_lag_verdict(&[slot(true, Some(0))], MAX_SLOT_LAG_BYTES).unwrap();
+        assert_eq!(v, GuardrailVerdict::Go);
+    }
+}
