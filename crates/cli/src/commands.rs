@@ -756,7 +756,13 @@ async fn answer(ctx: &mut Ctx, execution: &str, answer: Answer) -> Result<Exit, 
         Answer::Reject { .. } => "reject",
     };
     let token = match history::approval(&events) {
-        Approval::Waiting { token, .. } if ex.running() => token,
+        Approval::Waiting { token, .. } if ex.running() && !token.is_empty() => token,
+        Approval::Waiting { .. } if ex.running() => {
+            return Err(CliError::aws(format!(
+                "{arn} waits for an approval but its history shows no task token: check that this role may \
+                 read the execution's data (states:GetExecutionHistory), and run again"
+            )))
+        }
         Approval::Waiting { .. } => {
             return Err(CliError::new(
                 Exit::AlreadyAnswered,

@@ -172,7 +172,8 @@ pub fn last_output_with(events: &[Event], key: &str) -> Option<Value> {
 pub enum Approval {
     /// The execution never scheduled an approval task (so far).
     NeverAsked,
-    /// Waiting on this token since `since` (epoch seconds).
+    /// Waiting on this token since `since` (epoch seconds); the token is empty when the
+    /// history was read without its data.
     Waiting { token: String, since: f64 },
     /// The last approval task is closed: how, and the answer's text.
     Closed { how: Closed, detail: Option<String> },
@@ -230,9 +231,11 @@ pub fn approval(events: &[Event]) -> Approval {
                             .map(|m| m == "approval_requested")
                     })
                     .unwrap_or(false);
-                if let Some(token) = token.filter(|_| in_approval || (current.is_none() && looks_like_approval)) {
+                // Without the execution data (includeExecutionData false) the parameters, and
+                // so the token, are absent: still waiting, on a token read later with the data.
+                if in_approval || (current.is_none() && looks_like_approval) {
                     status = Approval::Waiting {
-                        token,
+                        token: token.unwrap_or_default(),
                         since: e.timestamp,
                     };
                     current = Some(APPROVAL_STATE);
@@ -285,7 +288,7 @@ mod tests {
         let events = recorded();
         match approval(&events) {
             Approval::Waiting { token, .. } => {
-                assert_eq!(token, "3a8f2b9e-2d2e-4c1b-9a57-6d0c1f3e4b21")
+                assert_eq!(token, "3adeb8a1-7f88-4512-925c-a352fb45c863")
             }
             other => panic!("{other:?}"),
         }
@@ -362,6 +365,19 @@ mod tests {
             ..Event::default()
         });
         assert!(matches!(approval(&events), Approval::Waiting { token, .. } if token == "second"));
+    }
+
+    #[test]
+    fn a_history_read_without_its_data_still_says_waiting() {
+        let events: Vec<Event> = recorded()
+            .into_iter()
+            .map(|e| Event {
+                parameters: None,
+                data: None,
+                ..e
+            })
+            .collect();
+        assert!(matches!(approval(&events), Approval::Waiting { token, .. } if token.is_empty()));
     }
 
     #[test]

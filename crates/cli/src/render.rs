@@ -396,8 +396,9 @@ mod tests {
 
     #[test]
     fn wrap_indents_continuations() {
-        let w = wrap("one two three four five six", 14, 4);
-        assert_eq!(w, "one two three\n    four five\n    six");
+        let w = wrap("one two three four five six", 24, 4);
+        assert_eq!(w, "one two three four\n    five six");
+        assert_eq!(wrap("a  b\n c", 100, 2), "a b c");
     }
 
     #[test]
@@ -423,7 +424,7 @@ mod tests {
 
     #[test]
     fn the_cost_of_waiting_gives_dates_estimate_and_rate_source() {
-        let s = cost_section(Some(&cost()), "postgres", None, 100);
+        let s = cost_section(Some(&cost()), "postgres", None, 300);
         assert!(s.contains("end of standard support  2026-02-28 (passed"), "{s}");
         assert!(s.contains("Extended Support starts  2026-03-01"), "{s}");
         assert!(s.contains("$292.20 a month (4 vCPUs billed × $0.100 per vCPU-hour"), "{s}");
