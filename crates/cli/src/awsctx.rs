@@ -82,7 +82,10 @@ impl Aws {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// AWS answered with an error code.
-    Service { code: String, message: String },
+    Service {
+        code: String,
+        message: String,
+    },
     /// No credentials could be loaded (none configured, or the profile's source failed).
     NoCredentials(String),
     /// Credentials were found but have expired (an SSO session, a role session).
@@ -178,11 +181,9 @@ pub fn explain(what: &str, failure: &Failure, region: &str, endpoint: Option<&st
                 short(message)
             ))
         }
-        Failure::Service { code, .. } if THROTTLED.contains(&code.as_str()) => {
-            CliError::aws(format!(
-                "AWS throttled the calls to {what} ({code}): wait a minute and run again"
-            ))
-        }
+        Failure::Service { code, .. } if THROTTLED.contains(&code.as_str()) => CliError::aws(
+            format!("AWS throttled the calls to {what} ({code}): wait a minute and run again"),
+        ),
         Failure::Service { code, message } => CliError::aws(format!(
             "AWS refused to {what} ({code}: {}): fix what it names and run again",
             short(message)
@@ -222,7 +223,12 @@ mod tests {
 
     #[test]
     fn expired_credentials_say_how_to_refresh() {
-        let e = explain("start the execution", &service("ExpiredTokenException"), "us-east-1", None);
+        let e = explain(
+            "start the execution",
+            &service("ExpiredTokenException"),
+            "us-east-1",
+            None,
+        );
         assert_eq!(e.exit, Exit::Aws);
         assert_eq!(
             e.message,
@@ -249,7 +255,8 @@ mod tests {
             Some("http://127.0.0.1:1"),
         );
         assert!(
-            e.message.starts_with("cannot reach http://127.0.0.1:1 to describe the stack"),
+            e.message
+                .starts_with("cannot reach http://127.0.0.1:1 to describe the stack"),
             "{}",
             e.message
         );
@@ -257,9 +264,21 @@ mod tests {
 
     #[test]
     fn denied_and_throttled() {
-        let e = explain("list executions", &service("AccessDeniedException"), "eu-west-1", None);
-        assert!(e.message.starts_with("access denied when trying to list executions"));
-        let t = explain("list executions", &service("ThrottlingException"), "eu-west-1", None);
+        let e = explain(
+            "list executions",
+            &service("AccessDeniedException"),
+            "eu-west-1",
+            None,
+        );
+        assert!(e
+            .message
+            .starts_with("access denied when trying to list executions"));
+        let t = explain(
+            "list executions",
+            &service("ThrottlingException"),
+            "eu-west-1",
+            None,
+        );
         assert_eq!(
             t.message,
             "AWS throttled the calls to list executions (ThrottlingException): wait a minute and run again"

@@ -29,11 +29,22 @@ pub struct Global {
     #[arg(long, global = true, env = "RBG_STATE_MACHINE_ARN", value_name = "ARN")]
     pub state_machine: Option<String>,
     /// The fleet state machine's ARN (else from the stack's outputs).
-    #[arg(long, global = true, env = "RBG_FLEET_STATE_MACHINE_ARN", value_name = "ARN")]
+    #[arg(
+        long,
+        global = true,
+        env = "RBG_FLEET_STATE_MACHINE_ARN",
+        value_name = "ARN"
+    )]
     pub fleet_state_machine: Option<String>,
     /// The CloudFormation stack whose outputs StateMachineArn / FleetStateMachineArn name the
     /// state machines.
-    #[arg(long, global = true, env = "RBG_STACK", default_value = "rds-bluegreen", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "RBG_STACK",
+        default_value = "rds-bluegreen",
+        value_name = "NAME"
+    )]
     pub stack: String,
     /// The AWS profile (else AWS_PROFILE, else the default chain).
     #[arg(long, global = true, value_name = "NAME")]
@@ -42,7 +53,14 @@ pub struct Global {
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// Seconds between two polls of a followed execution.
-    #[arg(long, global = true, env = "RBG_POLL_SECONDS", default_value_t = 2.0, value_name = "SECONDS", hide = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "RBG_POLL_SECONDS",
+        default_value_t = 2.0,
+        value_name = "SECONDS",
+        hide = true
+    )]
     pub poll_seconds: f64,
 }
 
@@ -267,7 +285,11 @@ pub fn key_value(text: &str, what: &str) -> Result<(String, String), CliError> {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(CliError::usage(format!(
             "{what} `{text}` is not KEY=VALUE: give it as e.g. {}",
-            if what == "--tag" { "--tag bluegreen:wave=1" } else { "--set soak_hours=0" }
+            if what == "--tag" {
+                "--tag bluegreen:wave=1"
+            } else {
+                "--set soak_hours=0"
+            }
         ))),
     }
 }
@@ -292,7 +314,14 @@ impl Options {
             put("approval_timeout_hours", json!(v));
         }
         if let Some(v) = self.on_reject {
-            put("on_reject", json!(if v == OnReject::Abort { "abort" } else { "keep" }));
+            put(
+                "on_reject",
+                json!(if v == OnReject::Abort {
+                    "abort"
+                } else {
+                    "keep"
+                }),
+            );
         }
         if let Some(v) = self.max_replica_lag_seconds {
             put("max_replica_lag_seconds", json!(v));
@@ -339,7 +368,7 @@ pub fn request(target: &Target, action: ActionName, options: &Options) -> Result
     }
     let input = Value::Object(m);
     bluegreen_domain::request::Request::from_json(&input)
-        .map_err(|e| CliError::usage(format!("{}", sentence(&e.to_string()))))?;
+        .map_err(|e| CliError::usage(sentence(&e.to_string())))?;
     Ok(input)
 }
 
@@ -428,7 +457,9 @@ mod tests {
             "expected_account_id=\"123456789012\"",
         ])
         .unwrap();
-        let Command::Upgrade(a) = cli.command else { panic!() };
+        let Command::Upgrade(a) = cli.command else {
+            panic!()
+        };
         let input = request(&a.target, ActionName::Upgrade, &a.options).unwrap();
         assert_eq!(
             input,
@@ -442,32 +473,74 @@ mod tests {
     #[test]
     fn the_contract_refuses_bad_inputs_before_anything_starts() {
         let cli = parse(&["plan", "orders--pg", "--to", "16.4"]).unwrap();
-        let Command::Plan(a) = cli.command else { panic!() };
+        let Command::Plan(a) = cli.command else {
+            panic!()
+        };
         let e = request(&a.target, ActionName::Plan, &a.options).unwrap_err();
         assert_eq!(e.exit, Exit::Usage);
-        assert!(e.message.starts_with("db_identifier `orders--pg` is not a valid RDS identifier"), "{}", e.message);
-        let cli = parse(&["upgrade", "orders-pg", "--to", "16.4", "--soak-hours", "500"]).unwrap();
-        let Command::Upgrade(a) = cli.command else { panic!() };
+        assert!(
+            e.message
+                .starts_with("db_identifier `orders--pg` is not a valid RDS identifier"),
+            "{}",
+            e.message
+        );
+        let cli = parse(&[
+            "upgrade",
+            "orders-pg",
+            "--to",
+            "16.4",
+            "--soak-hours",
+            "500",
+        ])
+        .unwrap();
+        let Command::Upgrade(a) = cli.command else {
+            panic!()
+        };
         let e = request(&a.target, ActionName::Upgrade, &a.options).unwrap_err();
         assert!(e.message.contains("soak_hours is 500"), "{}", e.message);
-        let cli = parse(&["upgrade", "orders-pg", "--to", "16.4", "--set", "colour=blue"]).unwrap();
-        let Command::Upgrade(a) = cli.command else { panic!() };
+        let cli = parse(&[
+            "upgrade",
+            "orders-pg",
+            "--to",
+            "16.4",
+            "--set",
+            "colour=blue",
+        ])
+        .unwrap();
+        let Command::Upgrade(a) = cli.command else {
+            panic!()
+        };
         let e = request(&a.target, ActionName::Upgrade, &a.options).unwrap_err();
         assert!(e.message.contains("colour"), "{}", e.message);
-        assert!(parse(&["upgrade", "orders-pg"]).is_err(), "--to is required");
+        assert!(
+            parse(&["upgrade", "orders-pg"]).is_err(),
+            "--to is required"
+        );
         assert!(parse(&["reject", "arn"]).is_err(), "--reason is required");
     }
 
     #[test]
     fn fleet_plan_by_tags() {
-        let cli = parse(&["fleet", "plan", "--tag", "bluegreen:wave=1", "--engine", "postgres"]).unwrap();
-        let Command::Fleet(f) = cli.command else { panic!() };
+        let cli = parse(&[
+            "fleet",
+            "plan",
+            "--tag",
+            "bluegreen:wave=1",
+            "--engine",
+            "postgres",
+        ])
+        .unwrap();
+        let Command::Fleet(f) = cli.command else {
+            panic!()
+        };
         assert_eq!(
             fleet_request(&f).unwrap(),
             json!({"selector": {"tags": {"bluegreen:wave": "1"}, "engine": "postgres"}, "action": "plan"})
         );
         let cli = parse(&["fleet", "plan", "--tag", "novalue"]).unwrap();
-        let Command::Fleet(f) = cli.command else { panic!() };
+        let Command::Fleet(f) = cli.command else {
+            panic!()
+        };
         assert_eq!(fleet_request(&f).unwrap_err().exit, Exit::Usage);
         assert!(parse(&["fleet", "plan"]).is_err(), "a fleet needs a tag");
     }
@@ -485,6 +558,9 @@ mod tests {
     fn help_documents_the_exit_codes() {
         use clap::CommandFactory;
         let help = Cli::command().render_long_help().to_string();
-        assert!(help.contains("Exit codes:") && help.contains("10  plan"), "{help}");
+        assert!(
+            help.contains("Exit codes:") && help.contains("10  plan"),
+            "{help}"
+        );
     }
 }

@@ -31,7 +31,10 @@ impl Ctx {
 }
 
 fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
 }
 
 /// What a followed execution was asked to do, for its outcome and exit code.
@@ -51,7 +54,9 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         }
         Command::Prepare(a) => Some(cli::request(&a.target, ActionName::Prepare, &a.options)?),
         Command::Upgrade(a) => Some(cli::request(&a.target, ActionName::Upgrade, &a.options)?),
-        Command::Switchover(a) => Some(cli::request(&a.target, ActionName::Switchover, &a.options)?),
+        Command::Switchover(a) => {
+            Some(cli::request(&a.target, ActionName::Switchover, &a.options)?)
+        }
         Command::Abort(a) => Some(cli::request(&a.target, ActionName::Abort, &a.options)?),
         Command::Cleanup(a) => Some(cli::request(&a.target, ActionName::Cleanup, &a.options)?),
         Command::Fleet(f) => {
@@ -68,7 +73,10 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         discover::check_machine_arn(sm, "--state-machine ARN (or RBG_STATE_MACHINE_ARN)")?;
     }
     if let Some(sm) = &global.fleet_state_machine {
-        discover::check_machine_arn(sm, "--fleet-state-machine ARN (or RBG_FLEET_STATE_MACHINE_ARN)")?;
+        discover::check_machine_arn(
+            sm,
+            "--fleet-state-machine ARN (or RBG_FLEET_STATE_MACHINE_ARN)",
+        )?;
     }
     let aws = Aws::connect(global.profile.as_deref(), global.region.as_deref()).await?;
     let mut ctx = Ctx {
@@ -78,31 +86,81 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
     };
     match command {
         Command::Plan(a) => {
-            let ask = Ask { action: "plan", rate: a.rate };
-            start_and_follow(&mut ctx, Machine::Upgrade, input.unwrap_or_default(), &a.start, ask).await
+            let ask = Ask {
+                action: "plan",
+                rate: a.rate,
+            };
+            start_and_follow(
+                &mut ctx,
+                Machine::Upgrade,
+                input.unwrap_or_default(),
+                &a.start,
+                ask,
+            )
+            .await
         }
-        Command::Prepare(a) | Command::Upgrade(a) | Command::Switchover(a) | Command::Abort(a) | Command::Cleanup(a) => {
+        Command::Prepare(a)
+        | Command::Upgrade(a)
+        | Command::Switchover(a)
+        | Command::Abort(a)
+        | Command::Cleanup(a) => {
             let action = input
                 .as_ref()
                 .and_then(|i| i.get("action"))
                 .and_then(Value::as_str)
                 .unwrap_or("plan")
                 .to_string();
-            let ask = Ask { action: &action, rate: None };
-            start_and_follow(&mut ctx, Machine::Upgrade, input.unwrap_or_default(), &a.start, ask).await
+            let ask = Ask {
+                action: &action,
+                rate: None,
+            };
+            start_and_follow(
+                &mut ctx,
+                Machine::Upgrade,
+                input.unwrap_or_default(),
+                &a.start,
+                ask,
+            )
+            .await
         }
         Command::Fleet(f) => {
-            let ask = Ask { action: f.action.as_str(), rate: f.rate };
-            start_and_follow(&mut ctx, Machine::Fleet, input.unwrap_or_default(), &f.start, ask).await
+            let ask = Ask {
+                action: f.action.as_str(),
+                rate: f.rate,
+            };
+            start_and_follow(
+                &mut ctx,
+                Machine::Fleet,
+                input.unwrap_or_default(),
+                &f.start,
+                ask,
+            )
+            .await
         }
         Command::Status(s) => status(&mut ctx, s.target.as_deref(), s.follow, s.rate).await,
         Command::Approve(a) => {
             let by = a.by.unwrap_or_else(default_user);
-            answer(&mut ctx, &a.execution, Answer::Approve { by, comment: a.comment }).await
+            answer(
+                &mut ctx,
+                &a.execution,
+                Answer::Approve {
+                    by,
+                    comment: a.comment,
+                },
+            )
+            .await
         }
         Command::Reject(r) => {
             let by = r.by.unwrap_or_else(default_user);
-            answer(&mut ctx, &r.execution, Answer::Reject { by, reason: r.reason }).await
+            answer(
+                &mut ctx,
+                &r.execution,
+                Answer::Reject {
+                    by,
+                    reason: r.reason,
+                },
+            )
+            .await
         }
         Command::Ls => ls(&mut ctx).await,
     }
@@ -116,7 +174,13 @@ fn default_user() -> String {
 
 // ---------------------------------------------------------------- start and follow
 
-async fn start_and_follow(ctx: &mut Ctx, which: Machine, input: Value, start: &Start, ask: Ask<'_>) -> Result<Exit, CliError> {
+async fn start_and_follow(
+    ctx: &mut Ctx,
+    which: Machine,
+    input: Value,
+    start: &Start,
+    ask: Ask<'_>,
+) -> Result<Exit, CliError> {
     let machine = ctx.machine(which).await?;
     let mut call = ctx
         .aws
@@ -154,18 +218,31 @@ async fn start_and_follow(ctx: &mut Ctx, which: Machine, input: Value, start: &S
 }
 
 fn describe_input(input: &Value, which: Machine) -> String {
-    let action = input.get("action").and_then(Value::as_str).unwrap_or("plan");
+    let action = input
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("plan");
     match which {
         Machine::Upgrade => format!(
             "{action} {} to {}",
-            input.get("db_identifier").and_then(Value::as_str).unwrap_or("?"),
-            input.get("target_engine_version").and_then(Value::as_str).unwrap_or("?")
+            input
+                .get("db_identifier")
+                .and_then(Value::as_str)
+                .unwrap_or("?"),
+            input
+                .get("target_engine_version")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
         ),
         Machine::Fleet => {
             let tags: Vec<String> = input
                 .pointer("/selector/tags")
                 .and_then(Value::as_object)
-                .map(|t| t.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect())
+                .map(|t| {
+                    t.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                        .collect()
+                })
                 .unwrap_or_default();
             format!("fleet {action} of the databases tagged {}", tags.join(", "))
         }
@@ -238,20 +315,31 @@ async fn finish(ctx: &Ctx, ex: &Execution, ask: Ask<'_>) -> Result<Exit, CliErro
             print!("{}", render::summary(&run, &took, ctx.width()));
         }
         if ask.action == "plan" {
-            return Ok(if render::plan_fails(&run) { Exit::ChecksFail } else { Exit::Ok });
+            return Ok(if render::plan_fails(&run) {
+                Exit::ChecksFail
+            } else {
+                Exit::Ok
+            });
         }
         return Ok(exit_for(ask.action, render::outcome(&run)));
     }
     // FAILED, TIMED_OUT, ABORTED.
-    let error = ex.error.clone().unwrap_or_else(|| format!("States.{}", ex.status));
+    let error = ex
+        .error
+        .clone()
+        .unwrap_or_else(|| format!("States.{}", ex.status));
     let cause = ex.cause.clone().unwrap_or_default();
     let message = message_of(&cause);
     if ctx.json() {
-        print_json(&json!({"execution_arn": ex.arn, "status": ex.status, "error": error, "cause": cause}));
+        print_json(
+            &json!({"execution_arn": ex.arn, "status": ex.status, "error": error, "cause": cause}),
+        );
     } else if error == "PrecheckFailed" {
         // The failing checks as a table, from the run document the precheck left.
         if let Ok(events) = follow::newest_with_data(&ctx.aws, &ex.arn, 25).await {
-            if let Some(run) = history::latest_document(&events).and_then(|d| serde_json::from_value::<Run>(d).ok()) {
+            if let Some(run) = history::latest_document(&events)
+                .and_then(|d| serde_json::from_value::<Run>(d).ok())
+            {
                 if let Some(report) = &run.report {
                     let failing: Vec<_> = report.failures().into_iter().cloned().collect();
                     print!("{}", render::check_table(&failing, ctx.width()));
@@ -259,8 +347,15 @@ async fn finish(ctx: &Ctx, ex: &Execution, ask: Ask<'_>) -> Result<Exit, CliErro
             }
         }
     }
-    let exit = if error == "SourceNotFound" { Exit::NotFound } else { Exit::ExecutionFailed };
-    Err(CliError::new(exit, failure_sentence(ex, &error, &message, &took)))
+    let exit = if error == "SourceNotFound" {
+        Exit::NotFound
+    } else {
+        Exit::ExecutionFailed
+    };
+    Err(CliError::new(
+        exit,
+        failure_sentence(ex, &error, &message, &took),
+    ))
 }
 
 /// The message of a failure's cause (a Lambda error's JSON carries it in `errorMessage`).
@@ -296,9 +391,15 @@ fn rerate(doc: &mut Value, run: &Run, rate: f64) {
     let Some(cost) = run.report.as_ref().and_then(|r| r.cost_of_waiting.as_ref()) else {
         return;
     };
-    if let Some(c) = doc.pointer_mut("/report/cost_of_waiting").and_then(Value::as_object_mut) {
+    if let Some(c) = doc
+        .pointer_mut("/report/cost_of_waiting")
+        .and_then(Value::as_object_mut)
+    {
         c.insert("rate_per_vcpu_hour".into(), json!(rate));
-        c.insert("monthly_usd".into(), json!(render::monthly_at(cost, Some(rate))));
+        c.insert(
+            "monthly_usd".into(),
+            json!(render::monthly_at(cost, Some(rate))),
+        );
     }
 }
 
@@ -306,7 +407,9 @@ fn rerate(doc: &mut Value, run: &Run, rate: f64) {
 pub fn exit_for(action: &str, outcome: Outcome) -> Exit {
     match outcome {
         Outcome::Failed => Exit::ExecutionFailed,
-        Outcome::Succeeded | Outcome::SwitchedOver | Outcome::Planned | Outcome::NothingToDo => Exit::Ok,
+        Outcome::Succeeded | Outcome::SwitchedOver | Outcome::Planned | Outcome::NothingToDo => {
+            Exit::Ok
+        }
         Outcome::Prepared if action == "prepare" => Exit::Ok,
         Outcome::Aborted if action == "abort" => Exit::Ok,
         Outcome::Prepared
@@ -335,7 +438,9 @@ async fn finish_fleet(ctx: &Ctx, ex: &Execution, ask: Ask<'_>) -> Result<Exit, C
     if ctx.json() {
         match &campaign {
             Some(c) => print_json(c),
-            None => print_json(&json!({"execution_arn": ex.arn, "status": ex.status, "error": ex.error, "cause": ex.cause})),
+            None => print_json(
+                &json!({"execution_arn": ex.arn, "status": ex.status, "error": ex.error, "cause": ex.cause}),
+            ),
         }
     } else {
         let summary = Summary::of(&rows, false);
@@ -346,14 +451,23 @@ async fn finish_fleet(ctx: &Ctx, ex: &Execution, ask: Ask<'_>) -> Result<Exit, C
         }
     }
     if ex.status != "SUCCEEDED" {
-        let error = ex.error.clone().unwrap_or_else(|| format!("States.{}", ex.status));
+        let error = ex
+            .error
+            .clone()
+            .unwrap_or_else(|| format!("States.{}", ex.status));
         let message = message_of(ex.cause.as_deref().unwrap_or_default());
         let took = phase::elapsed(ex.elapsed());
-        return Err(CliError::new(Exit::ExecutionFailed, failure_sentence(ex, &error, &message, &took)));
+        return Err(CliError::new(
+            Exit::ExecutionFailed,
+            failure_sentence(ex, &error, &message, &took),
+        ));
     }
-    let failing_plan = rows
-        .iter()
-        .any(|r| r.outcome == Outcome::Planned && r.detail.as_deref().is_some_and(|d| d.starts_with("failed prechecks")));
+    let failing_plan = rows.iter().any(|r| {
+        r.outcome == Outcome::Planned
+            && r.detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("failed prechecks"))
+    });
     if ask.action == "plan" && failing_plan {
         return Ok(Exit::ChecksFail);
     }
@@ -366,12 +480,21 @@ async fn finish_fleet(ctx: &Ctx, ex: &Execution, ask: Ask<'_>) -> Result<Exit, C
             _ => 1,
         })
         .unwrap_or(Exit::Ok);
-    Ok(if worst == Exit::Pending && ask.action == "plan" { Exit::Ok } else { worst })
+    Ok(if worst == Exit::Pending && ask.action == "plan" {
+        Exit::Ok
+    } else {
+        worst
+    })
 }
 
 // ---------------------------------------------------------------- status
 
-async fn status(ctx: &mut Ctx, target: Option<&str>, follow_it: bool, rate: Option<f64>) -> Result<Exit, CliError> {
+async fn status(
+    ctx: &mut Ctx,
+    target: Option<&str>,
+    follow_it: bool,
+    rate: Option<f64>,
+) -> Result<Exit, CliError> {
     let Some(target) = target else {
         let machine = ctx.machine(Machine::Upgrade).await?;
         let list = ctx
@@ -395,7 +518,8 @@ async fn status(ctx: &mut Ctx, target: Option<&str>, follow_it: bool, rate: Opti
         let arn = discover::execution_arn("", target)?;
         return show_execution(ctx, &arn, follow_it, rate).await;
     }
-    let is_db = target.starts_with("arn:") || bluegreen_domain::request::validate_db_name(target).is_ok();
+    let is_db =
+        target.starts_with("arn:") || bluegreen_domain::request::validate_db_name(target).is_ok();
     if is_db {
         let name = bluegreen_domain::request::DbRef::parse(target)
             .map_err(|e| CliError::usage(cli::sentence(&e.to_string())))?
@@ -425,7 +549,12 @@ async fn status(ctx: &mut Ctx, target: Option<&str>, follow_it: bool, rate: Opti
     )))
 }
 
-async fn show_execution(ctx: &mut Ctx, arn: &str, follow_it: bool, rate: Option<f64>) -> Result<Exit, CliError> {
+async fn show_execution(
+    ctx: &mut Ctx,
+    arn: &str,
+    follow_it: bool,
+    rate: Option<f64>,
+) -> Result<Exit, CliError> {
     let mut ex = follow::describe(&ctx.aws, arn).await?;
     let action = ex.action();
     if ex.running() && follow_it {
@@ -434,17 +563,31 @@ async fn show_execution(ctx: &mut Ctx, arn: &str, follow_it: bool, rate: Option<
         ex = follow::follow(&ctx.aws, arn, ctx.global.poll_seconds, &mut progress).await?;
     }
     if !ex.running() {
-        return finish(ctx, &ex, Ask { action: &action, rate }).await;
+        return finish(
+            ctx,
+            &ex,
+            Ask {
+                action: &action,
+                rate,
+            },
+        )
+        .await;
     }
     let mut watch = follow::Watch::new(arn);
     watch.refresh(&ctx.aws).await?;
     let events = follow::newest_with_data(&ctx.aws, arn, 5).await?;
     let doc = history::latest_document(&events);
-    let state = history::current_state(&watch.events).map(|s| s.0.to_string()).unwrap_or_default();
+    let state = history::current_state(&watch.events)
+        .map(|s| s.0.to_string())
+        .unwrap_or_default();
     let phase = phase::phase(&state, history::has_entered(&watch.events, "Switchover"));
     let mut tasks = None;
     if phase::is_building(phase) {
-        if let Some(id) = doc.as_ref().and_then(|d| d.pointer("/deployment/id")).and_then(Value::as_str) {
+        if let Some(id) = doc
+            .as_ref()
+            .and_then(|d| d.pointer("/deployment/id"))
+            .and_then(Value::as_str)
+        {
             tasks = follow::deployment_tasks(&ctx.aws, id).await;
         }
     }
@@ -457,8 +600,16 @@ async fn show_execution(ctx: &mut Ctx, arn: &str, follow_it: bool, rate: Option<
             "run": doc,
         }));
     } else {
-        println!("{} {}: {} (running)", action, ex.db().unwrap_or_else(|| "fleet".into()), arn);
-        println!("{}", follow::status_line(&watch.events, &ex, tasks.as_ref()));
+        println!(
+            "{} {}: {} (running)",
+            action,
+            ex.db().unwrap_or_else(|| "fleet".into()),
+            arn
+        );
+        println!(
+            "{}",
+            follow::status_line(&watch.events, &ex, tasks.as_ref())
+        );
     }
     Ok(Exit::Ok)
 }
@@ -486,7 +637,13 @@ struct Database {
 }
 
 async fn database(aws: &Aws, name: &str) -> Result<Database, CliError> {
-    match aws.rds.describe_db_instances().db_instance_identifier(name).send().await {
+    match aws
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(name)
+        .send()
+        .await
+    {
         Ok(out) => {
             if let Some(d) = out.db_instances().first() {
                 return Ok(Database {
@@ -503,12 +660,19 @@ async fn database(aws: &Aws, name: &str) -> Result<Database, CliError> {
         }
         Err(e) => {
             let f = aws.failure(&e);
-            if f.code() != Some("DBInstanceNotFound") && f.code() != Some("DBInstanceNotFoundFault") {
+            if f.code() != Some("DBInstanceNotFound") && f.code() != Some("DBInstanceNotFoundFault")
+            {
                 return Err(aws.explain("describe the database", &f));
             }
         }
     }
-    match aws.rds.describe_db_clusters().db_cluster_identifier(name).send().await {
+    match aws
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier(name)
+        .send()
+        .await
+    {
         Ok(out) => {
             if let Some(c) = out.db_clusters().first() {
                 return Ok(Database {
@@ -582,12 +746,21 @@ async fn deployments(aws: &Aws) -> Result<Vec<Deployment>, CliError> {
         for d in page.blue_green_deployments() {
             let tasks = d.tasks();
             out.push(Deployment {
-                id: d.blue_green_deployment_identifier().unwrap_or_default().to_string(),
-                name: d.blue_green_deployment_name().unwrap_or_default().to_string(),
+                id: d
+                    .blue_green_deployment_identifier()
+                    .unwrap_or_default()
+                    .to_string(),
+                name: d
+                    .blue_green_deployment_name()
+                    .unwrap_or_default()
+                    .to_string(),
                 status: d.status().unwrap_or_default().to_string(),
                 source: d.source().unwrap_or_default().to_string(),
                 target: d.target().unwrap_or_default().to_string(),
-                done: tasks.iter().filter(|t| t.status() == Some("COMPLETED")).count(),
+                done: tasks
+                    .iter()
+                    .filter(|t| t.status() == Some("COMPLETED"))
+                    .count(),
                 total: tasks.len(),
             });
         }
@@ -656,7 +829,9 @@ async fn in_flight(aws: &Aws, machine: &str) -> Result<Vec<InFlight>, CliError> 
                 events
             })
             .unwrap_or_default();
-        let state = history::current_state(&recent).map(|s| s.0.to_string()).unwrap_or_default();
+        let state = history::current_state(&recent)
+            .map(|s| s.0.to_string())
+            .unwrap_or_default();
         out.push(InFlight {
             phase: phase::phase(&state, history::has_entered(&recent, "Switchover")).to_string(),
             ex,
@@ -670,7 +845,11 @@ async fn show_database(ctx: &mut Ctx, name: &str) -> Result<Exit, CliError> {
     let deps: Vec<Deployment> = deployments(&ctx.aws)
         .await?
         .into_iter()
-        .filter(|d| d.source == db.arn || d.target == db.arn || d.name.starts_with(&format!("rbg-{name}-to-")))
+        .filter(|d| {
+            d.source == db.arn
+                || d.target == db.arn
+                || d.name.starts_with(&format!("rbg-{name}-to-"))
+        })
         .collect();
     let machine = ctx.machine(Machine::Upgrade).await?;
     let runs: Vec<InFlight> = in_flight(&ctx.aws, &machine)
@@ -695,14 +874,20 @@ async fn show_database(ctx: &mut Ctx, name: &str) -> Result<Exit, CliError> {
         db.engine,
         db.version,
         db.status,
-        db.class.as_ref().map(|c| format!(", {c}")).unwrap_or_default(),
+        db.class
+            .as_ref()
+            .map(|c| format!(", {c}"))
+            .unwrap_or_default(),
         if db.multi_az { ", Multi-AZ" } else { "" }
     );
     println!("deployments: {}", if deps.is_empty() { "none" } else { "" });
     for d in &deps {
         println!("{}", d.line());
     }
-    println!("executions in flight: {}", if runs.is_empty() { "none" } else { "" });
+    println!(
+        "executions in flight: {}",
+        if runs.is_empty() { "none" } else { "" }
+    );
     for r in &runs {
         println!("{}", r.line());
     }
@@ -724,11 +909,17 @@ async fn ls(ctx: &mut Ctx) -> Result<Exit, CliError> {
         }));
         return Ok(Exit::Ok);
     }
-    println!("blue/green deployments: {}", if deps.is_empty() { "none" } else { "" });
+    println!(
+        "blue/green deployments: {}",
+        if deps.is_empty() { "none" } else { "" }
+    );
     for d in &deps {
         println!("{}", d.line());
     }
-    println!("executions in flight: {}", if runs.is_empty() { "none" } else { "" });
+    println!(
+        "executions in flight: {}",
+        if runs.is_empty() { "none" } else { "" }
+    );
     for r in &runs {
         println!("{}", r.line());
     }
@@ -838,7 +1029,9 @@ async fn answer(ctx: &mut Ctx, execution: &str, answer: Answer) -> Result<Exit, 
     match sent {
         Ok(output) => {
             if ctx.json() {
-                print_json(&json!({"execution_arn": arn, "answer": if verb == "approve" { "approved" } else { "rejected" }, "output": output}));
+                print_json(
+                    &json!({"execution_arn": arn, "answer": if verb == "approve" { "approved" } else { "rejected" }, "output": output}),
+                );
             } else if verb == "approve" {
                 println!("approved: {arn} resumes (the guardrails are checked again, then the switchover); follow it with `rbg status {arn} --follow`");
             } else {
@@ -846,13 +1039,20 @@ async fn answer(ctx: &mut Ctx, execution: &str, answer: Answer) -> Result<Exit, 
             }
             Ok(Exit::Ok)
         }
-        Err(f) if matches!(f.code(), Some("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist")) => Err(CliError::new(
-            Exit::AlreadyAnswered,
-            format!(
-                "already answered: the approval of {arn} is closed ({}); nothing was changed",
-                f.code().unwrap_or_default()
-            ),
-        )),
+        Err(f)
+            if matches!(
+                f.code(),
+                Some("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist")
+            ) =>
+        {
+            Err(CliError::new(
+                Exit::AlreadyAnswered,
+                format!(
+                    "already answered: the approval of {arn} is closed ({}); nothing was changed",
+                    f.code().unwrap_or_default()
+                ),
+            ))
+        }
         Err(f) => Err(ctx.aws.explain(&format!("{verb} the switchover"), &f)),
     }
 }
@@ -864,13 +1064,23 @@ mod tests {
     #[test]
     fn exit_codes_follow_the_outcome_and_the_action() {
         assert_eq!(exit_for("upgrade", Outcome::Succeeded), Exit::Ok);
-        assert_eq!(exit_for("upgrade", Outcome::SwitchoverSkipped), Exit::Pending);
+        assert_eq!(
+            exit_for("upgrade", Outcome::SwitchoverSkipped),
+            Exit::Pending
+        );
         assert_eq!(exit_for("upgrade", Outcome::Rejected), Exit::Pending);
         assert_eq!(exit_for("upgrade", Outcome::Prepared), Exit::Pending);
         assert_eq!(exit_for("prepare", Outcome::Prepared), Exit::Ok);
         assert_eq!(exit_for("abort", Outcome::Aborted), Exit::Ok);
-        assert_eq!(exit_for("upgrade", Outcome::Aborted), Exit::Pending, "on_reject abort");
-        assert_eq!(exit_for("upgrade", Outcome::AlreadyInProgress), Exit::Pending);
+        assert_eq!(
+            exit_for("upgrade", Outcome::Aborted),
+            Exit::Pending,
+            "on_reject abort"
+        );
+        assert_eq!(
+            exit_for("upgrade", Outcome::AlreadyInProgress),
+            Exit::Pending
+        );
         assert_eq!(exit_for("cleanup", Outcome::Succeeded), Exit::Ok);
         assert_eq!(exit_for("upgrade", Outcome::Failed), Exit::ExecutionFailed);
     }
@@ -878,15 +1088,24 @@ mod tests {
     #[test]
     fn a_lambda_cause_gives_its_message() {
         let cause = r#"{"errorType":"SourceNotFound","errorMessage":"no RDS DB instance or cluster named nope"}"#;
-        assert_eq!(message_of(cause), "no RDS DB instance or cluster named nope");
+        assert_eq!(
+            message_of(cause),
+            "no RDS DB instance or cluster named nope"
+        );
         assert_eq!(message_of("plain text"), "plain text");
     }
 
     #[test]
     fn the_input_is_described() {
         let i = json!({"db_identifier": "orders-pg", "target_engine_version": "16.4", "action": "upgrade"});
-        assert_eq!(describe_input(&i, Machine::Upgrade), "upgrade orders-pg to 16.4");
+        assert_eq!(
+            describe_input(&i, Machine::Upgrade),
+            "upgrade orders-pg to 16.4"
+        );
         let f = json!({"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "plan"});
-        assert_eq!(describe_input(&f, Machine::Fleet), "fleet plan of the databases tagged bluegreen:wave=1");
+        assert_eq!(
+            describe_input(&f, Machine::Fleet),
+            "fleet plan of the databases tagged bluegreen:wave=1"
+        );
     }
 }

@@ -29,7 +29,12 @@ impl Machine {
 /// A state machine ARN as given: `arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME`.
 pub fn check_machine_arn(arn: &str, flag: &str) -> Result<(), CliError> {
     let parts: Vec<&str> = arn.split(':').collect();
-    if parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "stateMachine" && !parts[6].is_empty() {
+    if parts.len() == 7
+        && parts[0] == "arn"
+        && parts[2] == "states"
+        && parts[5] == "stateMachine"
+        && !parts[6].is_empty()
+    {
         Ok(())
     } else {
         Err(CliError::usage(format!(
@@ -66,7 +71,10 @@ pub fn execution_arn(machine_arn: &str, name_or_arn: &str) -> Result<String, Cli
 }
 
 pub fn is_execution_name(name: &str) -> bool {
-    (1..=80).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    (1..=80).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// The outputs of the stack, read once.
@@ -80,7 +88,12 @@ impl Discovery {
     }
 
     /// The state machine's ARN: flag / environment, else the stack's output.
-    pub async fn machine(&mut self, aws: &Aws, global: &Global, which: Machine) -> Result<String, CliError> {
+    pub async fn machine(
+        &mut self,
+        aws: &Aws,
+        global: &Global,
+        which: Machine,
+    ) -> Result<String, CliError> {
         let given = match which {
             Machine::Upgrade => global.state_machine.as_deref(),
             Machine::Fleet => global.fleet_state_machine.as_deref(),
@@ -105,7 +118,12 @@ impl Discovery {
             })
     }
 
-    async fn outputs(&mut self, aws: &Aws, stack: &str, which: Machine) -> Result<&Vec<(String, String)>, CliError> {
+    async fn outputs(
+        &mut self,
+        aws: &Aws,
+        stack: &str,
+        which: Machine,
+    ) -> Result<&Vec<(String, String)>, CliError> {
         if self.outputs.is_none() {
             let answer = aws.cfn.describe_stacks().stack_name(stack).send().await;
             let stacks = match answer {
@@ -131,7 +149,9 @@ impl Discovery {
                 .map(|s| {
                     s.outputs()
                         .iter()
-                        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+                        .filter_map(|o| {
+                            Some((o.output_key()?.to_string(), o.output_value()?.to_string()))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -164,6 +184,8 @@ mod tests {
         assert!(check_machine_arn(SM, "--state-machine").is_ok());
         let e = check_machine_arn("upgrade", "--state-machine ARN").unwrap_err();
         assert_eq!(e.exit, crate::exit::Exit::Usage);
-        assert!(e.message.starts_with("--state-machine ARN `upgrade` is not a state machine ARN"));
+        assert!(e
+            .message
+            .starts_with("--state-machine ARN `upgrade` is not a state machine ARN"));
     }
 }

@@ -22,7 +22,6 @@ pub fn now() -> f64 {
 pub struct Execution {
     pub arn: String,
     pub name: String,
-    pub state_machine_arn: String,
     pub status: String,
     pub started: f64,
     pub stopped: Option<f64>,
@@ -79,7 +78,6 @@ pub async fn describe(aws: &Aws, arn: &str) -> Result<Execution, CliError> {
     Ok(Execution {
         arn: d.execution_arn().to_string(),
         name: d.name().unwrap_or_default().to_string(),
-        state_machine_arn: d.state_machine_arn().to_string(),
         status: d.status().as_str().to_string(),
         started: d.start_date().as_secs_f64(),
         stopped: d.stop_date().map(|t| t.as_secs_f64()),
@@ -135,7 +133,12 @@ impl Watch {
                 .send()
                 .await
                 .map_err(|e| {
-                    execution_error(aws, &self.arn, "read the execution's history", &aws.failure(&e))
+                    execution_error(
+                        aws,
+                        &self.arn,
+                        "read the execution's history",
+                        &aws.failure(&e),
+                    )
                 })?;
             let events = page.events();
             for e in events.iter().skip(self.seen) {
@@ -186,7 +189,9 @@ pub async fn history_for_approval(aws: &Aws, arn: &str) -> Result<Vec<Event>, Cl
             .set_next_token(token.clone())
             .send()
             .await
-            .map_err(|e| execution_error(aws, arn, "read the execution's history", &aws.failure(&e)))?;
+            .map_err(|e| {
+                execution_error(aws, arn, "read the execution's history", &aws.failure(&e))
+            })?;
         newest_first.extend(page.events().iter().map(Event::from_sdk));
         let entered = newest_first
             .iter()
@@ -234,7 +239,9 @@ pub fn status_line(
     execution: &Execution,
     tasks: Option<&(usize, usize, Option<String>)>,
 ) -> String {
-    let state = history::current_state(events).map(|s| s.0).unwrap_or("Receive");
+    let state = history::current_state(events)
+        .map(|s| s.0)
+        .unwrap_or("Receive");
     let after = history::has_entered(events, "Switchover");
     let phase = phase::phase(state, after);
     let mut line = format!("[{:>8}] {phase}", elapsed(execution.elapsed()));
@@ -291,7 +298,10 @@ impl Progress {
             return;
         }
         let key = line.split_once("] ").map_or(line, |(_, rest)| rest);
-        let last_key = self.last.split_once("] ").map_or(self.last.as_str(), |(_, rest)| rest);
+        let last_key = self
+            .last
+            .split_once("] ")
+            .map_or(self.last.as_str(), |(_, rest)| rest);
         let mut err = std::io::stderr();
         if self.tty {
             let _ = write!(err, "\r\x1b[2K{line}");
@@ -311,14 +321,24 @@ impl Progress {
 }
 
 /// Follows `arn` until it ends; returns its final description.
-pub async fn follow(aws: &Aws, arn: &str, poll: f64, progress: &mut Progress) -> Result<Execution, CliError> {
+pub async fn follow(
+    aws: &Aws,
+    arn: &str,
+    poll: f64,
+    progress: &mut Progress,
+) -> Result<Execution, CliError> {
     let mut watch = Watch::new(arn);
     let mut deployment: Option<String> = None;
     loop {
         let execution = describe(aws, arn).await?;
         watch.refresh(aws).await?;
-        let state = history::current_state(&watch.events).map(|s| s.0).unwrap_or("Receive");
-        let building = phase::is_building(phase::phase(state, history::has_entered(&watch.events, "Switchover")));
+        let state = history::current_state(&watch.events)
+            .map(|s| s.0)
+            .unwrap_or("Receive");
+        let building = phase::is_building(phase::phase(
+            state,
+            history::has_entered(&watch.events, "Switchover"),
+        ));
         let mut tasks = None;
         if building && execution.running() {
             if deployment.is_none() {
@@ -326,7 +346,11 @@ pub async fn follow(aws: &Aws, arn: &str, poll: f64, progress: &mut Progress) ->
                     .await
                     .ok()
                     .and_then(|events| history::latest_document(&events))
-                    .and_then(|doc| doc.pointer("/deployment/id").and_then(Value::as_str).map(str::to_string));
+                    .and_then(|doc| {
+                        doc.pointer("/deployment/id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    });
             }
             if let Some(id) = &deployment {
                 tasks = deployment_tasks(aws, id).await;
@@ -362,27 +386,50 @@ mod tests {
             started: now() - 65.0,
             ..Execution::default()
         };
-        let building = [entered("Precheck"), entered("CreateGreen"), entered("CheckGreen")];
-        let line = status_line(&building, &ex, Some(&(1, 4, Some("CREATING_READ_REPLICA_OF_SOURCE".into()))));
-        assert!(line.starts_with("[   1m05s] building green  [#####---------------] 1/4 tasks"), "{line}");
-        assert!(line.ends_with("(creating read replica of source)"), "{line}");
+        let building = [
+            entered("Precheck"),
+            entered("CreateGreen"),
+            entered("CheckGreen"),
+        ];
+        let line = status_line(
+            &building,
+            &ex,
+            Some(&(1, 4, Some("CREATING_READ_REPLICA_OF_SOURCE".into()))),
+        );
+        assert!(
+            line.starts_with("[   1m05s] building green  [#####---------------] 1/4 tasks"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("(creating read replica of source)"),
+            "{line}"
+        );
         let mut waiting = building.to_vec();
         waiting.push(entered("AwaitApproval"));
         waiting.push(Event {
             kind: "TaskScheduled".into(),
-            parameters: Some(r#"{"Payload":{"milestone":"approval_requested","task_token":"t"}}"#.into()),
+            parameters: Some(
+                r#"{"Payload":{"milestone":"approval_requested","task_token":"t"}}"#.into(),
+            ),
             ..Event::default()
         });
         let line = status_line(&waiting, &ex, None);
         assert!(line.contains("waiting for approval: approve: rbg approve arn:aws:states:us-east-1:1:execution:upgrade:x"), "{line}");
-        assert!(line.contains("reject: rbg reject arn:aws:states:us-east-1:1:execution:upgrade:x --reason"), "{line}");
+        assert!(
+            line.contains(
+                "reject: rbg reject arn:aws:states:us-east-1:1:execution:upgrade:x --reason"
+            ),
+            "{line}"
+        );
     }
 
     #[test]
     fn the_action_and_database_come_from_the_input() {
         let ex = Execution {
-            input: Some(serde_json::json!({"fleet_member": {"db_identifier": "a", "kind": "instance",
-                "request": {"action": "upgrade"}}})),
+            input: Some(
+                serde_json::json!({"fleet_member": {"db_identifier": "a", "kind": "instance",
+                "request": {"action": "upgrade"}}}),
+            ),
             ..Execution::default()
         };
         assert_eq!(ex.action(), "upgrade");

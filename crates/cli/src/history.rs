@@ -28,7 +28,8 @@ pub struct Event {
 
 impl Event {
     /// From the API's JSON form of an event (as GetExecutionHistory returns it on the wire):
-    /// whichever `*EventDetails` member it has.
+    /// whichever `*EventDetails` member it has (the recorded histories of the tests).
+    #[cfg(test)]
     pub fn from_wire(value: &Value) -> Self {
         let details = value
             .as_object()
@@ -186,17 +187,6 @@ pub enum Closed {
     TimedOut,
     /// Failed otherwise, or the state was left (the execution stopped, for instance).
     Ended,
-}
-
-impl Closed {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Closed::Approved => "approved",
-            Closed::Rejected => "rejected",
-            Closed::TimedOut => "timed out",
-            Closed::Ended => "closed",
-        }
-    }
 }
 
 /// The token of a `TaskScheduled` event's parameters: `Payload.task_token`.
@@ -361,7 +351,9 @@ mod tests {
         });
         events.push(Event {
             kind: "TaskScheduled".into(),
-            parameters: Some(r#"{"Payload":{"milestone":"approval_requested","task_token":"second"}}"#.into()),
+            parameters: Some(
+                r#"{"Payload":{"milestone":"approval_requested","task_token":"second"}}"#.into(),
+            ),
             ..Event::default()
         });
         assert!(matches!(approval(&events), Approval::Waiting { token, .. } if token == "second"));

@@ -88,7 +88,11 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             let def: serde_json::Value = serde_json::from_str(&text).unwrap();
             for name in def["States"].as_object().unwrap().keys() {
-                assert_ne!(phase(name, false), "running", "{file}: state {name} has no phase");
+                assert_ne!(
+                    phase(name, false),
+                    "running",
+                    "{file}: state {name} has no phase"
+                );
             }
         }
     }

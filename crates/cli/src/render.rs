@@ -2,7 +2,9 @@
 
 use bluegreen_domain::checks::{Check, Verdict};
 use bluegreen_domain::fleet::{Outcome, Row};
-use bluegreen_domain::lifecycle::{CostOfWaiting, DEFAULT_RATE_PER_VCPU_HOUR, HOURS_PER_MONTH, RATE_SOURCE};
+use bluegreen_domain::lifecycle::{
+    CostOfWaiting, DEFAULT_RATE_PER_VCPU_HOUR, HOURS_PER_MONTH, RATE_SOURCE,
+};
 use bluegreen_domain::run::Run;
 
 /// The width text is wrapped to (`COLUMNS` when set, else 100).
@@ -101,7 +103,12 @@ pub fn usd(amount: f64) -> String {
 }
 
 /// The cost-of-waiting section of a plan. `None` (an older precheck): "not reported".
-pub fn cost_section(cost: Option<&CostOfWaiting>, engine: &str, rate: Option<f64>, width: usize) -> String {
+pub fn cost_section(
+    cost: Option<&CostOfWaiting>,
+    engine: &str,
+    rate: Option<f64>,
+    width: usize,
+) -> String {
     let Some(c) = cost else {
         return "cost of waiting: not reported (this deployment's precheck does not report \
                 run.report.cost_of_waiting; deploy the current release)\n"
@@ -113,11 +120,21 @@ pub fn cost_section(cost: Option<&CostOfWaiting>, engine: &str, rate: Option<f64
     out.push_str(&format!(
         "  end of standard support  {}{}\n",
         date(&c.standard_support_ends),
-        if c.in_extended_support { " (passed: Extended Support is billed now)" } else { "" }
+        if c.in_extended_support {
+            " (passed: Extended Support is billed now)"
+        } else {
+            ""
+        }
     ));
-    out.push_str(&format!("  Extended Support starts  {}\n", date(&c.extended_support_starts)));
+    out.push_str(&format!(
+        "  Extended Support starts  {}\n",
+        date(&c.extended_support_starts)
+    ));
     if c.extended_support_ends.is_some() {
-        out.push_str(&format!("  Extended Support ends    {}\n", date(&c.extended_support_ends)));
+        out.push_str(&format!(
+            "  Extended Support ends    {}\n",
+            date(&c.extended_support_ends)
+        ));
     }
     let estimate = match (monthly_at(c, rate), c.vcpus_billed) {
         (Some(m), Some(v)) => format!(
@@ -125,10 +142,17 @@ pub fn cost_section(cost: Option<&CostOfWaiting>, engine: &str, rate: Option<f64
             usd(m),
             rate_text(rate_used)
         ),
-        (Some(m), None) => format!("{} a month at {} per vCPU-hour", usd(m), rate_text(rate_used)),
+        (Some(m), None) => format!(
+            "{} a month at {} per vCPU-hour",
+            usd(m),
+            rate_text(rate_used)
+        ),
         (None, _) => "cannot be estimated (the instance class is not billed per vCPU)".into(),
     };
-    out.push_str(&format!("  Extended Support charge  {}\n", wrap(&estimate, width, 27)));
+    out.push_str(&format!(
+        "  Extended Support charge  {}\n",
+        wrap(&estimate, width, 27)
+    ));
     let source = if rate.is_some() {
         "--rate".to_string()
     } else if (c.rate_per_vcpu_hour - DEFAULT_RATE_PER_VCPU_HOUR).abs() < 1e-9 {
@@ -136,7 +160,10 @@ pub fn cost_section(cost: Option<&CostOfWaiting>, engine: &str, rate: Option<f64
     } else {
         "as reported by the precheck; --rate to change".to_string()
     };
-    out.push_str(&format!("  rate                     {}\n", wrap(&source, width, 27)));
+    out.push_str(&format!(
+        "  rate                     {}\n",
+        wrap(&source, width, 27)
+    ));
     if !c.note.is_empty() && rate.is_none() {
         out.push_str(&format!("  {}\n", wrap(&c.note, width, 2)));
     }
@@ -164,8 +191,16 @@ pub fn plan(run: &Run, rate: Option<f64>, width: usize) -> String {
     out.push_str(&format!("plan: {db} ({engine} {from}) -> {to}\n"));
     match &run.report {
         Some(report) => {
-            let fails = report.checks.iter().filter(|c| c.verdict == Verdict::Fail).count();
-            let warns = report.checks.iter().filter(|c| c.verdict == Verdict::Warn).count();
+            let fails = report
+                .checks
+                .iter()
+                .filter(|c| c.verdict == Verdict::Fail)
+                .count();
+            let warns = report
+                .checks
+                .iter()
+                .filter(|c| c.verdict == Verdict::Warn)
+                .count();
             out.push_str(&format!(
                 "verdict: {} ({} checks: {fails} fail, {warns} warn, {} pass)\n\n",
                 verdict_name(report.verdict),
@@ -181,7 +216,12 @@ pub fn plan(run: &Run, rate: Option<f64>, width: usize) -> String {
                 ));
             }
             out.push('\n');
-            out.push_str(&cost_section(report.cost_of_waiting.as_ref(), &engine, rate, width));
+            out.push_str(&cost_section(
+                report.cost_of_waiting.as_ref(),
+                &engine,
+                rate,
+                width,
+            ));
         }
         None => out.push_str("no report: the precheck did not run to the end\n"),
     }
@@ -232,7 +272,11 @@ pub fn summary(run: &Run, elapsed: &str, width: usize) -> String {
                     v.production_identifier,
                     v.engine_version,
                     v.status,
-                    if v.endpoint_kept { ", endpoint kept" } else { "" },
+                    if v.endpoint_kept {
+                        ", endpoint kept"
+                    } else {
+                        ""
+                    },
                     v.old_blue_identifier
                 ),
                 None => format!("succeeded in {elapsed}: {db} cleaned up"),
@@ -247,9 +291,9 @@ pub fn summary(run: &Run, elapsed: &str, width: usize) -> String {
             }
             t
         }
-        Outcome::SwitchedOver => format!(
-            "switched over in {elapsed}: {db} runs {to}; the fleet soaks, then cleans up"
-        ),
+        Outcome::SwitchedOver => {
+            format!("switched over in {elapsed}: {db} runs {to}; the fleet soaks, then cleans up")
+        }
         Outcome::Prepared => format!(
             "green prepared in {elapsed}: {db} is untouched and still production; switch over with \
              `{}` or delete green with `{}`",
@@ -281,7 +325,9 @@ pub fn summary(run: &Run, elapsed: &str, width: usize) -> String {
                 again("abort")
             )
         }
-        Outcome::Aborted => format!("aborted in {elapsed}: the deployment and green are deleted; {db} is untouched"),
+        Outcome::Aborted => {
+            format!("aborted in {elapsed}: the deployment and green are deleted; {db} is untouched")
+        }
         Outcome::AlreadyInProgress => format!(
             "already in progress: another execution is upgrading {db}; nothing was done ({})",
             run.note.clone().unwrap_or_default()
@@ -299,11 +345,21 @@ pub fn summary(run: &Run, elapsed: &str, width: usize) -> String {
 pub fn fleet_table(rows: &[Row], rate: Option<f64>) -> String {
     let mut sorted: Vec<&Row> = rows.iter().collect();
     sorted.sort_by(|a, b| {
-        let key = |r: &Row| (r.standard_support_ends.is_none(), r.standard_support_ends.clone());
-        key(a).cmp(&key(b)).then_with(|| a.db_identifier.cmp(&b.db_identifier))
+        let key = |r: &Row| {
+            (
+                r.standard_support_ends.is_none(),
+                r.standard_support_ends.clone(),
+            )
+        };
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.db_identifier.cmp(&b.db_identifier))
     });
     let scale = rate.map_or(1.0, |r| r / DEFAULT_RATE_PER_VCPU_HOUR);
-    let money = |r: &Row| r.extended_support_monthly_usd.map(|m| (m * scale * 100.0).round() / 100.0);
+    let money = |r: &Row| {
+        r.extended_support_monthly_usd
+            .map(|m| (m * scale * 100.0).round() / 100.0)
+    };
     let cells: Vec<[String; 8]> = sorted
         .iter()
         .map(|r| {
@@ -311,8 +367,12 @@ pub fn fleet_table(rows: &[Row], rate: Option<f64>) -> String {
                 r.db_identifier.clone(),
                 r.engine.clone().unwrap_or_else(|| "-".into()),
                 r.version_before.clone().unwrap_or_else(|| "-".into()),
-                r.target_engine_version.clone().unwrap_or_else(|| "-".into()),
-                r.standard_support_ends.clone().unwrap_or_else(|| "not reported".into()),
+                r.target_engine_version
+                    .clone()
+                    .unwrap_or_else(|| "-".into()),
+                r.standard_support_ends
+                    .clone()
+                    .unwrap_or_else(|| "not reported".into()),
                 money(r).map(usd).unwrap_or_else(|| "not reported".into()),
                 r.outcome.as_str().to_string(),
                 r.detail.clone().unwrap_or_default(),
@@ -388,7 +448,12 @@ mod tests {
         let t = check_table(&checks, 100);
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[1].starts_with("  FAIL  logical-replication"), "{t}");
-        assert!(lines[2].trim_start().starts_with("fix: set rds.logical_replication"), "{t}");
+        assert!(
+            lines[2]
+                .trim_start()
+                .starts_with("fix: set rds.logical_replication"),
+            "{t}"
+        );
         assert!(lines[3].starts_with("  warn  free-storage"), "{t}");
         assert!(lines[5].starts_with("  pass  source-available"), "{t}");
         assert_eq!(lines.len(), 6, "a pass has no fix line: {t}");
@@ -425,14 +490,23 @@ mod tests {
     #[test]
     fn the_cost_of_waiting_gives_dates_estimate_and_rate_source() {
         let s = cost_section(Some(&cost()), "postgres", None, 300);
-        assert!(s.contains("end of standard support  2026-02-28 (passed"), "{s}");
+        assert!(
+            s.contains("end of standard support  2026-02-28 (passed"),
+            "{s}"
+        );
         assert!(s.contains("Extended Support starts  2026-03-01"), "{s}");
-        assert!(s.contains("$292.20 a month (4 vCPUs billed × $0.100 per vCPU-hour"), "{s}");
+        assert!(
+            s.contains("$292.20 a month (4 vCPUs billed × $0.100 per vCPU-hour"),
+            "{s}"
+        );
         assert!(s.contains(RATE_SOURCE), "{s}");
         let at = cost_section(Some(&cost()), "postgres", Some(0.2), 100);
         assert!(at.contains("$584.40 a month"), "{at}");
         let missing = cost_section(None, "postgres", None, 100);
-        assert!(missing.starts_with("cost of waiting: not reported"), "{missing}");
+        assert!(
+            missing.starts_with("cost of waiting: not reported"),
+            "{missing}"
+        );
     }
 
     #[test]
@@ -460,7 +534,10 @@ mod tests {
             .map(|l| l.split_whitespace().next().unwrap())
             .collect();
         assert_eq!(names, ["a-soon", "b-late", "c-unknown"], "{t}");
-        assert!(t.contains("total Extended Support: $392.20 a month (2 of 3 databases estimated"), "{t}");
+        assert!(
+            t.contains("total Extended Support: $392.20 a month (2 of 3 databases estimated"),
+            "{t}"
+        );
         let doubled = fleet_table(&rows, Some(0.2));
         assert!(doubled.contains("$784.40 a month"), "{doubled}");
     }
