@@ -62,6 +62,8 @@ db-packages:
 db-test: db-packages
 	$(DB_SERVERS) $(CARGO) test --locked -p bluegreen-sql
 
+# The worker binaries the local Lambda service runs, and rbg (target/debug/rbg) that
+# tests/e2e/test_cli.py drives.
 bins:
 	$(CARGO) build --locked --bins
 

@@ -247,6 +247,27 @@ def test_rbg_fleet_plan_shows_one_row_per_database_sorted_by_end_of_support_with
     assert deployments(stack) == []
 
 
+def test_rbg_prepare_then_status_then_switchover(stack, rbg):
+    request = seed_postgres_instance(stack.client("rds"))
+    target = ["orders-pg", "--to", "16.4", "--parameter-group", request["target_db_parameter_group_name"]]
+    prepared = rbg("prepare", *target)
+    assert prepared.returncode == OK, prepared.stderr
+    assert prepared.stdout.startswith("green prepared in "), prepared.stdout
+    assert "`rbg switchover orders-pg --to 16.4 --parameter-group orders-pg-pg16`" in prepared.stdout, prepared.stdout
+    [dep] = deployments(stack)
+    status = rbg("status", "orders-pg")
+    assert status.returncode == OK, status.stderr
+    assert status.stdout.startswith("orders-pg (instance): postgres 13.15, available"), status.stdout
+    assert dep["BlueGreenDeploymentIdentifier"] in status.stdout and "AVAILABLE" in status.stdout, status.stdout
+    as_json = json.loads(rbg("status", "orders-pg", "--json").stdout)
+    assert [d["id"] for d in as_json["deployments"]] == [dep["BlueGreenDeploymentIdentifier"]], as_json
+
+    switched = rbg("switchover", *target, "--soak-hours", "0")
+    assert switched.returncode == OK, switched.stderr
+    assert "switching over" in switched.stderr and switched.stdout.startswith("succeeded in "), switched.stdout
+    assert instance(stack, "orders-pg")["EngineVersion"] == "16.4" and deployments(stack) == []
+
+
 # ---------------------------------------------------------------- bad inputs
 
 

@@ -880,13 +880,13 @@ async fn show_database(ctx: &mut Ctx, name: &str) -> Result<Exit, CliError> {
             .unwrap_or_default(),
         if db.multi_az { ", Multi-AZ" } else { "" }
     );
-    println!("deployments: {}", if deps.is_empty() { "none" } else { "" });
+    println!("deployments:{}", if deps.is_empty() { " none" } else { "" });
     for d in &deps {
         println!("{}", d.line());
     }
     println!(
-        "executions in flight: {}",
-        if runs.is_empty() { "none" } else { "" }
+        "executions in flight:{}",
+        if runs.is_empty() { " none" } else { "" }
     );
     for r in &runs {
         println!("{}", r.line());
@@ -910,15 +910,15 @@ async fn ls(ctx: &mut Ctx) -> Result<Exit, CliError> {
         return Ok(Exit::Ok);
     }
     println!(
-        "blue/green deployments: {}",
-        if deps.is_empty() { "none" } else { "" }
+        "blue/green deployments:{}",
+        if deps.is_empty() { " none" } else { "" }
     );
     for d in &deps {
         println!("{}", d.line());
     }
     println!(
-        "executions in flight: {}",
-        if runs.is_empty() { "none" } else { "" }
+        "executions in flight:{}",
+        if runs.is_empty() { " none" } else { "" }
     );
     for r in &runs {
         println!("{}", r.line());

@@ -21,7 +21,8 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
     let mut out = String::new();
     let mut line = 0usize;
     let room = width.saturating_sub(indent).max(20);
-    for word in text.split_whitespace() {
+    for word in words(text) {
+        let word = word.as_str();
         let n = word.chars().count();
         if line > 0 && line + 1 + n > room {
             out.push('\n');
@@ -33,6 +34,26 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
         }
         out.push_str(word);
         line += n;
+    }
+    out
+}
+
+/// The words of `text`; a `quoted command` is one word (never broken across lines).
+fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for word in text.split_whitespace() {
+        if open {
+            let last = out.last_mut().expect("an open quote has a word");
+            last.push(' ');
+            last.push_str(word);
+        } else {
+            out.push(word.to_string());
+        }
+        let ticks = word.matches('`').count();
+        if ticks % 2 == 1 {
+            open = !open;
+        }
     }
     out
 }
@@ -210,10 +231,11 @@ pub fn plan(run: &Run, rate: Option<f64>, width: usize) -> String {
             out.push_str(&check_table(&report.checks, width));
             if !report.manual_checks.is_empty() {
                 let ids: Vec<&str> = report.manual_checks.iter().map(|m| m.id.as_str()).collect();
-                out.push_str(&format!(
-                    "\nmanual checks (need database access; SQL in --json .report.manual_checks): {}\n",
-                    wrap(&ids.join(", "), width, 4)
-                ));
+                let line = format!(
+                    "manual checks (need database access; SQL in --json .report.manual_checks): {}",
+                    ids.join(", ")
+                );
+                out.push_str(&format!("\n{}\n", wrap(&line, width, 4)));
             }
             out.push('\n');
             out.push_str(&cost_section(
@@ -263,7 +285,23 @@ pub fn summary(run: &Run, elapsed: &str, width: usize) -> String {
         .as_ref()
         .map(|r| r.target_engine_version.clone())
         .unwrap_or_else(|| "?".into());
-    let again = |action: &str| format!("rbg {action} {db} --to {to}");
+    // The command to finish or undo, as the operator would type it (the same target).
+    let mut flags = String::new();
+    if let Some(r) = &run.request {
+        for (flag, value) in [
+            ("--parameter-group", &r.target_db_parameter_group_name),
+            (
+                "--cluster-parameter-group",
+                &r.target_db_cluster_parameter_group_name,
+            ),
+            ("--instance-class", &r.target_db_instance_class),
+        ] {
+            if let Some(v) = value {
+                flags.push_str(&format!(" {flag} {v}"));
+            }
+        }
+    }
+    let again = |action: &str| format!("rbg {action} {db} --to {to}{flags}");
     let text = match outcome(run) {
         Outcome::Succeeded => {
             let mut t = match &run.verification {
@@ -464,6 +502,10 @@ mod tests {
         let w = wrap("one two three four five six", 24, 4);
         assert_eq!(w, "one two three four\n    five six");
         assert_eq!(wrap("a  b\n c", 100, 2), "a b c");
+        assert_eq!(
+            wrap("run `rbg switchover orders-pg --to 16.4` now", 24, 2),
+            "run\n  `rbg switchover orders-pg --to 16.4`\n  now"
+        );
     }
 
     #[test]
