@@ -131,8 +131,8 @@ pub fn cost_section(
     width: usize,
 ) -> String {
     let Some(c) = cost else {
-        return "cost of waiting: not reported (this deployment's precheck does not report \
-                run.report.cost_of_waiting; deploy the current release)\n"
+        return "cost of waiting: not reported (the precheck's report has no cost_of_waiting: \
+                its Extended Support dates and estimate are unknown)\n"
             .to_string();
     };
     let rate_used = rate.unwrap_or(c.rate_per_vcpu_hour);
