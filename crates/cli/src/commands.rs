@@ -1039,27 +1039,43 @@ async fn answer(ctx: &mut Ctx, execution: &str, answer: Answer) -> Result<Exit, 
             }
             Ok(Exit::Ok)
         }
-        Err(f)
-            if matches!(
-                f.code(),
-                Some("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist")
-            ) =>
-        {
-            Err(CliError::new(
-                Exit::AlreadyAnswered,
-                format!(
-                    "already answered: the approval of {arn} is closed ({}); nothing was changed",
-                    f.code().unwrap_or_default()
-                ),
-            ))
-        }
-        Err(f) => Err(ctx.aws.explain(&format!("{verb} the switchover"), &f)),
+        Err(f) => Err(closed_answer(&arn, &f)
+            .unwrap_or_else(|| ctx.aws.explain(&format!("{verb} the switchover"), &f))),
     }
+}
+
+/// SendTaskSuccess / SendTaskFailure on a token that is closed (answered meanwhile by someone
+/// else, or timed out): AWS answers TaskTimedOut (or InvalidToken / TaskDoesNotExist); harmless.
+pub fn closed_answer(arn: &str, failure: &Failure) -> Option<CliError> {
+    let code = failure.code()?;
+    ["TaskTimedOut", "InvalidToken", "TaskDoesNotExist"]
+        .contains(&code)
+        .then(|| {
+            CliError::new(
+                Exit::AlreadyAnswered,
+                format!("already answered: the approval of {arn} is closed ({code}); nothing was changed"),
+            )
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_to_a_closed_token_is_already_answered() {
+        let closed = |code: &str| Failure::Service {
+            code: code.into(),
+            message: "Task Timed Out: 'Provided task does not exist anymore'".into(),
+        };
+        for code in ["TaskTimedOut", "InvalidToken", "TaskDoesNotExist"] {
+            let e = closed_answer("arn:x", &closed(code)).unwrap();
+            assert_eq!(e.exit, Exit::AlreadyAnswered);
+            assert_eq!(e.message, format!("already answered: the approval of arn:x is closed ({code}); nothing was changed"));
+        }
+        assert!(closed_answer("arn:x", &closed("AccessDeniedException")).is_none());
+        assert!(closed_answer("arn:x", &Failure::Unreachable("io".into())).is_none());
+    }
 
     #[test]
     fn exit_codes_follow_the_outcome_and_the_action() {
