@@ -161,6 +161,22 @@ def test_rbg_reject_keeps_green_prepared_and_a_second_answer_is_a_no_op(stack, r
     assert len(deployments(stack)) == 1 and instance(stack, "orders-pg")["EngineVersion"] == "13.15"
 
 
+def test_rbg_reject_with_on_reject_abort_deletes_green(stack, rbg):
+    request = seed_postgres_instance(stack.client("rds"))
+    name = f"abort-{uuid.uuid4().hex[:8]}"
+    started = rbg(*upgrade_args(request, "--require-approval", "--on-reject", "abort", "--name", name, "--no-follow"))
+    assert started.returncode == OK, started.stderr
+    wait_for_state(stack, name, "AwaitApproval")
+    assert len(deployments(stack)) == 1
+    rejected = rbg("reject", name, "--reason", "wrong week", "--json")
+    assert rejected.returncode == OK, rejected.stderr
+    assert json.loads(rejected.stdout)["answer"] == "rejected"
+    followed = rbg("status", name, "--follow")
+    assert followed.returncode == PENDING, followed.stderr + followed.stdout
+    assert followed.stdout.startswith("aborted in "), followed.stdout
+    assert deployments(stack) == [] and instance(stack, "orders-pg")["EngineVersion"] == "13.15"
+
+
 def test_no_answer_within_the_approval_timeout_ends_switchover_skipped(stack, rbg):
     request = seed_postgres_instance(stack.client("rds"))
     name = f"timeout-{uuid.uuid4().hex[:8]}"
