@@ -198,6 +198,7 @@ STATE_MACHINES = {
             "GuardrailsFunction",
             "SwitchoverFunction",
             "VerifyFunction",
+            "SqlFunction",  # conditional: test_the_sql_worker_is_wired_only_with_its_network
             "CleanupFunction",
             "AbortFunction",
             "RemediationMetricFunction",
@@ -439,9 +440,12 @@ def test_state_machine_role(resources, machine):
     spec = STATE_MACHINES[machine]
     statements = role_statements(resources, spec["role"], include_conditional=True)
     invoke = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
-    assert len(invoke) == 1 and as_list(invoke[0]["Action"]) == ["lambda:InvokeFunction"]
+    assert all(as_list(s["Action"]) == ["lambda:InvokeFunction"] for s in invoke)
+    # one statement, plus the conditional sql worker's (its own policy, HasDatabaseNetwork)
+    assert [s["Sid"] for s in invoke[1:]] == (["InvokeTheSqlWorker"] if "SqlFunctionArn" in
+                                              definition_placeholders(machine) else [])
     unqualified, qualified = [], []
-    for r in as_list(invoke[0]["Resource"]):
+    for r in [r for s in invoke for r in as_list(s["Resource"])]:
         if "Fn::GetAtt" in r:
             assert r["Fn::GetAtt"][1] == "Arn", r
             unqualified.append(r["Fn::GetAtt"][0])
@@ -489,6 +493,8 @@ def test_state_machine_definition(resources, machine):
     subs = props["DefinitionSubstitutions"]
     for function in spec["functions"]:
         key = f"{function[:-len('Function')]}FunctionArn"
+        if function == "SqlFunction":
+            continue  # an !If on HasDatabaseNetwork, checked on its own
         assert subs[key] == {"Fn::GetAtt": [function, "Arn"]}, key
     # the other machine by !Sub (or, from fleet to upgrade only, !Ref), itself by !Sub
     if "FleetStateMachineArn" in subs:
@@ -1113,3 +1119,24 @@ def test_no_other_role_or_function_reaches_databases(resources):
         assert not granted & database_actions, role
     for function in WORKER_FUNCTIONS:
         assert "VpcConfig" not in resources[function]["Properties"], function
+
+
+def test_the_sql_worker_is_wired_only_with_its_network(resources):
+    """With DatabaseSubnetIds and DatabaseSecurityGroupId: the upgrade machine invokes the sql
+    function and the precheck admits runs naming a way in; without: the substitution names a
+    function that does not exist and the precheck refuses such runs (DATABASE_CHECKS off)."""
+    subs = resources["UpgradeStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    cond, deployed, missing = subs["SqlFunctionArn"]["Fn::If"]
+    assert cond == "HasDatabaseNetwork"
+    assert deployed == {"Fn::GetAtt": ["SqlFunction", "Arn"]}
+    assert "sql-not-deployed" in missing["Fn::Sub"]
+    env = resources["PrecheckFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["DATABASE_CHECKS"] == {"Fn::If": ["HasDatabaseNetwork", "on", "off"]}
+    policy = resources["StateMachineInvokeSqlPolicy"]
+    assert policy["Condition"] == "HasDatabaseNetwork"
+    assert policy["Properties"]["Roles"] == [{"Ref": "StateMachineRole"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == [{"Fn::GetAtt": ["SqlFunction", "Arn"]}, {"Fn::Sub": "${SqlFunction.Arn}:*"}]
+    # unconditionally, the state machine may invoke no sql function
+    assert "SqlFunction" not in json.dumps(role_statements(resources, "StateMachineRole"))

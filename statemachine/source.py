@@ -95,6 +95,19 @@ def choice(choices, default, comment=None):
     return state
 
 
+def database_step(op, comment, next_state):
+    """One op of the `sql` worker (the only one that connects to databases): its output is
+    the run document with `database` filled in; failures take the failure path like any step."""
+    return task("Sql", comment, next_state, parameters={"op": op, "run.$": "$"})
+
+
+def if_database_access(yes, no):
+    """The precheck records `database` (the way in, by name) only when the request names one
+    and this deployment has the sql worker; other runs never reach it."""
+    return choice([{"Variable": "$.database", "IsPresent": True, "Next": yes}], no,
+                  "Only runs with a way into the database (database_secret_arn or database_iam_user).")
+
+
 def succeed(comment=None):
     return {"Type": "Succeed", **({"Comment": comment} if comment else {})}
 
@@ -110,7 +123,11 @@ def per_database_flow():
     the guardrails, the switchover, verification, soak and cleanup, and the failure path."""
     return {
         "Precheck": task("Precheck", "Read-only: normalize the request, export the source's configuration, run "
-                         "every check, decide the route.", "Route", timeout=120),
+                         "every check, decide the route.", "DatabaseAccess", timeout=120),
+        "DatabaseAccess": if_database_access("DatabasePrecheck", "Route"),
+        "DatabasePrecheck": database_step("precheck", "Read-only, on blue: every database's readiness for logical "
+                                          "replication; its checks join the report before the route is taken.",
+                                          "Route"),
         "Route": choice([
             equals("$.route", "noop", "NothingToDo"),
             equals("$.route", "fleet", "HandOverFleet"),
@@ -134,8 +151,11 @@ def per_database_flow():
         "NotifyStarted": notify("started", "CreateGreen", "Milestone: started."),
         "CreateGreen": task("Create", "Create the blue/green deployment, or adopt ours (same name) if it exists.",
                             "Created"),
-        "Created": choice([equals("$.route", "already_in_progress", "NotifyAlreadyInProgress")], "WaitForGreen",
+        "Created": choice([equals("$.route", "already_in_progress", "NotifyAlreadyInProgress")], "FingerprintAccess",
                           "Another execution created it at the same moment: it owns the upgrade."),
+        "FingerprintAccess": if_database_access("DatabaseFingerprint", "WaitForGreen"),
+        "DatabaseFingerprint": database_step("fingerprint", "Read-only, on blue: the schema of every database at "
+                                             "create, for the watch before the switchover.", "WaitForGreen"),
         "WaitForGreen": wait("$.wait.next_delay_seconds", "CheckGreen",
                              "Wait here, not in a Lambda: the wait worker proposes the delay."),
         "NotifySwitchoverStarted": notify("started", "CheckGreen",
@@ -166,7 +186,7 @@ def per_database_flow():
         "NeedsApproval": choice([
             {"And": [{"Variable": "$.approval", "IsPresent": True},
                      {"Variable": "$.approval.answer", "IsPresent": False}], "Next": "AwaitApproval"},
-        ], "Switchover", "require_approval: the first go waits for an operator; after the approval the guardrails "
+        ], "WatchAccess", "require_approval: the first go waits for an operator; after the approval the guardrails "
                          "are checked again (window, lag) before the switchover."),
         "AwaitApproval": {
             "Type": "Task",
@@ -204,10 +224,28 @@ def per_database_flow():
                                           "Remediations with outcome prepared."),
         "SwitchoverSkipped": succeed("Green is prepared and blue untouched; a later run with action switchover "
                                      "finishes."),
+        "WatchAccess": if_database_access("DatabaseWatch", "Switchover"),
+        "DatabaseWatch": database_step("watch", "Read-only, on blue: no DDL since create, logical slots caught up.",
+                                       "DatabaseWatchVerdict"),
+        "DatabaseWatchVerdict": choice([
+            {"And": [{"Variable": "$.database.watch.verdict", "IsPresent": True},
+                     {"Variable": "$.database.watch.verdict", "StringEquals": "hold"}],
+             "Next": "WaitForDatabaseWatch"}], "Switchover"),
+        "WaitForDatabaseWatch": wait("$.database.watch.next_delay_seconds", "CheckGuardrails",
+                                     "Hold: wait, then the guardrails and the watch again."),
         "Switchover": task("Switchover", "Request the switchover once (it finds out what RDS did before acting "
                            "again); then poll until switched.", "WaitForGreen"),
         "Verify": task("Verify", "Production runs the target version, is available, kept its endpoint; the old blue "
-                       "(whatever -oldN RDS named it) is kept on the old version.", "NotifySwitchedOver"),
+                       "(whatever -oldN RDS named it) is kept on the old version.", "FinishAccess"),
+        "FinishAccess": if_database_access("DatabaseFinish", "NotifySwitchedOver"),
+        "DatabaseFinish": database_step("finish", "On the new production: ANALYZE within a budget, extensions, "
+                                        "sequences, the smoke query.", "DatabaseFinishDone"),
+        "DatabaseFinishDone": choice([
+            {"And": [{"Variable": "$.database.finish.done", "IsPresent": True},
+                     {"Variable": "$.database.finish.done", "BooleanEquals": False}],
+             "Next": "WaitForDatabaseFinish"}], "NotifySwitchedOver"),
+        "WaitForDatabaseFinish": wait("$.database.finish.next_delay_seconds", "DatabaseFinish",
+                                      "ANALYZE continues in the next invocation."),
         "NotifySwitchedOver": notify("switched_over", "SoakHere", "Milestone: switched over."),
         "SoakHere": choice([{"Variable": "$.fleet", "IsPresent": True, "Next": "SwitchedOver"}], "Soak",
                            "A fleet member ends here: the fleet soaks once for all its databases, then starts "

@@ -188,7 +188,9 @@ class Stack:
                     [sys.executable, str(ROOT / "tests" / "emulator" / "launcher.py"), "--port", "0"],
                     "emulator listening on", env, self.workdir / "emulator.log")
             self.topic_arn, self.queue_url = self._notification_topic()
+            # DATABASE_CHECKS: as the template sets it when the sql worker is deployed.
             env.update({"AWS_ENDPOINT_URL": self.endpoint, "NOTIFICATION_TOPIC_ARN": self.topic_arn,
+                        "DATABASE_CHECKS": "on",
                         "RUST_LOG": os.environ.get("RUST_LOG", "info")})
             self.lambdas, self.lambda_endpoint = _start(
                 [sys.executable, str(ROOT / "tests" / "local" / "lambda_service.py"), "--bin-dir", str(self.bin_dir),

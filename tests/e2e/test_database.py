@@ -1,5 +1,5 @@
-"""End to end with database access: the real state machine wired as crates/sql/README.md says
-(tests/e2e/database_wiring.py, in memory), the real worker binaries (the `sql` one included),
+"""End to end with database access: the real state machine (its Database* states, see
+crates/sql/README.md), the real worker binaries (the `sql` one included),
 the emulator with each database's endpoint mapped to a real local server (tests/db/servers.py:
 PostgreSQL 15 for blue, a second cluster for green, MariaDB), a Secrets Manager secret per login.
 
@@ -9,6 +9,7 @@ BLUEGREEN_REQUIRE_DB_SERVERS=1, which makes that a failure instead.
 
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -17,13 +18,11 @@ from pathlib import Path
 import pytest
 
 import harness
-from database_wiring import wire
 from harness import ROOT, Stack, seed_postgres_instance
 
 sys.path.insert(0, str(ROOT / "tests" / "db"))
 import servers as dbservers  # noqa: E402
 
-WORKERS = "resolve,precheck,create,wait,guardrails,switchover,verify,cleanup,abort,remediation-metric,tally,sql"
 DEGRADED = "green's replication is likely degraded: abort and recreate"
 
 
@@ -44,22 +43,18 @@ def db():
 @pytest.fixture(scope="module")
 def wired_stack(db, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("db-stack")
-    definition = workdir / "upgrade-wired.asl.json"
-    definition.write_text(json.dumps(wire(json.loads(harness.DEFINITION.read_text()))))
-    start = harness._start
-
-    def with_sql(cmd, *args, **kwargs):
-        if str(cmd[1]).endswith("lambda_service.py"):
-            cmd = [*cmd, "--functions", WORKERS]
-        return start(cmd, *args, **kwargs)
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(harness, "_start", with_sql)
-        mp.setattr(harness, "DEFINITION", definition)
         mp.setenv("DATABASE_CA_BUNDLE", db.info["ca_bundle"])
         mp.setenv("ANALYZE_BUDGET_SECONDS", "0")  # one table per invocation: the loop is exercised
         with Stack(workdir=workdir) as stack:
             yield stack
+
+
+def free_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def psql(db, server, sql, dbname="postgres"):
@@ -234,7 +229,7 @@ def test_a_way_in_that_does_not_work_is_one_clear_check(stack, db, case):
         request["database_secret_arn"] = secret(stack, "orders-pg/stale", "bluegreen_check", "rotated-away")
         expect, fix = "refused the login of bluegreen_check", "update the secret"
     elif case == "unreachable host":
-        closed = harness.free_port()
+        closed = free_port()
         stack.control("endpoints", {"DBInstanceIdentifier": "orders-pg", "Port": closed})
         expect, fix = "cannot reach blue orders-pg at 127.0.0.1", "security group"
     else:

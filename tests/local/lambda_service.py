@@ -280,7 +280,7 @@ def invoke_handler(functions, account):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bin-dir", required=True, help="where the worker binaries are (target/debug)")
-    p.add_argument("--functions", default="resolve,precheck,create,wait,guardrails,switchover,verify,cleanup,abort,remediation-metric,campaign")
+    p.add_argument("--functions", default="resolve,precheck,create,wait,guardrails,switchover,verify,cleanup,abort,remediation-metric,campaign,sql")
     p.add_argument("--port", type=int, default=9001)
     p.add_argument("--log-dir", default=None)
     p.add_argument("--account", default="123456789012")

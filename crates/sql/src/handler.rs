@@ -343,9 +343,15 @@ async fn watch(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Worker
     }
     let looked = watch_look(ctx, run, &ep).await;
     let decision = match looked {
-        Ok((compared_with, changes, slots)) => {
-            decide(previous.as_ref(), &db, compared_with, changes, slots, now)?
-        }
+        Ok((compared_with, changes, slots)) => decide(
+            previous.as_ref(),
+            &db,
+            compared_with,
+            changes,
+            slots,
+            run.request()?.max_replication_slot_lag_bytes,
+            now,
+        )?,
         Err(Failure::Worker(e)) => return Err(e),
         Err(Failure::Access(a)) => {
             // Cannot see: hold, as the guardrail does without a lag reading, and give up with

@@ -5,6 +5,7 @@ use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::ports::Stat;
 use bluegreen_aws::{Aws, MetricsApi, RdsApi};
 use bluegreen_domain::checks::{evaluate, manual_checks, PrecheckFacts};
+use bluegreen_domain::database::admission::admit;
 use bluegreen_domain::names::{deployment_name, parse_rds_arn, tags};
 use bluegreen_domain::old_blue::{locate, OldBlueFacts};
 use bluegreen_domain::request::{
@@ -149,7 +150,10 @@ pub async fn handle<A: Aws>(
         free_storage_bytes,
         deployment_name: name.clone(),
     };
-    let evaluation = evaluate(&facts);
+    let mut evaluation = evaluate(&facts);
+    // The database side: recorded for the sql worker, or refused when it is not deployed.
+    let admission = admit(&request, database_checks_deployed());
+    evaluation.checks.extend(admission.check);
     let report = Report::new(
         evaluation.checks,
         manual_checks(&source.engine),
@@ -221,11 +225,17 @@ pub async fn handle<A: Aws>(
     }
     tracing::info!(route = ?run.route, verdict = ?report.verdict, "precheck done");
     run.approval = bluegreen_domain::run::ApprovalState::for_request(&request);
+    run.database = admission.database;
     run.request = Some(request);
     run.source = Some(source);
     run.plan = Some(plan);
     run.report = Some(report);
     Ok(run)
+}
+
+/// The template sets `DATABASE_CHECKS=on` on this function when it deploys the sql worker.
+fn database_checks_deployed() -> bool {
+    std::env::var("DATABASE_CHECKS").is_ok_and(|v| v.eq_ignore_ascii_case("on"))
 }
 
 /// An ARN must name this function's own account and Region: a cross-account or

@@ -193,6 +193,7 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
         "rollback": run.rollback,
         "error": run.error_summary().map(|(name, message)| json!({"name": name, "message": message})),
         "note": run.note,
+        "database": run.database.as_ref().map(|d| d.summary()),
         "failed_checks": run.report.as_ref().map(|r| r.failures().into_iter().cloned().collect::<Vec<_>>()),
     });
     (subject, body)

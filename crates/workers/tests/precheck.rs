@@ -669,3 +669,28 @@ async fn an_alarm_from_another_account_is_refused_naming_both_with_nothing_read(
     assert_mentions(&msg, &["210987654321", ACCOUNT, "nothing was changed"]);
     assert!(world.log().is_empty(), "{:?}", world.log());
 }
+
+/// These tests run without `DATABASE_CHECKS=on`, as a stack deployed without the sql worker.
+#[tokio::test]
+async fn a_way_into_the_database_without_the_sql_worker_fails_the_precheck_saying_how_to_deploy_it()
+{
+    let world = World::orders_pg();
+    let mut input = event("console-upgrade.json");
+    input["database_iam_user"] = json!("bluegreen_check");
+    let (name, msg) =
+        err_of(precheck::handle(world.deps(), started_run(input.clone()), inv()).await);
+    assert_eq!(name, "PrecheckFailed");
+    assert_mentions(
+        &msg,
+        &["[database-access]", "no sql worker", "DatabaseSubnetIds"],
+    );
+    assert_read_only(&world);
+    // A plan reports it, and records no way in: the state machine skips the sql worker.
+    input["action"] = json!("plan");
+    let run = precheck::handle(world.deps(), started_run(input), inv())
+        .await
+        .unwrap();
+    assert!(run.database.is_none());
+    let report = run.report.unwrap();
+    assert_eq!(report.failures()[0].id, "database-access");
+}

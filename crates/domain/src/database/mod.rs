@@ -19,6 +19,7 @@
 //! the run document has no `database` field: the product behaves exactly as without it.
 
 pub mod access;
+pub mod admission;
 pub mod credentials;
 pub mod facts;
 pub mod fingerprint;

@@ -109,7 +109,8 @@ pub fn slot_lag_verdict(slots: &[Slot], max_bytes: i64) -> Option<(GuardrailVerd
 /// - A schema change: hold (`drift_seen` 1), and once seen `DRIFT_CONFIRMATIONS` times in a
 ///   row fail with `GreenFailed` ("green's replication is likely degraded: abort and
 ///   recreate"), which the failure path answers by deleting green (prepare/upgrade).
-/// - Slot lag above `MAX_SLOT_LAG_BYTES`: hold, at most `MAX_HOLDS` times, then
+/// - Slot lag above `max_slot_lag_bytes` (the request's `max_replication_slot_lag_bytes`,
+///   `MAX_SLOT_LAG_BYTES` by default): hold, at most `MAX_HOLDS` times, then
 ///   `GuardrailViolated` (green is kept: switch over later or abort).
 /// - Otherwise go.
 pub fn decide(
@@ -118,8 +119,10 @@ pub fn decide(
     compared_with: String,
     changes: Vec<String>,
     slots: Vec<Slot>,
+    max_slot_lag_bytes: u64,
     now: &str,
 ) -> Result<WatchState, WorkerError> {
+    let max_slot_lag_bytes = i64::try_from(max_slot_lag_bytes).unwrap_or(i64::MAX);
     let drift_before = previous.map_or(0, |p| p.drift_seen);
     let holds_before = previous.map_or(0, |p| p.holds);
     let state = |verdict, drift_seen, holds, reason: String, changes: Vec<String>| WatchState {
@@ -158,7 +161,7 @@ pub fn decide(
             changes,
         ));
     }
-    if let Some((GuardrailVerdict::Hold, why)) = slot_lag_verdict(&slots, MAX_SLOT_LAG_BYTES) {
+    if let Some((GuardrailVerdict::Hold, why)) = slot_lag_verdict(&slots, max_slot_lag_bytes) {
         let holds = holds_before + 1;
         if holds > MAX_HOLDS {
             return Err(WorkerError::GuardrailViolated(format!(
@@ -170,7 +173,7 @@ pub fn decide(
         }
         return Ok(state(WatchVerdict::Hold, 0, holds, why, Vec::new()));
     }
-    let lag = slot_lag_verdict(&slots, MAX_SLOT_LAG_BYTES)
+    let lag = slot_lag_verdict(&slots, max_slot_lag_bytes)
         .map(|(_, why)| format!("; {why}"))
         .unwrap_or_else(|| "; no active logical slot on blue to measure".to_string());
     Ok(state(
@@ -208,8 +211,37 @@ mod tests {
             "the fingerprint at create".into(),
             changes.iter().map(|s| s.to_string()).collect(),
             slots,
+            MAX_SLOT_LAG_BYTES as u64,
             "2026-12-06T03:00:00Z",
         )
+    }
+
+    #[test]
+    fn the_request_bound_decides_the_slot_hold() {
+        let slots = vec![slot(true, Some(2 * 1024 * 1024))];
+        let tight = decide(
+            None,
+            "orders-pg",
+            "x".into(),
+            vec![],
+            slots.clone(),
+            1024 * 1024,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(tight.verdict, WatchVerdict::Hold, "{}", tight.reason);
+        assert!(tight.reason.contains("max 1.0 MiB"), "{}", tight.reason);
+        let loose = decide(
+            None,
+            "orders-pg",
+            "x".into(),
+            vec![],
+            slots,
+            4 * 1024 * 1024,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(loose.verdict, WatchVerdict::Go, "{}", loose.reason);
     }
 
     #[test]
