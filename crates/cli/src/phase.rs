@@ -6,7 +6,15 @@ pub fn phase(state: &str, after_switchover: bool) -> &'static str {
     match state {
         "Receive" | "Precheck" | "Route" | "Resume" => "prechecking",
         "HandOverFleet" | "HandedOver" => "handing over to the fleet machine",
+        "DatabaseAccess" | "DatabasePrecheck" => "prechecking the databases",
         "NotifyStarted" | "CreateGreen" | "Created" => "creating green",
+        "FingerprintAccess" | "DatabaseFingerprint" => "fingerprinting the schema",
+        "WatchAccess" | "DatabaseWatch" | "DatabaseWatchVerdict" | "WaitForDatabaseWatch" => {
+            "watching the databases"
+        }
+        "FinishAccess" | "DatabaseFinish" | "DatabaseFinishDone" | "WaitForDatabaseFinish" => {
+            "finishing in the databases"
+        }
         "WaitForGreen" | "CheckGreen" | "GreenPhase" if after_switchover => "switching over",
         "NotifySwitchoverStarted" => "checking green",
         "WaitForGreen" | "CheckGreen" | "GreenPhase" => "building green",
