@@ -58,6 +58,14 @@ EXPECTED_STEP_ACTIONS = {
         "rds:DescribeDBClusterParameters",
         "rds:DescribeBlueGreenDeployments",
         "rds:DescribePendingMaintenanceActions",
+        # the topology around the source (replicas come with DescribeDBInstances)
+        "rds:DescribeDBProxies",
+        "rds:DescribeDBProxyTargets",
+        "rds:DescribeDBClusterEndpoints",
+        "rds:DescribeGlobalClusters",
+        "rds:DescribeIntegrations",
+        # the cost of waiting: the major version's end of standard support
+        "rds:DescribeDBMajorEngineVersions",
         "cloudwatch:GetMetricStatistics",
         # no rds:ListTagsForResource / rds:DescribeOptionGroups: the tags and option groups
         # come with the DescribeDBInstances/DescribeDBClusters answers
@@ -100,6 +108,10 @@ EXPECTED_STEP_ACTIONS = {
         "rds:DescribeBlueGreenDeployments",
         "rds:DescribeDBInstances",
         "rds:DescribeDBClusters",
+        # after the switchover: the proxies' targets and the custom endpoints
+        "rds:DescribeDBProxies",
+        "rds:DescribeDBProxyTargets",
+        "rds:DescribeDBClusterEndpoints",
         # the bluegreen:old-blue-of marker on the old blue only
         "rds:AddTagsToResource",
     ],
@@ -247,6 +259,7 @@ STEP_FUNCTIONS_LOG_DELIVERY = [
 # no resource type in the action's row). Only these may use Resource "*".
 NO_RESOURCE_LEVEL = {
     "rds:DescribeDBEngineVersions",
+    "rds:DescribeDBMajorEngineVersions",
     "ec2:DescribeNetworkInterfaces",  # the sql function's VPC attachment
     "cloudwatch:GetMetricStatistics",
     "cloudwatch:PutMetricData",
