@@ -934,9 +934,17 @@ def _resolve(value, role_names):
     return value
 
 
+# Actions newer than the IAM definitions parliament ships (infra/requirements.txt pins it):
+# their rows in the Service Authorization Reference are checked by hand.
+# rds:DescribeDBMajorEngineVersions: "Describes the properties of specific major versions of
+# DB engines", no resource type, no condition key (Actions, resources, and condition keys for
+# Amazon RDS).
+NEWER_THAN_PARLIAMENT = {"rds:DescribeDBMajorEngineVersions"}
+
+
 def test_no_resource_level_allow_list_matches_reference():
     parliament = pytest.importorskip("parliament")
-    for action in sorted(NO_RESOURCE_LEVEL):
+    for action in sorted(NO_RESOURCE_LEVEL - NEWER_THAN_PARLIAMENT):
         service, name = action.split(":")
         (svc,) = [s for s in parliament.iam_definition if s["prefix"] == service]
         (privilege,) = [p for p in svc["privileges"] if p["privilege"] == name]
@@ -957,6 +965,8 @@ def test_parliament_finds_nothing():
         policy = parliament.analyze_policy_string(json.dumps(doc))
         findings = []
         for f in policy.findings:
+            if f.issue == "UNKNOWN_ACTION" and any(a in str(f.detail) for a in NEWER_THAN_PARLIAMENT):
+                continue
             if f.issue == "RESOURCE_MISMATCH":
                 for item in f.detail:
                     mismatches.add((role, item["action"], item["required_format"]))
