@@ -27,8 +27,6 @@ fn replica(id: &str, of: &str) -> bluegreen_domain::source::SourceDb {
     let mut r = instance(id, "13.15");
     r.replica_source = Some(of.into());
     r.multi_az = false;
-    // Cleanup does not turn protection off on an old replica (see the report's gaps).
-    r.deletion_protection = false;
     r
 }
 
@@ -544,6 +542,14 @@ async fn the_old_replicas_are_deleted_before_the_old_primary_only_when_asked() {
             "delete_db instance orders-pg-r2-old1"
         ],
         "the replicas first: deleting a primary would promote them"
+    );
+    assert_eq!(
+        world.calls("disable_deletion_protection"),
+        [
+            "disable_deletion_protection instance orders-pg-r1-old1",
+            "disable_deletion_protection instance orders-pg-r2-old1"
+        ],
+        "a protected old replica has its protection turned off first"
     );
     assert!(!run.cleanup.as_ref().unwrap().done);
     world.finish_deletions();
