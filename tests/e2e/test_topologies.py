@@ -82,7 +82,7 @@ def test_postgres_with_two_in_region_replicas_is_upgraded_through_cleanup_every_
 def test_mysql_80_to_84_with_a_replica_deletes_the_old_replica_with_the_old_primary(stack):
     rds = stack.client("rds")
     request = seed_mysql80(rds)
-    replica(rds, "billing-mysql-r1", "billing-mysql")
+    replica(rds, "billing-mysql-r1", "billing-mysql", DeletionProtection=True)
     blue = capture_blue(stack, "billing-mysql")
     rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0, "delete_old_blue": True})
     assert rc == 0, err[-3000:]
@@ -90,6 +90,7 @@ def test_mysql_80_to_84_with_a_replica_deletes_the_old_replica_with_the_old_prim
     assert run["old_blue"]["replicas"] == ["billing-mysql-r1-old1"]
     steps = run["cleanup"]["steps"]
     assert any("deleting billing-mysql-r1-old1 (read replica of billing-mysql-old1)" in s for s in steps), steps
+    assert "turned off deletion protection on billing-mysql-r1-old1" in steps, steps
     gone = {"billing-mysql-r1-old1", "billing-mysql-old1"}
     left = {n: d["DBInstanceStatus"] for n, d in instances(stack).items() if n in gone}
     assert all(s == "deleting" for s in left.values()), left
