@@ -571,3 +571,38 @@ async fn the_old_replicas_are_deleted_before_the_old_primary_only_when_asked() {
     assert!(run.cleanup.unwrap().done);
     assert!(world.calls("delete_db").is_empty());
 }
+
+#[tokio::test]
+async fn a_run_started_after_the_switchover_takes_the_old_replicas_from_the_old_blue() {
+    let world = switched_with_replicas();
+    world.with(|a| {
+        a.db_mut(DbKind::Instance, DB).unwrap().read_replicas =
+            vec!["orders-pg-r1".into(), "orders-pg-r2".into()];
+    });
+    let run = precheck::handle(world.deps(), upgrade_run(), inv())
+        .await
+        .unwrap();
+    let old = run.old_blue.as_ref().unwrap();
+    assert_eq!(old.identifier, OLD_BLUE);
+    assert_eq!(old.replicas, ["orders-pg-r1-old1", "orders-pg-r2-old1"]);
+    let replicas = &run.source.as_ref().unwrap().topology.replicas;
+    assert_eq!(replicas.len(), 2);
+    assert!(
+        replicas.iter().all(|r| r.resource_id.is_none()),
+        "production's replicas now carry green's resource ids, not blue's replicas': {replicas:?}"
+    );
+    // Verify then checks production's replicas by name and keeps the old blue's list.
+    let mut run = run;
+    run.switchover = Some(SwitchoverRecord {
+        requested_at: rfc(4100),
+        timeout_seconds: 300,
+        already_started: true,
+    });
+    let run = verify::handle(world.deps(), run, inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        run.old_blue.unwrap().replicas,
+        ["orders-pg-r1-old1", "orders-pg-r2-old1"]
+    );
+}
