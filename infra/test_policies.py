@@ -58,6 +58,14 @@ EXPECTED_STEP_ACTIONS = {
         "rds:DescribeDBClusterParameters",
         "rds:DescribeBlueGreenDeployments",
         "rds:DescribePendingMaintenanceActions",
+        # the topology around the source (replicas come with DescribeDBInstances)
+        "rds:DescribeDBProxies",
+        "rds:DescribeDBProxyTargets",
+        "rds:DescribeDBClusterEndpoints",
+        "rds:DescribeGlobalClusters",
+        "rds:DescribeIntegrations",
+        # the cost of waiting: the major version's end of standard support
+        "rds:DescribeDBMajorEngineVersions",
         "cloudwatch:GetMetricStatistics",
         # no rds:ListTagsForResource / rds:DescribeOptionGroups: the tags and option groups
         # come with the DescribeDBInstances/DescribeDBClusters answers
@@ -100,6 +108,10 @@ EXPECTED_STEP_ACTIONS = {
         "rds:DescribeBlueGreenDeployments",
         "rds:DescribeDBInstances",
         "rds:DescribeDBClusters",
+        # after the switchover: the proxies' targets and the custom endpoints
+        "rds:DescribeDBProxies",
+        "rds:DescribeDBProxyTargets",
+        "rds:DescribeDBClusterEndpoints",
         # the bluegreen:old-blue-of marker on the old blue only
         "rds:AddTagsToResource",
     ],
@@ -248,6 +260,7 @@ STEP_FUNCTIONS_LOG_DELIVERY = [
 # no resource type in the action's row). Only these may use Resource "*".
 NO_RESOURCE_LEVEL = {
     "rds:DescribeDBEngineVersions",
+    "rds:DescribeDBMajorEngineVersions",
     "ec2:DescribeNetworkInterfaces",  # the sql function's VPC attachment
     "cloudwatch:GetMetricStatistics",
     "cloudwatch:PutMetricData",
@@ -927,9 +940,17 @@ def _resolve(value, role_names):
     return value
 
 
+# Actions newer than the IAM definitions parliament ships (infra/requirements.txt pins it):
+# their rows in the Service Authorization Reference are checked by hand.
+# rds:DescribeDBMajorEngineVersions: "Describes the properties of specific major versions of
+# DB engines", no resource type, no condition key (Actions, resources, and condition keys for
+# Amazon RDS).
+NEWER_THAN_PARLIAMENT = {"rds:DescribeDBMajorEngineVersions"}
+
+
 def test_no_resource_level_allow_list_matches_reference():
     parliament = pytest.importorskip("parliament")
-    for action in sorted(NO_RESOURCE_LEVEL):
+    for action in sorted(NO_RESOURCE_LEVEL - NEWER_THAN_PARLIAMENT):
         service, name = action.split(":")
         (svc,) = [s for s in parliament.iam_definition if s["prefix"] == service]
         (privilege,) = [p for p in svc["privileges"] if p["privilege"] == name]
@@ -950,6 +971,8 @@ def test_parliament_finds_nothing():
         policy = parliament.analyze_policy_string(json.dumps(doc))
         findings = []
         for f in policy.findings:
+            if f.issue == "UNKNOWN_ACTION" and any(a in str(f.detail) for a in NEWER_THAN_PARLIAMENT):
+                continue
             if f.issue == "RESOURCE_MISMATCH":
                 for item in f.detail:
                     mismatches.add((role, item["action"], item["required_format"]))

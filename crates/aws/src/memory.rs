@@ -31,9 +31,11 @@ use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo};
 use bluegreen_domain::deployment::{DeploymentView, MemberStatus};
 use bluegreen_domain::engine::Engine;
 use bluegreen_domain::fleet::{Candidate, ChildStatus};
+use bluegreen_domain::lifecycle::MajorLifecycle;
 use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
 use bluegreen_domain::source::{SourceDb, RELEVANT_PARAMETERS};
+use bluegreen_domain::topology::{CustomEndpoint, GlobalMembership, Integration, Proxy};
 use bluegreen_domain::WorkerError;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -189,6 +191,16 @@ pub struct Account {
     pub metrics: BTreeMap<MetricKey, Vec<f64>>,
     /// By execution ARN.
     pub executions: BTreeMap<String, Execution>,
+    /// Every RDS Proxy target, one entry per (proxy, target), as DescribeDBProxyTargets lists them.
+    pub proxies: Vec<Proxy>,
+    /// Aurora cluster -> its custom endpoints.
+    pub custom_endpoints: BTreeMap<String, Vec<CustomEndpoint>>,
+    /// Global cluster -> its members (cluster ARN, is the writer/primary).
+    pub global_clusters: BTreeMap<String, Vec<(String, bool)>>,
+    /// (source ARN, integration)
+    pub integrations: Vec<(String, Integration)>,
+    /// What DescribeDBMajorEngineVersions answers, per engine and major.
+    pub lifecycles: Vec<MajorLifecycle>,
 
     pub log: Vec<Call>,
     pub metric_queries: Vec<MetricQuery>,
@@ -868,6 +880,76 @@ impl RdsApi for Memory {
         self.serve("pending_maintenance", arn.to_string(), |a| {
             Ok(a.pending_maintenance.get(arn).cloned().unwrap_or_default())
         })
+    }
+
+    fn proxy_targets(&self) -> impl Future<Output = Result<Vec<Proxy>, WorkerError>> + Send {
+        self.serve("proxy_targets", String::new(), |a| Ok(a.proxies.clone()))
+    }
+
+    fn custom_endpoints(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<CustomEndpoint>, WorkerError>> + Send {
+        self.serve("custom_endpoints", cluster.to_string(), |a| {
+            if a.db(DbKind::Cluster, cluster).is_none() {
+                return Err(not_found(
+                    "rds:DescribeDBClusterEndpoints",
+                    DbKind::Cluster,
+                    cluster,
+                ));
+            }
+            Ok(a.custom_endpoints
+                .iter()
+                .find(|(c, _)| c.eq_ignore_ascii_case(cluster))
+                .map(|(_, e)| e.clone())
+                .unwrap_or_default())
+        })
+    }
+
+    fn global_membership(
+        &self,
+        cluster_arn: &str,
+    ) -> impl Future<Output = Result<Option<GlobalMembership>, WorkerError>> + Send {
+        self.serve("global_membership", cluster_arn.to_string(), |a| {
+            Ok(a.global_clusters.iter().find_map(|(id, members)| {
+                let me = members.iter().find(|(arn, _)| arn == cluster_arn)?;
+                Some(GlobalMembership {
+                    global_cluster: id.clone(),
+                    is_primary: me.1,
+                    members: members.iter().map(|(arn, _)| arn.clone()).collect(),
+                })
+            }))
+        })
+    }
+
+    fn integrations(
+        &self,
+        source_arn: &str,
+    ) -> impl Future<Output = Result<Vec<Integration>, WorkerError>> + Send {
+        self.serve("integrations", source_arn.to_string(), |a| {
+            Ok(a.integrations
+                .iter()
+                .filter(|(s, _)| s == source_arn)
+                .map(|(_, i)| i.clone())
+                .collect())
+        })
+    }
+
+    fn major_lifecycle(
+        &self,
+        engine: &Engine,
+        major: &str,
+    ) -> impl Future<Output = Result<Option<MajorLifecycle>, WorkerError>> + Send {
+        self.serve(
+            "major_lifecycle",
+            format!("{} {major}", engine.as_str()),
+            |a| {
+                Ok(a.lifecycles
+                    .iter()
+                    .find(|l| l.engine == engine.as_str() && l.major == major)
+                    .cloned())
+            },
+        )
     }
 
     fn create_deployment(

@@ -10,9 +10,11 @@ use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo};
 use bluegreen_domain::deployment::{DeploymentView, MemberStatus};
 use bluegreen_domain::engine::Engine;
 use bluegreen_domain::fleet::{Candidate, ChildStatus};
+use bluegreen_domain::lifecycle::MajorLifecycle;
 use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
 use bluegreen_domain::source::SourceDb;
+use bluegreen_domain::topology::{CustomEndpoint, GlobalMembership, Integration, Proxy};
 use bluegreen_domain::WorkerError;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -124,6 +126,36 @@ pub trait RdsApi: Send + Sync {
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<Vec<String>, WorkerError>> + Send;
+
+    /// Every RDS Proxy of the account and Region with each of its targets: one entry per
+    /// (proxy, target) (DescribeDBProxies, DescribeDBProxyTargets).
+    fn proxy_targets(&self) -> impl Future<Output = Result<Vec<Proxy>, WorkerError>> + Send;
+
+    /// The custom endpoints of an Aurora cluster (DescribeDBClusterEndpoints, CUSTOM).
+    fn custom_endpoints(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<CustomEndpoint>, WorkerError>> + Send;
+
+    /// The Aurora Global Database the cluster (by ARN) is a member of (DescribeGlobalClusters).
+    fn global_membership(
+        &self,
+        cluster_arn: &str,
+    ) -> impl Future<Output = Result<Option<GlobalMembership>, WorkerError>> + Send;
+
+    /// The zero-ETL integrations whose source is the database (DescribeIntegrations).
+    fn integrations(
+        &self,
+        source_arn: &str,
+    ) -> impl Future<Output = Result<Vec<Integration>, WorkerError>> + Send;
+
+    /// A major version's support dates (DescribeDBMajorEngineVersions); `None` when RDS
+    /// publishes none.
+    fn major_lifecycle(
+        &self,
+        engine: &Engine,
+        major: &str,
+    ) -> impl Future<Output = Result<Option<MajorLifecycle>, WorkerError>> + Send;
 
     /// Creates the deployment; `Ok(None)` when one with this name already exists.
     fn create_deployment(
@@ -311,6 +343,11 @@ impl RdsApi for Rds {
         all_deployments() -> Vec<DeploymentView>;
         fleet_candidates() -> Vec<Candidate>;
         pending_maintenance(arn: &str) -> Vec<String>;
+        proxy_targets() -> Vec<Proxy>;
+        custom_endpoints(cluster: &str) -> Vec<CustomEndpoint>;
+        global_membership(cluster_arn: &str) -> Option<GlobalMembership>;
+        integrations(source_arn: &str) -> Vec<Integration>;
+        major_lifecycle(engine: &Engine, major: &str) -> Option<MajorLifecycle>;
         create_deployment(plan: &CreatePlan) -> Option<DeploymentView>;
         member_statuses(arns: &[String]) -> Vec<MemberStatus>;
         modify_instance_class(id: &str, class: &str) -> ();

@@ -9,9 +9,11 @@ use bluegreen_domain::deployment::{
 };
 use bluegreen_domain::engine::Engine;
 use bluegreen_domain::fleet::Candidate;
+use bluegreen_domain::lifecycle::MajorLifecycle;
 use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
 use bluegreen_domain::source::{Membership, SourceDb, RELEVANT_PARAMETERS};
+use bluegreen_domain::topology::{CustomEndpoint, GlobalMembership, Integration, Proxy};
 use bluegreen_domain::WorkerError;
 use std::collections::BTreeMap;
 
@@ -624,6 +626,266 @@ impl Rds {
                 line
             })
             .collect())
+    }
+
+    /// Every RDS Proxy and each of its targets, one entry per (proxy, target):
+    /// DescribeDBProxies, then DescribeDBProxyTargets per proxy (its default target group).
+    /// A `TRACKED_CLUSTER` target that reports no health takes its writer's (the
+    /// `RDS_INSTANCE` target with role `READ_WRITE` of that cluster).
+    pub async fn proxy_targets(&self) -> Result<Vec<Proxy>, WorkerError> {
+        let mut proxies = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_db_proxies()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .or_classify("rds:DescribeDBProxies")?;
+            proxies.extend(out.db_proxies().iter().filter_map(|p| {
+                Some((
+                    p.db_proxy_name()?.to_string(),
+                    p.engine_family().unwrap_or_default().to_string(),
+                ))
+            }));
+            match out.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        let mut all = Vec::new();
+        for (name, family) in proxies {
+            let mut targets = Vec::new();
+            let mut marker: Option<String> = None;
+            loop {
+                let out = match self
+                    .client
+                    .describe_db_proxy_targets()
+                    .db_proxy_name(&name)
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                {
+                    Ok(out) => out,
+                    // Deleted between the two calls.
+                    Err(e) if code_of(&e) == Some("DBProxyNotFoundFault") => break,
+                    Err(e) => return Err(classify("rds:DescribeDBProxyTargets", &e)),
+                };
+                targets.extend(out.targets().iter().cloned());
+                match out.marker() {
+                    Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                    _ => break,
+                }
+            }
+            let health = |t: &aws_sdk_rds::types::DbProxyTarget| {
+                t.target_health().map(|h| {
+                    (
+                        h.state()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                        h.reason().map(|r| r.as_str().to_string()),
+                    )
+                })
+            };
+            for t in &targets {
+                let Some(id) = t.rds_resource_id() else {
+                    continue;
+                };
+                let is_cluster = t.r#type().map(|k| k.as_str()) == Some("TRACKED_CLUSTER");
+                let (state, reason) = health(t)
+                    .filter(|(s, _)| !s.is_empty())
+                    .or_else(|| {
+                        targets
+                            .iter()
+                            .filter(|_| is_cluster)
+                            .find(|w| {
+                                w.tracked_cluster_id() == Some(id)
+                                    && w.role().map(|r| r.as_str()) == Some("READ_WRITE")
+                            })
+                            .and_then(health)
+                    })
+                    .unwrap_or_default();
+                all.push(Proxy {
+                    name: name.clone(),
+                    engine_family: family.clone(),
+                    target: id.to_string(),
+                    target_endpoint: t.endpoint().map(str::to_string),
+                    state,
+                    reason,
+                });
+            }
+        }
+        Ok(all)
+    }
+
+    /// The custom endpoints of an Aurora cluster (DescribeDBClusterEndpoints with the
+    /// `db-cluster-endpoint-type` filter `custom`).
+    pub async fn custom_endpoints(
+        &self,
+        cluster: &str,
+    ) -> Result<Vec<CustomEndpoint>, WorkerError> {
+        let mut found = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_db_cluster_endpoints()
+                .db_cluster_identifier(cluster)
+                .filters(
+                    Filter::builder()
+                        .name("db-cluster-endpoint-type")
+                        .values("custom")
+                        .build(),
+                )
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .or_classify("rds:DescribeDBClusterEndpoints")?;
+            found.extend(
+                out.db_cluster_endpoints()
+                    .iter()
+                    .filter(|e| {
+                        e.endpoint_type()
+                            .is_some_and(|t| t.eq_ignore_ascii_case("CUSTOM"))
+                    })
+                    .map(|e| CustomEndpoint {
+                        identifier: e
+                            .db_cluster_endpoint_identifier()
+                            .unwrap_or_default()
+                            .to_string(),
+                        endpoint_type: e.custom_endpoint_type().unwrap_or_default().to_string(),
+                        static_members: e.static_members().to_vec(),
+                        excluded_members: e.excluded_members().to_vec(),
+                    }),
+            );
+            match out.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// The Aurora Global Database whose members include the cluster (DescribeGlobalClusters,
+    /// every page: its only filter is `region`).
+    pub async fn global_membership(
+        &self,
+        cluster_arn: &str,
+    ) -> Result<Option<GlobalMembership>, WorkerError> {
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_global_clusters()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .or_classify("rds:DescribeGlobalClusters")?;
+            for g in out.global_clusters() {
+                let members = g.global_cluster_members();
+                if let Some(me) = members
+                    .iter()
+                    .find(|m| m.db_cluster_arn() == Some(cluster_arn))
+                {
+                    return Ok(Some(GlobalMembership {
+                        global_cluster: g
+                            .global_cluster_identifier()
+                            .unwrap_or_default()
+                            .to_string(),
+                        is_primary: me.is_writer().unwrap_or(false),
+                        members: members
+                            .iter()
+                            .filter_map(|m| m.db_cluster_arn().map(str::to_string))
+                            .collect(),
+                    }));
+                }
+            }
+            match out.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// The zero-ETL integrations whose `SourceArn` is the database (DescribeIntegrations,
+    /// every page, matched here: the API reference names no filter).
+    pub async fn integrations(&self, source_arn: &str) -> Result<Vec<Integration>, WorkerError> {
+        let mut found = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_integrations()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .or_classify("rds:DescribeIntegrations")?;
+            found.extend(
+                out.integrations()
+                    .iter()
+                    .filter(|i| i.source_arn() == Some(source_arn))
+                    .map(|i| Integration {
+                        name: i.integration_name().unwrap_or_default().to_string(),
+                        target: i.target_arn().unwrap_or_default().to_string(),
+                        status: i
+                            .status()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                    }),
+            );
+            match out.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// A major version's standard and Extended Support dates (DescribeDBMajorEngineVersions
+    /// with Engine and MajorEngineVersion), as `YYYY-MM-DD`.
+    pub async fn major_lifecycle(
+        &self,
+        engine: &Engine,
+        major: &str,
+    ) -> Result<Option<MajorLifecycle>, WorkerError> {
+        let out = self
+            .client
+            .describe_db_major_engine_versions()
+            .engine(engine.as_str())
+            .major_engine_version(major)
+            .send()
+            .await
+            .or_classify("rds:DescribeDBMajorEngineVersions")?;
+        let day = |d: Option<&aws_sdk_rds::primitives::DateTime>| {
+            d.and_then(|d| {
+                d.fmt(aws_sdk_rds::primitives::DateTimeFormat::DateTime)
+                    .ok()
+            })
+            .map(|s| s.chars().take(10).collect::<String>())
+        };
+        Ok(out
+            .db_major_engine_versions()
+            .iter()
+            .find(|v| v.major_engine_version() == Some(major))
+            .map(|v| {
+                let mut l = MajorLifecycle {
+                    engine: v.engine().unwrap_or_default().to_string(),
+                    major: major.to_string(),
+                    ..MajorLifecycle::default()
+                };
+                for life in v.supported_engine_lifecycles() {
+                    match life.lifecycle_support_name().map(|n| n.as_str()) {
+                        Some("open-source-rds-standard-support") => {
+                            l.standard_support_ends = day(life.lifecycle_support_end_date());
+                        }
+                        Some("open-source-rds-extended-support") => {
+                            l.extended_support_starts = day(life.lifecycle_support_start_date());
+                            l.extended_support_ends = day(life.lifecycle_support_end_date());
+                        }
+                        _ => {}
+                    }
+                }
+                l
+            }))
     }
 
     /// Creates the deployment. `Ok(None)` when one with this name already exists (a race

@@ -1193,3 +1193,357 @@ async fn an_execution_is_started_by_name_and_read_as_it_stands() {
         ChildStatus::Ended("ABORTED".into())
     );
 }
+
+// ---------------------------------------------------------------- the topology
+
+use aws_sdk_rds::operation::describe_db_cluster_endpoints::{
+    DescribeDbClusterEndpointsInput, DescribeDbClusterEndpointsOutput,
+};
+use aws_sdk_rds::operation::describe_db_major_engine_versions::{
+    DescribeDbMajorEngineVersionsInput, DescribeDbMajorEngineVersionsOutput,
+};
+use aws_sdk_rds::operation::describe_db_proxies::{
+    DescribeDbProxiesInput, DescribeDbProxiesOutput,
+};
+use aws_sdk_rds::operation::describe_db_proxy_targets::{
+    DescribeDbProxyTargetsInput, DescribeDbProxyTargetsOutput,
+};
+use aws_sdk_rds::operation::describe_global_clusters::DescribeGlobalClustersOutput;
+use aws_sdk_rds::operation::describe_integrations::DescribeIntegrationsOutput;
+use bluegreen_domain::lifecycle::MajorLifecycle;
+use bluegreen_domain::topology::{CustomEndpoint, GlobalMembership, Integration, Proxy};
+
+#[tokio::test]
+async fn proxies_are_read_with_every_target_of_every_page() {
+    use aws_sdk_rds::types::{
+        DbProxy, DbProxyTarget, TargetHealth, TargetHealthReason, TargetRole, TargetState,
+        TargetType,
+    };
+    let proxies: Seen<DescribeDbProxiesInput> = seen();
+    let targets: Seen<DescribeDbProxyTargetsInput> = seen();
+    let (p2, t2) = (proxies.clone(), targets.clone());
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_db_proxies).then_compute_output(move |req| {
+            p2.lock().unwrap().push(req.clone());
+            match req.marker() {
+                None => DescribeDbProxiesOutput::builder()
+                    .db_proxies(
+                        DbProxy::builder()
+                            .db_proxy_name("orders-proxy")
+                            .engine_family("POSTGRESQL")
+                            .build(),
+                    )
+                    .marker("1")
+                    .build(),
+                Some(_) => DescribeDbProxiesOutput::builder()
+                    .db_proxies(
+                        DbProxy::builder()
+                            .db_proxy_name("ledger-proxy")
+                            .engine_family("POSTGRESQL")
+                            .build(),
+                    )
+                    .build(),
+            }
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_proxy_targets).then_compute_output(move |req| {
+            t2.lock().unwrap().push(req.clone());
+            match req.db_proxy_name() {
+                Some("orders-proxy") => DescribeDbProxyTargetsOutput::builder()
+                    .targets(
+                        DbProxyTarget::builder()
+                            .rds_resource_id("orders-pg")
+                            .endpoint("orders-pg.c9akciq32.us-east-1.rds.amazonaws.com")
+                            .r#type(TargetType::RdsInstance)
+                            .role(TargetRole::ReadWrite)
+                            .target_health(
+                                TargetHealth::builder()
+                                    .state(TargetState::Unavailable)
+                                    .reason(TargetHealthReason::AuthFailure)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+                // A cluster: its TRACKED_CLUSTER target reports no health; its writer does.
+                _ => DescribeDbProxyTargetsOutput::builder()
+                    .targets(
+                        DbProxyTarget::builder()
+                            .rds_resource_id("ledger")
+                            .r#type(TargetType::TrackedCluster)
+                            .build(),
+                    )
+                    .targets(
+                        DbProxyTarget::builder()
+                            .rds_resource_id("ledger-1")
+                            .tracked_cluster_id("ledger")
+                            .endpoint("ledger-1.c9akciq32.us-east-1.rds.amazonaws.com")
+                            .r#type(TargetType::RdsInstance)
+                            .role(TargetRole::ReadWrite)
+                            .target_health(
+                                TargetHealth::builder()
+                                    .state(TargetState::Available)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            }
+        }),
+    ]);
+    let all = c.rds.proxy_targets().await.unwrap();
+    assert_eq!(
+        all,
+        [
+            Proxy {
+                name: "orders-proxy".into(),
+                engine_family: "POSTGRESQL".into(),
+                target: "orders-pg".into(),
+                target_endpoint: Some("orders-pg.c9akciq32.us-east-1.rds.amazonaws.com".into()),
+                state: "UNAVAILABLE".into(),
+                reason: Some("AUTH_FAILURE".into()),
+            },
+            Proxy {
+                name: "ledger-proxy".into(),
+                engine_family: "POSTGRESQL".into(),
+                target: "ledger".into(),
+                target_endpoint: None,
+                state: "AVAILABLE".into(),
+                reason: None,
+            },
+            Proxy {
+                name: "ledger-proxy".into(),
+                engine_family: "POSTGRESQL".into(),
+                target: "ledger-1".into(),
+                target_endpoint: Some("ledger-1.c9akciq32.us-east-1.rds.amazonaws.com".into()),
+                state: "AVAILABLE".into(),
+                reason: None,
+            },
+        ]
+    );
+    assert_eq!(taken(&proxies).len(), 2, "every page of proxies");
+    let asked: Vec<Option<String>> = taken(&targets)
+        .iter()
+        .map(|r| r.db_proxy_name().map(str::to_string))
+        .collect();
+    assert_eq!(
+        asked,
+        [Some("orders-proxy".into()), Some("ledger-proxy".into())]
+    );
+    assert!(taken(&targets)
+        .iter()
+        .all(|r| r.target_group_name().is_none()));
+}
+
+#[tokio::test]
+async fn custom_endpoints_are_asked_of_the_cluster_with_the_custom_filter() {
+    use aws_sdk_rds::types::DbClusterEndpoint;
+    let s: Seen<DescribeDbClusterEndpointsInput> = seen();
+    let s2 = s.clone();
+    let c = clients(&[mock!(aws_sdk_rds::Client::describe_db_cluster_endpoints)
+        .then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            DescribeDbClusterEndpointsOutput::builder()
+                .db_cluster_endpoints(
+                    DbClusterEndpoint::builder()
+                        .db_cluster_endpoint_identifier("reporting")
+                        .db_cluster_identifier("ledger")
+                        .endpoint_type("CUSTOM")
+                        .custom_endpoint_type("READER")
+                        .static_members("ledger-2")
+                        .build(),
+                )
+                .build()
+        })]);
+    assert_eq!(
+        c.rds.custom_endpoints("ledger").await.unwrap(),
+        [CustomEndpoint {
+            identifier: "reporting".into(),
+            endpoint_type: "READER".into(),
+            static_members: vec!["ledger-2".into()],
+            excluded_members: vec![],
+        }]
+    );
+    assert_eq!(
+        taken(&s),
+        [DescribeDbClusterEndpointsInput::builder()
+            .db_cluster_identifier("ledger")
+            .filters(
+                Filter::builder()
+                    .name("db-cluster-endpoint-type")
+                    .values("custom")
+                    .build()
+            )
+            .build()
+            .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn a_global_membership_integrations_and_lifecycle_are_read() {
+    use aws_sdk_rds::types::{
+        DbMajorEngineVersion, GlobalCluster, GlobalClusterMember, IntegrationStatus,
+        LifecycleSupportName, SupportedEngineLifecycle,
+    };
+    let ledger = cluster_arn_of("ledger");
+    let eu = "arn:aws:rds:eu-west-1:123456789012:cluster:ledger-eu".to_string();
+    let (l2, eu2) = (ledger.clone(), eu.clone());
+    let majors: Seen<DescribeDbMajorEngineVersionsInput> = seen();
+    let m2 = majors.clone();
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_global_clusters).then_compute_output(move |req| {
+            match req.marker() {
+                None => DescribeGlobalClustersOutput::builder()
+                    .global_clusters(
+                        GlobalCluster::builder()
+                            .global_cluster_identifier("other")
+                            .build(),
+                    )
+                    .marker("1")
+                    .build(),
+                Some(_) => DescribeGlobalClustersOutput::builder()
+                    .global_clusters(
+                        GlobalCluster::builder()
+                            .global_cluster_identifier("ledger-global")
+                            .global_cluster_members(
+                                GlobalClusterMember::builder()
+                                    .db_cluster_arn(&l2)
+                                    .is_writer(true)
+                                    .build(),
+                            )
+                            .global_cluster_members(
+                                GlobalClusterMember::builder()
+                                    .db_cluster_arn(&eu2)
+                                    .is_writer(false)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            }
+        }),
+        mock!(aws_sdk_rds::Client::describe_integrations).then_compute_output(|_| {
+            DescribeIntegrationsOutput::builder()
+                .integrations(
+                    aws_sdk_rds::types::Integration::builder()
+                        .integration_name("orders-to-redshift")
+                        .source_arn(arn_of("orders-pg"))
+                        .target_arn("arn:aws:redshift:us-east-1:123456789012:namespace:x")
+                        .status(IntegrationStatus::Active)
+                        .build(),
+                )
+                .integrations(
+                    aws_sdk_rds::types::Integration::builder()
+                        .integration_name("billing-to-redshift")
+                        .source_arn(arn_of("billing"))
+                        .target_arn("arn:aws:redshift:us-east-1:123456789012:namespace:y")
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_major_engine_versions).then_compute_output(
+            move |req| {
+                m2.lock().unwrap().push(req.clone());
+                let life = |name, start: i64, end: i64| {
+                    SupportedEngineLifecycle::builder()
+                        .lifecycle_support_name(name)
+                        .lifecycle_support_start_date(DateTime::from_secs(start))
+                        .lifecycle_support_end_date(DateTime::from_secs(end))
+                        .build()
+                };
+                DescribeDbMajorEngineVersionsOutput::builder()
+                    .db_major_engine_versions(
+                        DbMajorEngineVersion::builder()
+                            .engine("postgres")
+                            .major_engine_version("13")
+                            // 2020-11-05 .. 2026-02-28T23:59:59Z; 2026-03-01 .. 2029-02-28
+                            .supported_engine_lifecycles(life(
+                                LifecycleSupportName::OpenSourceRdsStandardSupport,
+                                1_604_534_400,
+                                1_772_323_199,
+                            ))
+                            .supported_engine_lifecycles(life(
+                                LifecycleSupportName::OpenSourceRdsExtendedSupport,
+                                1_772_323_200,
+                                1_867_017_599,
+                            ))
+                            .build(),
+                    )
+                    .build()
+            },
+        ),
+    ]);
+    assert_eq!(
+        c.rds.global_membership(&ledger).await.unwrap(),
+        Some(GlobalMembership {
+            global_cluster: "ledger-global".into(),
+            is_primary: true,
+            members: vec![ledger.clone(), eu.clone()],
+        })
+    );
+    assert_eq!(
+        c.rds.global_membership(&cluster_arn_of("x")).await,
+        Ok(None)
+    );
+    assert_eq!(
+        c.rds.integrations(&arn_of("orders-pg")).await.unwrap(),
+        [Integration {
+            name: "orders-to-redshift".into(),
+            target: "arn:aws:redshift:us-east-1:123456789012:namespace:x".into(),
+            status: "active".into(),
+        }],
+        "only the integrations whose source is the database"
+    );
+    assert_eq!(
+        c.rds
+            .major_lifecycle(&Engine::Postgres, "13")
+            .await
+            .unwrap(),
+        Some(MajorLifecycle {
+            engine: "postgres".into(),
+            major: "13".into(),
+            standard_support_ends: Some("2026-02-28".into()),
+            extended_support_starts: Some("2026-03-01".into()),
+            extended_support_ends: Some("2029-02-28".into()),
+        })
+    );
+    assert_eq!(
+        taken(&majors),
+        [DescribeDbMajorEngineVersionsInput::builder()
+            .engine("postgres")
+            .major_engine_version("13")
+            .build()
+            .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn a_denied_topology_read_names_the_action() {
+    let c = clients(&[
+        refuse("rds:DescribeDBProxies", 403, "AccessDenied"),
+        refuse("rds:DescribeIntegrations", 403, "AccessDenied"),
+        refuse("rds:DescribeDBMajorEngineVersions", 403, "AccessDenied"),
+    ]);
+    for (err, action) in [
+        (
+            c.rds.proxy_targets().await.unwrap_err(),
+            "rds:DescribeDBProxies",
+        ),
+        (
+            c.rds.integrations(&arn_of("orders-pg")).await.unwrap_err(),
+            "rds:DescribeIntegrations",
+        ),
+        (
+            c.rds
+                .major_lifecycle(&Engine::Postgres, "13")
+                .await
+                .unwrap_err(),
+            "rds:DescribeDBMajorEngineVersions",
+        ),
+    ] {
+        assert!(!err.is_transient(), "{err}");
+        assert!(
+            err.to_string().contains(&format!("{action} was denied")),
+            "{err}"
+        );
+    }
+}

@@ -30,6 +30,8 @@ pub struct CleanupFacts<'a> {
     pub old_members: &'a [(String, Option<String>)],
     /// The old blue's read replicas (`OldBlue::replicas`) and their statuses (absent = gone).
     pub old_replicas: &'a [(String, Option<String>)],
+    /// Those of the old replicas with deletion protection on (turned off before each is deleted).
+    pub old_replicas_protected: &'a [String],
     /// The final snapshot's status, when it exists.
     pub snapshot_status: Option<&'a str>,
     pub state: &'a CleanupState,
@@ -179,6 +181,15 @@ pub fn next(f: CleanupFacts<'_>) -> Result<(Vec<CleanupAction>, CleanupState), W
                     .as_deref()
                     .is_some_and(|s| s.eq_ignore_ascii_case("deleting"))
                 {
+                    if f.old_replicas_protected.contains(replica) {
+                        actions.push(CleanupAction::DisableDeletionProtection {
+                            kind: DbKind::Instance,
+                            of: replica.clone(),
+                        });
+                        state
+                            .steps
+                            .push(format!("turned off deletion protection on {replica}"));
+                    }
                     actions.push(CleanupAction::DeleteInstance {
                         name: replica.clone(),
                     });
@@ -287,6 +298,7 @@ mod tests {
             ("orders-r1-old1".to_string(), Some("available".to_string())),
             ("orders-r2-old1".to_string(), Some("deleting".to_string())),
         ];
+        let protected = ["orders-r1-old1".to_string()];
         let facts = |state: &CleanupState, replicas: &[(String, Option<String>)]| {
             next(CleanupFacts {
                 request: &req,
@@ -297,6 +309,7 @@ mod tests {
                 old_blue_now: Some(&db),
                 old_members: &[],
                 old_replicas: replicas,
+                old_replicas_protected: &protected,
                 snapshot_status: None,
                 state,
                 now: 0,
@@ -306,10 +319,16 @@ mod tests {
         let (actions, state) = facts(&CleanupState::default(), &replicas);
         assert_eq!(
             actions,
-            [CleanupAction::DeleteInstance {
-                name: "orders-r1-old1".into()
-            }],
-            "the one already deleting is not deleted again; the primary waits"
+            [
+                CleanupAction::DisableDeletionProtection {
+                    kind: DbKind::Instance,
+                    of: "orders-r1-old1".into()
+                },
+                CleanupAction::DeleteInstance {
+                    name: "orders-r1-old1".into()
+                }
+            ],
+            "protection off first; the one already deleting is not deleted again; the primary waits"
         );
         assert!(!state.done);
         let gone = [

@@ -37,7 +37,12 @@ impl OldBlue {
             resource_id: db.resource_id.clone(),
             engine_version: db.engine_version.clone(),
             members: db.members.clone(),
-            replicas: Vec::new(),
+            // After the switchover the old replicas (`-oldN`) replicate from the old blue.
+            replicas: db
+                .read_replicas
+                .iter()
+                .map(|r| parse_rds_arn(r).map_or_else(|| r.clone(), |(_, n)| n.to_string()))
+                .collect(),
         }
     }
 }

@@ -39,6 +39,24 @@ pub struct Replica {
     pub replicates_from: Option<String>,
 }
 
+impl Replica {
+    /// A replica as DescribeDBInstances describes it now (`home_region`: the source's, to
+    /// tell a cross-Region replica by its ARN).
+    pub fn from_db(db: &SourceDb, home_region: Option<&str>) -> Self {
+        let region = crate::names::arn_region(&db.arn).filter(|r| Some(r.as_str()) != home_region);
+        Self {
+            identifier: db.identifier.clone(),
+            region,
+            resource_id: db.resource_id.clone(),
+            status: db.status.clone(),
+            engine_version: db.engine_version.clone(),
+            multi_az: db.multi_az,
+            replicas: db.read_replicas.clone(),
+            replicates_from: db.replica_source.clone(),
+        }
+    }
+}
+
 /// An RDS Proxy whose targets include the source, and that target.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proxy {
@@ -130,6 +148,31 @@ impl Topology {
 /// MariaDB since April 2026; Aurora's overview lists it as well).
 pub fn proxy_follows_switchover(engine: &crate::engine::Engine) -> bool {
     engine.supports_blue_green()
+}
+
+/// The proxies whose targets include the database named `identifier` (instance target:
+/// the instance identifier; cluster target: the cluster identifier), from every proxy's
+/// targets (one entry per proxy and target, as DescribeDBProxyTargets lists them).
+pub fn proxies_targeting(all: &[Proxy], identifier: &str) -> Vec<Proxy> {
+    all.iter()
+        .filter(|p| p.target.eq_ignore_ascii_case(identifier))
+        .cloned()
+        .collect()
+}
+
+/// After the switchover: each proxy of `before` as it reports its target now (the target
+/// named after production when it lists one, else its first target), for `verify`.
+pub fn proxies_after(before: &[Proxy], all: &[Proxy], production: &str) -> Vec<Proxy> {
+    before
+        .iter()
+        .filter_map(|b| {
+            let of: Vec<&Proxy> = all.iter().filter(|p| p.name == b.name).collect();
+            of.iter()
+                .find(|p| p.target.eq_ignore_ascii_case(production))
+                .or_else(|| of.first())
+                .map(|p| (*p).clone())
+        })
+        .collect()
 }
 
 /// The prechecks of the topology.

@@ -102,7 +102,10 @@ pub fn verify(f: VerifyFacts<'_>) -> Result<(Verification, OldBlue), WorkerError
     };
     let old = match f.old_blue {
         Ok(mut old) if problems.is_empty() => {
-            old.replicas = old_replicas;
+            // Found by resource id; else what the old blue lists as its replicas.
+            if !old_replicas.is_empty() {
+                old.replicas = old_replicas;
+            }
             old
         }
         _ => {

@@ -40,10 +40,14 @@ pub async fn handle<A: Aws>(
         }
     }
     let mut old_replicas = Vec::new();
+    let mut old_replicas_protected = Vec::new();
     if request.delete_old_blue {
         for r in &old.replicas {
-            let status = rds.describe(DbKind::Instance, r).await?.map(|d| d.status);
-            old_replicas.push((r.clone(), status));
+            let now = rds.describe(DbKind::Instance, r).await?;
+            if now.as_ref().is_some_and(|d| d.deletion_protection) {
+                old_replicas_protected.push(r.clone());
+            }
+            old_replicas.push((r.clone(), now.map(|d| d.status)));
         }
     }
     let state = run.cleanup.clone().unwrap_or_default();
@@ -63,6 +67,7 @@ pub async fn handle<A: Aws>(
         old_blue_now: old_now.as_ref(),
         old_members: &old_members,
         old_replicas: &old_replicas,
+        old_replicas_protected: &old_replicas_protected,
         snapshot_status: snapshot_status.as_deref(),
         state: &state,
         now: now_epoch(&inv),

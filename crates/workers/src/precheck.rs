@@ -6,13 +6,17 @@ use bluegreen_aws::ports::Stat;
 use bluegreen_aws::{Aws, MetricsApi, RdsApi};
 use bluegreen_domain::checks::{evaluate, manual_checks, PrecheckFacts};
 use bluegreen_domain::database::admission::admit;
-use bluegreen_domain::names::{deployment_name, parse_rds_arn, tags};
+use bluegreen_domain::engine::major_version;
+use bluegreen_domain::lifecycle::{cost_of_waiting, DEFAULT_RATE_PER_VCPU_HOUR};
+use bluegreen_domain::names::{arn_region, deployment_name, parse_rds_arn, tags};
 use bluegreen_domain::old_blue::{locate, OldBlueFacts};
 use bluegreen_domain::request::{
     check_event_origin, request_for_member, request_from_tags, DbKind, DbRef, Incoming,
 };
 use bluegreen_domain::route::{arrival, route_for, Arrival};
 use bluegreen_domain::run::{DeploymentRecord, Report, Route, Run};
+use bluegreen_domain::source::SourceDb;
+use bluegreen_domain::topology::{proxies_targeting, Replica, Topology};
 use bluegreen_domain::WorkerError;
 use std::time::Duration;
 
@@ -78,6 +82,8 @@ pub async fn handle<A: Aws>(
     };
 
     let rds = deps.rds();
+    let mut source = source;
+    source.topology = gather_topology(rds, &source).await?;
     let current_version = rds
         .engine_version(&source.engine, &source.engine_version)
         .await?;
@@ -154,11 +160,37 @@ pub async fn handle<A: Aws>(
     // The database side: recorded for the sql worker, or refused when it is not deployed.
     let admission = admit(&request, database_checks_deployed());
     evaluation.checks.extend(admission.check);
-    let report = Report::new(
+    let mut report = Report::new(
         evaluation.checks,
         manual_checks(&source.engine),
         evaluation.existing.clone(),
     );
+    // The cost of waiting: a refusal (a missing permission, an API not offered) leaves it
+    // unknown, never fails the precheck; a transient error is retried as every read is.
+    let major = major_version(&source.engine, &source.engine_version);
+    let today: String = inv.now_rfc3339().chars().take(10).collect();
+    let (lifecycle, unread) = match rds.major_lifecycle(&source.engine, &major).await {
+        Ok(l) => (l, None),
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the engine lifecycle");
+            (None, Some(e.to_string()))
+        }
+    };
+    let mut cost = cost_of_waiting(
+        &source,
+        &major,
+        lifecycle.as_ref(),
+        DEFAULT_RATE_PER_VCPU_HOUR,
+        &today,
+    );
+    if let Some(e) = unread {
+        cost.note = format!(
+            "the end of standard support of {} {major} is unknown: {e}",
+            source.engine.as_str()
+        );
+    }
+    report.cost_of_waiting = Some(cost);
     let ours = deployments.iter().find(|d| d.name == name);
     let in_flight = deployments.iter().find(|d| d.is_in_flight());
 
@@ -188,7 +220,6 @@ pub async fn handle<A: Aws>(
     // answers with the upgraded green. The version we upgraded from (what verify and cleanup
     // expect of the old blue, and what the notifications say) and blue's resource id are the
     // old blue's, found through the deployment (`old_blue::locate`).
-    let mut source = source;
     if let Some(d) = ours.filter(|d| {
         d.is_switched_over()
             || (d.is_switchover_in_progress()
@@ -217,6 +248,11 @@ pub async fn handle<A: Aws>(
                 tracing::info!(old_blue = %old.identifier, from = %old.engine_version, "started after the switchover: upgrading from the old blue's version");
                 source.engine_version = old.engine_version.clone();
                 source.resource_id = old.resource_id.clone();
+                // The replicas found now are production's (green's, renamed): the old ones
+                // are what the old blue lists (`OldBlue::replicas`), not these resource ids.
+                for r in &mut source.topology.replicas {
+                    r.resource_id = None;
+                }
                 run.old_blue = Some(old);
             }
             // Verify and cleanup refuse with the same finding; the precheck only reports.
@@ -236,6 +272,65 @@ pub async fn handle<A: Aws>(
 /// The template sets `DATABASE_CHECKS=on` on this function when it deploys the sql worker.
 fn database_checks_deployed() -> bool {
     std::env::var("DATABASE_CHECKS").is_ok_and(|v| v.eq_ignore_ascii_case("on"))
+}
+
+/// What surrounds the source: each in-Region read replica as it is described now, the RDS
+/// Proxies whose targets include it, an Aurora cluster's custom endpoints and global
+/// database, zero-ETL integrations reading from it. The optional reads (proxies, custom
+/// endpoints, global clusters, integrations) that AWS refuses (a missing permission) are
+/// listed as `unread` (a warning check naming the permission), never a failed precheck.
+/// AWS DMS tasks are not read: this build has no DMS client (the report's manual checks
+/// name them).
+async fn gather_topology<R: RdsApi>(rds: &R, source: &SourceDb) -> Result<Topology, WorkerError> {
+    let home = arn_region(&source.arn);
+    let mut t = Topology::default();
+    if source.kind == DbKind::Instance {
+        for listed in &source.read_replicas {
+            let (name, region) = match parse_rds_arn(listed) {
+                Some((_, n)) => (n.to_string(), arn_region(listed)),
+                None => (listed.clone(), None),
+            };
+            // A replica in another Region cannot be described here: the listing says enough.
+            if region.is_some() && region != home {
+                continue;
+            }
+            if let Some(db) = rds.describe(DbKind::Instance, &name).await? {
+                t.replicas.push(Replica::from_db(&db, home.as_deref()));
+            }
+        }
+    }
+    let mut unread = Vec::new();
+    let mut optional = |what: &str, e: WorkerError| -> Result<(), WorkerError> {
+        if e.is_transient() {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "{what} could not be read");
+        unread.push(format!("{what} ({e})"));
+        Ok(())
+    };
+    match rds.proxy_targets().await {
+        Ok(all) => t.proxies = proxies_targeting(&all, &source.identifier),
+        Err(e) => optional(
+            "RDS Proxies: rds:DescribeDBProxies, rds:DescribeDBProxyTargets",
+            e,
+        )?,
+    }
+    if source.kind == DbKind::Cluster {
+        match rds.custom_endpoints(&source.identifier).await {
+            Ok(e) => t.custom_endpoints = e,
+            Err(e) => optional("custom endpoints: rds:DescribeDBClusterEndpoints", e)?,
+        }
+        match rds.global_membership(&source.arn).await {
+            Ok(g) => t.global = g,
+            Err(e) => optional("Aurora Global Database: rds:DescribeGlobalClusters", e)?,
+        }
+    }
+    match rds.integrations(&source.arn).await {
+        Ok(i) => t.integrations = i,
+        Err(e) => optional("zero-ETL integrations: rds:DescribeIntegrations", e)?,
+    }
+    t.unread = unread;
+    Ok(t)
 }
 
 /// An ARN must name this function's own account and Region: a cross-account or

@@ -6,7 +6,9 @@ use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::{Aws, RdsApi};
 use bluegreen_domain::names::{parse_rds_arn, tags};
 use bluegreen_domain::old_blue::{locate, OldBlueFacts};
+use bluegreen_domain::request::DbKind;
 use bluegreen_domain::run::Run;
+use bluegreen_domain::topology::{proxies_after, TopologyAfter};
 use bluegreen_domain::verify::{verify, VerifyFacts};
 use bluegreen_domain::WorkerError;
 use std::collections::BTreeMap;
@@ -43,6 +45,50 @@ pub async fn handle<A: Aws>(
         reported_source_arn: reported_arn.as_deref(),
         reported: reported.as_ref(),
     });
+    // What surrounds production now: each production replica by its name, each of blue's
+    // replicas by its resource id (renamed -oldN), the proxies' targets, custom endpoints.
+    let before = &source.topology;
+    let mut replicas_now = Vec::new();
+    let mut old_replicas_now = Vec::new();
+    for r in &before.replicas {
+        replicas_now.push(rds.describe(DbKind::Instance, &r.identifier).await?);
+        old_replicas_now.push(match &r.resource_id {
+            Some(id) => rds.describe_by_resource_id(DbKind::Instance, id).await?,
+            None => None,
+        });
+    }
+    let proxies_now = if before.proxies.is_empty() {
+        Vec::new()
+    } else {
+        proxies_after(
+            &before.proxies,
+            &rds.proxy_targets().await?,
+            &source.identifier,
+        )
+    };
+    let endpoints_now = if before.custom_endpoints.is_empty() {
+        Vec::new()
+    } else {
+        rds.custom_endpoints(&source.identifier).await?
+    };
+    let topology = TopologyAfter {
+        production: &source.identifier,
+        replicas: before
+            .replicas
+            .iter()
+            .zip(replicas_now.iter().map(Option::as_ref))
+            .collect(),
+        target_version: &request.target_engine_version,
+        proxies: &proxies_now,
+        production_resource_id: production.as_ref().and_then(|p| p.resource_id.as_deref()),
+        production_endpoint: production.as_ref().and_then(|p| p.endpoint.as_deref()),
+        custom_endpoints: &endpoints_now,
+    };
+    let old_replicas = before
+        .replicas
+        .iter()
+        .zip(old_replicas_now.iter().map(Option::as_ref))
+        .collect();
     let (verification, old) = verify(VerifyFacts {
         source: &source,
         target_version: &request.target_engine_version,
@@ -50,8 +96,8 @@ pub async fn handle<A: Aws>(
         deployment: view.as_ref(),
         production: production.as_ref(),
         old_blue,
-        topology: None,
-        old_replicas: Vec::new(),
+        topology: Some(topology),
+        old_replicas,
     })?;
     let marker = BTreeMap::from([(tags::OLD_BLUE_OF.to_string(), source.identifier.clone())]);
     let already_marked = [by_resource_id.as_ref(), reported.as_ref()]

@@ -161,6 +161,8 @@ async fn precheck_faults_are_retryable_and_change_nothing() {
         &cases,
         &[
             "find_source",
+            "proxy_targets",
+            "integrations",
             "engine_version",
             "parameter_group",
             "parameters",
@@ -168,6 +170,7 @@ async fn precheck_faults_are_retryable_and_change_nothing() {
             "deployment_by_name",
             "pending_maintenance",
             "rds_statistic",
+            "major_lifecycle",
         ],
     );
 }

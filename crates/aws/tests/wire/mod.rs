@@ -293,6 +293,15 @@ pub fn respond(op: &str, make: impl Fn() -> HttpResponse + Send + Sync + 'static
         "rds:DescribeBlueGreenDeployments" => {
             mock!(aws_sdk_rds::Client::describe_blue_green_deployments).then_http_response(make)
         }
+        "rds:DescribeDBProxies" => {
+            mock!(aws_sdk_rds::Client::describe_db_proxies).then_http_response(make)
+        }
+        "rds:DescribeIntegrations" => {
+            mock!(aws_sdk_rds::Client::describe_integrations).then_http_response(make)
+        }
+        "rds:DescribeDBMajorEngineVersions" => {
+            mock!(aws_sdk_rds::Client::describe_db_major_engine_versions).then_http_response(make)
+        }
         "rds:DescribePendingMaintenanceActions" => {
             mock!(aws_sdk_rds::Client::describe_pending_maintenance_actions)
                 .then_http_response(make)
