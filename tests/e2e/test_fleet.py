@@ -199,3 +199,53 @@ def test_forty_databases_with_forty_tags_stay_under_every_step_functions_limit(s
     largest = max(len((e.get("stateExitedEventDetails") or {}).get("output", "").encode()) for e in events)
     assert largest < 256 * 1024 / 4, f"the fleet's largest state is {largest} bytes"
     assert len(events) < 25_000 / 10
+
+
+def seed_tagged_postgres(rds, n, wave="1"):
+    """n PostgreSQL 13.15 instances on one shared parameter group (one CreateDBInstance each,
+    tagged into the wave with its target): a large fleet, seeded in seconds."""
+    rds.create_db_parameter_group(DBParameterGroupName="wide-pg13", DBParameterGroupFamily="postgres13",
+                                  Description="source")
+    rds.modify_db_parameter_group(DBParameterGroupName="wide-pg13", Parameters=[
+        {"ParameterName": "rds.logical_replication", "ParameterValue": "1", "ApplyMethod": "pending-reboot"}])
+    rds.create_db_parameter_group(DBParameterGroupName="wide-pg16", DBParameterGroupFamily="postgres16",
+                                  Description="target")
+    tags = [{"Key": k, "Value": v} for k, v in (
+        ("bluegreen:wave", wave), ("bluegreen:managed", "true"), ("bluegreen:target-engine-version", "16.4"),
+        ("bluegreen:target-db-parameter-group-name", "wide-pg16"))]
+    names = [f"wide-{i:03d}" for i in range(n)]
+    for name in names:
+        rds.create_db_instance(DBInstanceIdentifier=name, Engine="postgres", EngineVersion="13.15",
+                               DBInstanceClass="db.r6g.large", AllocatedStorage=100, MasterUsername="app",
+                               MasterUserPassword="correct-horse-battery", DBParameterGroupName="wide-pg13",
+                               BackupRetentionPeriod=7, Tags=tags)
+    return names
+
+
+def test_two_hundred_databases_in_one_fleet_execution(stack):
+    """200 databases, one fleet execution: one child execution and one row per database, in a
+    window of 25, the fleet's own state and history far from Step Functions' quotas."""
+    rds = stack.client("rds")
+    names = seed_tagged_postgres(rds, 200)
+    stack.control("reset", {"counters_only": True})
+    rc, run, err = run_fleet(stack, {"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "plan",
+                                     "max_concurrency": 25}, timeout=600)
+    assert rc == 0, err[-3000:]
+    assert sorted(r["db_identifier"] for r in run["rows"]) == names
+    assert {r["outcome"] for r in run["rows"]} == {"planned"}
+    assert run["summary"]["databases"] == 200 and run["summary"]["by_outcome"] == {"planned": 200}
+    children = stack.sfn.list_executions(stateMachineArn=stack.ensure_state_machines()["upgrade"],
+                                         maxResults=1000)["executions"]
+    assert len(children) == 200 and all(c["status"] == "SUCCEEDED" for c in children)
+    assert len({r["execution"] for r in run["rows"]}) == 200, "each row names its own execution"
+    assert rds.describe_blue_green_deployments()["BlueGreenDeployments"] == [], "a plan changes nothing"
+    events = stack.history(stack.last_execution_arn)
+    largest = max(len(v.encode()) for e in events for k, d in e.items() if k.endswith("EventDetails")
+                  and isinstance(d, dict) for f, v in d.items() if f in ("input", "output") and isinstance(v, str))
+    assert largest < 256 * 1024 / 2, f"the fleet's largest state is {largest} bytes"
+    assert len(events) < 25_000 / 10, len(events)
+    # The selection pages through the account once (100 per page); every other RDS call is one
+    # database's precheck. A fleet of one plans with 12 RDS calls (its precheck and the
+    # selection's pages, bench/results.md): per database, 200 cost no more.
+    calls = stack.state()["calls"]["rds"]
+    assert sum(calls.values()) / 200 < 12, calls
