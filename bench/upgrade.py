@@ -217,7 +217,7 @@ def section(u):
     d = u["sweep_detection"]
     lo, hi = min(u["sweep_polls"]) - u["polls"], max(u["sweep_polls"]) - u["polls"]
     t = u["by_state"]
-    new = [s for s in ("DatabaseAccess", "FingerprintAccess", "WatchAccess", "FinishAccess", "NeedsApproval") if s in t]
+    new = [s for s in ("DatabaseAccess", "FinishAccess", "NeedsApproval") if s in t]
     inv = u["lambdas"]
     rds = {k2[4:]: v for k2, v in u["calls"].items() if k2.startswith("rds:")}
     L = ["## One upgrade on the real interpreter (45-minute green build, 1-minute switchover)\n",
@@ -250,9 +250,9 @@ def section(u):
          f"- Against the {TRANSITIONS_BEFORE} of 2026-11-25 (upgrade_sim.rs, a hand-written interpreter of the "
          "definition of then, same scenario and delays, no hold): a single upgrade no longer passes through Resolve, "
          "RunBatch (the Map), AfterBatch and Done (−4: the fleet machine's now) and passes through " +
-         ", ".join(f"{s}" for s in new) + f" (+{len(new)}): the database Choices (DatabaseAccess, FingerprintAccess, "
-         "WatchAccess, FinishAccess) take the way around the sql worker when the request names no way into the "
-         "database, NeedsApproval is require_approval's Choice. Net "
+         ", ".join(f"{s}" for s in new) + f" (+{len(new)}): DatabaseAccess and FinishAccess take the way around the sql worker when the "
+         "request names no way into the database (the other two database decisions are rules of the Created and "
+         "NeedsApproval Choices, no state of their own), NeedsApproval is require_approval's Choice. Net "
          f"{len(new) - 4:+d}: {TRANSITIONS_BEFORE + len(new) - 4} expected, "
          f"{u['aws_transitions']} measured without the emulator's hold.",
          "- WaitForGreen by delay (computed; the delay after create, after each poll, after the switchover request): " + ", ".join(

@@ -101,10 +101,15 @@ def database_step(op, comment, next_state):
     return task("Sql", comment, next_state, parameters={"op": op, "run.$": "$"})
 
 
+def has_database_access(next_state):
+    """The Choice rule of `if_database_access`, for Choices that decide more than that."""
+    return {"Variable": "$.database", "IsPresent": True, "Next": next_state}
+
+
 def if_database_access(yes, no):
     """The precheck records `database` (the way in, by name) only when the request names one
     and this deployment has the sql worker; other runs never reach it."""
-    return choice([{"Variable": "$.database", "IsPresent": True, "Next": yes}], no,
+    return choice([has_database_access(yes)], no,
                   "Only runs with a way into the database (database_secret_arn or database_iam_user).")
 
 
@@ -151,9 +156,10 @@ def per_database_flow():
         "NotifyStarted": notify("started", "CreateGreen", "Milestone: started."),
         "CreateGreen": task("Create", "Create the blue/green deployment, or adopt ours (same name) if it exists.",
                             "Created"),
-        "Created": choice([equals("$.route", "already_in_progress", "NotifyAlreadyInProgress")], "FingerprintAccess",
-                          "Another execution created it at the same moment: it owns the upgrade."),
-        "FingerprintAccess": if_database_access("DatabaseFingerprint", "WaitForGreen"),
+        "Created": choice([equals("$.route", "already_in_progress", "NotifyAlreadyInProgress"),
+                           has_database_access("DatabaseFingerprint")], "WaitForGreen",
+                          "Another execution created it at the same moment: it owns the upgrade. With a way into "
+                          "the database, take blue's schema fingerprint first."),
         "DatabaseFingerprint": database_step("fingerprint", "Read-only, on blue: the schema of every database at "
                                              "create, for the watch before the switchover.", "WaitForGreen"),
         "WaitForGreen": wait("$.wait.next_delay_seconds", "CheckGreen",
@@ -186,7 +192,9 @@ def per_database_flow():
         "NeedsApproval": choice([
             {"And": [{"Variable": "$.approval", "IsPresent": True},
                      {"Variable": "$.approval.answer", "IsPresent": False}], "Next": "AwaitApproval"},
-        ], "WatchAccess", "require_approval: the first go waits for an operator; after the approval the guardrails "
+            has_database_access("DatabaseWatch"),
+        ], "Switchover", "require_approval: the first go waits for an operator; after the approval the guardrails "
+                         "(and, with a way into the database, the watch: no DDL since create, slots caught up) "
                          "are checked again (window, lag) before the switchover."),
         "AwaitApproval": {
             "Type": "Task",
@@ -224,7 +232,6 @@ def per_database_flow():
                                           "Remediations with outcome prepared."),
         "SwitchoverSkipped": succeed("Green is prepared and blue untouched; a later run with action switchover "
                                      "finishes."),
-        "WatchAccess": if_database_access("DatabaseWatch", "Switchover"),
         "DatabaseWatch": database_step("watch", "Read-only, on blue: no DDL since create, logical slots caught up.",
                                        "DatabaseWatchVerdict"),
         "DatabaseWatchVerdict": choice([

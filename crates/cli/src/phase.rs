@@ -8,8 +8,8 @@ pub fn phase(state: &str, after_switchover: bool) -> &'static str {
         "HandOverFleet" | "HandedOver" => "handing over to the fleet machine",
         "DatabaseAccess" | "DatabasePrecheck" => "prechecking the databases",
         "NotifyStarted" | "CreateGreen" | "Created" => "creating green",
-        "FingerprintAccess" | "DatabaseFingerprint" => "fingerprinting the schema",
-        "WatchAccess" | "DatabaseWatch" | "DatabaseWatchVerdict" | "WaitForDatabaseWatch" => {
+        "DatabaseFingerprint" => "fingerprinting the schema",
+        "DatabaseWatch" | "DatabaseWatchVerdict" | "WaitForDatabaseWatch" => {
             "watching the databases"
         }
         "FinishAccess" | "DatabaseFinish" | "DatabaseFinishDone" | "WaitForDatabaseFinish" => {
