@@ -33,6 +33,10 @@ const EARLY_SECONDS: i64 = 15 * 60;
 /// Functions' 25,000 events. Then the campaign continues in a new execution.
 pub const MAX_POLLS_PER_EXECUTION: u32 = 2_000;
 
+/// What the fleet's state may take of Step Functions' 256 KiB per state: the rest is room for
+/// the fields Step Functions and the definition add around it.
+pub const STATE_BUDGET_BYTES: usize = crate::limits::MAX_STATE_BYTES - 24 * 1024;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -168,7 +172,7 @@ impl Campaign {
         execution: ExecutionInfo,
         upgrade_state_machine: String,
     ) -> Self {
-        Self {
+        let mut campaign = Self {
             execution,
             size: selection.members.len() as u32,
             request: Some(request),
@@ -177,7 +181,9 @@ impl Campaign {
             rows: selection.skipped,
             next: Next::Wait,
             ..Self::default()
-        }
+        };
+        campaign.fit();
+        campaign
     }
 
     fn max_concurrency(&self) -> usize {
@@ -218,8 +224,58 @@ impl Campaign {
     }
 
     /// One step: folds in the children that ended (`statuses`, by execution name), starts
-    /// new ones up to the window, and says what to do next.
-    pub fn step(mut self, statuses: &[(String, ChildStatus)], now: i64) -> (Self, Vec<StartChild>) {
+    /// new ones up to the window, and says what to do next. The state it returns stays within
+    /// `STATE_BUDGET_BYTES` whatever the fleet (`fit`).
+    pub fn step(self, statuses: &[(String, ChildStatus)], now: i64) -> (Self, Vec<StartChild>) {
+        let (mut campaign, starts) = self.step_unbounded(statuses, now);
+        campaign.fit();
+        (campaign, starts)
+    }
+
+    fn state_bytes(&self) -> usize {
+        serde_json::to_vec(self).map_or(usize::MAX, |v| v.len())
+    }
+
+    /// Keeps the fleet's state (which is this step's output, and the fleet's final output)
+    /// within `STATE_BUDGET_BYTES`: past it Step Functions fails the execution with
+    /// `States.DataLimitExceeded`, which nothing catches. What goes first is what each row's
+    /// own execution (`execution`) still holds in full: the detail of rows that did not
+    /// fail, the replica lists, the support dates and estimates, the versions and engine,
+    /// then the detail of failed rows (their error name stays).
+    pub fn fit(&mut self) {
+        type Shed = fn(&mut Row);
+        let steps: [(bool, Shed); 5] = [
+            (false, |r| r.detail = None),
+            (true, |r| r.replicas.clear()),
+            (true, |r| {
+                r.standard_support_ends = None;
+                r.extended_support_monthly_usd = None;
+            }),
+            (true, |r| {
+                r.engine = None;
+                r.version_before = None;
+            }),
+            (true, |r| r.detail = None),
+        ];
+        for (failed_too, shed) in steps {
+            if self.state_bytes() <= STATE_BUDGET_BYTES {
+                return;
+            }
+            for row in self
+                .rows
+                .iter_mut()
+                .filter(|r| failed_too || r.outcome != Outcome::Failed)
+            {
+                shed(row);
+            }
+        }
+    }
+
+    fn step_unbounded(
+        mut self,
+        statuses: &[(String, ChildStatus)],
+        now: i64,
+    ) -> (Self, Vec<StartChild>) {
         let running = std::mem::take(&mut self.running);
         for child in running {
             let status = statuses
@@ -416,6 +472,92 @@ pub fn incomplete_cause(summary: &Summary, rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The largest fleet, every identifier and message as long as AWS and the request allow,
+    /// every database failed with a 15-replica topology, the cleanup list full and the
+    /// closing cause at its 32,768 characters: still within the budget.
+    #[test]
+    fn the_largest_fleet_in_the_worst_case_fits_one_state() {
+        use super::super::select::MAX_FLEET_SIZE;
+        use super::super::table::MAX_DETAIL_CHARS;
+        let n = MAX_FLEET_SIZE as u32;
+        let name = |i: u32| format!("{}{i:05}", "d".repeat(58));
+        let row = |i: u32| Row {
+            db_identifier: name(i),
+            engine: Some("aurora-postgresql".into()),
+            version_before: Some("8.0.mysql_aurora.3.05.2".into()),
+            target_engine_version: Some("8.0.mysql_aurora.3.08.0".into()),
+            outcome: Outcome::Failed,
+            error: Some("ProvisioningTimedOut".into()),
+            detail: Some("\"é\"".repeat(MAX_DETAIL_CHARS / 3)),
+            execution: Some(format!("{}-u{i:04}", "e".repeat(74))),
+            replicas: (0..15).map(|r| format!("{}-r{r:02}", name(i))).collect(),
+            standard_support_ends: Some("2026-02-28".into()),
+            extended_support_monthly_usd: Some(123_456.78),
+        };
+        let member = |i: u32| MemberRef {
+            db: name(i),
+            kind: crate::request::DbKind::Cluster,
+            position: i,
+            target: Some("8.0.mysql_aurora.3.08.0".into()),
+        };
+        let base = Campaign {
+            execution: ExecutionInfo {
+                id: format!(
+                    "arn:aws:states:us-east-1:123456789012:execution:{}:{}",
+                    "m".repeat(80),
+                    "e".repeat(80)
+                ),
+                started_at: Some("2026-12-02T03:00:00.000Z".into()),
+            },
+            size: n,
+            rows: (1..=n).map(row).collect(),
+            ..Campaign::default()
+        };
+        // Mid-cleanup: every database still to clean up; at the end: the closing cause.
+        let cleaning = Campaign {
+            pending: (1..=n).map(member).collect(),
+            ..base.clone()
+        };
+        let ended = Campaign {
+            error: Some(json!({"Error": FLEET_INCOMPLETE, "Cause": "c".repeat(32_768)})),
+            ..base
+        };
+        for mut c in [cleaning, ended] {
+            assert!(
+                c.state_bytes() > STATE_BUDGET_BYTES,
+                "the case must need shedding"
+            );
+            c.fit();
+            assert!(
+                c.state_bytes() <= STATE_BUDGET_BYTES,
+                "{} bytes",
+                c.state_bytes()
+            );
+            // What each row keeps: which database, how it ended, and where to read the rest.
+            assert!(c
+                .rows
+                .iter()
+                .all(|r| r.error.is_some() && r.execution.is_some()));
+        }
+    }
+
+    #[test]
+    fn a_fleet_within_the_budget_keeps_every_detail() {
+        let mut c = Campaign {
+            rows: vec![Row {
+                db_identifier: "orders-pg".into(),
+                outcome: Outcome::Planned,
+                detail: Some("prechecks warn".into()),
+                replicas: vec!["orders-pg-r1".into()],
+                ..Row::default()
+            }],
+            ..Campaign::default()
+        };
+        let before = c.clone();
+        c.fit();
+        assert_eq!(c, before);
+    }
 
     #[test]
     fn child_names_are_valid_execution_names() {
