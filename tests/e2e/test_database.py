@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-import harness
 from harness import ROOT, Stack, seed_postgres_instance
 
 sys.path.insert(0, str(ROOT / "tests" / "db"))

@@ -848,7 +848,8 @@ async fn show_database(ctx: &mut Ctx, name: &str) -> Result<Exit, CliError> {
         .filter(|d| {
             d.source == db.arn
                 || d.target == db.arn
-                || d.name.starts_with(&format!("rbg-{name}-to-"))
+                || d.name
+                    .starts_with(&bluegreen_domain::names::deployment_name_prefix(name))
         })
         .collect();
     let machine = ctx.machine(Machine::Upgrade).await?;

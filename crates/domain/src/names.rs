@@ -61,8 +61,18 @@ pub const MAX_SNS_SUBJECT_CHARS: usize = 99;
 /// characters keep a readable prefix and end in a hash of the full name, so two long
 /// names never collide and the same inputs always give the same name.
 pub fn deployment_name(db_name: &str, target_version: &str) -> String {
-    let full = format!("rbg-{}-to-{}", sanitize(db_name), sanitize(target_version));
+    let full = format!(
+        "{}{}",
+        deployment_name_prefix(db_name),
+        sanitize(target_version)
+    );
     fit(&full, MAX_DEPLOYMENT_NAME, "")
+}
+
+/// `rbg-<db>-to-`: how our deployments of `db_name` begin, whatever the target (a name cut
+/// to 60 characters with a hash may not keep it whole: match by source ARN first).
+pub fn deployment_name_prefix(db_name: &str) -> String {
+    format!("rbg-{}-to-", sanitize(db_name))
 }
 
 /// The final snapshot of the old blue: `<deployment name>-final`, within the limit of the
@@ -275,5 +285,18 @@ mod tests {
         );
         assert_eq!(parse_rds_arn("arn:aws:rds:us-east-1:1:snapshot:x"), None);
         assert_eq!(parse_rds_arn("nonsense"), None);
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    #[test]
+    fn a_deployment_name_begins_with_its_database_prefix() {
+        assert_eq!(deployment_name_prefix("Orders.PG"), "rbg-Orders-PG-to-");
+        assert!(
+            deployment_name("Orders.PG", "16.4").starts_with(&deployment_name_prefix("Orders.PG"))
+        );
     }
 }
