@@ -3,6 +3,8 @@ databases, selected by tags, each in its own execution of the upgrade state mach
 window of max_concurrency; a failure stays one row of the table."""
 
 import json
+import threading
+import time
 from pathlib import Path
 
 from harness import ROOT, seed_fleet, seed_postgres_instance, tag_for_fleet
@@ -111,9 +113,22 @@ def test_a_failure_beyond_the_threshold_stops_new_upgrades(stack):
     rds = stack.client("rds")
     seed_fleet(rds, postgres=4)
     stack.faults(BlueGreenDeploymentName="rbg-fleet-pg-00-to-16-4", invalid_configuration=True)
-    rc, run, err = run_fleet(stack, {"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "prepare",
-                                     "max_concurrency": 2})
-    summary, rows = fleet_table(stack, rc, run, err)
+    # The window is sliding: had fleet-pg-01 finished first, its slot would rightly start fleet-pg-02.
+    # Hold its green until fleet-pg-00's child has failed, so what is tested is the stop itself.
+    held = "rbg-fleet-pg-01-to-16-4"
+    stack.faults(BlueGreenDeploymentName=held, provisioning_until=int(time.time()) + 3600)
+    result = {}
+    fleet = threading.Thread(target=lambda: result.update(out=run_fleet(
+        stack, {"selector": {"tags": {"bluegreen:wave": "1"}}, "action": "prepare", "max_concurrency": 2})))
+    fleet.start()
+    upgrade = stack.ensure_state_machines()["upgrade"]
+    deadline = time.time() + 300
+    while not stack.sfn.list_executions(stateMachineArn=upgrade, statusFilter="FAILED")["executions"]:
+        assert fleet.is_alive() and time.time() < deadline, "fleet-pg-00's child never failed"
+        time.sleep(0.5)
+    stack.faults(BlueGreenDeploymentName=held, provisioning_until=0)
+    fleet.join(600)
+    summary, rows = fleet_table(stack, *result["out"])
     outcomes = {r["db_identifier"]: r["outcome"] for r in rows}
     assert outcomes == {"fleet-pg-00": "failed", "fleet-pg-01": "prepared",
                         "fleet-pg-02": "not_started", "fleet-pg-03": "not_started"}

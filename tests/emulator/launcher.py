@@ -46,7 +46,7 @@ Fidelity fixes to moto's blue/green model (each with its AWS source in README.md
 Control API (same port, JSON in and out)
   POST /_emulator/faults   {"BlueGreenDeploymentName": "bg1", <knobs>}  (no name = global)
       provisioning_polls N, provisioning_until EPOCH_SECONDS (PROVISIONING until that wall-clock
-      time, whatever the polls), tasks_in_progress_polls N, storage_optimization_polls N,
+      time, whatever the polls; read at every poll, so a test holds a deployment and releases it), tasks_in_progress_polls N, storage_optimization_polls N,
       invalid_configuration bool, status_details str, switchover_failed_in_details bool,
       switchover_failed bool, switchover_in_progress_polls N,
       arns_after_switchover renamed|original, modify_polls N (default 2), deprecated_upgrade_targets bool,
@@ -413,7 +413,8 @@ def _render(bg, k):
     names = [t.Name for t in bg.tasks]
     busy = "DB_ENGINE_VERSION_UPGRADE" if "DB_ENGINE_VERSION_UPGRADE" in names else names[-1]
     bg.status_details = None
-    if k <= n or time.time() < rt["knobs"]["provisioning_until"]:
+    # provisioning_until is read live (not from the creation-time copy): a hold a test releases.
+    if k <= n or time.time() < STATE.knob(bg.blue_green_deployment_name, "provisioning_until", 0):
         bg.set_status(S.PROVISIONING)
         bg.tasks = [Task(t, "IN_PROGRESS" if i == 0 else "PENDING") for i, t in enumerate(names)]
     elif rt["knobs"]["invalid_configuration"]:

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -194,6 +195,14 @@ def test_provisioning_polls(endpoint, rds):
     d = describe(rds, bg)
     assert d["Status"] == "AVAILABLE" and {t["Status"] for t in d["Tasks"]} == {"COMPLETED"}
     assert d["SwitchoverDetails"][0]["Status"] == "AVAILABLE"
+
+
+def test_provisioning_until_holds_until_released(endpoint, rds):
+    faults(endpoint, BlueGreenDeploymentName="held", provisioning_until=int(time.time()) + 3600)
+    bg = make_bg(rds, name="held")
+    assert [describe(rds, bg)["Status"] for _ in range(3)] == ["PROVISIONING"] * 3
+    faults(endpoint, BlueGreenDeploymentName="held", provisioning_until=0)  # released mid-flight
+    assert describe(rds, bg)["Status"] == "AVAILABLE"
 
 
 def test_tasks_in_progress_polls(endpoint, rds):
