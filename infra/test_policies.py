@@ -67,6 +67,9 @@ EXPECTED_STEP_ACTIONS = {
         # the cost of waiting: the major version's end of standard support
         "rds:DescribeDBMajorEngineVersions",
         "cloudwatch:GetMetricStatistics",
+        # the AWS DMS tasks whose endpoint is the source
+        "dms:DescribeEndpoints",
+        "dms:DescribeReplicationTasks",
         # no rds:ListTagsForResource / rds:DescribeOptionGroups: the tags and option groups
         # come with the DescribeDBInstances/DescribeDBClusters answers
     ],
@@ -261,6 +264,8 @@ STEP_FUNCTIONS_LOG_DELIVERY = [
 NO_RESOURCE_LEVEL = {
     "rds:DescribeDBEngineVersions",
     "rds:DescribeDBMajorEngineVersions",
+    "dms:DescribeEndpoints",
+    "dms:DescribeReplicationTasks",
     "ec2:DescribeNetworkInterfaces",  # the sql function's VPC attachment
     "cloudwatch:GetMetricStatistics",
     "cloudwatch:PutMetricData",

@@ -2,8 +2,10 @@
 workers and the emulator as AWS documents it (tests/emulator/topologies.py): in-Region read
 replicas copied into green and switched over with it, a cross-Region replica refused before
 anything changes, an RDS Proxy that follows the switchover, an Aurora cluster with a custom
-endpoint, a failed build that leaves no green replica behind, and the cost of waiting in the
-plan (issue 17)."""
+endpoint, a failed build that leaves no green replica behind, the AWS DMS tasks that use the
+source named in the plan, and the cost of waiting in the plan (issue 17)."""
+
+import json
 
 import boto3
 import pytest
@@ -212,3 +214,41 @@ def test_the_plan_of_a_postgres_13_instance_reports_the_cost_of_waiting(stack):
     assert cost["vcpus_billed"] == 6 and cost["rate_per_vcpu_hour"] == 0.1
     assert cost["monthly_usd"] == pytest.approx(6 * 0.1 * 730.5)
     assert "left standard support on 2026-02-28" in cost["note"]
+
+
+def test_the_plan_names_the_dms_tasks_on_the_sources_endpoint_and_an_upgrade_still_runs(stack):
+    """AWS: DMS tasks must be recreated after a switchover (bluegreen-facts.md). The precheck
+    finds the DMS endpoints whose ServerName is the source's address and the tasks using them
+    (DescribeEndpoints, DescribeReplicationTasks filter endpoint-arn): a warning, not a refusal."""
+    rds, dms = stack.client("rds"), stack.client("dms")
+    request = seed_postgres_instance(rds)
+    other = seed_postgres_instance(rds, name="billing-pg")
+    address = {d: instances(stack)[d]["Endpoint"]["Address"] for d in ("orders-pg", other["db_identifier"])}
+    ri = dms.create_replication_instance(ReplicationInstanceIdentifier="ri",
+                                         ReplicationInstanceClass="dms.t3.micro")["ReplicationInstance"]
+    kinesis = dms.create_endpoint(EndpointIdentifier="to-kinesis", EndpointType="target", EngineName="kinesis",
+                                  KinesisSettings={"StreamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+                                                   "ServiceAccessRoleArn": "arn:aws:iam::123456789012:role/r"}
+                                  )["Endpoint"]
+    for db, task in (("orders-pg", "orders-cdc"), ("billing-pg", "billing-cdc")):
+        ep = dms.create_endpoint(EndpointIdentifier=f"{db}-src", EndpointType="source", EngineName="postgres",
+                                 ServerName=address[db], Port=5432, DatabaseName="app", Username="u",
+                                 Password="p")["Endpoint"]
+        dms.create_replication_task(ReplicationTaskIdentifier=task, SourceEndpointArn=ep["EndpointArn"],
+                                    TargetEndpointArn=kinesis["EndpointArn"], MigrationType="cdc",
+                                    ReplicationInstanceArn=ri["ReplicationInstanceArn"],
+                                    TableMappings=json.dumps({"rules": []}))
+    rc, run, err = stack.execute({**request, "action": "plan"})
+    assert rc == 0, err[-3000:]
+    c = check(run, "dms-tasks")
+    assert c["verdict"] == "warn", c
+    assert "orders-cdc" in c["observed"] and "orders-pg-src" in c["observed"], c
+    assert "billing" not in c["observed"], c
+    assert "recreate" in c["fix"], c
+    assert [t["identifier"] for t in run["source"]["topology"]["dms_tasks"]] == ["orders-cdc"]
+    calls = stack.state()["calls"]["dms"]
+    assert calls["DescribeEndpoints"] >= 1 and calls["DescribeReplicationTasks"] >= 1, calls
+    # A warning: the upgrade goes ahead (prepare stops before the switchover).
+    rc, run, err = stack.execute({**request, "action": "prepare"})
+    assert rc == 0, err[-3000:]
+    assert check(run, "dms-tasks")["verdict"] == "warn"

@@ -104,6 +104,7 @@ from werkzeug.serving import make_server
 from werkzeug.wsgi import get_input_stream
 
 import cbor_bridge
+import json_wire  # AWS JSON timestamps as epoch seconds (moto's DMS sends ISO strings)
 import stepfunctions  # Step Functions: moto's executing interpreter, wired to the local Lambda service
 import topologies
 import endpoints
@@ -1045,6 +1046,8 @@ class EmulatorApp:
             publish_rds_metrics(environ)
         if proto == "cbor" and cbor_bridge.is_cbor_request(environ):
             return cbor_bridge.handle(self.moto, environ, start_response, service)
+        if proto == "json" and service in json_wire.SERVICES:
+            return json_wire.handle(self.moto, environ, start_response, service, action)
         return self.moto(environ, start_response)
 
     @staticmethod

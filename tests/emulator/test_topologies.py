@@ -592,6 +592,28 @@ def test_dms_endpoint_and_task_on_the_source(endpoint, rds):
     assert task["ReplicationTaskIdentifier"] == "cdc" and task["SourceEndpointArn"] == ep["EndpointArn"]
 
 
+def test_dms_timestamps_are_epoch_seconds_on_the_wire(endpoint, rds):
+    """AWS JSON 1.1 (Smithy awsJson1_1) sends timestamps as epoch seconds; moto's DMS sends ISO
+    strings, which the AWS SDK for Rust refuses (json_wire.py converts them by the service model)."""
+    import urllib.request
+    dms = client(endpoint, "dms")
+    ri = dms.create_replication_instance(ReplicationInstanceIdentifier="ri",
+                                         ReplicationInstanceClass="dms.t3.micro")["ReplicationInstance"]
+    ep = dms.create_endpoint(EndpointIdentifier="src", EndpointType="source", EngineName="postgres",
+                             ServerName="h", Port=5432, DatabaseName="app", Username="u", Password="p")["Endpoint"]
+    dms.create_replication_task(ReplicationTaskIdentifier="cdc", SourceEndpointArn=ep["EndpointArn"],
+                                TargetEndpointArn=ep["EndpointArn"], MigrationType="cdc",
+                                ReplicationInstanceArn=ri["ReplicationInstanceArn"], TableMappings="{}")
+    req = urllib.request.Request(endpoint + "/", data=b"{}", headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonDMSv20160101.DescribeReplicationTasks",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/dms/aws4_request, "
+                         "SignedHeaders=host, Signature=0"})
+    with urllib.request.urlopen(req) as r:
+        [raw] = json.loads(r.read())["ReplicationTasks"]
+    assert isinstance(raw["ReplicationTaskCreationDate"], (int, float)), raw["ReplicationTaskCreationDate"]
+    assert dms.describe_replication_tasks()["ReplicationTasks"][0]["ReplicationTaskCreationDate"].year >= 2026
+
+
 def test_new_knob_values(endpoint, rds):
     for bad in ({"green_replica_lag_seconds": -2}, {"replica_provisioning_polls": -1},
                 {"proxy_after_switchover": "gone"}, {"zero_etl_at_switchover": True},

@@ -6,6 +6,7 @@
 
 pub mod cloudwatch;
 pub mod config;
+pub mod dms;
 pub mod errors;
 #[cfg(feature = "memory")]
 pub mod memory;
@@ -15,7 +16,10 @@ pub mod sfn;
 pub mod sns;
 
 pub use cloudwatch::Metrics;
-pub use ports::{Aws, Clients, ExecutionsApi, MetricsApi, NotifyApi, RdsApi};
+pub use dms::Dms;
+pub use ports::{
+    Aws, Clients, DmsApi, ExecutionsApi, MetricsApi, NotifyApi, PrecheckClients, RdsApi, WithDms,
+};
 pub use rds::Rds;
 pub use sfn::Executions;
 pub use sns::Notifier;

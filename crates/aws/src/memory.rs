@@ -24,7 +24,9 @@
 //! operation (another execution acting at the same moment).
 
 use crate::errors::from_code;
-use crate::ports::{Aws, Datum, ExecutionsApi, MetricsApi, NotifyApi, RdsApi, Stat};
+use crate::ports::{
+    Aws, Datum, DmsApi, ExecutionsApi, MetricsApi, NotifyApi, RdsApi, Stat, WithDms,
+};
 use crate::rds::{parse_member_arn, source_not_found};
 use crate::sfn::execution_arn;
 use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo};
@@ -35,7 +37,9 @@ use bluegreen_domain::lifecycle::MajorLifecycle;
 use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
 use bluegreen_domain::source::{SourceDb, RELEVANT_PARAMETERS};
-use bluegreen_domain::topology::{CustomEndpoint, GlobalMembership, Integration, Proxy};
+use bluegreen_domain::topology::{
+    CustomEndpoint, DmsEndpoint, DmsTaskListing, GlobalMembership, Integration, Proxy,
+};
 use bluegreen_domain::WorkerError;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -201,6 +205,9 @@ pub struct Account {
     pub integrations: Vec<(String, Integration)>,
     /// What DescribeDBMajorEngineVersions answers, per engine and major.
     pub lifecycles: Vec<MajorLifecycle>,
+    /// AWS DMS: the account's endpoints and replication tasks.
+    pub dms_endpoints: Vec<DmsEndpoint>,
+    pub dms_tasks: Vec<DmsTaskListing>,
 
     pub log: Vec<Call>,
     pub metric_queries: Vec<MetricQuery>,
@@ -737,6 +744,37 @@ impl Aws for Memory {
     }
     fn notifier(&self) -> &Memory {
         self
+    }
+}
+
+impl WithDms for Memory {
+    type Dms = Memory;
+    fn dms(&self) -> &Memory {
+        self
+    }
+}
+
+impl DmsApi for Memory {
+    fn endpoints(&self) -> impl Future<Output = Result<Vec<DmsEndpoint>, WorkerError>> + Send {
+        self.serve("dms_endpoints", String::new(), |a| {
+            Ok(a.dms_endpoints.clone())
+        })
+    }
+
+    fn tasks_using(
+        &self,
+        endpoint_arns: &[String],
+    ) -> impl Future<Output = Result<Vec<DmsTaskListing>, WorkerError>> + Send {
+        self.serve("dms_tasks_using", endpoint_arns.join(","), |a| {
+            Ok(a.dms_tasks
+                .iter()
+                .filter(|t| {
+                    endpoint_arns.contains(&t.source_endpoint_arn)
+                        || endpoint_arns.contains(&t.target_endpoint_arn)
+                })
+                .cloned()
+                .collect())
+        })
     }
 }
 

@@ -1,11 +1,11 @@
 //! The ports: what the workers ask of AWS, in domain terms only. The real adapters ([`Rds`],
-//! [`Metrics`], [`Notifier`], [`Executions`]) implement them by delegating to their own methods;
+//! [`Metrics`], [`Notifier`], [`Executions`], [`Dms`]) implement them by delegating to their own methods;
 //! the in-memory account of `memory` (feature `memory`, tests only) implements them too.
 //!
 //! Every method returns a `Send` future, so a handler generic over these traits stays `Send`
 //! for `lambda_runtime`.
 
-use crate::{Executions, Metrics, Notifier, Rds};
+use crate::{Dms, Executions, Metrics, Notifier, Rds};
 use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo};
 use bluegreen_domain::deployment::{DeploymentView, MemberStatus};
 use bluegreen_domain::engine::Engine;
@@ -14,7 +14,9 @@ use bluegreen_domain::lifecycle::MajorLifecycle;
 use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
 use bluegreen_domain::source::SourceDb;
-use bluegreen_domain::topology::{CustomEndpoint, GlobalMembership, Integration, Proxy};
+use bluegreen_domain::topology::{
+    CustomEndpoint, DmsEndpoint, DmsTaskListing, GlobalMembership, Integration, Proxy,
+};
 use bluegreen_domain::WorkerError;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -275,6 +277,26 @@ pub trait ExecutionsApi: Send + Sync {
     ) -> impl Future<Output = Result<ChildStatus, WorkerError>> + Send;
 }
 
+/// AWS DMS: the endpoints of the account and the tasks that use them (the precheck's only).
+pub trait DmsApi: Send + Sync {
+    /// Every DMS endpoint in this account and Region (DescribeEndpoints).
+    fn endpoints(&self) -> impl Future<Output = Result<Vec<DmsEndpoint>, WorkerError>> + Send;
+
+    /// The replication tasks whose source or target is one of these endpoints
+    /// (DescribeReplicationTasks, filter `endpoint-arn`).
+    fn tasks_using(
+        &self,
+        endpoint_arns: &[String],
+    ) -> impl Future<Output = Result<Vec<DmsTaskListing>, WorkerError>> + Send;
+}
+
+/// A bundle that also reaches AWS DMS: the precheck's. The other workers do not link the
+/// DMS client.
+pub trait WithDms: Aws {
+    type Dms: DmsApi;
+    fn dms(&self) -> &Self::Dms;
+}
+
 /// What a per-database worker uses, as one type parameter.
 pub trait Aws: Clone + Send + Sync + 'static {
     type Rds: RdsApi;
@@ -315,6 +337,44 @@ impl Aws for Clients {
     }
     fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+}
+
+/// The precheck's bundle: the common clients and DMS's.
+#[derive(Clone, Debug)]
+pub struct PrecheckClients {
+    pub clients: Clients,
+    pub dms: Dms,
+}
+
+impl PrecheckClients {
+    pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
+        Self {
+            clients: Clients::from_conf(conf),
+            dms: Dms::new(aws_sdk_databasemigration::Client::new(conf)),
+        }
+    }
+}
+
+impl Aws for PrecheckClients {
+    type Rds = Rds;
+    type Metrics = Metrics;
+    type Notifier = Notifier;
+    fn rds(&self) -> &Rds {
+        &self.clients.rds
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.clients.metrics
+    }
+    fn notifier(&self) -> &Notifier {
+        &self.clients.notifier
+    }
+}
+
+impl WithDms for PrecheckClients {
+    type Dms = Dms;
+    fn dms(&self) -> &Dms {
+        &self.dms
     }
 }
 
@@ -371,6 +431,13 @@ impl MetricsApi for Metrics {
 impl NotifyApi for Notifier {
     delegate! {
         publish(topic_arn: &str, subject: &str, body: &str, attributes: &[(&str, &str)]) -> String;
+    }
+}
+
+impl DmsApi for Dms {
+    delegate! {
+        endpoints() -> Vec<DmsEndpoint>;
+        tasks_using(endpoint_arns: &[String]) -> Vec<DmsTaskListing>;
     }
 }
 

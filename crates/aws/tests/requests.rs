@@ -1547,3 +1547,131 @@ async fn a_denied_topology_read_names_the_action() {
         );
     }
 }
+
+// ------------------------------------------------------------------ AWS DMS
+use aws_sdk_databasemigration::operation::describe_endpoints::DescribeEndpointsOutput;
+use aws_sdk_databasemigration::operation::describe_replication_tasks::{
+    DescribeReplicationTasksError, DescribeReplicationTasksInput, DescribeReplicationTasksOutput,
+};
+use aws_sdk_databasemigration::types::error::ResourceNotFoundFault;
+use bluegreen_domain::topology::{DmsEndpoint, DmsTaskListing};
+
+#[tokio::test]
+async fn dms_endpoints_are_read_from_every_page() {
+    use aws_sdk_databasemigration::types::Endpoint as DmsEp;
+    let d = wire::dms(
+        &[
+            mock!(aws_sdk_databasemigration::Client::describe_endpoints).then_compute_output(
+                |req| match req.marker() {
+                    None => DescribeEndpointsOutput::builder()
+                        .endpoints(
+                            DmsEp::builder()
+                                .endpoint_arn("arn:aws:dms:us-east-1:123456789012:endpoint:A")
+                                .endpoint_identifier("orders-src")
+                                .server_name("orders-pg.c9akciq32.us-east-1.rds.amazonaws.com")
+                                .port(5432)
+                                .build(),
+                        )
+                        .marker("1")
+                        .build(),
+                    Some(_) => DescribeEndpointsOutput::builder()
+                        .endpoints(
+                            DmsEp::builder()
+                                .endpoint_arn("arn:aws:dms:us-east-1:123456789012:endpoint:B")
+                                .endpoint_identifier("to-s3")
+                                .build(),
+                        )
+                        .build(),
+                },
+            ),
+        ],
+    );
+    assert_eq!(
+        d.endpoints().await.unwrap(),
+        vec![
+            DmsEndpoint {
+                arn: "arn:aws:dms:us-east-1:123456789012:endpoint:A".into(),
+                identifier: "orders-src".into(),
+                server_name: Some("orders-pg.c9akciq32.us-east-1.rds.amazonaws.com".into()),
+                port: Some(5432),
+            },
+            DmsEndpoint {
+                arn: "arn:aws:dms:us-east-1:123456789012:endpoint:B".into(),
+                identifier: "to-s3".into(),
+                server_name: None,
+                port: None,
+            },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn dms_tasks_are_asked_for_by_endpoint_arn_without_their_settings() {
+    use aws_sdk_databasemigration::types::ReplicationTask;
+    let s: Seen<DescribeReplicationTasksInput> = seen();
+    let s2 = s.clone();
+    let d = wire::dms(&[
+        mock!(aws_sdk_databasemigration::Client::describe_replication_tasks).then_compute_output(
+            move |req| {
+                s2.lock().unwrap().push(req.clone());
+                DescribeReplicationTasksOutput::builder()
+                    .replication_tasks(
+                        ReplicationTask::builder()
+                            .replication_task_identifier("orders-cdc")
+                            .status("running")
+                            .source_endpoint_arn("arn:A")
+                            .target_endpoint_arn("arn:K")
+                            .build(),
+                    )
+                    .build()
+            },
+        ),
+    ]);
+    let tasks = d
+        .tasks_using(&["arn:A".into(), "arn:B".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        tasks,
+        vec![DmsTaskListing {
+            identifier: "orders-cdc".into(),
+            status: "running".into(),
+            source_endpoint_arn: "arn:A".into(),
+            target_endpoint_arn: "arn:K".into(),
+        }]
+    );
+    let req = &taken(&s)[0];
+    let f = &req.filters()[0];
+    assert_eq!(f.name(), "endpoint-arn");
+    assert_eq!(f.values(), ["arn:A", "arn:B"]);
+    assert_eq!(req.without_settings(), Some(true));
+}
+
+/// Where DMS answers "no task matches" with ResourceNotFoundFault rather than an empty list,
+/// that is no task, not an error; a denied read stays an error (the precheck warns).
+#[tokio::test]
+async fn dms_no_match_as_a_fault_is_none_and_a_denial_is_an_error() {
+    let d = wire::dms(&[
+        mock!(aws_sdk_databasemigration::Client::describe_replication_tasks).then_error(|| {
+            DescribeReplicationTasksError::ResourceNotFoundFault(
+                ResourceNotFoundFault::builder()
+                    .message("No Tasks found matching provided filters")
+                    .meta(
+                        aws_sdk_databasemigration::error::ErrorMetadata::builder()
+                            .code("ResourceNotFoundFault")
+                            .build(),
+                    )
+                    .build(),
+            )
+        }),
+    ]);
+    assert_eq!(d.tasks_using(&["arn:A".into()]).await.unwrap(), vec![]);
+    let denied = wire::dms(&[wire::refuse(
+        "dms:DescribeEndpoints",
+        400,
+        "AccessDeniedException",
+    )]);
+    let e = denied.endpoints().await.unwrap_err();
+    assert!(!e.is_transient(), "{e}");
+    assert!(e.to_string().contains("dms:DescribeEndpoints"), "{e}");
+}

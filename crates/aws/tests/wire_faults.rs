@@ -12,7 +12,7 @@ use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
 use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
 use aws_smithy_mocks::{mock, Rule};
 use bluegreen_aws::ports::{Datum, Stat, Unit};
-use bluegreen_aws::{Clients, Executions};
+use bluegreen_aws::{Clients, Dms, Executions};
 use bluegreen_domain::engine::Engine;
 use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use wire::*;
 
 type Outcome = Result<(), WorkerError>;
-type Run = Box<dyn Fn(Clients, Executions) -> Pin<Box<dyn Future<Output = Outcome>>>>;
+type Run = Box<dyn Fn(Clients, Executions, Dms) -> Pin<Box<dyn Future<Output = Outcome>>>>;
 
 /// One adapter call, and the AWS operation of it that fails (`healthy` answers the calls it
 /// makes before that one).
@@ -44,8 +44,33 @@ where
         call,
         op,
         healthy,
-        run: Box::new(move |c, x| Box::pin(run(c, x))),
+        run: Box::new(move |c, x, _| Box::pin(run(c, x))),
     }
+}
+
+/// A case of the DMS adapter (the precheck's own client).
+fn dms_case<F, Fut>(
+    call: &'static str,
+    op: &'static str,
+    healthy: fn() -> Vec<Rule>,
+    run: F,
+) -> Case
+where
+    F: Fn(Dms) -> Fut + 'static,
+    Fut: Future<Output = Outcome> + 'static,
+{
+    Case {
+        call,
+        op,
+        healthy,
+        run: Box::new(move |_, _, d| Box::pin(run(d))),
+    }
+}
+
+fn a_dms_endpoint() -> Vec<Rule> {
+    vec![mock!(aws_sdk_databasemigration::Client::describe_endpoints).then_output(|| {
+        aws_sdk_databasemigration::operation::describe_endpoints::DescribeEndpointsOutput::builder().build()
+    })]
 }
 
 fn nothing() -> Vec<Rule> {
@@ -436,11 +461,23 @@ fn cases() -> Vec<Case> {
                     .map(drop)
             },
         ),
+        dms_case(
+            "dms endpoints",
+            "dms:DescribeEndpoints",
+            nothing,
+            |d| async move { d.endpoints().await.map(drop) },
+        ),
+        dms_case(
+            "dms tasks",
+            "dms:DescribeReplicationTasks",
+            a_dms_endpoint,
+            |d| async move { d.tasks_using(&["arn:A".into()]).await.map(drop) },
+        ),
     ]
 }
 
 /// Every AWS operation an adapter makes.
-const OPERATIONS: [&str; 26] = [
+const OPERATIONS: [&str; 28] = [
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusters",
     "rds:DescribeDBParameters",
@@ -467,6 +504,8 @@ const OPERATIONS: [&str; 26] = [
     "sns:Publish",
     "states:StartExecution",
     "states:DescribeExecution",
+    "dms:DescribeEndpoints",
+    "dms:DescribeReplicationTasks",
 ];
 
 /// Runs every case with the failing operation answered by `answer`; what each ended with.
@@ -475,7 +514,7 @@ async fn each_case(answer: impl Fn(&str) -> Rule) -> Vec<(String, &'static str, 
     for case in cases() {
         let mut rules = (case.healthy)();
         rules.push(answer(case.op));
-        let result = (case.run)(clients(&rules), executions(&rules)).await;
+        let result = (case.run)(clients(&rules), executions(&rules), dms(&rules)).await;
         out.push((format!("{} ({})", case.call, case.op), case.op, result));
     }
     out

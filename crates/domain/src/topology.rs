@@ -117,6 +117,72 @@ pub struct DmsTask {
     pub status: String,
 }
 
+/// An AWS DMS endpoint as DescribeEndpoints lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DmsEndpoint {
+    pub arn: String,
+    pub identifier: String,
+    /// `ServerName`: the host DMS connects to.
+    pub server_name: Option<String>,
+    pub port: Option<i32>,
+}
+
+/// An AWS DMS replication task as DescribeReplicationTasks lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DmsTaskListing {
+    pub identifier: String,
+    pub status: String,
+    pub source_endpoint_arn: String,
+    pub target_endpoint_arn: String,
+}
+
+/// The host names that reach the source: an instance's endpoint; a cluster's writer endpoint
+/// and its reader endpoint (`NAME.cluster-ro-…`, AWS's documented form of the writer's
+/// `NAME.cluster-…`). Lower case, no trailing dot: DNS names compare that way.
+fn addresses(src: &SourceDb) -> Vec<String> {
+    let Some(endpoint) = src.endpoint.as_deref() else {
+        return Vec::new();
+    };
+    let writer = endpoint.trim_end_matches('.').to_ascii_lowercase();
+    let reader = writer
+        .split_once(".cluster-")
+        .filter(|(_, rest)| !rest.starts_with("ro-") && !rest.starts_with("custom-"))
+        .map(|(name, rest)| format!("{name}.cluster-ro-{rest}"));
+    std::iter::once(writer).chain(reader).collect()
+}
+
+/// The DMS endpoints that connect to the source: `ServerName` is one of its addresses and
+/// the port, when the endpoint names one, is the source's. An endpoint that reaches it
+/// through a DNS alias or an instance endpoint of a cluster member is not recognised (the
+/// `dms-tasks` manual check says so).
+pub fn dms_endpoints_reaching<'a>(src: &SourceDb, all: &'a [DmsEndpoint]) -> Vec<&'a DmsEndpoint> {
+    let addresses = addresses(src);
+    all.iter()
+        .filter(|e| {
+            e.server_name.as_deref().is_some_and(|host| {
+                addresses.contains(&host.trim_end_matches('.').to_ascii_lowercase())
+            }) && (e.port.is_none() || src.port.is_none() || e.port == src.port)
+        })
+        .collect()
+}
+
+/// The tasks that use one of `endpoints` (as source or target), each naming the endpoint.
+pub fn dms_tasks_using(endpoints: &[&DmsEndpoint], tasks: &[DmsTaskListing]) -> Vec<DmsTask> {
+    tasks
+        .iter()
+        .filter_map(|t| {
+            let endpoint = endpoints
+                .iter()
+                .find(|e| e.arn == t.source_endpoint_arn || e.arn == t.target_endpoint_arn)?;
+            Some(DmsTask {
+                identifier: t.identifier.clone(),
+                endpoint: endpoint.identifier.clone(),
+                status: t.status.clone(),
+            })
+        })
+        .collect()
+}
+
 /// Everything around the source the switchover touches, exported with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Topology {
@@ -414,7 +480,7 @@ fn check_dms(src: &SourceDb) -> Check {
             src.topology
                 .dms_tasks
                 .iter()
-                .map(|d| format!("{} ({})", d.identifier, d.status))
+                .map(|d| format!("{} ({}, endpoint {})", d.identifier, d.status, d.endpoint))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -650,7 +716,108 @@ mod tests {
         assert_eq!(verdict(&s, "global-database").verdict, Verdict::Fail);
         let dms = verdict(&s, "dms-tasks");
         assert_eq!(dms.verdict, Verdict::Warn);
-        assert!(dms.observed.contains("orders-cdc (running)"));
+        assert!(dms
+            .observed
+            .contains("orders-cdc (running, endpoint orders-source)"));
+    }
+
+    fn dms_endpoint(id: &str, host: Option<&str>, port: Option<i32>) -> DmsEndpoint {
+        DmsEndpoint {
+            arn: format!("arn:aws:dms:us-east-1:123456789012:endpoint:{id}"),
+            identifier: id.into(),
+            server_name: host.map(str::to_string),
+            port,
+        }
+    }
+
+    #[test]
+    fn dms_endpoints_are_matched_by_the_sources_addresses_and_port() {
+        let mut s = src();
+        s.endpoint = Some("orders.abc123.us-east-1.rds.amazonaws.com".into());
+        s.port = Some(5432);
+        let all = vec![
+            dms_endpoint(
+                "same",
+                Some("ORDERS.abc123.us-east-1.rds.amazonaws.com."),
+                Some(5432),
+            ),
+            dms_endpoint(
+                "no-port",
+                Some("orders.abc123.us-east-1.rds.amazonaws.com"),
+                None,
+            ),
+            dms_endpoint(
+                "other-port",
+                Some("orders.abc123.us-east-1.rds.amazonaws.com"),
+                Some(5433),
+            ),
+            dms_endpoint(
+                "other-host",
+                Some("billing.abc123.us-east-1.rds.amazonaws.com"),
+                Some(5432),
+            ),
+            dms_endpoint("s3", None, None),
+        ];
+        let ids = |found: Vec<&DmsEndpoint>| {
+            found
+                .iter()
+                .map(|e| e.identifier.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(dms_endpoints_reaching(&s, &all)), ["same", "no-port"]);
+        // A cluster is reached through its writer or its reader endpoint.
+        s.endpoint = Some("orders.cluster-abc123.us-east-1.rds.amazonaws.com".into());
+        let cluster = vec![
+            dms_endpoint(
+                "writer",
+                Some("orders.cluster-abc123.us-east-1.rds.amazonaws.com"),
+                None,
+            ),
+            dms_endpoint(
+                "reader",
+                Some("orders.cluster-ro-abc123.us-east-1.rds.amazonaws.com"),
+                None,
+            ),
+            dms_endpoint(
+                "instance",
+                Some("orders-1.abc123.us-east-1.rds.amazonaws.com"),
+                None,
+            ),
+        ];
+        assert_eq!(
+            ids(dms_endpoints_reaching(&s, &cluster)),
+            ["writer", "reader"]
+        );
+        s.endpoint = None;
+        assert!(
+            dms_endpoints_reaching(&s, &cluster).is_empty(),
+            "no endpoint, nothing matches"
+        );
+    }
+
+    #[test]
+    fn dms_tasks_name_the_endpoint_they_use_either_way() {
+        let source = dms_endpoint("orders-src", Some("h"), None);
+        let target = dms_endpoint("orders-dst", Some("h"), None);
+        let task = |id: &str, src: &str, dst: &str| DmsTaskListing {
+            identifier: id.into(),
+            status: "running".into(),
+            source_endpoint_arn: src.into(),
+            target_endpoint_arn: dst.into(),
+        };
+        let tasks = vec![
+            task("cdc-out", &source.arn, "arn:other"),
+            task("load-in", "arn:other", &target.arn),
+            task("unrelated", "arn:a", "arn:b"),
+        ];
+        let found = dms_tasks_using(&[&source, &target], &tasks);
+        assert_eq!(
+            found
+                .iter()
+                .map(|t| (t.identifier.as_str(), t.endpoint.as_str()))
+                .collect::<Vec<_>>(),
+            [("cdc-out", "orders-src"), ("load-in", "orders-dst")]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::ports::Stat;
-use bluegreen_aws::{Aws, MetricsApi, RdsApi};
+use bluegreen_aws::{DmsApi, MetricsApi, RdsApi, WithDms};
 use bluegreen_domain::checks::{evaluate, manual_checks, PrecheckFacts};
 use bluegreen_domain::database::admission::admit;
 use bluegreen_domain::engine::major_version;
@@ -16,11 +16,13 @@ use bluegreen_domain::request::{
 use bluegreen_domain::route::{arrival, route_for, Arrival};
 use bluegreen_domain::run::{DeploymentRecord, Report, Route, Run};
 use bluegreen_domain::source::SourceDb;
-use bluegreen_domain::topology::{proxies_targeting, Replica, Topology};
+use bluegreen_domain::topology::{
+    dms_endpoints_reaching, dms_tasks_using, proxies_targeting, DmsTask, Replica, Topology,
+};
 use bluegreen_domain::WorkerError;
 use std::time::Duration;
 
-pub async fn handle<A: Aws>(
+pub async fn handle<A: WithDms>(
     deps: Deps<A>,
     mut run: Run,
     inv: Invocation,
@@ -83,7 +85,7 @@ pub async fn handle<A: Aws>(
 
     let rds = deps.rds();
     let mut source = source;
-    source.topology = gather_topology(rds, &source).await?;
+    source.topology = gather_topology(rds, deps.aws.dms(), &source).await?;
     let current_version = rds
         .engine_version(&source.engine, &source.engine_version)
         .await?;
@@ -279,9 +281,13 @@ fn database_checks_deployed() -> bool {
 /// database, zero-ETL integrations reading from it. The optional reads (proxies, custom
 /// endpoints, global clusters, integrations) that AWS refuses (a missing permission) are
 /// listed as `unread` (a warning check naming the permission), never a failed precheck.
-/// AWS DMS tasks are not read: this build has no DMS client (the report's manual checks
-/// name them).
-async fn gather_topology<R: RdsApi>(rds: &R, source: &SourceDb) -> Result<Topology, WorkerError> {
+/// AWS DMS tasks are those using an endpoint whose host is the source's (see
+/// `dms_endpoints_reaching`); DMS itself is optional the same way.
+async fn gather_topology<R: RdsApi, M: DmsApi>(
+    rds: &R,
+    dms: &M,
+    source: &SourceDb,
+) -> Result<Topology, WorkerError> {
     let home = arn_region(&source.arn);
     let mut t = Topology::default();
     if source.kind == DbKind::Instance {
@@ -329,8 +335,30 @@ async fn gather_topology<R: RdsApi>(rds: &R, source: &SourceDb) -> Result<Topolo
         Ok(i) => t.integrations = i,
         Err(e) => optional("zero-ETL integrations: rds:DescribeIntegrations", e)?,
     }
+    match gather_dms_tasks(dms, source).await {
+        Ok(tasks) => t.dms_tasks = tasks,
+        Err(e) => optional(
+            "AWS DMS tasks: dms:DescribeEndpoints, dms:DescribeReplicationTasks",
+            e,
+        )?,
+    }
     t.unread = unread;
     Ok(t)
+}
+
+/// The DMS tasks that use an endpoint reaching the source; no task read when none does.
+async fn gather_dms_tasks<M: DmsApi>(
+    dms: &M,
+    source: &SourceDb,
+) -> Result<Vec<DmsTask>, WorkerError> {
+    let endpoints = dms.endpoints().await?;
+    let reaching = dms_endpoints_reaching(source, &endpoints);
+    if reaching.is_empty() {
+        return Ok(Vec::new());
+    }
+    let arns: Vec<String> = reaching.iter().map(|e| e.arn.clone()).collect();
+    let tasks = dms.tasks_using(&arns).await?;
+    Ok(dms_tasks_using(&reaching, &tasks))
 }
 
 /// An ARN must name this function's own account and Region: a cross-account or

@@ -10,7 +10,9 @@ use bluegreen_domain::checks::Verdict;
 use bluegreen_domain::lifecycle::MajorLifecycle;
 use bluegreen_domain::request::DbKind;
 use bluegreen_domain::run::{Route, Run, SwitchoverRecord};
-use bluegreen_domain::topology::{CustomEndpoint, GlobalMembership, Integration, Proxy};
+use bluegreen_domain::topology::{
+    CustomEndpoint, DmsEndpoint, DmsTaskListing, GlobalMembership, Integration, Proxy,
+};
 use bluegreen_workers::{precheck, verify};
 use common::*;
 use serde_json::json;
@@ -604,5 +606,118 @@ async fn a_run_started_after_the_switchover_takes_the_old_replicas_from_the_old_
     assert_eq!(
         run.old_blue.unwrap().replicas,
         ["orders-pg-r1-old1", "orders-pg-r2-old1"]
+    );
+}
+
+fn dms_endpoint(id: &str, host: &str) -> DmsEndpoint {
+    DmsEndpoint {
+        arn: format!(
+            "arn:aws:dms:us-east-1:{ACCOUNT}:endpoint:{}",
+            id.to_uppercase()
+        ),
+        identifier: id.into(),
+        server_name: Some(host.into()),
+        port: Some(5432),
+    }
+}
+
+fn dms_task(id: &str, source: &DmsEndpoint, target: &str) -> DmsTaskListing {
+    DmsTaskListing {
+        identifier: id.into(),
+        status: "running".into(),
+        source_endpoint_arn: source.arn.clone(),
+        target_endpoint_arn: target.into(),
+    }
+}
+
+#[tokio::test]
+async fn dms_tasks_on_the_sources_endpoint_are_named_in_the_plan() {
+    let world = World::orders_pg();
+    let ours = dms_endpoint("orders-src", &endpoint_of(DB));
+    let theirs = dms_endpoint("billing-src", &endpoint_of("billing-pg"));
+    world.with(|a| {
+        a.dms_tasks = vec![
+            dms_task(
+                "orders-cdc",
+                &ours,
+                "arn:aws:dms:us-east-1:123456789012:endpoint:KINESIS",
+            ),
+            dms_task(
+                "billing-cdc",
+                &theirs,
+                "arn:aws:dms:us-east-1:123456789012:endpoint:S3",
+            ),
+        ];
+        a.dms_endpoints = vec![ours.clone(), theirs.clone()];
+    });
+    let run = precheck::handle(world.deps(), plan_run(), inv())
+        .await
+        .unwrap();
+    let c = check(&run, "dms-tasks");
+    assert_eq!(c.verdict, Verdict::Warn);
+    assert_mentions(&c.observed, &["orders-cdc (running, endpoint orders-src)"]);
+    assert!(!c.observed.contains("billing"), "{}", c.observed);
+    assert_mentions(&c.fix, &["recreate"]);
+    let source = run.source.as_ref().unwrap();
+    assert_eq!(
+        source.topology.dms_tasks.len(),
+        1,
+        "exported with the topology"
+    );
+    // Tasks are asked for by the matching endpoint only.
+    assert!(
+        world.log().iter().any(|l| l.contains("dms_tasks_using")
+            && l.contains(&ours.arn)
+            && !l.contains(&theirs.arn)),
+        "{:?}",
+        world.log()
+    );
+    assert!(world.mutations().is_empty());
+}
+
+#[tokio::test]
+async fn without_a_dms_endpoint_on_the_source_no_task_is_read_and_nothing_is_said() {
+    let world = World::orders_pg();
+    world.with(|a| a.dms_endpoints = vec![dms_endpoint("billing-src", &endpoint_of("billing-pg"))]);
+    let run = precheck::handle(world.deps(), plan_run(), inv())
+        .await
+        .unwrap();
+    let ids: Vec<&str> = run
+        .report
+        .as_ref()
+        .unwrap()
+        .checks
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(
+        !ids.contains(&"dms-tasks") && !ids.contains(&"topology-read"),
+        "{ids:?}"
+    );
+    assert!(
+        world.log().iter().all(|l| !l.contains("dms_tasks_using")),
+        "{:?}",
+        world.log()
+    );
+}
+
+#[tokio::test]
+async fn a_denied_dms_read_is_a_warning_naming_both_permissions() {
+    let world = World::orders_pg();
+    world.refuse(
+        "dms_endpoints",
+        "dms:DescribeEndpoints",
+        "AccessDeniedException",
+        "User is not authorized to perform: dms:DescribeEndpoints",
+    );
+    let run = precheck::handle(world.deps(), upgrade_run(), inv())
+        .await
+        .expect("a denied DMS read does not fail the precheck");
+    assert_eq!(run.route, Some(Route::Upgrade));
+    let c = check(&run, "topology-read");
+    assert_eq!(c.verdict, Verdict::Warn);
+    assert_mentions(
+        &c.observed,
+        &["dms:DescribeEndpoints", "dms:DescribeReplicationTasks"],
     );
 }

@@ -38,8 +38,10 @@ pub enum Proto {
     Query,
     /// CloudWatch: `{"__type": code}` in CBOR.
     Cbor,
-    /// Step Functions: `{"__type": code}` in JSON.
+    /// Step Functions: `{"__type": code}` in JSON (AWS JSON 1.0).
     Json,
+    /// AWS DMS: the same in AWS JSON 1.1.
+    Json11,
 }
 
 /// The protocol of an operation named `service:Operation`.
@@ -47,6 +49,7 @@ pub fn proto_of(op: &str) -> Proto {
     match op.split(':').next() {
         Some("cloudwatch") => Proto::Cbor,
         Some("states") => Proto::Json,
+        Some("dms") => Proto::Json11,
         _ => Proto::Query,
     }
 }
@@ -131,7 +134,7 @@ pub fn error_response(
             status_code,
             SdkBody::from(cbor_error(code.unwrap_or("Unknown"), message)),
         ),
-        Proto::Json => HttpResponse::new(
+        Proto::Json | Proto::Json11 => HttpResponse::new(
             status_code,
             SdkBody::from(match code {
                 Some(c) => format!("{{\"__type\":\"{c}\",\"message\":\"{message}\"}}"),
@@ -150,6 +153,10 @@ pub fn error_response(
         Proto::Json => {
             r.headers_mut()
                 .insert("content-type", "application/x-amz-json-1.0");
+        }
+        Proto::Json11 => {
+            r.headers_mut()
+                .insert("content-type", "application/x-amz-json-1.1");
         }
     }
     r
@@ -257,6 +264,18 @@ pub fn clients(rules: &[Rule]) -> Clients {
     }
 }
 
+pub fn dms(rules: &[Rule]) -> bluegreen_aws::Dms {
+    bluegreen_aws::Dms::new(mock_client!(
+        aws_sdk_databasemigration,
+        RuleMode::MatchAny,
+        rules,
+        |c| c
+            .retry_config(aws_sdk_databasemigration::config::retry::RetryConfig::disabled())
+            .timeout_config(attempt_timeout())
+            .http_client(faulting_http_client())
+    ))
+}
+
 pub fn executions(rules: &[Rule]) -> Executions {
     Executions::new(mock_client!(aws_sdk_sfn, RuleMode::MatchAny, rules, |c| c
         .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
@@ -354,6 +373,13 @@ pub fn respond(op: &str, make: impl Fn() -> HttpResponse + Send + Sync + 'static
         }
         "states:DescribeExecution" => {
             mock!(aws_sdk_sfn::Client::describe_execution).then_http_response(make)
+        }
+        "dms:DescribeEndpoints" => {
+            mock!(aws_sdk_databasemigration::Client::describe_endpoints).then_http_response(make)
+        }
+        "dms:DescribeReplicationTasks" => {
+            mock!(aws_sdk_databasemigration::Client::describe_replication_tasks)
+                .then_http_response(make)
         }
         other => panic!("no rule for {other}"),
     }

@@ -459,6 +459,8 @@ pub const OPERATIONS: &[&str] = &[
     "global_membership",
     "integrations",
     "major_lifecycle",
+    "dms_endpoints",
+    "dms_tasks_using",
     "create_deployment",
     "member_statuses",
     "modify_instance_class",
