@@ -180,7 +180,8 @@ impl From<StepError> for Diagnostic {
 }
 
 /// JSON logs on stdout (CloudWatch Logs), with the invocation span's fields (execution,
-/// database, step) on every line. `RUST_LOG` tunes the level; `info` by default.
+/// database, step) on every line. `RUST_LOG` tunes the level; `info` by default, `debug` at
+/// most in release builds (trace is compiled out: Cargo.toml).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
