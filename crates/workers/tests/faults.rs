@@ -163,6 +163,7 @@ async fn precheck_faults_are_retryable_and_change_nothing() {
             "find_source",
             "proxy_targets",
             "integrations",
+            "dms_endpoints",
             "engine_version",
             "parameter_group",
             "parameters",
