@@ -402,7 +402,10 @@ def report(args, size, u, totals, cold, warm, paths, load):
     worst_cold = max(WORKERS, key=lambda w: cs[w][0])
     worst_peak = max(WORKERS, key=lambda w: pk[w][1])
     ratio = cs["boto3-precheck"][0] / cs["precheck"][0]
-    big = max(size.items(), key=lambda kv: kv[1]["bootstrap"])
+    # The AWS-only workers; the sql worker (database clients) has its own size goal below.
+    aws_only = {k: v for k, v in size.items() if k[1] != "sql"}
+    big = max(aws_only.items(), key=lambda kv: kv[1]["bootstrap"])
+    big_arm = max(((k, v) for k, v in aws_only.items() if k[0] == "arm64"), key=lambda kv: kv[1]["bootstrap"])
     detect = u["sweep_detection"]
     worst_detect, mean_detect = max(detect), sum(detect) / len(detect)
     checks = [
@@ -412,7 +415,9 @@ def report(args, size, u, totals, cold, warm, paths, load):
          f"≥ {TARGETS['cold_ratio']:.0f}×", ratio >= TARGETS["cold_ratio"]),
         ("rss", "Peak RSS after one invocation, p95 (largest worker)", f"{pk[worst_peak][1]:.1f} MiB ({worst_peak})",
          f"≤ {TARGETS['rss_mib']:.0f} MiB", pk[worst_peak][1] <= TARGETS["rss_mib"]),
-        ("size", "Stripped bootstrap (largest)", f"{big[1]['bootstrap'] / MIB:.2f} MiB ({big[0][1]}, {big[0][0]})",
+        ("size", "Stripped bootstrap (largest; sql has its own goal)",
+         f"{big[1]['bootstrap'] / MIB:.2f} MiB ({big[0][1]}, {big[0][0]}); arm64, which deploys: "
+         f"{big_arm[1]['bootstrap'] / MIB:.2f} MiB ({big_arm[0][1]})",
          f"≤ {TARGETS['bootstrap_mib']:.0f} MiB",
          big[1]["bootstrap"] <= TARGETS["bootstrap_mib"] * MIB and all(x["stripped"] for x in size.values())),
         ("transitions", "State transitions, one 45-minute upgrade on the real interpreter",
@@ -530,7 +535,12 @@ def report(args, size, u, totals, cold, warm, paths, load):
     if "rss" in missed:
         add(f"- **Peak memory** ({pk[worst_peak][1]:.1f} MiB): see the worker's invocation path above.")
     if "size" in missed:
-        add("- **Bootstrap size**: `opt-level = \"z\"`, fewer aws-config features (no SSO/STS credential providers).")
+        add(f"- **Bootstrap size** ({big[1]['bootstrap'] / MIB:.2f} MiB, {big[0][1]} on {big[0][0]}; "
+            f"{big_arm[1]['bootstrap'] / MIB:.2f} MiB on arm64): the profile is already `opt-level = \"z\"`, fat LTO, "
+            f"trace events compiled out. precheck carries the most: every read of the plan (the topology: proxies, "
+            f"custom endpoints, global clusters, integrations; the lifecycle; and the AWS DMS client). What would "
+            f"reach the goal on x86_64: those reads in a worker of their own (one more state and cold start per "
+            f"run), or fewer aws-config features (no SSO/STS credential providers).")
     add("")
     return "\n".join(L) + "\n", checks
 
