@@ -52,6 +52,17 @@ where
         SdkError::ResponseError(_) => WorkerError::AwsUnavailable(format!(
             "{operation} returned a response that could not be read: the state machine retries this step"
         )),
+        // A success status whose body the SDK could not read comes back as a service error
+        // without a code: not a refusal.
+        SdkError::ServiceError(service)
+            if service.err().code().is_none() && service.raw().status().is_success() =>
+        {
+            WorkerError::AwsRequestFailed(format!(
+                "{operation} answered HTTP {} with a body this build's AWS SDK could not read: \
+                 if it persists, report it with the function's log (an SDK update may be needed)",
+                service.raw().status().as_u16()
+            ))
+        }
         SdkError::ServiceError(service) => {
             let e = service.err();
             from_code(

@@ -1675,3 +1675,28 @@ async fn dms_no_match_as_a_fault_is_none_and_a_denial_is_an_error() {
     assert!(!e.is_transient(), "{e}");
     assert!(e.to_string().contains("dms:DescribeEndpoints"), "{e}");
 }
+
+/// An answer the SDK cannot read (here an ISO timestamp where AWS JSON 1.1 sends epoch
+/// seconds) is said as such, never as a refusal with an unknown code.
+#[tokio::test]
+async fn an_unreadable_success_answer_is_not_a_refusal() {
+    let d = wire::dms(&[wire::respond("dms:DescribeEndpoints", || {
+        let mut r = aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(200).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"Endpoints":[{"EndpointIdentifier":"e","Port":"not a number"}]}"#,
+            ),
+        );
+        r.headers_mut()
+            .insert("content-type", "application/x-amz-json-1.1");
+        r
+    })]);
+    let e = d.endpoints().await.unwrap_err();
+    assert_eq!(e.name(), "AwsRequestFailed", "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("dms:DescribeEndpoints") && text.contains("could not read"),
+        "{text}"
+    );
+    assert!(!text.contains("refused"), "{text}");
+}
