@@ -73,6 +73,20 @@ def _to_cbor(value, shape):
     return value
 
 
+def call(app, environ):
+    """Runs the WSGI app to completion: ({"status", "headers"}, body bytes)."""
+    captured = {}
+
+    def capture(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, headers
+
+    chunks = app(environ, capture)
+    payload = b"".join(chunks)
+    if hasattr(chunks, "close"):
+        chunks.close()
+    return captured, payload
+
+
 def handle(app, environ, start_response, signing_name):
     target_prefix, operation = operation_of(environ)
     raw = environ["wsgi.input"].read()
@@ -86,15 +100,7 @@ def handle(app, environ, start_response, signing_name):
         "CONTENT_LENGTH": str(len(body)),
         "wsgi.input": io.BytesIO(body),
     })
-    captured = {}
-
-    def capture(status, headers, exc_info=None):
-        captured["status"], captured["headers"] = status, headers
-
-    chunks = app(environ, capture)
-    payload = b"".join(chunks)
-    if hasattr(chunks, "close"):
-        chunks.close()
+    captured, payload = call(app, environ)
     try:
         decoded = json.loads(payload) if payload.strip() else {}
     except ValueError:

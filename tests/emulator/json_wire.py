@@ -10,7 +10,7 @@ which members are timestamps (as in cbor_bridge.py).
 import json
 from datetime import datetime, timezone
 
-from cbor_bridge import _model
+from cbor_bridge import _model, call
 
 # The JSON services whose moto answers need it (the others already send numbers).
 SERVICES = {"dms"}
@@ -37,15 +37,7 @@ def _epoch(value, shape):
 
 
 def handle(app, environ, start_response, service, operation):
-    captured = {}
-
-    def capture(status, headers, exc_info=None):
-        captured["status"], captured["headers"] = status, headers
-
-    chunks = app(environ, capture)
-    payload = b"".join(chunks)
-    if hasattr(chunks, "close"):
-        chunks.close()
+    captured, payload = call(app, environ)
     if captured["status"].startswith("2") and payload.strip():
         payload = json.dumps(_epoch(json.loads(payload), _model(service, operation).output_shape)).encode()
     headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
