@@ -4,8 +4,11 @@ Run:  .venv/bin/python -m pytest infra/test_policies.py
 (infra/lint.sh runs them after cfn-lint and checkov.)
 
 What is asserted:
-* each worker role grants exactly its step's actions (the lists below, sorted),
-  plus write access to its own log group and nothing else;
+* infra/permissions.yaml is the one list of what each function, state machine and trigger
+  may call: every action of a row is allowed by its role for a request of a correct run (the
+  role's policies, resolved as the local CloudFormation resolves them, evaluated by the
+  emulator's IAM evaluator, tests/emulator/iam_policy.py), and every action a role allows is in
+  its row (nothing granted unused); each function writes only its own log group;
 * the two state machines' roles invoke exactly the functions of their own definition
   and start exactly the executions the definition starts; every ${...} of both
   definitions is substituted, and the machine ARNs built with !Sub match the names;
@@ -25,9 +28,16 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+import sys
 
 import pytest
 import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "emulator"))
+sys.path.insert(0, str(ROOT / "tests" / "local"))
+import deploy  # noqa: E402  the local CloudFormation's resolver (Ref, Sub, GetAtt, If, conditions)
+import iam_policy  # noqa: E402  the emulator's IAM evaluator
 
 TEMPLATE = pathlib.Path(__file__).with_name("template.yaml")
 
@@ -36,132 +46,6 @@ OPT_IN_KEY = "aws:ResourceTag/bluegreen:managed"  # on databases: value "true"
 # (crates/domain/src/plan.rs MANAGED_BY_TAG / MANAGED_BY_VALUE)
 DEPLOYMENT_TAG_KEY = "bluegreen:managed-by"
 DEPLOYMENT_TAG_VALUE = "rds-bluegreen"
-
-# ---------------------------------------------------------------------------
-# Expected actions per worker role (logs:CreateLogStream/PutLogEvents on the
-# role's own log group come on top, asserted separately).
-# ---------------------------------------------------------------------------
-EXPECTED_STEP_ACTIONS = {
-    # Fleet requests: paginated, unfiltered describes of the whole account and Region.
-    "ResolveRole": [
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-        "rds:DescribeBlueGreenDeployments",
-    ],
-    "PrecheckRole": [
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-        "rds:DescribeDBEngineVersions",
-        "rds:DescribeDBParameterGroups",
-        "rds:DescribeDBParameters",
-        "rds:DescribeDBClusterParameterGroups",
-        "rds:DescribeDBClusterParameters",
-        "rds:DescribeBlueGreenDeployments",
-        "rds:DescribePendingMaintenanceActions",
-        # the topology around the source (replicas come with DescribeDBInstances)
-        "rds:DescribeDBProxies",
-        "rds:DescribeDBProxyTargets",
-        "rds:DescribeDBClusterEndpoints",
-        "rds:DescribeGlobalClusters",
-        "rds:DescribeIntegrations",
-        # the cost of waiting: the major version's end of standard support
-        "rds:DescribeDBMajorEngineVersions",
-        "cloudwatch:GetMetricStatistics",
-        # the AWS DMS tasks whose endpoint is the source
-        "dms:DescribeEndpoints",
-        "dms:DescribeReplicationTasks",
-        # no rds:ListTagsForResource / rds:DescribeOptionGroups: the tags and option groups
-        # come with the DescribeDBInstances/DescribeDBClusters answers
-    ],
-    "CreateRole": [
-        "rds:CreateBlueGreenDeployment",
-        "rds:DescribeBlueGreenDeployments",
-        "rds:AddTagsToResource",
-        "rds:CreateDBInstanceReadReplica",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-        "rds:CreateDBCluster",
-        "rds:CreateDBInstance",
-        "rds:CreateDBClusterEndpoint",
-    ],
-    "WaitRole": [
-        "rds:DescribeBlueGreenDeployments",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-        # Aurora: green's instances get the target class before the switchover.
-        "rds:ModifyDBInstance",
-    ],
-    "GuardrailsRole": [
-        "rds:DescribeBlueGreenDeployments",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-        "cloudwatch:GetMetricStatistics",
-    ],
-    "SwitchoverRole": [
-        "rds:SwitchoverBlueGreenDeployment",
-        "rds:DescribeBlueGreenDeployments",
-        "rds:ModifyDBInstance",
-        "rds:PromoteReadReplica",
-        "rds:ModifyDBCluster",
-        "rds:PromoteReadReplicaDBCluster",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-    ],
-    "VerifyRole": [
-        "rds:DescribeBlueGreenDeployments",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-        # after the switchover: the proxies' targets and the custom endpoints
-        "rds:DescribeDBProxies",
-        "rds:DescribeDBProxyTargets",
-        "rds:DescribeDBClusterEndpoints",
-        # the bluegreen:old-blue-of marker on the old blue only
-        "rds:AddTagsToResource",
-    ],
-    "CleanupRole": [
-        "rds:DescribeBlueGreenDeployments",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-        "rds:CreateDBSnapshot",
-        "rds:CreateDBClusterSnapshot",
-        "rds:DescribeDBSnapshots",
-        "rds:DescribeDBClusterSnapshots",
-        "rds:AddTagsToResource",
-        "rds:DeleteBlueGreenDeployment",
-        "rds:ModifyDBInstance",
-        "rds:ModifyDBCluster",
-        "rds:DeleteDBInstance",
-        "rds:DeleteDBCluster",
-    ],
-    "AbortRole": [
-        "rds:DescribeBlueGreenDeployments",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters",
-        "rds:DeleteBlueGreenDeployment",
-        "rds:ModifyDBInstance",
-        "rds:ModifyDBCluster",
-        "rds:DeleteDBInstance",
-        "rds:DeleteDBCluster",
-        # Aurora User Guide, "Authorizing access to blue/green deployment operations":
-        # deleting a deployment (with green) also needs DeleteDBClusterEndpoint.
-        "rds:DeleteDBClusterEndpoint",
-    ],
-    "RemediationMetricRole": [
-        "cloudwatch:PutMetricData",
-        "sns:Publish",
-        "kms:GenerateDataKey",
-        "kms:Decrypt",
-    ],
-    # One upgrade execution per database of a fleet, and one closing notification per
-    # fleet run; no RDS, no CloudWatch.
-    "CampaignRole": [
-        "states:StartExecution",
-        "states:DescribeExecution",
-        "sns:Publish",
-        "kms:GenerateDataKey",
-        "kms:Decrypt",
-    ],
-}
 
 # Roles that publish to the (KMS-encrypted) notification topic, and the policy resource
 # that carries their log/SNS/KMS statements (the key policy names the role: no cycle).
@@ -409,12 +293,205 @@ def all_policy_documents(resources: dict):
 # ---------------------------------------------------------------------------
 # Tests
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("role", sorted(EXPECTED_STEP_ACTIONS))
-def test_worker_role_grants_exactly_its_steps_actions(resources, role):
-    statements = [
-        s for s in role_statements(resources, role) if s.get("Sid") != "WriteOwnLogs"
+# ---------------------------------------------------------------------------
+# infra/permissions.yaml: what each role may call, against what each role allows
+# ---------------------------------------------------------------------------
+PERMISSIONS = yaml.safe_load((TEMPLATE.parent / "permissions.yaml").read_text())
+ACCOUNT, REGION = "123456789012", "us-east-1"
+# Every optional grant on (the conditional policies exist), with sample values.
+ALL_ON = {
+    "EnhancedMonitoringRoleArns": f"arn:aws:iam::{ACCOUNT}:role/rds-monitoring",
+    "DatabaseKmsKeyArns": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555",
+    "DatabaseSubnetIds": "subnet-0123456789abcdef0",
+    "DatabaseSecurityGroupId": "sg-0123456789abcdef0",
+    "DatabaseSecretArns": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds-bluegreen/*",
+    "DatabaseSecretKmsKeyArns": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/66666666-2222-3333-4444-555555555555",
+    "DatabaseIamUser": "bluegreen_check",
+    "NotificationTopicArns": f"arn:aws:sns:{REGION}:{ACCOUNT}:team-alerts",
+    "NotificationTopicKmsKeyArns": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/77777777-2222-3333-4444-555555555555",
+    "ScheduleExpression": "rate(7 days)",
+    "ScheduledEventExpression": "rate(7 days)",
+}
+
+
+def resolved_template(parameters=ALL_ON):
+    """The template with every intrinsic function resolved as the local CloudFormation
+    (tests/local/deploy.py) resolves it, physical names made up as CloudFormation would."""
+    tpl = deploy.load_template()
+    stack = deploy.Stack("rds-bluegreen", tpl, parameters, REGION, ACCOUNT, None, None, {}, ".")
+    for name, res in tpl["Resources"].items():
+        props = res.get("Properties") or {}
+        kind = res["Type"]
+        physical = f"rds-bluegreen-{name}-GENERATED"
+        attrs = {}
+        if kind == "AWS::IAM::Role":
+            attrs["Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+        elif kind == "AWS::Serverless::Function":
+            attrs["Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}"
+        elif kind == "AWS::Logs::LogGroup":
+            physical = stack.resolve(props["LogGroupName"])
+            attrs["Arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{physical}:*"
+        elif kind == "AWS::KMS::Key":
+            physical = "0123abcd-0000-0000-0000-000000000000"
+            attrs["Arn"] = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{physical}"
+        elif kind == "AWS::SNS::Topic":
+            physical = f"arn:aws:sns:{REGION}:{ACCOUNT}:{physical}"
+        elif kind == "AWS::Serverless::StateMachine":
+            physical = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{stack.resolve(props['Name'])}"
+        stack.physical[name] = physical
+        stack.attrs[name] = attrs
+    return stack
+
+
+def _statements_of(stack, role):
+    """Every statement the role is granted (inline and policy resources whose condition holds)."""
+    out = []
+    res = stack.template["Resources"]
+    for policy in res[role]["Properties"].get("Policies", []):
+        out += as_list(stack.resolve(policy["PolicyDocument"])["Statement"])
+    for name, r in res.items():
+        if r["Type"] != "AWS::IAM::Policy" or ("Condition" in r and not stack.condition(r["Condition"])):
+            continue
+        if {"Ref": role} in as_list(r["Properties"]["Roles"]):
+            out += as_list(stack.resolve(r["Properties"]["PolicyDocument"])["Statement"])
+    return out
+
+
+def rows_to_roles(stack):
+    """(row name, row, role logical id) for every function, state machine and trigger: the
+    role each one runs with, read from the template."""
+    res = stack.template["Resources"]
+    out = []
+    for name, r in res.items():
+        props = r.get("Properties") or {}
+        if r["Type"] == "AWS::Serverless::Function":
+            binary = props["CodeUri"].rstrip("/").rsplit("/", 1)[-1]
+            out.append((f"function {binary}", PERMISSIONS["functions"][binary], props["Role"]["Fn::GetAtt"][0]))
+        elif r["Type"] == "AWS::Serverless::StateMachine":
+            machine = props["Name"]["Fn::Sub"].rsplit("-", 1)[-1]
+            out.append((f"state machine {machine}", PERMISSIONS["state_machines"][machine],
+                        props["Role"]["Fn::GetAtt"][0]))
+    triggers = {"AlarmTriggerRule": "alarm-rule", "ScheduledEventRule": "scheduled-event-rule",
+                "UpgradeSchedule": "schedule"}
+    for name, row in triggers.items():
+        props = res[name]["Properties"]
+        target = props["Target"] if "Target" in props else props["Targets"][0]
+        out.append((f"trigger {row}", PERMISSIONS["triggers"][row], target["RoleArn"]["Fn::GetAtt"][0]))
+    return out
+
+
+def _sar():
+    import importlib.util
+    spec = importlib.util.find_spec("parliament")
+    data = json.loads((pathlib.Path(spec.submodule_search_locations[0]) / "iam_definition.json").read_text())
+    return {svc["prefix"]: svc for svc in data}
+
+
+def resource_type_of(arn, sar):
+    """The SAR resource type an ARN (or ARN pattern) belongs to, from the reference's ARN formats."""
+    if arn == "*":
+        return ""
+    service = arn.split(":")[2]
+    for r in sar.get(service, {}).get("resources", []):
+        parts = re.split(r"\$\{[^}]*\}", r["arn"])
+        if re.fullmatch("(.*)".join(re.escape(p) for p in parts), arn):
+            return r["resource"]
+    return None
+
+
+def _contexts():
+    """The request contexts of a correct run: what RDS, SNS, KMS and IAM see when the stack acts on
+    an opted-in database and on the deployments it tagged (iam_policy condition keys)."""
+    base = {"aws:ResourceTag/bluegreen:managed": "true", "aws:ResourceTag/bluegreen:managed-by": "rds-bluegreen",
+            "cloudwatch:namespace": "RdsBlueGreen", "kms:CallerAccount": ACCOUNT}
+    variants = [
+        {"aws:RequestTag/bluegreen:managed-by": "rds-bluegreen", "aws:TagKeys": ["bluegreen:managed-by"]},
+        {"aws:RequestTag/bluegreen:managed": "true", "aws:TagKeys": ["bluegreen:managed", "team"]},
+        {"aws:RequestTag/bluegreen:old-blue-of": "orders-pg", "aws:TagKeys": ["bluegreen:old-blue-of"]},
     ]
-    assert actions_of(statements) == sorted(EXPECTED_STEP_ACTIONS[role])
+    services = [{"kms:ViaService": f"{s}.{REGION}.amazonaws.com", "iam:PassedToService": p}
+                for s in ("rds", "sns", "secretsmanager") for p in ("monitoring.rds.amazonaws.com", "rds.amazonaws.com")]
+    return [{**base, **v, **sv} for v in variants for sv in services]
+
+
+CONTEXTS = _contexts()
+
+
+def _candidates(statements, action, rtype, sar):
+    """Concrete resources of type `rtype` that the role's statements name for `action` (each `*`
+    filled in), or "*" for an action without resource types."""
+    if rtype == "":
+        return ["*"]
+    out = []
+    for st in statements:
+        if st.get("Effect") != "Allow" or not any(iam_policy.evaluate_identity(
+                [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": a, "Resource": "*"}]}],
+                action, "*", {}).effect == iam_policy.ALLOW for a in as_list(st.get("Action", []))):
+            continue
+        for pattern in as_list(st.get("Resource", [])):
+            if pattern == "*":
+                continue
+            concrete = pattern.replace("*", "orders-pg-old1").replace("?", "x")
+            if resource_type_of(concrete, sar) == rtype or resource_type_of(pattern, sar) == rtype:
+                out.append(concrete)
+    return out
+
+
+@pytest.fixture(scope="module")
+def resolved():
+    return resolved_template()
+
+
+@pytest.fixture(scope="module")
+def sar():
+    return _sar()
+
+
+def _rows(stack):
+    return [pytest.param(row, name, id=name) for name, row, _ in rows_to_roles(stack)]
+
+
+def _row_actions(row, every_function=False):
+    actions = {}
+    for section in ("calls", "on_behalf", "optional"):
+        actions.update(row.get(section) or {})
+    if every_function:
+        actions.update(PERMISSIONS["every_function"].get("on_behalf") or {})
+    return actions
+
+
+def test_every_function_state_machine_and_trigger_has_its_row(resolved):
+    names = [name for name, _, _ in rows_to_roles(resolved)]
+    assert len(names) == len(set(names))
+    assert {n.split(" ", 1)[1] for n in names if n.startswith("function")} == set(PERMISSIONS["functions"])
+    assert {n.split(" ", 2)[2] for n in names if n.startswith("state machine")} == set(PERMISSIONS["state_machines"])
+
+
+def test_every_action_of_a_row_is_allowed_by_its_role_for_a_correct_run(resolved, sar):
+    """Called (or checked on its behalf) but not granted: the run would be denied half-way."""
+    missing = []
+    for name, row, role in rows_to_roles(resolved):
+        statements = _statements_of(resolved, role)
+        docs = [{"Version": "2012-10-17", "Statement": statements}]
+        for action, types in _row_actions(row, name.startswith("function")).items():
+            for rtype in types:
+                candidates = _candidates(statements, action, rtype, sar)
+                if not any(iam_policy.evaluate_identity(docs, action, arn, ctx).effect == iam_policy.ALLOW
+                           for arn in candidates for ctx in CONTEXTS):
+                    missing.append(f"{name} ({role}): {action} on {rtype or 'no resource type'}")
+    assert not missing, "\n".join(missing)
+
+
+def test_every_action_a_role_allows_is_in_its_row(resolved):
+    """Granted but never called: the role may do more than the code needs."""
+    extra = []
+    for name, row, role in rows_to_roles(resolved):
+        allowed = set(_row_actions(row, name.startswith("function")))
+        for st in _statements_of(resolved, role):
+            for action in as_list(st.get("Action", [])):
+                if st.get("Effect") == "Allow" and action not in allowed:
+                    extra.append(f"{name} ({role}, {st.get('Sid')}): {action}")
+    assert not extra, "\n".join(extra)
 
 
 @pytest.mark.parametrize("role", sorted(WORKER_LOG_GROUP))
@@ -450,7 +527,7 @@ def test_function_wiring(template, resources, function):
 
 def test_each_role_is_used_by_one_function_only(resources):
     roles = [resources[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in WORKER_FUNCTIONS]
-    assert sorted(roles) == sorted(set(roles)) == sorted(EXPECTED_STEP_ACTIONS)
+    assert sorted(roles) == sorted(set(roles)) == sorted(WORKER_LOG_GROUP)
 
 
 @pytest.mark.parametrize("machine", sorted(STATE_MACHINES))
@@ -527,7 +604,8 @@ def test_state_machine_definition(resources, machine):
     if "NotificationTopicArn" in subs:
         assert subs["NotificationTopicArn"] == {"Ref": "NotificationTopic"}
     assert props["Logging"]["Level"] == "ALL"
-    assert props["Logging"]["IncludeExecutionData"] is True
+    # no execution data in the logs: the approval's task token is in a Task's parameters
+    assert props["Logging"]["IncludeExecutionData"] is False
     (dest,) = props["Logging"]["Destinations"]
     assert dest == {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [spec["log_group"], "Arn"]}}}
     log_name = resources[spec["log_group"]]["Properties"]["LogGroupName"]
@@ -799,7 +877,7 @@ def test_filtered_describes_and_default_parameter_groups_are_allowed(resources, 
 
 
 def test_mutating_rds_actions_require_opt_in_tag(resources):
-    for role in EXPECTED_STEP_ACTIONS:
+    for role in WORKER_LOG_GROUP:
         for s in role_statements(resources, role):
             if not set(as_list(s["Action"])) & MUTATING_RDS:
                 continue
@@ -860,7 +938,8 @@ def test_optional_create_policies_are_conditional(resources):
             if s.get("Sid") in ("PassSourceEnhancedMonitoringRole", "UseDatabaseKeyThroughRdsOnly")
         ]
     )
-    assert extra == sorted(["iam:PassRole", "kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"])
+    # RDS User Guide, "AWS KMS key management": kms:CreateGrant and kms:DescribeKey on the key
+    assert extra == sorted(["iam:PassRole", "kms:CreateGrant", "kms:DescribeKey"])
 
 
 def test_topic_key(resources):
@@ -903,48 +982,6 @@ def test_key_policy_lets_logs_encrypt_every_log_group(resources):
 # ---------------------------------------------------------------------------
 # Cross-checks against the Service Authorization Reference data (parliament)
 # ---------------------------------------------------------------------------
-def _resolve(value, role_names):
-    """Render intrinsic functions into plausible literal strings for parliament."""
-    if isinstance(value, list):
-        return [_resolve(v, role_names) for v in value]
-    if isinstance(value, dict):
-        if "Fn::Sub" in value:
-            text = value["Fn::Sub"]
-            text = text.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "us-east-1")
-            text = text.replace("${AWS::AccountId}", "123456789012").replace("${AWS::URLSuffix}", "amazonaws.com")
-            text = text.replace("${AWS::StackName}", "rds-bluegreen")
-            text = re.sub(r"\$\{(\w+)\.Arn\}", lambda m: f"arn:aws:lambda:us-east-1:123456789012:function:{m.group(1)}", text)
-            return text
-        if "Fn::GetAtt" in value:
-            res = value["Fn::GetAtt"][0]
-            if res.endswith("LogGroup"):
-                return f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{res}:*"
-            if res.endswith("Function"):
-                return f"arn:aws:lambda:us-east-1:123456789012:function:{res}"
-            if res == "EncryptionKey":
-                return "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-            return f"arn:aws:iam::123456789012:role/{res}"
-        if "Ref" in value:
-            ref = value["Ref"]
-            if ref == "NotificationTopic":
-                return "arn:aws:sns:us-east-1:123456789012:rds-bluegreen"
-            if ref == "UpgradeStateMachine":
-                return "arn:aws:states:us-east-1:123456789012:stateMachine:rds-bluegreen-upgrade"
-            if ref == "FleetStateMachine":
-                return "arn:aws:states:us-east-1:123456789012:stateMachine:rds-bluegreen-fleet"
-            if ref == "EnhancedMonitoringRoleArns":
-                return ["arn:aws:iam::123456789012:role/rds-monitoring-role"]
-            if ref == "DatabaseKmsKeyArns":
-                return ["arn:aws:kms:us-east-1:123456789012:key/abcd1234-12ab-34cd-56ef-1234567890ab"]
-            if ref == "DatabaseSecretArns":
-                return ["arn:aws:secretsmanager:us-east-1:123456789012:secret:orders/bluegreen-check-*"]
-            if ref == "DatabaseSecretKmsKeyArns":
-                return ["arn:aws:kms:us-east-1:123456789012:key/0000abcd-12ab-34cd-56ef-1234567890ab"]
-            return ref
-        return {k: _resolve(v, role_names) for k, v in value.items()}
-    return value
-
-
 # Actions newer than the IAM definitions parliament ships (infra/requirements.txt pins it):
 # their rows in the Service Authorization Reference are checked by hand.
 # rds:DescribeDBMajorEngineVersions: "Describes the properties of specific major versions of
@@ -962,7 +999,7 @@ def test_no_resource_level_allow_list_matches_reference():
         assert all(not rt["resource_type"] for rt in privilege["resource_types"]), action
 
 
-def test_parliament_finds_nothing():
+def test_parliament_finds_nothing(resolved):
     parliament = pytest.importorskip("parliament")
     resources = load_template()["Resources"]
     roles = [n for n, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
@@ -971,7 +1008,7 @@ def test_parliament_finds_nothing():
     for role in roles:
         doc = {
             "Version": "2012-10-17",
-            "Statement": _resolve(role_statements(resources, role, include_conditional=True), roles),
+            "Statement": _statements_of(resolved, role),
         }
         policy = parliament.analyze_policy_string(json.dumps(doc))
         findings = []
@@ -1066,15 +1103,6 @@ def test_dashboard_body_is_json_with_the_required_widgets(template, resources):
 # ---------------------------------------------------------------------------
 # The sql worker (crates/sql): the only role that reaches inside databases
 # ---------------------------------------------------------------------------
-SQL_ROLE_ACTIONS = [
-    "rds:DescribeDBInstances",
-    "rds:DescribeDBClusters",
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-    "ec2:DescribeNetworkInterfaces",
-]
 SQL_POLICIES = {
     # policy resource: (condition, its only action, its resource)
     "SqlReadSecretsPolicy": ("HasDatabaseSecrets", "secretsmanager:GetSecretValue", {"Ref": "DatabaseSecretArns"}),
@@ -1084,9 +1112,8 @@ SQL_POLICIES = {
 }
 
 
-def test_sql_role_grants_exactly_its_actions(resources):
+def test_sql_role_statements(resources):
     statements = [s for s in role_statements(resources, "SqlRole") if s.get("Sid") != "WriteOwnLogs"]
-    assert actions_of(statements) == sorted(SQL_ROLE_ACTIONS)
     (logs,) = [s for s in role_statements(resources, "SqlRole") if s.get("Sid") == "WriteOwnLogs"]
     assert logs["Resource"] == {"Fn::GetAtt": ["SqlLogGroup", "Arn"]}
     for s in statements:
@@ -1142,7 +1169,7 @@ def test_sql_function_wiring(template, resources):
 
 def test_no_other_role_or_function_reaches_databases(resources):
     database_actions = {"secretsmanager:GetSecretValue", "rds-db:connect", "ec2:CreateNetworkInterface"}
-    for role in EXPECTED_STEP_ACTIONS:
+    for role in WORKER_LOG_GROUP:
         granted = set(actions_of(role_statements(resources, role, include_conditional=True)))
         assert not granted & database_actions, role
     for function in WORKER_FUNCTIONS:

@@ -15,8 +15,7 @@ def running_stack(tmp_path_factory):
 
 @pytest.fixture
 def stack(running_stack):
-    """The shared stack, with the emulator wiped before each test (and the notification topic
-    and its queue created again, at the same ARN)."""
-    running_stack.control("reset", {})
-    running_stack.topic_arn, running_stack.queue_url = running_stack._notification_topic()
+    """The shared stack (deployed from infra/template.yaml), with every other state of the
+    account wiped before each test (Stack.reset)."""
+    running_stack.reset()
     return running_stack

@@ -11,16 +11,6 @@ import sys
 from harness import CREDENTIALS, ROOT, Stack, seed_postgres_instance
 
 RBG = ROOT / "target" / "debug" / "rbg"
-STACK = "rds-bluegreen"
-
-
-def deploy_outputs(stack):
-    """The deployed stack's outputs, as `make deploy` leaves them: how rbg finds the machines."""
-    machines = stack.ensure_state_machines()
-    template = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-                "Outputs": {"StateMachineArn": {"Value": machines["upgrade"]},
-                            "FleetStateMachineArn": {"Value": machines["fleet"]}}}
-    stack.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
 
 
 def rbg(stack, *args):
@@ -37,8 +27,9 @@ def rbg(stack, *args):
 def main():
     if not RBG.exists():
         sys.exit(f"{RBG} is not built: run `make bins`")
-    with Stack() as stack:
-        deploy_outputs(stack)
+    # The stack as `make deploy` makes it: infra/template.yaml with samconfig.toml's parameters
+    # (no sql worker: the demo names no way into the database).
+    with Stack(parameters={}) as stack:
         rds = stack.client("rds")
         request = seed_postgres_instance(rds)
         before = rds.describe_db_instances(DBInstanceIdentifier="orders-pg")["DBInstances"][0]

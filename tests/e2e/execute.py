@@ -2,10 +2,12 @@
 Step Functions (started and followed through the Step Functions API).
 
 Uses the emulator at AWS_ENDPOINT_URL when set (e.g. one started with `make emulator` and
-seeded with any AWS client; its Step Functions is pointed at a Lambda service started here),
-or starts its own. Progress goes to stderr; the execution's
-output JSON is the last line of stdout. Exit codes: 0 succeeded, 1 the execution failed
-(error and cause on stderr), 2 the harness could not run."""
+seeded with any AWS client), or starts its own; either way the stack is deployed into it from
+infra/template.yaml (samconfig.toml's parameters, as `make deploy`), which replaces what a
+previous deployment left there. Progress goes to stderr; the execution's output JSON is the
+last line of stdout. A fleet request is followed through the fleet machine to its end (the
+output is then the fleet's). Exit codes: 0 succeeded, 1 the execution failed (error and cause
+on stderr), 2 the harness could not run."""
 
 import argparse
 import json
@@ -27,11 +29,18 @@ def main():
     except OSError as e:
         print(f"harness error: cannot read --input: {e}", file=sys.stderr)
         return 2
+    progress = lambda line: print(line, file=sys.stderr)  # noqa: E731
     try:
-        with Stack(endpoint=os.environ.get("AWS_ENDPOINT_URL")) as stack:
-            print(f"emulator {stack.endpoint}; logs in {stack.workdir}", file=sys.stderr)
-            rc, output, _ = stack.execute(request, max_wait_seconds=args.max_wait_seconds or None,
-                                          progress=lambda line: print(line, file=sys.stderr))
+        with Stack(endpoint=os.environ.get("AWS_ENDPOINT_URL"), parameters={}) as stack:
+            print(f"emulator {stack.endpoint}; stack {stack.deployed.name} deployed from infra/template.yaml; "
+                  f"logs in {stack.workdir}", file=sys.stderr)
+            rc, output, _ = stack.execute(request, max_wait_seconds=args.max_wait_seconds or None, progress=progress)
+            # A fleet request is handed to the fleet machine, which starts one upgrade execution per
+            # database: the local stack stays up, and this follows the fleet run to its end.
+            fleet = output.get("fleet_execution") if rc == 0 and isinstance(output, dict) else None
+            if fleet:
+                print(f"handed over to the fleet state machine: following {fleet} until it ends", file=sys.stderr)
+                rc, output, _ = stack.follow(fleet, progress=progress, timeout=24 * 3600)
     except (RuntimeError, OSError) as e:
         print(f"harness error: {e}", file=sys.stderr)
         return 2

@@ -1,12 +1,17 @@
 """The real parts, started for a local run: the extended moto emulator (whose Step Functions
 runs the state machines: moto's executing interpreter, see tests/emulator/stepfunctions.py),
-the worker binaries behind a local Lambda service, and every statemachine/*.asl.json created in
-the emulator's Step Functions as it would be deployed.
+the local Lambda service (tests/local/lambda_service.py), and the stack deployed into them from
+infra/template.yaml by tests/local/deploy.py, as `sam deploy` would: its roles and policies,
+its functions (each running as its own role), both state machines with the template's
+DefinitionSubstitutions, the topic, the rules, the schedules, the alarms. IAM is enforced on
+every request the stack's roles sign (tests/emulator/authz.py); the harness itself signs as
+the account's root, as an operator with administrator rights does.
 
 Used by `make demo`, `make execute` and the end-to-end tests. Nothing here replaces product
-code: the state machines, the binaries and the AWS API calls are the real ones; executions are
-started and followed through the real Step Functions API (StartExecution, DescribeExecution,
-GetExecutionHistory).
+code: the template, the state machines, the binaries and the AWS API calls are the real ones;
+executions are started and followed through the real Step Functions API (StartExecution,
+DescribeExecution, GetExecutionHistory), or arrive through the template's own EventBridge
+rules and schedules.
 """
 
 import json
@@ -15,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,18 +28,33 @@ import uuid
 from pathlib import Path
 
 import boto3
+import yaml
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 ROOT = Path(__file__).resolve().parents[2]
-MACHINES = ROOT / "statemachine"
-DEFINITION = MACHINES / "upgrade.asl.json"
+sys.path.insert(0, str(ROOT / "tests" / "local"))
+import deploy  # noqa: E402
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/rds-bluegreen-state-machine"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
                "AWS_DEFAULT_REGION": REGION}
 POLL_SECONDS = 0.25
+# The services whose state is the deployed stack's: kept by `reset` between tests. CloudWatch
+# is not (its metrics are the tests'): its alarm and dashboard are created again.
+STACK_SERVICES = ["iam", "sts", "kms", "sns", "sqs", "logs", "events", "scheduler", "s3", "cloudformation",
+                  "stepfunctions", "lambda"]
+CLIENT_LOCK = threading.Lock()  # creating boto3 clients is not thread-safe (the deploy creates in parallel)
+PERMISSIONS = ROOT / "infra" / "permissions.yaml"
+# The parameters the end-to-end stack is deployed with, beyond samconfig.toml's: the sql worker
+# exists (its network: the local Lambda service does not attach functions to a VPC) and may read
+# the secrets named rds-bluegreen/* (what the tests create).
+E2E_PARAMETERS = {
+    "DatabaseSubnetIds": "subnet-0e2e0000000000001,subnet-0e2e0000000000002",
+    "DatabaseSecurityGroupId": "sg-0e2e0000000000001",
+    "DatabaseSecretArns": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds-bluegreen/*",
+}
 
 
 def _start(cmd, ready_prefix, env, log_path, timeout=60):
@@ -61,33 +82,6 @@ def _stop(proc):
 
 
 # ---------------------------------------------------------------- definitions
-def pascal_to_kebab(name):
-    """RemediationMetric -> remediation-metric (the function and state machine names)."""
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", name)
-    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", name).lower()
-
-
-def machine_arn(name):
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
-
-
-def definitions(directory=MACHINES):
-    """{machine name: definition text} for every *.asl.json, with the deploy-time substitutions
-    done as SAM would: ${PascalNameFunctionArn} -> arn:aws:lambda:REGION:ACCOUNT:function:kebab-name,
-    ${PascalNameStateMachineArn} -> arn:aws:states:REGION:ACCOUNT:stateMachine:kebab-name."""
-    out = {}
-    for path in sorted(Path(directory).glob("*.asl.json")):
-        text = re.sub(r"\$\{([A-Za-z0-9]+)FunctionArn\}",
-                      lambda m: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{pascal_to_kebab(m.group(1))}",
-                      path.read_text())
-        text = re.sub(r"\$\{([A-Za-z0-9]+)StateMachineArn\}", lambda m: machine_arn(pascal_to_kebab(m.group(1))), text)
-        unresolved = sorted(set(re.findall(r"\$\{[^}]*\}", text)))
-        if unresolved:
-            raise RuntimeError(f"unresolved substitution(s) in {path.name}: {', '.join(unresolved)}")
-        out[path.name[:-len(".asl.json")]] = text
-    return out
-
-
 def _all_states(sm):
     """Every state of a definition by name, Map processors and Parallel branches included."""
     for name, state in (sm.get("States") or {}).items():
@@ -166,19 +160,23 @@ def _short(value):
 
 
 class Stack:
-    """An emulator (unless one is given), a notification topic with a queue subscribed to it
-    (so tests can read what was sent), the workers behind a local Lambda service, and the state
-    machines in the emulator's Step Functions."""
+    """An emulator (unless one is given), the local Lambda service, and the stack deployed from
+    infra/template.yaml (`deploy`), with a queue subscribed to its notification topic (so tests
+    can read what was sent)."""
 
-    def __init__(self, endpoint=None, bin_dir=None, workdir=None):
+    def __init__(self, endpoint=None, bin_dir=None, workdir=None, parameters=None, env_overrides=None):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="rds-bluegreen-"))
         self.bin_dir = Path(bin_dir or ROOT / "target" / "debug")
         self.endpoint = endpoint
         self.emulator = self.lambdas = None
         self.lambda_endpoint = None
-        self.definitions = definitions()
+        self.parameters = dict(E2E_PARAMETERS if parameters is None else parameters)
+        self.env_overrides = dict(env_overrides or {})
         self.last_execution_arn = None
         self.child_max_wait_seconds = 1
+        self.deployed = None
+        self.dirty = False
+        self._clients = {}
 
     def __enter__(self):
         env = {**os.environ, **CREDENTIALS}
@@ -187,18 +185,13 @@ class Stack:
                 self.emulator, self.endpoint = _start(
                     [sys.executable, str(ROOT / "tests" / "emulator" / "launcher.py"), "--port", "0"],
                     "emulator listening on", env, self.workdir / "emulator.log")
-            self.topic_arn, self.queue_url = self._notification_topic()
-            # DATABASE_CHECKS: as the template sets it when the sql worker is deployed.
-            env.update({"AWS_ENDPOINT_URL": self.endpoint, "NOTIFICATION_TOPIC_ARN": self.topic_arn,
-                        "DATABASE_CHECKS": "on",
-                        "RUST_LOG": os.environ.get("RUST_LOG", "info")})
+            env.update({"AWS_ENDPOINT_URL": self.endpoint, "RUST_LOG": os.environ.get("RUST_LOG", "info")})
             self.lambdas, self.lambda_endpoint = _start(
-                [sys.executable, str(ROOT / "tests" / "local" / "lambda_service.py"), "--bin-dir", str(self.bin_dir),
+                [sys.executable, str(ROOT / "tests" / "local" / "lambda_service.py"),
                  "--port", "0", "--log-dir", str(self.workdir / "functions"), "--account", ACCOUNT],
                 "lambda service listening on", env, self.workdir / "lambda-service.log")
-            self._wire_lambda()
             self.sfn = self.client("stepfunctions")
-            self.ensure_state_machines()
+            self.deploy()
         except BaseException:
             self.__exit__()
             raise
@@ -208,19 +201,68 @@ class Stack:
         _stop(self.lambdas)
         _stop(self.emulator)
 
-    # ------------------------------------------------------------ AWS clients
-    def client(self, service):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing",
-                            config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+    # ------------------------------------------------------------ the stack
+    def deploy(self, fresh=True, **parameters):
+        """A fresh account (the emulator wiped) with the stack deployed from the template, with
+        the e2e parameters and these on top. Returns the deployment (tests/local/deploy.py).
+        `fresh=False`, and an emulator someone else started (AWS_ENDPOINT_URL, e.g. `make
+        emulator` seeded by hand), keep the account: the stack's earlier deployment there is
+        deleted and deployed again with these parameters (as an operator changes them)."""
+        if fresh and self.emulator is not None:
+            self.control("reset", {})
+        self._wire_lambda(force=True)
+        self.dirty = bool(parameters)  # the next test gets the e2e parameters again
+        merged = {**self.parameters, **parameters}
+        self.deployed = deploy.deploy(self.client, self.lambda_endpoint, REGION, ACCOUNT, merged, self.bin_dir,
+                                      self.env_overrides)
+        out = self.deployed.outputs
+        self.machines = {"upgrade": out["StateMachineArn"], "fleet": out["FleetStateMachineArn"]}
+        self.topic_arn = out["NotificationTopicArn"]
+        self.definitions = {name: self.sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+                            for name, arn in self.machines.items()}
+        self.queue_url = self._subscribe_queue()
+        return self.deployed
 
-    def _notification_topic(self):
+    def reset(self):
+        """The account as the deployment left it, for the next test: every service's state that
+        is not the stack's is dropped (RDS, CloudWatch's metrics, Secrets Manager, ...); the
+        stack stays (a test-speed knob of the emulator, `keep`), unless a test changed it or
+        deployed other parameters, which deploys it again."""
+        if self.deployed is None or self.dirty:
+            self.deploy()
+            return
+        self.control("reset", {"keep": STACK_SERVICES})
+        self.deployed.recreate("AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard")
+        self.notifications()  # the queue outlives the reset: drain it
+        self._wire_lambda(force=True)
+
+    def function_name(self, binary):
+        """The deployed function that runs `binary` (CloudFormation named it)."""
+        return self.deployed.function_name(binary)
+
+    def role_arn(self, binary):
+        return next(f["role_arn"] for f in self.deployed.functions.values() if f["binary"] == binary)
+
+    # ------------------------------------------------------------ AWS clients
+    def client(self, service, region=REGION):
+        """A client signed as the account's root (cached: botocore clients are thread-safe and
+        take tens of milliseconds to make)."""
+        key = (service, region)
+        with CLIENT_LOCK:
+            if key not in self._clients:
+                self._clients[key] = boto3.client(service, endpoint_url=self.endpoint, region_name=region,
+                                                  aws_access_key_id="testing", aws_secret_access_key="testing",
+                                                  config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+            return self._clients[key]
+
+    def _subscribe_queue(self):
+        """An SQS queue subscribed to the stack's topic (as an operator subscribes a consumer)."""
         sns, sqs = self.client("sns"), self.client("sqs")
-        topic = sns.create_topic(Name="rds-bluegreen-notifications")["TopicArn"]
         queue_url = sqs.create_queue(QueueName="rds-bluegreen-notifications")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
-        return topic, queue_url
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn,
+                      Attributes={"RawMessageDelivery": "true"})
+        return queue_url
 
     def notifications(self):
         """Every notification body published so far (drains the queue)."""
@@ -238,11 +280,14 @@ class Stack:
                                      data=None if body is None else json.dumps(body).encode(),
                                      method="GET" if body is None else "POST",
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
 
     def lambdas_control(self, body):
-        """The local Lambda service's test knobs (tests/local/lambda_service.py)."""
+        """The local Lambda service's test knobs (tests/local/lambda_service.py); a function by
+        the binary it runs (`{"hang_once": "wait"}`)."""
+        if "hang_once" in body:
+            body = {**body, "hang_once": self.function_name(body["hang_once"])}
         req = urllib.request.Request(f"{self.lambda_endpoint}/_local/control", data=json.dumps(body).encode(),
                                      method="POST", headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -254,10 +299,14 @@ class Stack:
     def state(self):
         return self.control("state")
 
-    def _wire_lambda(self):
+    def iam(self, **knobs):
+        """What the emulator's IAM saw (calls per role, denials); knobs: member_authorization."""
+        return self.control("iam", knobs) if knobs else self.control("iam")
+
+    def _wire_lambda(self, force=False):
         """The emulator's Step Functions invokes the workers at self.lambda_endpoint (by function
         ARN); set again when a caller swapped it (bench/run.py records invocations that way)."""
-        if getattr(self, "_wired", None) != self.lambda_endpoint:
+        if force or getattr(self, "_wired", None) != self.lambda_endpoint:
             # Executions the workers start themselves (the fleet's children, a hand-over) are
             # capped too: 1 s, as the harness caps its own (a test-speed knob).
             self.control("stepfunctions", {"lambda_endpoint": self.lambda_endpoint,
@@ -266,14 +315,30 @@ class Stack:
 
     # ------------------------------------------------------------ state machines
     def ensure_state_machines(self):
-        """Creates every statemachine/*.asl.json that is not there (an emulator reset wipes them).
-        Returns {name: ARN}."""
-        existing = {m["name"]: m["stateMachineArn"] for m in self.sfn.list_state_machines()["stateMachines"]}
-        for name, text in self.definitions.items():
-            if name not in existing:
-                existing[name] = self.sfn.create_state_machine(name=name, definition=text, roleArn=ROLE_ARN,
-                                                               type="STANDARD")["stateMachineArn"]
-        return existing
+        """{machine: ARN} of the deployed stack (upgrade, fleet)."""
+        return dict(self.machines)
+
+    def permission_violations(self):
+        """Calls of the stack's roles outside their row of infra/permissions.yaml, operations the
+        emulator's IAM does not model, and the denials so far: [message]."""
+        table = yaml.safe_load(PERMISSIONS.read_text())
+        rows = {}
+        for f in self.deployed.functions.values():
+            rows[f["role_arn"]] = ("function " + f["binary"], table["functions"].get(f["binary"], {}))
+        for name, arn in self.machines.items():
+            role = self.sfn.describe_state_machine(stateMachineArn=arn)["roleArn"]
+            rows[role] = ("state machine " + name, table["state_machines"].get(name, {}))
+        seen = self.iam()
+        out = [f"{u['principal']} called {u['operation']}, which the emulator's IAM does not model "
+               "(tests/emulator/authz.py OPERATIONS)" for u in seen["unmodelled"]]
+        for role, calls in seen["calls"].items():
+            if role not in rows:
+                continue
+            what, row = rows[role]
+            allowed = set(row.get("calls") or {}) | set(row.get("optional") or {})
+            for action in sorted(set(calls) - allowed):
+                out.append(f"{what} called {action}, which is not in its row of infra/permissions.yaml")
+        return out
 
     def wait_for(self, execution_arn, timeout=600):
         """Follows an execution this harness did not start (a fleet's child, a hand-over) until it
@@ -326,17 +391,7 @@ class Stack:
         went on (StopExecution; the function's work is done, nothing after it ran).
         `max_wait_seconds` caps every Wait state and Retry interval (a test-speed knob, not AWS
         behaviour; None = real waits)."""
-        err_lines = []
-
-        def emit(line):
-            err_lines.append(line + "\n")
-            if progress:
-                progress(line)
-
-        def harness_error(message):
-            emit(f"harness error: {message}")
-            return 2, None, "".join(err_lines)
-
+        run = _Run(self, progress)
         text = request if isinstance(request, str) else json.dumps(request)
         name = name or str(uuid.uuid4())
         settings = {"max_wait_seconds": max_wait_seconds}
@@ -344,30 +399,135 @@ class Stack:
             settings["stop_after"] = stop_after
         try:
             self._wire_lambda()
-            machines = self.ensure_state_machines()
-            if machine not in machines:
-                return harness_error(f"no state machine {machine!r} (statemachine/{machine}.asl.json)")
+            if machine not in self.machines:
+                return run.harness_error(f"no state machine {machine!r} in the deployed stack")
             self.control("stepfunctions", {"executions": {name: settings}})
-            bridge_errors = len(self.control("stepfunctions")["bridge_errors"])
-            started = self.sfn.start_execution(stateMachineArn=machines[machine], name=name, input=text)
+            run.mark()
+            started = self.sfn.start_execution(stateMachineArn=self.machines[machine], name=name, input=text)
         except urllib.error.HTTPError as e:
-            return harness_error(f"emulator control API refused {settings}: {e.read().decode(errors='replace')}")
+            return run.harness_error(f"emulator control API refused {settings}: {e.read().decode(errors='replace')}")
         except ClientError as e:
             error = e.response.get("Error", {})
-            return harness_error(f"StartExecution refused the input: {error.get('Code')}: {error.get('Message')}")
+            return run.harness_error(f"StartExecution refused the input: {error.get('Code')}: {error.get('Message')}")
         except (BotoCoreError, OSError) as e:
-            return harness_error(f"Step Functions at {self.endpoint} unreachable: {e}")
-        arn = self.last_execution_arn = started["executionArn"]
+            return run.harness_error(f"Step Functions at {self.endpoint} unreachable: {e}")
         cap = "" if max_wait_seconds is None else f", waits capped at {max_wait_seconds:g}s"
-        emit(f"execution {arn} (lambda endpoint {self.lambda_endpoint}{cap})")
-        states = dict(_all_states(json.loads(self.definitions[machine])))
-        follow = Progress(states, started["startDate"], emit)
+        return run.follow(started["executionArn"], machine, timeout, cap)
+
+    def follow(self, execution_arn, progress=None, timeout=600):
+        """Follows an execution someone else started (a rule, a schedule, a hand-over) as `execute`
+        follows its own: (exit code, output, stderr text)."""
+        run = _Run(self, progress)
+        run.mark(fresh=False)
+        machine = next((m for m, arn in self.machines.items()
+                        if execution_arn.startswith(arn.replace(":stateMachine:", ":execution:") + ":")), "upgrade")
+        return run.follow(execution_arn, machine, timeout, "")
+
+    # ------------------------------------------------------------ the template's ways in
+    def deliveries(self):
+        return self.control("events")["deliveries"]
+
+    def await_delivery(self, source, count_before=0, timeout=30):
+        """The delivery (EventBridge rule or schedule `source`, e.g. "rule/NAME") after the first
+        `count_before`: {"execution_arn"} or {"error"}; None when nothing was delivered."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            found = [d for d in self.deliveries() if d["source"] == source]
+            if len(found) > count_before:
+                return found[count_before]
+            time.sleep(0.1)
+        return None
+
+    def rule_name(self, logical_id):
+        return self.deployed.physical[logical_id]
+
+    def alarm(self, name, dimensions, state="ALARM", metric="CPUUtilization", namespace="AWS/RDS"):
+        """A CloudWatch alarm on an RDS metric (created if new) set to `state`: CloudWatch puts
+        the state change on EventBridge, the template's rules decide what starts."""
+        cw = self.client("cloudwatch")
+        if not cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]:
+            cw.put_metric_alarm(AlarmName=name, Namespace=namespace, MetricName=metric, Statistic="Average",
+                                Period=300, EvaluationPeriods=1, Threshold=80.0,
+                                ComparisonOperator="GreaterThanThreshold",
+                                Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()])
+        self.set_alarm_state(name, state)
+
+    def set_alarm_state(self, name, state="ALARM"):
+        self.client("cloudwatch").set_alarm_state(AlarmName=name, StateValue=state,
+                                                  StateReason=f"Threshold Crossed (set by the test): {state}")
+
+    def through_rule(self, logical_id, trigger, progress=None, timeout=600, max_wait_seconds=1):
+        """`trigger()` (an alarm change, a put event), then the execution the template's rule
+        `logical_id` started, followed to its end: (exit code, output, stderr) as `execute`, or
+        (None, None, why) when the rule started nothing."""
+        source = f"rule/{self.rule_name(logical_id)}"
+        before = len([d for d in self.deliveries() if d["source"] == source])
+        self._cap_next_executions(max_wait_seconds)
+        trigger()
+        delivery = self.await_delivery(source, before, timeout=10)
+        return self._followed(delivery, source, progress, timeout)
+
+    def fire_schedule(self, progress=None, timeout=600, max_wait_seconds=1):
+        """The template's EventBridge Scheduler schedule, fired now (a test-speed knob)."""
+        schedule = self.deployed.physical[self.deployed.by_type("AWS::Scheduler::Schedule")[0]]
+        self._cap_next_executions(max_wait_seconds)
+        fired = self.control("scheduler/fire", {"Name": schedule})
+        delivery = self.await_delivery(fired["source"], fired["deliveries_before"])
+        return self._followed(delivery, fired["source"], progress, timeout)
+
+    def fire_rule(self, logical_id, progress=None, timeout=600, max_wait_seconds=1):
+        """The template's schedule rule `logical_id`, firing now (a test-speed knob)."""
+        source = f"rule/{self.rule_name(logical_id)}"
+        before = len([d for d in self.deliveries() if d["source"] == source])
+        self._cap_next_executions(max_wait_seconds)
+        self.control("events/fire", {"Rule": self.rule_name(logical_id)})
+        return self._followed(self.await_delivery(source, before), source, progress, timeout)
+
+    def _cap_next_executions(self, max_wait_seconds):
+        # Executions a rule or schedule starts are named by AWS: the cap is the global one.
+        self.control("stepfunctions", {"max_wait_seconds": max_wait_seconds})
+
+    def _followed(self, delivery, source, progress, timeout):
+        if delivery is None:
+            return None, None, f"{source} started nothing"
+        if "error" in delivery:
+            return 2, None, f"{source} could not start the execution: {delivery['error']}"
+        self.last_execution_arn = delivery["execution_arn"]
+        return self.follow(delivery["execution_arn"], progress, timeout)
+
+
+class _Run:
+    """Following one execution: its progress lines, and what the emulator saw meanwhile."""
+
+    def __init__(self, stack, progress):
+        self.stack, self.progress, self.lines = stack, progress, []
+
+    def emit(self, line):
+        self.lines.append(line + "\n")
+        if self.progress:
+            self.progress(line)
+
+    def harness_error(self, message):
+        self.emit(f"harness error: {message}")
+        return 2, None, "".join(self.lines)
+
+    def mark(self, fresh=True):
+        self.bridge_errors = len(self.stack.control("stepfunctions")["bridge_errors"]) if fresh else 0
+        self.denials = len(self.stack.iam()["denied"]) if fresh else 0
+
+    def follow(self, arn, machine, timeout, cap):
+        stack = self.stack
+        stack.last_execution_arn = arn
+        self.emit(f"execution {arn} (lambda endpoint {stack.lambda_endpoint}{cap})")
+        states = dict(_all_states(json.loads(stack.definitions[machine])))
+        started = stack.sfn.describe_execution(executionArn=arn)["startDate"]
+        follow = Progress(states, started, self.emit)
         deadline, token, seen = time.time() + timeout, None, 0
         while True:
-            desc = self.sfn.describe_execution(executionArn=arn)
+            desc = stack.sfn.describe_execution(executionArn=arn)
             while True:  # the last page grows until it is full, then a nextToken appears
-                page = self.sfn.get_execution_history(executionArn=arn, maxResults=1000, includeExecutionData=False,
-                                                      **({"nextToken": token} if token else {}))
+                page = stack.sfn.get_execution_history(executionArn=arn, maxResults=1000, includeExecutionData=False,
+                                                       **({"nextToken": token} if token else {}))
                 for event in page["events"][seen:]:
                     follow(event)
                 seen = len(page["events"])
@@ -377,29 +537,44 @@ class Stack:
             if desc["status"] != "RUNNING":
                 break
             if time.time() > deadline:
-                self.sfn.stop_execution(executionArn=arn, error="HarnessTimeout", cause=f"not done after {timeout}s")
-                return harness_error(f"execution not done after {timeout}s: stopped")
+                stack.sfn.stop_execution(executionArn=arn, error="HarnessTimeout", cause=f"not done after {timeout}s")
+                return self.harness_error(f"execution not done after {timeout}s: stopped")
             time.sleep(POLL_SECONDS)
         status = desc["status"]
-        sfn_state = self.control("stepfunctions")
-        if len(sfn_state["bridge_errors"]) > bridge_errors:
-            return harness_error(sfn_state["bridge_errors"][-1]["error"])
+        sfn_state = stack.control("stepfunctions")
+        if len(sfn_state["bridge_errors"]) > self.bridge_errors:
+            return self.harness_error(sfn_state["bridge_errors"][-1]["error"])
+        for denied in stack.iam()["denied"][self.denials:]:
+            self.emit(f"IAM denied ({denied['why'] or denied['operation']}): {denied['message']}")
+        violations = stack.permission_violations()
+        if violations:
+            return self.harness_error("; ".join(violations))
+        name = arn.rsplit(":", 1)[-1]
         if status == "SUCCEEDED":
-            return 0, json.loads(desc.get("output") or "null"), "".join(err_lines)
+            return 0, json.loads(desc.get("output") or "null"), "".join(self.lines)
         if status == "ABORTED" and name in sfn_state["stopped"]:
-            emit(f"stopped after {sfn_state['stopped'][name]}: the execution is abandoned here")
-            return 3, None, "".join(err_lines)
+            self.emit(f"stopped after {sfn_state['stopped'][name]}: the execution is abandoned here")
+            return 3, None, "".join(self.lines)
         if status == "TIMED_OUT":
             out = {"Error": "States.Timeout", "Cause": "the state machine TimeoutSeconds elapsed"}
         elif status == "ABORTED":
             out = {"Error": desc.get("error") or "ExecutionAborted", "Cause": desc.get("cause") or ""}
         else:
             out = {"Error": desc.get("error", ""), "Cause": desc.get("cause", "")}
-        emit(f"execution {status.lower()}: {out['Error']}: {out['Cause']}")
-        return 1, out, "".join(err_lines)
+        self.emit(f"execution {status.lower()}: {out['Error']}: {out['Cause']}")
+        return 1, out, "".join(self.lines)
 
 
 # ---------------------------------------------------------------- realistic databases
+# What an operator tags to opt a database in (README, "Opting in"): the instance or cluster and
+# everything of it that RDS copies to green, each Aurora member and each read replica.
+OPT_IN = [{"Key": "bluegreen:managed", "Value": "true"}]
+
+
+def opt_in(tags=None, opted_in=True):
+    return list(tags or []) + (OPT_IN if opted_in else [])
+
+
 def seed_postgres_instance(rds, name="orders-pg", version="13.15", target_family="postgres16",
                            logical_replication=True, target_group=True, **overrides):
     """An RDS PostgreSQL instance on a custom parameter group (logical replication on, as a
@@ -425,18 +600,18 @@ def seed_postgres_instance(rds, name="orders-pg", version="13.15", target_family
     return {"db_identifier": name, "target_engine_version": "16.4", "target_db_parameter_group_name": target_group_name}
 
 
-def seed_mysql_instance(rds, name="billing-mysql", version="5.7.44"):
+def seed_mysql_instance(rds, name="billing-mysql", version="5.7.44", opted_in=True):
     rds.create_db_parameter_group(DBParameterGroupName=f"{name}-57", DBParameterGroupFamily="mysql5.7", Description="5.7")
     rds.modify_db_parameter_group(DBParameterGroupName=f"{name}-57", Parameters=[
         {"ParameterName": "binlog_format", "ParameterValue": "ROW", "ApplyMethod": "immediate"}])
     rds.create_db_parameter_group(DBParameterGroupName=f"{name}-80", DBParameterGroupFamily="mysql8.0", Description="8.0")
     rds.create_db_instance(DBInstanceIdentifier=name, Engine="mysql", EngineVersion=version, DBInstanceClass="db.r6g.large",
                            AllocatedStorage=100, MasterUsername="admin", MasterUserPassword="correct-horse-battery",
-                           DBParameterGroupName=f"{name}-57", BackupRetentionPeriod=7)
+                           DBParameterGroupName=f"{name}-57", BackupRetentionPeriod=7, Tags=opt_in(opted_in=opted_in))
     return {"db_identifier": name, "target_engine_version": "8.0.39", "target_db_parameter_group_name": f"{name}-80"}
 
 
-def seed_aurora_postgres_cluster(rds, name="ledger-aurora", version="13.12"):
+def seed_aurora_postgres_cluster(rds, name="ledger-aurora", version="13.12", opted_in=True):
     rds.create_db_cluster_parameter_group(DBClusterParameterGroupName=f"{name}-13", DBParameterGroupFamily="aurora-postgresql13",
                                           Description="13")
     rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=f"{name}-13", Parameters=[
@@ -445,15 +620,16 @@ def seed_aurora_postgres_cluster(rds, name="ledger-aurora", version="13.12"):
                                           Description="16")
     rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql", EngineVersion=version,
                           MasterUsername="app", MasterUserPassword="correct-horse-battery",
-                          DBClusterParameterGroupName=f"{name}-13", BackupRetentionPeriod=7)
+                          DBClusterParameterGroupName=f"{name}-13", BackupRetentionPeriod=7,
+                          Tags=opt_in(opted_in=opted_in))
     for i in (1, 2):
         rds.create_db_instance(DBInstanceIdentifier=f"{name}-{i}", DBClusterIdentifier=name, Engine="aurora-postgresql",
-                               DBInstanceClass="db.r6g.large")
+                               DBInstanceClass="db.r6g.large", Tags=opt_in(opted_in=opted_in))
     return {"db_identifier": name, "target_engine_version": "16.4", "target_db_cluster_parameter_group_name": f"{name}-16"}
 
 
 def seed_aurora_mysql_cluster(rds, name="billing-aurora", version="5.7.mysql_aurora.2.11.2",
-                              target="8.0.mysql_aurora.3.05.2", members=2):
+                              target="8.0.mysql_aurora.3.05.2", members=2, opted_in=True):
     """An Aurora MySQL 2 (5.7) cluster with binary logging on (ROW) in its cluster parameter
     group, as a blue/green deployment of Aurora MySQL needs, and the target's groups."""
     src_group, dst_group = f"{name}-57"[:255], f"{name}-80"[:255]
@@ -467,10 +643,11 @@ def seed_aurora_mysql_cluster(rds, name="billing-aurora", version="5.7.mysql_aur
         {"ParameterName": "binlog_format", "ParameterValue": "ROW", "ApplyMethod": "pending-reboot"}])
     rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-mysql", EngineVersion=version,
                           MasterUsername="admin", MasterUserPassword="correct-horse-battery",
-                          DBClusterParameterGroupName=src_group, BackupRetentionPeriod=7)
+                          DBClusterParameterGroupName=src_group, BackupRetentionPeriod=7,
+                          Tags=opt_in(opted_in=opted_in))
     for i in range(1, members + 1):
         rds.create_db_instance(DBInstanceIdentifier=f"{name}-{i}"[:63], DBClusterIdentifier=name,
-                               Engine="aurora-mysql", DBInstanceClass="db.r6g.large")
+                               Engine="aurora-mysql", DBInstanceClass="db.r6g.large", Tags=opt_in(opted_in=opted_in))
     return {"db_identifier": name, "target_engine_version": target, "target_db_cluster_parameter_group_name": dst_group}
 
 

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from harness import CREDENTIALS, ROOT, machine_arn, seed_fleet, seed_postgres_instance
+from harness import CREDENTIALS, ROOT, seed_fleet, seed_postgres_instance
 
 RBG = ROOT / "target" / "debug" / "rbg"
 STACK = "rds-bluegreen"
@@ -23,17 +23,11 @@ OK, FAILED, USAGE, AWS, NOT_FOUND, ALREADY_ANSWERED, PENDING, CHECKS_FAIL = 0, 1
 
 @pytest.fixture
 def rbg(stack, tmp_path):
-    """Runs rbg against the stack: the deployed stack's outputs name the state machines (created
-    in the emulator's CloudFormation as `make deploy` would leave them)."""
+    """Runs rbg against the stack: the deployed stack's outputs name the state machines (the
+    harness deployed infra/template.yaml as `make deploy` would, stack name from samconfig.toml)."""
     if not RBG.exists():
         pytest.fail(f"{RBG} is not built: run `make bins` (the e2e target builds it)")
-    machines = stack.ensure_state_machines()
-    template = {
-        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-        "Outputs": {"StateMachineArn": {"Value": machines["upgrade"]},
-                    "FleetStateMachineArn": {"Value": machines["fleet"]}},
-    }
-    stack.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+    assert stack.deployed.name == STACK
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RBG_"))}
     env.update(CREDENTIALS)
     env.update({"AWS_ENDPOINT_URL": stack.endpoint, "RBG_POLL_SECONDS": "0.25", "HOME": str(tmp_path),
@@ -76,7 +70,7 @@ def deployments(stack):
 
 def wait_for_state(stack, name, state, timeout=120):
     """Waits until the execution NAME of the upgrade machine has entered `state`."""
-    arn = machine_arn("upgrade").replace(":stateMachine:", ":execution:") + f":{name}"
+    arn = stack.machines["upgrade"].replace(":stateMachine:", ":execution:") + f":{name}"
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -141,7 +135,7 @@ def test_rbg_reject_keeps_green_prepared_and_a_second_answer_is_a_no_op(stack, r
     started = rbg(*upgrade_args(request, "--require-approval", "--name", name, "--no-follow"))
     assert started.returncode == OK, started.stderr
     arn = started.stdout.strip()
-    assert arn.endswith(f":execution:upgrade:{name}"), started.stdout
+    assert arn == stack.machines["upgrade"].replace(":stateMachine:", ":execution:") + f":{name}", started.stdout
     wait_for_state(stack, name, "AwaitApproval")
 
     rejected = rbg("reject", arn, "--reason", "not tonight")
@@ -299,7 +293,7 @@ def test_an_invalid_name_is_refused_before_anything_starts(stack, rbg):
     result = rbg("upgrade", "orders--pg", "--to", "16.4")
     assert result.returncode == USAGE
     assert "not a valid RDS identifier" in one_sentence(result)
-    assert stack.sfn.list_executions(stateMachineArn=machine_arn("upgrade"))["executions"] == []
+    assert stack.sfn.list_executions(stateMachineArn=stack.machines["upgrade"])["executions"] == []
 
 
 def test_a_missing_stack_or_state_machine_is_one_sentence_and_exit_3(stack, rbg):
@@ -308,7 +302,7 @@ def test_a_missing_stack_or_state_machine_is_one_sentence_and_exit_3(stack, rbg)
     assert result.returncode == AWS, result.stderr
     line = one_sentence(result)
     assert "no stack not-deployed" in line and "make deploy" in line, line
-    missing = machine_arn("not-there")
+    missing = stack.machines["upgrade"].rsplit(":", 1)[0] + ":not-there"
     result = rbg("plan", "orders-pg", "--to", "16.4", env_extra={"RBG_STATE_MACHINE_ARN": missing})
     assert result.returncode == AWS, result.stderr
     line = one_sentence(result)

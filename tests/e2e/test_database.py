@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, Stack, seed_postgres_instance
+from harness import E2E_PARAMETERS, ROOT, Stack, seed_postgres_instance
 
 sys.path.insert(0, str(ROOT / "tests" / "db"))
 import servers as dbservers  # noqa: E402
@@ -42,11 +42,12 @@ def db():
 @pytest.fixture(scope="module")
 def wired_stack(db, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("db-stack")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DATABASE_CA_BUNDLE", db.info["ca_bundle"])
-        mp.setenv("ANALYZE_BUDGET_SECONDS", "0")  # one table per invocation: the loop is exercised
-        with Stack(workdir=workdir) as stack:
-            yield stack
+    # The sql function trusts the test servers' CA (the template's DatabaseCaBundlePath), and its
+    # ANALYZE budget is 0: one table per invocation, so the loop is exercised (set on the
+    # function's configuration, as an operator would).
+    parameters = {**E2E_PARAMETERS, "DatabaseCaBundlePath": db.info["ca_bundle"]}
+    with Stack(workdir=workdir, parameters=parameters, env_overrides={"sql": {"ANALYZE_BUDGET_SECONDS": "0"}}) as stack:
+        yield stack
 
 
 def free_port():
@@ -71,16 +72,17 @@ def reset(db):
 
 @pytest.fixture
 def stack(wired_stack, db):
-    wired_stack.control("reset", {})
-    wired_stack.topic_arn, wired_stack.queue_url = wired_stack._notification_topic()
+    wired_stack.reset()
     reset(db)
     yield wired_stack
     reset(db)
 
 
 def secret(stack, name, user, password):
+    """A login in Secrets Manager, named under rds-bluegreen/ (what the stack's
+    DatabaseSecretArns lets the sql function read)."""
     return stack.client("secretsmanager").create_secret(
-        Name=name, SecretString=json.dumps({"username": user, "password": password, "engine": "postgres"}))["ARN"]
+        Name=f"rds-bluegreen/{name}", SecretString=json.dumps({"username": user, "password": password, "engine": "postgres"}))["ARN"]
 
 
 def seed_pg(stack, db, name="orders-pg", user="bluegreen_check"):
@@ -170,7 +172,7 @@ def test_ddl_on_blue_after_create_stops_the_switchover_and_green_is_rolled_back(
     request = seed_pg(stack, db)
     seed_app(db)
     stack.faults(provisioning_polls=4)
-    log = stack.workdir / "functions" / "sql.log"
+    log = stack.workdir / "functions" / f"{stack.function_name('sql')}.log"
     start = log.stat().st_size if log.exists() else 0
 
     def ddl_once_fingerprinted():

@@ -181,8 +181,9 @@ def test_an_alarm_starts_a_tag_configured_upgrade(stack):
         {"Key": "bluegreen:target-db-parameter-group-name", "Value": "orders-pg-pg16"},
         {"Key": "bluegreen:action", "Value": "upgrade"},
         {"Key": "bluegreen:soak-hours", "Value": "0"}])
-    event = (EVENTS / "alarm-state-change.json").read_text()
-    rc, run, err = stack.execute(event)
+    # CloudWatch puts the state change on EventBridge; the template's AlarmTriggerRule starts the run.
+    rc, run, err = stack.through_rule("AlarmTriggerRule", lambda: stack.alarm(
+        "rds-bluegreen-orders-pg-past-standard-support", {"DBInstanceIdentifier": "orders-pg"}))
     assert rc == 0, err
     assert run["request"]["trigger"] == "alarm"
     assert instance(stack, "orders-pg")["EngineVersion"] == "16.4"
@@ -234,7 +235,8 @@ def test_a_flapping_alarm_does_not_start_a_second_upgrade(stack):
         {"Key": "bluegreen:target-db-parameter-group-name", "Value": "orders-pg-pg16"},
         {"Key": "bluegreen:action", "Value": "upgrade"}])
     stack.control("reset", {"counters_only": True})
-    rc, run, err = stack.execute((EVENTS / "alarm-state-change.json").read_text())
+    rc, run, err = stack.through_rule("AlarmTriggerRule", lambda: stack.alarm(
+        "rds-bluegreen-orders-pg-flapping", {"DBInstanceIdentifier": "orders-pg"}))
     assert rc == 0, err
     assert run["route"] == "already_in_progress"
     calls = stack.state()["calls"]["rds"]

@@ -138,20 +138,17 @@ def test_a_failure_beyond_the_threshold_stops_new_upgrades(stack):
 
 
 def test_a_scheduled_event_upgrades_the_databases_that_opted_in(stack):
+    # The stack deployed with ScheduledEventExpression: its ScheduledEventRule sends the classic
+    # Scheduled Event to the fleet machine, with the rule's role (fired now, not in 7 days).
+    stack.deploy(ScheduledEventExpression="rate(7 days)")
     rds = stack.client("rds")
     upgrade = seed_postgres_instance(rds, name="sched-upgrade")
     tag_for_fleet(rds, upgrade, **{"bluegreen:action": "upgrade", "bluegreen:soak-hours": "0"})
     plan_only = seed_postgres_instance(rds, name="sched-plan")
     tag_for_fleet(rds, plan_only)  # opted in with a target but no action: plans only
     seed_postgres_instance(rds, name="not-opted-in")  # bluegreen:managed=true, no target tag
-    event = json.loads((EVENTS / "eventbridge-scheduled-event.json").read_text())
-
-    # The Scheduled Event reaches the upgrade machine (as the schedule's rule or a console user
-    # would start it): it hands the fleet over to the fleet machine.
-    rc, handed, err = stack.execute(event)
+    rc, run, err = stack.fire_rule("ScheduledEventRule", timeout=900)
     assert rc == 0, err[-3000:]
-    rc, run = stack.wait_for(handed["fleet_execution"], timeout=900)
-    assert rc == 0, run
     outcomes = {r["db_identifier"]: r["outcome"] for r in run["rows"]}
     assert outcomes == {"sched-upgrade": "succeeded", "sched-plan": "planned"}
     assert version_of(rds, "sched-upgrade", "postgres") == "16.4"
@@ -159,6 +156,19 @@ def test_a_scheduled_event_upgrades_the_databases_that_opted_in(stack):
     assert remediations(stack) == {"succeeded": {("sched-upgrade", "schedule")}}
     closing = [n for n in stack.notifications() if n.get("milestone") == "fleet_completed"]
     assert closing[0]["trigger"] == "schedule" and closing[0]["outcome"] == "complete"
+
+
+def test_the_templates_schedule_runs_its_default_input_the_opt_in_fleet(stack):
+    """EventBridge Scheduler (deployed with ScheduleExpression) starts the upgrade machine with
+    the schedule's role and the template's default ScheduleInput; the upgrade machine hands the
+    fleet request over to the fleet machine."""
+    stack.deploy(ScheduleExpression="cron(0 3 ? * SUN *)")
+    rds = stack.client("rds")
+    tag_for_fleet(rds, seed_postgres_instance(rds, name="weekly-plan"))
+    rc, handed, err = stack.fire_schedule()
+    assert rc == 0, err[-3000:]
+    rc, run = stack.wait_for(handed["fleet_execution"], timeout=600)
+    assert rc == 0 and [(r["db_identifier"], r["outcome"]) for r in run["rows"]] == [("weekly-plan", "planned")], run
 
 
 def test_a_bad_fleet_request_is_refused_before_any_change(stack):
@@ -193,7 +203,8 @@ def test_a_fleet_request_on_the_upgrade_machine_is_handed_to_the_fleet_machine(s
     seed_fleet(rds, postgres=1)
     rc, handed, err = stack.execute({"selector": {"tags": {"bluegreen:wave": "1"}}})
     assert rc == 0, err[-3000:]
-    assert ":stateMachine:" not in handed["fleet_execution"] and ":fleet:" in handed["fleet_execution"]
+    fleet_executions = stack.machines["fleet"].replace(":stateMachine:", ":execution:") + ":"
+    assert handed["fleet_execution"].startswith(fleet_executions), handed
     rc, run = stack.wait_for(handed["fleet_execution"])
     assert rc == 0 and [r["outcome"] for r in run["rows"]] == ["planned"], run
 

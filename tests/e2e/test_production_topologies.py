@@ -10,7 +10,7 @@ import json
 import boto3
 import pytest
 
-from harness import seed_aurora_postgres_cluster, seed_postgres_instance
+from harness import OPT_IN, seed_aurora_postgres_cluster, seed_postgres_instance
 from invariants import assert_invariants, capture_blue
 
 
@@ -22,9 +22,11 @@ def deployments(stack):
     return stack.client("rds").describe_blue_green_deployments()["BlueGreenDeployments"]
 
 
-def replica(rds, name, source, **kw):
+def replica(rds, name, source, opted_in=True, **kw):
+    """An in-Region read replica, opted in as the README says (each replica carries the tag)."""
     return rds.create_db_instance_read_replica(DBInstanceIdentifier=name, SourceDBInstanceIdentifier=source,
-                                               DBInstanceClass="db.r6g.large", **kw)["DBInstance"]
+                                               DBInstanceClass="db.r6g.large", Tags=OPT_IN if opted_in else [],
+                                               **kw)["DBInstance"]
 
 
 def check(run, check_id):
@@ -55,7 +57,7 @@ def seed_mysql80(rds, name="billing-mysql"):
     rds.create_db_instance(DBInstanceIdentifier=name, Engine="mysql", EngineVersion="8.0.36",
                            DBInstanceClass="db.r6g.large", AllocatedStorage=100, MasterUsername="admin",
                            MasterUserPassword="correct-horse-battery", DBParameterGroupName=f"{name}-80",
-                           BackupRetentionPeriod=7)
+                           BackupRetentionPeriod=7, Tags=OPT_IN)
     return {"db_identifier": name, "target_engine_version": "8.4.3", "target_db_parameter_group_name": f"{name}-84"}
 
 
@@ -167,13 +169,14 @@ def test_an_aurora_cluster_with_a_reader_and_a_custom_endpoint_is_upgraded_and_v
     rds = stack.client("rds")
     request = seed_aurora_postgres_cluster(rds)
     rds.create_db_cluster_endpoint(DBClusterIdentifier="ledger-aurora", DBClusterEndpointIdentifier="reporting",
-                                   EndpointType="READER", StaticMembers=["ledger-aurora-2"])
+                                   EndpointType="READER", StaticMembers=["ledger-aurora-2"], Tags=OPT_IN)
     blue = capture_blue(stack, "ledger-aurora")
     rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0})
     assert rc == 0, err[-3000:]
-    assert run["source"]["topology"]["custom_endpoints"] == [
+    [endpoint] = run["source"]["topology"]["custom_endpoints"]
+    assert {k: endpoint[k] for k in ("identifier", "endpoint_type", "static_members", "excluded_members")} == \
         {"identifier": "reporting", "endpoint_type": "READER", "static_members": ["ledger-aurora-2"],
-         "excluded_members": []}]
+         "excluded_members": []}
     [ep] = rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier="reporting")["DBClusterEndpoints"]
     assert ep["DBClusterIdentifier"] == "ledger-aurora" and ep["StaticMembers"] == ["ledger-aurora-2"]
     assert instances(stack)["ledger-aurora-2"]["EngineVersion"] == "16.4"

@@ -103,11 +103,13 @@ from moto.rds.responses import RDSResponse
 from werkzeug.serving import make_server
 from werkzeug.wsgi import get_input_stream
 
+import authz  # IAM, as AWS evaluates it, for the roles' sessions (authz.py)
 import cbor_bridge
 import json_wire  # AWS JSON timestamps as epoch seconds (moto's DMS sends ISO strings)
 import stepfunctions  # Step Functions: moto's executing interpreter, wired to the local Lambda service
 import topologies
 import endpoints
+import events
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
              "switchover_in_progress_polls", "modify_polls"}
@@ -459,6 +461,10 @@ def _switchover(bg):
     travel with the database and endpoint addresses follow the name (production keeps its address)."""
     rt, backend = bg._emu, bg.backend
     before = topologies.before_switchover(bg)
+    # "During switchover, blue environment tags replace all tags in the green environment"
+    # (RDS/Aurora User Guide, Blue/Green considerations): each green member takes its blue's tags.
+    for blue, green in rt["pairs"] + rt.get("extra_pairs", []):
+        green.tags = copy.deepcopy(blue.tags or [])
     names = []
     for blue, green in rt["pairs"]:
         if isinstance(blue, rm.DBCluster):
@@ -555,6 +561,11 @@ def _patch_blue_green():
             if green.engine_version != blue.engine_version:
                 bg.tasks.insert(1, Task("DB_ENGINE_VERSION_UPGRADE", "COMPLETED"))
             topologies.after_create(self, bg, blue, green, bg_kwargs)  # green replicas, custom endpoints
+            # "When you create a blue/green deployment, tags from the blue environment are copied to
+            # the green environment" (RDS/Aurora User Guide, considerations): each green resource
+            # gets its own blue's tags (moto gave every green member the cluster's, by reference).
+            for b, g in pairs + bg._emu.get("replica_pairs", []):
+                g.tags = copy.deepcopy(b.tags or [])
             for _, g in pairs:
                 if knobs["storage_optimization_polls"] and isinstance(g, rm.DBInstance):
                     STATE.storage_opt[id(g)] = [g, knobs["storage_optimization_polls"]]
@@ -667,9 +678,15 @@ def _patch_instances():
         orig_instance_init(self, *a, **kw)
         # moto gives every instance the same DbiResourceId; RDS ids are unique per instance
         self.dbi_resource_id = "db-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=26))
+        # Enhanced Monitoring (moto drops both): DescribeDBInstances reports them, and RDS asks the
+        # caller for iam:PassRole on the role whenever it creates an instance with it.
+        self.monitoring_role_arn = kw.get("monitoring_role_arn")
+        self.monitoring_interval = kw.get("monitoring_interval") or (60 if self.monitoring_role_arn else 0)
+        _encryption_key(self)
 
     def cluster_init(self, *a, **kw):
         orig_cluster_init(self, *a, **kw)
+        _encryption_key(self)
         self.url_identifier = URL_HASH  # a random one per cluster would move the endpoint at switchover
         if self.parameter_group == "default.aurora8.0":  # moto's default for every Aurora engine
             self.parameter_group = f"default.{_family(self.engine, self.engine_version)}"
@@ -742,6 +759,70 @@ def _patch_instances():
     RDSResponse.describe_db_engine_versions = describe_db_engine_versions
     RDSResponse.describe_db_major_engine_versions = describe_db_major_engine_versions
     RDSResponse.describe_pending_maintenance_actions = describe_pending_maintenance_actions
+
+
+def _aws_managed_key_policy(account, region, service):
+    """The key policy AWS gives an AWS managed key `aws/<service>` (KMS Developer Guide, "AWS
+    managed keys"; e.g. aws/rds): any principal of the account may use it through the service,
+    and the account may read its metadata."""
+    return {"Version": "2012-10-17", "Id": f"auto-{service}-2", "Statement": [
+        {"Sid": f"Allow access through {service.upper()} for all principals in the account that are authorized to "
+                f"use {service.upper()}", "Effect": "Allow", "Principal": {"AWS": "*"},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant",
+                    "kms:ListGrants", "kms:DescribeKey"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:CallerAccount": account,
+                                        "kms:ViaService": f"{service}.{region}.amazonaws.com"}}},
+        {"Sid": "Allow direct access to key metadata to the account", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+         "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"], "Resource": "*"}]}
+
+
+def _patch_kms():
+    """moto makes a key for a reserved alias (alias/aws/rds, ...) on first use, as AWS does, but as a
+    customer managed key with no policy: AWS's is AWS managed (KeyManager AWS) with its policy."""
+    from moto.kms.models import KmsBackend
+    orig = KmsBackend._generate_default_keys
+
+    def generate_default_keys(self, alias_name):
+        key_id = orig(self, alias_name)
+        if key_id and alias_name.startswith("alias/aws/"):
+            key = self.keys[key_id]
+            key.key_manager = "AWS"
+            key.policy = json.dumps(_aws_managed_key_policy(self.account_id, self.region_name,
+                                                            alias_name.split("/")[-1]))
+        return key_id
+
+    KmsBackend._generate_default_keys = generate_default_keys
+
+
+def _aws_managed_key(account, region, service="rds"):
+    from moto.kms.models import kms_backends
+    kms = kms_backends[account][region]
+    return kms.keys[kms.get_key_id_from_alias(f"alias/aws/{service}")].arn
+
+
+def _encryption_key(db):
+    """RDS reports the key of an encrypted database as its ARN: the AWS managed aws/rds key when
+    none was given ("By default, the RDS AWS managed key (aws/rds) is used for encryption", RDS
+    User Guide, "AWS KMS key management"); a given key id or alias is resolved to its key's ARN.
+    moto: the string default_kms_key_id, or whatever was passed."""
+    if not getattr(db, "storage_encrypted", False):
+        return
+    given = getattr(db, "kms_key_id", None)
+    if isinstance(db, rm.DBInstance) and getattr(db, "db_cluster_identifier", None):
+        return  # a cluster member reports its cluster's key
+    account, region = db.backend.account_id, db.backend.region_name
+    if not given or given == "default_kms_key_id":
+        db.kms_key_id = _aws_managed_key(account, region)
+        return
+    if given.startswith("arn:") and ":key/" in given:
+        return
+    from moto.kms.models import kms_backends
+    kms = kms_backends[account][region]
+    ref = given.split(":", 5)[5] if given.startswith("arn:") else given
+    key_id = kms.get_key_id_from_alias(ref) if ref.startswith("alias/") else ref
+    if key_id in kms.keys:
+        db.kms_key_id = kms.keys[key_id].arn
 
 
 def _check_snapshot_identifier(value, parameter, max_length):
@@ -852,8 +933,10 @@ def install_patches():
         _patch_instances()
         _patch_cloudwatch()
         _patch_sns()
+        _patch_kms()
         stepfunctions.install()  # Step Functions hook (see stepfunctions.py)
         endpoints.install()
+        events.install()  # alarms -> EventBridge -> rules/schedules -> Step Functions (events.py)
         _patched = True
 
 
@@ -874,6 +957,11 @@ def _identify(environ, body):
     if "/operation/" in path:  # Smithy RPC v2 (CBOR), e.g. newer CloudWatch clients
         return service, path.rsplit("/", 1)[-1], "cbor"
     return service, f"{environ.get('REQUEST_METHOD')} {path}", "rest"
+
+
+def _region_of(environ):
+    m = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return m.group(1) if m else "us-east-1"
 
 
 def _major(engine, version):
@@ -1007,6 +1095,14 @@ class EmulatorApp:
         if path.startswith("/_emulator/"):
             return self.control(environ, path, body, start_response)
         service, action, proto = _identify(environ, body)
+        if stepfunctions.is_lambda_invoke(service, environ):
+            action = "Invoke"
+        try:
+            authz.authorize(environ, body, service, action, proto, _region_of(environ))
+        except authz.Denied as denied:
+            with STATE.lock:
+                STATE.calls[service][action] += 1
+            return authz.deny_response(start_response, denied, service, proto)
         with STATE.lock:
             STATE.calls[service][action] += 1
             throttle = STATE.throttles.get(action, 0) > 0
@@ -1139,10 +1235,34 @@ class EmulatorApp:
                     out = stepfunctions.control(method, data)
                 elif path == "/_emulator/endpoints":
                     out = endpoints.control(method, data)
+                elif method == "POST" and path == "/_emulator/sts/assume-role-as-service":
+                    try:
+                        out = authz.assume_role_as_service(data)
+                    except PermissionError as e:
+                        status, out = "403 Forbidden", {"error": str(e)}
+                elif path.startswith(("/_emulator/events", "/_emulator/scheduler")):
+                    try:
+                        out = events.control(method, path, data)
+                    except KeyError as e:
+                        status, out = "404 Not Found", {"error": str(e)}
+                elif path == "/_emulator/iam":
+                    if method == "POST":
+                        choice = data.get("member_authorization")
+                        if choice not in authz.MEMBER_AUTHORIZATION:
+                            raise ValueError(f"member_authorization must be one of {authz.MEMBER_AUTHORIZATION}")
+                        authz.REGISTRY.member_authorization = choice
+                    out = authz.REGISTRY.snapshot()
                 elif method == "POST" and path == "/_emulator/reset":
-                    if not data.get("counters_only"):
+                    if data.get("keep"):
+                        _reset_except(set(data["keep"]))
+                        endpoints.reset()
+                        events.reset()
+                        authz.REGISTRY.reset(keep_sessions=True)
+                    elif not data.get("counters_only"):
                         moto_api_backend.reset()
                         endpoints.reset()
+                        events.reset()
+                        authz.REGISTRY.reset()
                     STATE.reset(counters_only=bool(data.get("counters_only")))
                     out = {"ok": True}
                 else:
@@ -1152,6 +1272,33 @@ class EmulatorApp:
         payload = json.dumps(out, default=str).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]
+
+
+def _reset_except(keep):
+    """Every moto backend back to empty but those of the services in `keep` (a deployed stack's:
+    IAM, KMS, SNS, ...), whose state stays; Step Functions keeps its state machines and drops
+    their executions (stopping the ones still running). A test-speed knob: the next test finds
+    the account as the deployment left it, without deploying again."""
+    from moto.core.base_backend import BackendDict, backend_lock
+
+    with backend_lock:
+        for backend in list(BackendDict._instances):
+            if backend.service_name in keep:
+                continue
+            for account_specific in backend.values():
+                account_specific.reset()
+    for backend in list(BackendDict._instances):
+        if backend.service_name != "stepfunctions" or "stepfunctions" not in keep:
+            continue
+        for _, _, b in backend.iter_backends():
+            for machine in b.state_machines:
+                for execution in list(machine.executions):
+                    if execution.status == "RUNNING":
+                        try:
+                            b.stop_execution(execution.execution_arn)
+                        except Exception:  # already ending
+                            pass
+                machine.executions = []
 
 
 def main(argv=None):

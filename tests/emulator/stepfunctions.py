@@ -396,6 +396,91 @@ def _patch_history_limit():
     Environment.set_error = set_error
 
 
+# Step Functions Developer Guide, "Logging in CloudWatch Logs": with a logging configuration,
+# each history event is written to the log group as JSON {id, type, details, previous_event_id,
+# event_timestamp, execution_arn}; level ALL logs every event, ERROR the failures, FATAL the
+# execution's own failure; "If IncludeExecutionData is false, the input, output and parameters
+# ... are not included". OFF (moto's default) logs nothing.
+_DATA_KEYS = {"input", "inputDetails", "output", "outputDetails", "parameters", "result", "resultDetails"}
+_FATAL = {"ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+
+
+def _logging_of(manager):
+    cached = getattr(manager, "_emu_logging", None)
+    if cached is not None:
+        return cached
+    cached = False
+    root = getattr(manager, "_emu_root", None)
+    try:
+        data = root.states.context_object.context_object_data
+        machine_arn, execution_arn = data["StateMachine"]["Id"], data["Execution"]["Id"]
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+        account, region = machine_arn.split(":")[4], machine_arn.split(":")[3]
+        machine = stepfunctions_parser_backends[account][region].describe_state_machine(machine_arn)
+        conf = getattr(machine, "loggingConfiguration", None) or {}
+        level = conf.get("level", "OFF")
+        groups = [d["cloudWatchLogsLogGroup"]["logGroupArn"] for d in conf.get("destinations") or []
+                  if "cloudWatchLogsLogGroup" in d]
+        if level != "OFF" and groups:
+            cached = {"level": level, "data": bool(conf.get("includeExecutionData")), "groups": groups,
+                      "execution_arn": execution_arn, "account": account, "region": region,
+                      "stream": f"states/{machine_arn.rsplit(':', 1)[-1]}/{execution_arn.rsplit(':', 1)[-1]}"}
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return False  # not known yet: try again on the next event
+    manager._emu_logging = cached
+    return cached
+
+
+def _log_event(manager, event):
+    conf = _logging_of(manager)
+    if not conf:
+        return
+    kind = event.get("type")
+    kind = getattr(kind, "value", kind)
+    if conf["level"] == "ERROR" and not str(kind).endswith(("Failed", "TimedOut", "Aborted")):
+        return
+    if conf["level"] == "FATAL" and kind not in _FATAL:
+        return
+    details = next((v for k, v in event.items() if k.endswith("EventDetails")), {}) or {}
+    details = {k: v for k, v in dict(details).items() if conf["data"] or k not in _DATA_KEYS}
+    ts = event.get("timestamp")
+    message = {"id": str(event.get("id")), "type": kind, "details": details,
+               "previous_event_id": str(event.get("previousEventId", 0)),
+               "event_timestamp": str(int(ts.timestamp() * 1000)) if hasattr(ts, "timestamp") else str(ts),
+               "execution_arn": conf["execution_arn"]}
+    from moto.logs.models import logs_backends
+    logs = logs_backends[conf["account"]][conf["region"]]
+    for arn in conf["groups"]:
+        group = arn.split(":log-group:", 1)[-1].removesuffix(":*")
+        if group not in logs.groups:
+            continue
+        with _LOG_LOCK:
+            if conf["stream"] not in logs.groups[group].streams:
+                logs.create_log_stream(group, conf["stream"])
+            logs.put_log_events(group, conf["stream"], [{"timestamp": int(time.time() * 1000),
+                                                         "message": json.dumps(message, default=str)}])
+
+
+_LOG_LOCK = threading.Lock()
+
+
+def _patch_logging():
+    orig_add = EventManager.add_event
+
+    def add_event(self, context, event_type, event_details=None, timestamp=None, update_source_event_id=True):
+        out = orig_add(self, context, event_type, event_details, timestamp, update_source_event_id)
+        try:
+            with self._mutex:
+                event = self._history_event_list[-1] if self._history_event_list else None
+            if event is not None:
+                _log_event(self, event)
+        except Exception:  # logging never changes an execution
+            pass
+        return out
+
+    EventManager.add_event = add_event
+
+
 def _patch_lambda_errors():
     orig_from_error = state_task_lambda.StateTaskLambda._from_error
 
@@ -464,17 +549,46 @@ def _patch_child_executions():
 
 
 def _patch_clients():
-    # The interpreter builds a new boto3 client for every Task (tens of ms of CPU each); one per
-    # (service, region) is enough: botocore clients are thread-safe, creating them is not.
+    # Step Functions calls other services with the state machine's role: it assumes the role as
+    # the states.amazonaws.com service principal (the role's trust policy must allow it) and
+    # signs with those credentials, which the emulator authorizes as IAM would (authz.py).
+    # One client per (service, region, role) is enough: botocore clients are thread-safe,
+    # creating them is not (and costs tens of ms of CPU each).
+    import authz
+
     orig = boto_client_module.boto_client_for
     cache, lock = {}, threading.Lock()
 
     def boto_client_for(region, service, state_credentials=None):
-        key = (region, service, boto_client_module.moto_server_port())
+        role_arn = getattr(state_credentials, "role_arn", None)
+        key = (region, service, boto_client_module.moto_server_port(), role_arn)
         with lock:
-            if key not in cache:
-                cache[key] = orig(region=region, service=service, state_credentials=state_credentials)
-            return cache[key]
+            client, access_key = cache.get(key, (None, None))
+            with authz.REGISTRY.lock:
+                valid = access_key is None or access_key in authz.REGISTRY.sessions
+            if client is None or not valid:
+                if role_arn is None:
+                    client, access_key = orig(region=region, service=service, state_credentials=None), None
+                else:
+                    try:
+                        creds = authz.assume_role_as_service({"RoleArn": role_arn, "Service": "states.amazonaws.com",
+                                                              "RoleSessionName": "states-execution"})
+                    except (PermissionError, KeyError) as e:
+                        # AWS: "Neither the global service principal states.amazonaws.com, nor the
+                        # regional one is authorized to assume the provided role."
+                        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": str(e)},
+                                           "ResponseMetadata": {"HTTPStatusCode": 403}}, "AssumeRole") from None
+                    import boto3
+                    from botocore.config import Config as BotoConfig
+                    client = boto3.client(
+                        service, region_name=region, endpoint_url=f"http://localhost:{boto_client_module.moto_server_port()}",
+                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"],
+                        config=BotoConfig(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1},
+                                          connect_timeout=900, read_timeout=900))
+                    access_key = creds["AccessKeyId"]
+                cache[key] = (client, access_key)
+            return client
 
     boto_client_module.boto_client_for = boto_client_for
     lambda_eval_utils.boto_client_for = boto_client_for
@@ -679,6 +793,7 @@ def install():
     _patch_payload_quota()
     _patch_context_times()
     _patch_history_limit()
+    _patch_logging()
     _patch_lambda_errors()
     _patch_stop_after()
     _patch_child_executions()

@@ -100,6 +100,13 @@ def control(stack, body=None, path="/_emulator/stepfunctions"):
 def sfn(stack):
     control(stack, {}, "/_emulator/reset")
     control(stack, {"lambda_endpoint": stack["lambda"], "max_wait_seconds": 0.2, "history_event_limit": 25_000})
+    # The machines' role: Step Functions assumes it (as states.amazonaws.com) for every call it makes.
+    client(stack, "iam").create_role(RoleName="states", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    client(stack, "iam").put_role_policy(RoleName="states", PolicyName="all", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction", "states:*"],
+                                                "Resource": "*"}]}))
     return client(stack, "stepfunctions")
 
 

@@ -14,6 +14,7 @@ beside the code, a self-test in test_topologies.py and a row in README.md):
 launcher.py calls the hooks below from its blue/green patches (validate_create, after_create, render,
 on_switchover, before_switchover / after_switchover, before_delete) and install() once.
 """
+import copy
 import random
 import string
 import uuid
@@ -49,6 +50,7 @@ def install(state, next_old_name, int_knobs, float_knobs, choice_knobs):
     _patch_read_replicas()
     _patch_proxies()
     _patch_cluster_endpoints()
+    _patch_endpoint_tagging()
     _patch_global_clusters()
     _patch_integrations()
 
@@ -146,9 +148,11 @@ def after_create(backend, bg, blue, green, kw):
         counterpart = {id(b): g for b, g in rt["pairs"]}
         for ep in [e for e in _endpoints(backend).values() if e.cluster is blue]:
             gid = bg._generate_green_id(ep.identifier)
+            # each green resource gets its blue's tags (RDS/Aurora User Guide, considerations)
             green_ep = ClusterEndpoint(backend, green, gid, ep.custom_endpoint_type,
                                        [counterpart[id(m)] for m in ep.static if id(m) in counterpart],
-                                       [counterpart[id(m)] for m in ep.excluded if id(m) in counterpart])
+                                       [counterpart[id(m)] for m in ep.excluded if id(m) in counterpart],
+                                       copy.deepcopy(ep.tags))
             _endpoints(backend)[gid] = green_ep
             rt["extra_pairs"].append((ep, green_ep))
         if rt["extra_pairs"]:
@@ -286,15 +290,18 @@ def before_delete(backend, bg, delete_target):
 # ---------------------------------------------------------------- read replicas (moto fixes)
 def _patch_read_replicas():
     """moto copies the primary object for a read replica: same DbiResourceId ("an AWS Region-unique, immutable
-    identifier", overview page, Considerations) and shared tag lists. Each replica gets its own."""
+    identifier", overview page, Considerations) and shared lists. Each replica gets its own; its tags are the
+    request's `Tags` (API reference, CreateDBInstanceReadReplica: tags are a parameter of the new instance;
+    moto gave it the primary's)."""
     orig = rm.RDSBackend.create_db_instance_read_replica
 
     def create_db_instance_read_replica(self, db_kwargs):
         replica = orig(self, db_kwargs)
         replica.dbi_resource_id = "db-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=26))
-        for attr in ("tags", "vpc_security_group_ids", "db_security_groups", "enabled_cloudwatch_logs_exports"):
+        for attr in ("vpc_security_group_ids", "db_security_groups", "enabled_cloudwatch_logs_exports"):
             if isinstance(getattr(replica, attr, None), list):
                 setattr(replica, attr, list(getattr(replica, attr)))
+        replica.tags = list(db_kwargs.get("tags") or [])  # the setter makes plain {Key, Value}
         return replica
 
     rm.RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
@@ -444,6 +451,19 @@ class ClusterEndpoint:
         b = self.backend
         return f"arn:{b.partition}:rds:{b.region_name}:{b.account_id}:cluster-endpoint:{self.identifier}"
 
+    # Tags, as for any RDS resource (ListTagsForResource / AddTagsToResource / RemoveTagsFromResource
+    # with the endpoint's ARN; moto answers [] for cluster-endpoint ARNs)
+    def get_tags(self):
+        return self.tags
+
+    def add_tags(self, tags):
+        keys = {t["Key"] for t in tags}
+        self.tags = [t for t in self.tags if t["Key"] not in keys] + list(tags)
+        return self.tags
+
+    def remove_tags(self, keys):
+        self.tags = [t for t in self.tags if t["Key"] not in keys]
+
     @property
     def address(self):
         # RDS: NAME.cluster-custom-HASH.REGION.rds.amazonaws.com (Aurora User Guide, Custom endpoints)
@@ -463,6 +483,17 @@ class ClusterEndpoint:
                 "Status": status, "EndpointType": "CUSTOM", "CustomEndpointType": self.custom_endpoint_type,
                 "StaticMembers": self.live(self.static), "ExcludedMembers": self.live(self.excluded),
                 "DBClusterEndpointArn": self.arn}
+
+
+def _patch_endpoint_tagging():
+    orig = rm.RDSBackend._get_resource_for_tagging
+
+    def get_resource_for_tagging(self, arn):
+        if ":cluster-endpoint:" in arn:
+            return _endpoints(self).get(arn.rsplit(":", 1)[-1].lower())
+        return orig(self, arn)
+
+    rm.RDSBackend._get_resource_for_tagging = get_resource_for_tagging
 
 
 def _endpoints(backend):

@@ -16,13 +16,24 @@ answers exactly as AWS does:
          ("Functions from 'eu-west-1' are not reachable in this region ('us-east-1')")
       -> 403 AccessDeniedException: an ARN of another account
 
-Each function process gets its own Runtime API port (`AWS_LAMBDA_RUNTIME_API`), the
-environment Lambda sets, and the caller's AWS_* variables (so `AWS_ENDPOINT_URL` points the
-SDK at the emulator). A process that dies mid-invocation answers `Runtime.ExitError` and is
-started again on the next invoke, as Lambda does.
+Functions are registered the way CloudFormation creates them (tests/local/deploy.py):
 
-Run: python tests/local/lambda_service.py --bin-dir target/debug --port 9001 \
-        [--functions precheck,create,...] [--log-dir DIR] [--account 123456789012]
+    PUT    /_local/functions/NAME  {"binary", "environment", "timeout", "memory", "role_arn",
+                                    "log_group", "architectures"}
+    DELETE /_local/functions       every function (a new deployment replaces them all)
+
+Each function process gets its own Runtime API port (`AWS_LAMBDA_RUNTIME_API`), the
+environment Lambda sets (its reserved variables, the function's own variables from the
+template, and the temporary credentials of its execution role, which Lambda obtains by
+assuming the role as the `lambda.amazonaws.com` service principal: the emulator checks the
+role's trust policy), and from this service's own environment only what stands for "the AWS
+endpoints of this machine" (`AWS_ENDPOINT_URL*`) and RUST_LOG. A process that dies
+mid-invocation answers `Runtime.ExitError` and is started again on the next invoke, as
+Lambda does; the function's timeout is its own (`Sandbox.Timedout`).
+
+Run: python tests/local/lambda_service.py --port 9001 [--log-dir DIR] [--account 123456789012]
+     [--bin-dir DIR --functions a,b]   (the emulator's self-tests: functions with no role,
+                                        running with this service's credentials)
 Prints `lambda service listening on http://127.0.0.1:PORT` when ready.
 """
 
@@ -38,7 +49,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 
 REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
@@ -49,12 +62,20 @@ class ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
+# From this service's environment, a function sees only the endpoints (the emulator stands
+# for AWS) and the log level; everything else comes from its configuration, as on Lambda.
+PASSED_THROUGH = ("PATH", "RUST_LOG", "RUST_BACKTRACE", "AWS_ENDPOINT_URL")
+
+
 class Function:
     """One function: its process, its Runtime API, and the queue of pending invocations."""
 
-    def __init__(self, name, binary, account, log_dir, timeout):
+    def __init__(self, name, binary, account, log_dir, timeout, environment=None, role_arn=None, memory=128):
         self.name, self.binary, self.account = name, binary, account
         self.log_dir, self.timeout = log_dir, timeout
+        self.environment, self.role_arn, self.memory = dict(environment or {}), role_arn, memory
+        self.log_group = None
+        self.credentials = {}
         self.pending = queue.Queue()
         self.waiting = {}  # request id -> (event, result queue)
         self.lock = threading.Lock()
@@ -73,13 +94,18 @@ class Function:
         with self.lock:
             if self.process and self.process.poll() is None:
                 return
-            env = dict(os.environ)
+            if self.role_arn is None:  # the emulator's self-tests: no role, this service's credentials
+                env = dict(os.environ)
+            else:
+                env = {k: v for k, v in os.environ.items() if k in PASSED_THROUGH or k.startswith("AWS_ENDPOINT_URL_")}
+                env.update(self.environment)
+                env.update(self.credentials)
             env.update({
                 "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.runtime.server_address[1]}",
                 "AWS_LAMBDA_FUNCTION_NAME": self.name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory),
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}",
+                "AWS_LAMBDA_LOG_GROUP_NAME": self.log_group or f"/aws/lambda/{self.name}",
                 "AWS_LAMBDA_LOG_STREAM_NAME": "local",
                 "AWS_REGION": REGION,
                 "AWS_DEFAULT_REGION": REGION,
@@ -189,6 +215,24 @@ class Function:
         return Runtime
 
 
+def assume_role(role_arn, session_name):
+    """Lambda's own AssumeRole of the execution role, as the lambda.amazonaws.com service
+    principal (the emulator evaluates the role's trust policy): the function's credentials."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        raise RuntimeError("AWS_ENDPOINT_URL is not set: the lambda service needs the emulator to assume roles")
+    body = json.dumps({"RoleArn": role_arn, "RoleSessionName": session_name, "Service": "lambda.amazonaws.com"})
+    req = urllib.request.Request(f"{endpoint.rstrip('/')}/_emulator/sts/assume-role-as-service", data=body.encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            creds = json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        raise RuntimeError(f"Lambda could not assume {role_arn}: {e.read().decode(errors='replace')}") from None
+    return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"]}
+
+
 FUNCTION_REF = re.compile(r"^(?:arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):function:)?"
                           r"(?P<name>[A-Za-z0-9_-]+)(?::(?P<qualifier>[A-Za-z0-9$_-]+))?$")
 
@@ -218,7 +262,28 @@ def resolve(functions, ref, account):
     return fn, None
 
 
-def invoke_handler(functions, account):
+def register(functions, name, spec, account, log_dir):
+    """PUT /_local/functions/NAME: creates (or replaces) a function as CloudFormation would."""
+    for key in ("binary", "role_arn", "timeout"):
+        if key not in spec:
+            raise ValueError(f"function {name}: {key} is required")
+    if not os.access(spec["binary"], os.X_OK):
+        raise ValueError(f"function {name}: no executable {spec['binary']}: run `cargo build` first")
+    fn = Function(name, spec["binary"], account, log_dir, float(spec["timeout"]), spec.get("environment"),
+                  spec["role_arn"], int(spec.get("memory", 128)))
+    fn.log_group = spec.get("log_group")
+    try:  # CreateFunction fails when Lambda cannot assume the role ("cannot be assumed by Lambda")
+        fn.credentials = assume_role(spec["role_arn"], name)
+    except RuntimeError as e:
+        fn.stop()
+        raise ValueError(f"function {name}: {e}") from None
+    old = functions.get(name)
+    functions[name] = fn
+    if old:
+        old.stop()
+
+
+def invoke_handler(functions, account, log_dir=None):
     class Invoke(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -240,6 +305,24 @@ def invoke_handler(functions, account):
                          for n, f in functions.items()}
                 return self._reply(200, json.dumps(state).encode())
             self._reply(404, b'{"message": "not found"}')
+
+        def do_PUT(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b"{}"
+            if not self.path.startswith("/_local/functions/"):
+                return self._reply(404, b'{"message": "unknown path"}')
+            try:
+                register(functions, self.path.rsplit("/", 1)[-1], json.loads(body), account, log_dir)
+            except (ValueError, TypeError) as e:
+                return self._reply(400, json.dumps({"message": str(e)}).encode())
+            self._reply(200, b'{"ok": true}')
+
+        def do_DELETE(self):
+            if self.path != "/_local/functions":
+                return self._reply(404, b'{"message": "unknown path"}')
+            for name in list(functions):
+                functions.pop(name).stop()
+            self._reply(200, b'{"ok": true}')
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
@@ -279,8 +362,8 @@ def invoke_handler(functions, account):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--bin-dir", required=True, help="where the worker binaries are (target/debug)")
-    p.add_argument("--functions", default="resolve,precheck,create,wait,guardrails,switchover,verify,cleanup,abort,remediation-metric,campaign,sql")
+    p.add_argument("--bin-dir", help="static functions (no role): where their binaries are")
+    p.add_argument("--functions", default="", help="static functions (no role), by binary name")
     p.add_argument("--port", type=int, default=9001)
     p.add_argument("--log-dir", default=None)
     p.add_argument("--account", default="123456789012")
@@ -289,12 +372,12 @@ def main(argv=None):
     if args.log_dir:
         os.makedirs(args.log_dir, exist_ok=True)
     functions = {}
-    for name in args.functions.split(","):
-        binary = os.path.join(args.bin_dir, name)
+    for name in filter(None, args.functions.split(",")):
+        binary = os.path.join(args.bin_dir or ".", name)
         if not os.access(binary, os.X_OK):
             sys.exit(f"lambda service: no executable {binary}: run `cargo build` first")
         functions[name] = Function(name, binary, args.account, args.log_dir, args.timeout)
-    server = ThreadingServer(("127.0.0.1", args.port), invoke_handler(functions, args.account))
+    server = ThreadingServer(("127.0.0.1", args.port), invoke_handler(functions, args.account, args.log_dir))
 
     def stop(*_):
         for f in functions.values():

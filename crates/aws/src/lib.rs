@@ -8,6 +8,7 @@ pub mod cloudwatch;
 pub mod config;
 pub mod dms;
 pub mod errors;
+pub mod kms;
 #[cfg(feature = "memory")]
 pub mod memory;
 pub mod ports;
@@ -17,8 +18,10 @@ pub mod sns;
 
 pub use cloudwatch::Metrics;
 pub use dms::Dms;
+pub use kms::Kms;
 pub use ports::{
-    Aws, Clients, DmsApi, ExecutionsApi, MetricsApi, NotifyApi, PrecheckClients, RdsApi, WithDms,
+    Aws, Clients, DmsApi, ExecutionsApi, KeysApi, MetricsApi, NotifyApi, PrecheckClients, RdsApi,
+    WithDms, WithKeys,
 };
 pub use rds::Rds;
 pub use sfn::Executions;

@@ -3,7 +3,8 @@
 //!
 //! It holds what the workers read (instances and clusters as `SourceDb`, deployments as
 //! `DeploymentView`, parameter groups and their parameters, engine versions, snapshots,
-//! pending maintenance, metrics by metric and dimension set, executions), logs every call as
+//! pending maintenance, metrics by metric and dimension set, executions, custom endpoints with
+//! their tags, KMS keys with their manager), logs every call as
 //! `op argument`, and records every change it carried out (`created`, `switchovers`,
 //! `deleted_deployments`, `modified`, `tags_added`, `snapshots_created`, `deleted_dbs`, `put`,
 //! `published`, `started`; `changes()` gathers them).
@@ -25,10 +26,12 @@
 
 use crate::errors::from_code;
 use crate::ports::{
-    Aws, Datum, DmsApi, ExecutionsApi, MetricsApi, NotifyApi, RdsApi, Stat, WithDms,
+    Aws, Datum, DmsApi, ExecutionsApi, KeysApi, MetricsApi, NotifyApi, RdsApi, Stat, WithDms,
+    WithKeys,
 };
 use crate::rds::{parse_member_arn, source_not_found};
 use crate::sfn::execution_arn;
+use bluegreen_domain::access::KeyManager;
 use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo};
 use bluegreen_domain::deployment::{DeploymentView, MemberStatus};
 use bluegreen_domain::engine::Engine;
@@ -197,8 +200,12 @@ pub struct Account {
     pub executions: BTreeMap<String, Execution>,
     /// Every RDS Proxy target, one entry per (proxy, target), as DescribeDBProxyTargets lists them.
     pub proxies: Vec<Proxy>,
-    /// Aurora cluster -> its custom endpoints.
+    /// Aurora cluster -> its custom endpoints, with their tags (DescribeDBClusterEndpoints
+    /// answers without them; `tags_of` by the endpoint's ARN reads them).
     pub custom_endpoints: BTreeMap<String, Vec<CustomEndpoint>>,
+    /// KMS key (ARN, as RDS reports `KmsKeyId`) -> who manages it; DescribeKey of any other
+    /// key is `None` (NotFoundException).
+    pub kms_keys: BTreeMap<String, KeyManager>,
     /// Global cluster -> its members (cluster ARN, is the writer/primary).
     pub global_clusters: BTreeMap<String, Vec<(String, bool)>>,
     /// (source ARN, integration)
@@ -747,6 +754,24 @@ impl Aws for Memory {
     }
 }
 
+impl WithKeys for Memory {
+    type Keys = Memory;
+    fn keys(&self) -> &Memory {
+        self
+    }
+}
+
+impl KeysApi for Memory {
+    fn key_manager(
+        &self,
+        key_id: &str,
+    ) -> impl Future<Output = Result<Option<KeyManager>, WorkerError>> + Send {
+        self.serve("key_manager", key_id.to_string(), |a| {
+            Ok(a.kms_keys.get(key_id).copied())
+        })
+    }
+}
+
 impl WithDms for Memory {
     type Dms = Memory;
     fn dms(&self) -> &Memory {
@@ -936,11 +961,53 @@ impl RdsApi for Memory {
                     cluster,
                 ));
             }
-            Ok(a.custom_endpoints
+            let mut found = a
+                .custom_endpoints
                 .iter()
                 .find(|(c, _)| c.eq_ignore_ascii_case(cluster))
                 .map(|(_, e)| e.clone())
-                .unwrap_or_default())
+                .unwrap_or_default();
+            // As DescribeDBClusterEndpoints: no tags.
+            for e in &mut found {
+                e.tags.clear();
+            }
+            Ok(found)
+        })
+    }
+
+    fn tags_of(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, WorkerError>> + Send {
+        self.serve("tags_of", arn.to_string(), |a| {
+            let db = a
+                .instances
+                .values()
+                .chain(a.clusters.values())
+                .find(|d| d.arn == arn)
+                .map(|d| d.tags.clone());
+            let endpoint = || {
+                a.custom_endpoints
+                    .values()
+                    .flatten()
+                    .find(|e| e.arn == arn)
+                    .map(|e| e.tags.clone())
+            };
+            db.or_else(endpoint).ok_or_else(|| {
+                let code = if arn.contains(":cluster-endpoint:") {
+                    "DBClusterEndpointNotFoundFault"
+                } else if arn.contains(":cluster:") {
+                    "DBClusterNotFoundFault"
+                } else {
+                    "DBInstanceNotFound"
+                };
+                from_code(
+                    "rds:ListTagsForResource",
+                    code,
+                    &format!("Resource {arn} not found."),
+                    404,
+                )
+            })
         })
     }
 

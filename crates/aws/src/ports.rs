@@ -1,11 +1,12 @@
 //! The ports: what the workers ask of AWS, in domain terms only. The real adapters ([`Rds`],
-//! [`Metrics`], [`Notifier`], [`Executions`], [`Dms`]) implement them by delegating to their own methods;
+//! [`Metrics`], [`Notifier`], [`Executions`], [`Dms`], [`Kms`]) implement them by delegating to their own methods;
 //! the in-memory account of `memory` (feature `memory`, tests only) implements them too.
 //!
 //! Every method returns a `Send` future, so a handler generic over these traits stays `Send`
 //! for `lambda_runtime`.
 
-use crate::{Dms, Executions, Metrics, Notifier, Rds};
+use crate::{Dms, Executions, Kms, Metrics, Notifier, Rds};
+use bluegreen_domain::access::KeyManager;
 use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo};
 use bluegreen_domain::deployment::{DeploymentView, MemberStatus};
 use bluegreen_domain::engine::Engine;
@@ -138,6 +139,13 @@ pub trait RdsApi: Send + Sync {
         &self,
         cluster: &str,
     ) -> impl Future<Output = Result<Vec<CustomEndpoint>, WorkerError>> + Send;
+
+    /// The tags of an RDS resource by ARN (ListTagsForResource): a custom endpoint's, which
+    /// DescribeDBClusterEndpoints does not return.
+    fn tags_of(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, WorkerError>> + Send;
 
     /// The Aurora Global Database the cluster (by ARN) is a member of (DescribeGlobalClusters).
     fn global_membership(
@@ -297,6 +305,22 @@ pub trait WithDms: Aws {
     fn dms(&self) -> &Self::Dms;
 }
 
+/// AWS KMS: who manages the source's key (the precheck's only).
+pub trait KeysApi: Send + Sync {
+    /// The key's manager (DescribeKey `KeyMetadata.KeyManager`); `None` when there is no such key.
+    fn key_manager(
+        &self,
+        key_id: &str,
+    ) -> impl Future<Output = Result<Option<KeyManager>, WorkerError>> + Send;
+}
+
+/// A bundle that also reaches AWS KMS: the precheck's. The other workers do not link the
+/// KMS client.
+pub trait WithKeys: Aws {
+    type Keys: KeysApi;
+    fn keys(&self) -> &Self::Keys;
+}
+
 /// What a per-database worker uses, as one type parameter.
 pub trait Aws: Clone + Send + Sync + 'static {
     type Rds: RdsApi;
@@ -340,11 +364,12 @@ impl Aws for Clients {
     }
 }
 
-/// The precheck's bundle: the common clients and DMS's.
+/// The precheck's bundle: the common clients, DMS's and KMS's.
 #[derive(Clone, Debug)]
 pub struct PrecheckClients {
     pub clients: Clients,
     pub dms: Dms,
+    pub kms: Kms,
 }
 
 impl PrecheckClients {
@@ -352,6 +377,7 @@ impl PrecheckClients {
         Self {
             clients: Clients::from_conf(conf),
             dms: Dms::new(aws_sdk_databasemigration::Client::new(conf)),
+            kms: Kms::new(aws_sdk_kms::Client::new(conf)),
         }
     }
 }
@@ -375,6 +401,13 @@ impl WithDms for PrecheckClients {
     type Dms = Dms;
     fn dms(&self) -> &Dms {
         &self.dms
+    }
+}
+
+impl WithKeys for PrecheckClients {
+    type Keys = Kms;
+    fn keys(&self) -> &Kms {
+        &self.kms
     }
 }
 
@@ -405,6 +438,7 @@ impl RdsApi for Rds {
         pending_maintenance(arn: &str) -> Vec<String>;
         proxy_targets() -> Vec<Proxy>;
         custom_endpoints(cluster: &str) -> Vec<CustomEndpoint>;
+        tags_of(arn: &str) -> BTreeMap<String, String>;
         global_membership(cluster_arn: &str) -> Option<GlobalMembership>;
         integrations(source_arn: &str) -> Vec<Integration>;
         major_lifecycle(engine: &Engine, major: &str) -> Option<MajorLifecycle>;
@@ -438,6 +472,12 @@ impl DmsApi for Dms {
     delegate! {
         endpoints() -> Vec<DmsEndpoint>;
         tasks_using(endpoint_arns: &[String]) -> Vec<DmsTaskListing>;
+    }
+}
+
+impl KeysApi for Kms {
+    delegate! {
+        key_manager(key_id: &str) -> Option<KeyManager>;
     }
 }
 

@@ -50,6 +50,8 @@ fn instance_to_source(db: &DbInstance) -> SourceDb {
         backup_retention_days: db.backup_retention_period().unwrap_or(0),
         deletion_protection: db.deletion_protection().unwrap_or(false),
         storage_encrypted: db.storage_encrypted().unwrap_or(false),
+        kms_key_id: db.kms_key_id().map(str::to_string),
+        monitoring_role_arn: db.monitoring_role_arn().map(str::to_string),
         allocated_storage_gib: db.allocated_storage(),
         parameter_groups: db
             .db_parameter_groups()
@@ -121,6 +123,9 @@ fn cluster_to_source(c: &DbCluster) -> SourceDb {
         backup_retention_days: c.backup_retention_period().unwrap_or(0),
         deletion_protection: c.deletion_protection().unwrap_or(false),
         storage_encrypted: c.storage_encrypted().unwrap_or(false),
+        kms_key_id: c.kms_key_id().map(str::to_string),
+        // Aurora's monitoring roles are its member instances' (described one by one).
+        monitoring_role_arn: None,
         allocated_storage_gib: None,
         parameter_groups: Vec::new(),
         cluster_parameter_group: c
@@ -757,6 +762,10 @@ impl Rds {
                         endpoint_type: e.custom_endpoint_type().unwrap_or_default().to_string(),
                         static_members: e.static_members().to_vec(),
                         excluded_members: e.excluded_members().to_vec(),
+                        arn: e.db_cluster_endpoint_arn().unwrap_or_default().to_string(),
+                        // Not in this answer: `tags_of` reads them.
+                        tags: BTreeMap::new(),
+                        tags_unread: false,
                     }),
             );
             match out.marker() {
@@ -764,6 +773,19 @@ impl Rds {
                 _ => return Ok(found),
             }
         }
+    }
+
+    /// The tags of any RDS resource by ARN (ListTagsForResource): for those whose describe
+    /// call returns none, such as a custom endpoint.
+    pub async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>, WorkerError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .or_classify("rds:ListTagsForResource")?;
+        Ok(tags_of(out.tag_list()))
     }
 
     /// The Aurora Global Database whose members include the cluster (DescribeGlobalClusters,

@@ -640,6 +640,8 @@ async fn an_instance_is_exported_with_the_parameters_that_matter_read_across_eve
             backup_retention_days: 7,
             deletion_protection: true,
             storage_encrypted: true,
+            kms_key_id: Some(KEY_ARN.into()),
+            monitoring_role_arn: Some(MONITORING_ROLE_ARN.into()),
             allocated_storage_gib: Some(100),
             parameter_groups: vec![Membership::new("orders-pg13", "in-sync")],
             cluster_parameter_group: None,
@@ -707,6 +709,11 @@ async fn a_bare_name_that_is_no_instance_is_looked_up_as_a_cluster() {
         .unwrap();
     assert_eq!(source.kind, DbKind::Cluster);
     assert_eq!(source.resource_id.as_deref(), Some("cluster-LEDGER"));
+    assert_eq!(source.kms_key_id.as_deref(), Some(KEY_ARN));
+    assert_eq!(
+        source.monitoring_role_arn, None,
+        "an Aurora cluster's monitoring roles are its members'"
+    );
     assert_eq!(taken(&s)[0].db_cluster_identifier(), Some("ledger"));
 }
 
@@ -1334,6 +1341,8 @@ async fn proxies_are_read_with_every_target_of_every_page() {
         .all(|r| r.target_group_name().is_none()));
 }
 
+const REPORTING_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster-endpoint:reporting";
+
 #[tokio::test]
 async fn custom_endpoints_are_asked_of_the_cluster_with_the_custom_filter() {
     use aws_sdk_rds::types::DbClusterEndpoint;
@@ -1346,6 +1355,7 @@ async fn custom_endpoints_are_asked_of_the_cluster_with_the_custom_filter() {
                 .db_cluster_endpoints(
                     DbClusterEndpoint::builder()
                         .db_cluster_endpoint_identifier("reporting")
+                        .db_cluster_endpoint_arn(REPORTING_ARN)
                         .db_cluster_identifier("ledger")
                         .endpoint_type("CUSTOM")
                         .custom_endpoint_type("READER")
@@ -1361,6 +1371,9 @@ async fn custom_endpoints_are_asked_of_the_cluster_with_the_custom_filter() {
             endpoint_type: "READER".into(),
             static_members: vec!["ledger-2".into()],
             excluded_members: vec![],
+            arn: REPORTING_ARN.into(),
+            tags: BTreeMap::new(),
+            tags_unread: false,
         }]
     );
     assert_eq!(
@@ -1513,6 +1526,42 @@ async fn a_global_membership_integrations_and_lifecycle_are_read() {
             .major_engine_version("13")
             .build()
             .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn a_resources_tags_are_listed_by_its_arn() {
+    use aws_sdk_rds::operation::list_tags_for_resource::{
+        ListTagsForResourceInput, ListTagsForResourceOutput,
+    };
+    let s: Seen<ListTagsForResourceInput> = seen();
+    let s2 = s.clone();
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::list_tags_for_resource).then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            ListTagsForResourceOutput::builder()
+                .tag_list(tag("bluegreen:managed", "true"))
+                .tag_list(tag("team", "ledger"))
+                .build()
+        }),
+    ]);
+    assert_eq!(
+        c.rds.tags_of(REPORTING_ARN).await.unwrap(),
+        map(&[("bluegreen:managed", "true"), ("team", "ledger")])
+    );
+    assert_eq!(
+        taken(&s),
+        [ListTagsForResourceInput::builder()
+            .resource_name(REPORTING_ARN)
+            .build()
+            .unwrap()]
+    );
+    let denied = clients(&[refuse("rds:ListTagsForResource", 403, "AccessDenied")]);
+    let e = denied.rds.tags_of(REPORTING_ARN).await.unwrap_err();
+    assert!(!e.is_transient(), "{e}");
+    assert!(
+        e.to_string().contains("rds:ListTagsForResource was denied"),
+        "{e}"
     );
 }
 
@@ -1699,4 +1748,74 @@ async fn an_unreadable_success_answer_is_not_a_refusal() {
         "{text}"
     );
     assert!(!text.contains("refused"), "{text}");
+}
+
+// ------------------------------------------------------------------ AWS KMS
+use aws_sdk_kms::operation::describe_key::{DescribeKeyError, DescribeKeyInput, DescribeKeyOutput};
+use aws_sdk_kms::types::{KeyManagerType, KeyMetadata};
+use bluegreen_domain::access::KeyManager;
+
+fn key_metadata(manager: KeyManagerType) -> KeyMetadata {
+    KeyMetadata::builder()
+        .key_id("5e9c1f7a-2b4d-4c6e-8f0a-customer0001")
+        .arn(KEY_ARN)
+        .key_manager(manager)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_keys_manager_is_read_from_describe_key_by_its_arn() {
+    let s: Seen<DescribeKeyInput> = seen();
+    let s2 = s.clone();
+    let k = wire::kms(&[
+        mock!(aws_sdk_kms::Client::describe_key).then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            let manager = if req.key_id() == Some(KEY_ARN) {
+                KeyManagerType::Customer
+            } else {
+                KeyManagerType::Aws
+            };
+            DescribeKeyOutput::builder()
+                .key_metadata(key_metadata(manager))
+                .build()
+        }),
+    ]);
+    assert_eq!(k.key_manager(KEY_ARN).await, Ok(Some(KeyManager::Customer)));
+    let aws_rds = "arn:aws:kms:us-east-1:123456789012:key/0b7f5d2e-6c1a-4e8b-9a3d-aws0managed01";
+    assert_eq!(k.key_manager(aws_rds).await, Ok(Some(KeyManager::Aws)));
+    assert_eq!(
+        taken(&s),
+        [
+            DescribeKeyInput::builder().key_id(KEY_ARN).build().unwrap(),
+            DescribeKeyInput::builder().key_id(aws_rds).build().unwrap(),
+        ]
+    );
+}
+
+/// No such key is `None`; a denial is a refusal naming kms:DescribeKey, never retried.
+#[tokio::test]
+async fn a_key_that_is_not_there_is_none_and_a_denial_is_an_error() {
+    let k = wire::kms(&[mock!(aws_sdk_kms::Client::describe_key).then_error(|| {
+        DescribeKeyError::NotFoundException(
+            aws_sdk_kms::types::error::NotFoundException::builder()
+                .message("Key 'arn:aws:kms:...' does not exist")
+                .meta(
+                    aws_sdk_kms::error::ErrorMetadata::builder()
+                        .code("NotFoundException")
+                        .build(),
+                )
+                .build(),
+        )
+    })]);
+    assert_eq!(k.key_manager(KEY_ARN).await, Ok(None));
+    let denied = wire::kms(&[wire::refuse(
+        "kms:DescribeKey",
+        400,
+        "AccessDeniedException",
+    )]);
+    let e = denied.key_manager(KEY_ARN).await.unwrap_err();
+    assert_eq!(e.name(), "AwsRequestFailed", "{e}");
+    assert!(!e.is_transient(), "{e}");
+    assert!(e.to_string().contains("kms:DescribeKey was denied"), "{e}");
 }

@@ -12,7 +12,7 @@ use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
 use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
 use aws_smithy_mocks::{mock, Rule};
 use bluegreen_aws::ports::{Datum, Stat, Unit};
-use bluegreen_aws::{Clients, Dms, Executions};
+use bluegreen_aws::{Clients, Dms, Executions, Kms};
 use bluegreen_domain::engine::Engine;
 use bluegreen_domain::plan::CreatePlan;
 use bluegreen_domain::request::{DbKind, DbRef};
@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use wire::*;
 
 type Outcome = Result<(), WorkerError>;
-type Run = Box<dyn Fn(Clients, Executions, Dms) -> Pin<Box<dyn Future<Output = Outcome>>>>;
+type Run = Box<dyn Fn(Clients, Executions, Dms, Kms) -> Pin<Box<dyn Future<Output = Outcome>>>>;
 
 /// One adapter call, and the AWS operation of it that fails (`healthy` answers the calls it
 /// makes before that one).
@@ -44,7 +44,7 @@ where
         call,
         op,
         healthy,
-        run: Box::new(move |c, x, _| Box::pin(run(c, x))),
+        run: Box::new(move |c, x, _, _| Box::pin(run(c, x))),
     }
 }
 
@@ -63,7 +63,21 @@ where
         call,
         op,
         healthy,
-        run: Box::new(move |_, _, d| Box::pin(run(d))),
+        run: Box::new(move |_, _, d, _| Box::pin(run(d))),
+    }
+}
+
+/// A case of the KMS adapter (the precheck's own client).
+fn kms_case<F, Fut>(call: &'static str, op: &'static str, run: F) -> Case
+where
+    F: Fn(Kms) -> Fut + 'static,
+    Fut: Future<Output = Outcome> + 'static,
+{
+    Case {
+        call,
+        op,
+        healthy: nothing,
+        run: Box::new(move |_, _, _, k| Box::pin(run(k))),
     }
 }
 
@@ -283,6 +297,17 @@ fn cases() -> Vec<Case> {
             |c, _| async move { c.rds.pending_maintenance(SOURCE_ARN).await.map(drop) },
         ),
         case(
+            "tags_of",
+            "rds:ListTagsForResource",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .tags_of("arn:aws:rds:us-east-1:123456789012:cluster-endpoint:reporting")
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
             "create_deployment",
             "rds:CreateBlueGreenDeployment",
             nothing,
@@ -473,11 +498,14 @@ fn cases() -> Vec<Case> {
             a_dms_endpoint,
             |d| async move { d.tasks_using(&["arn:A".into()]).await.map(drop) },
         ),
+        kms_case("key_manager", "kms:DescribeKey", |k| async move {
+            k.key_manager(KEY_ARN).await.map(drop)
+        }),
     ]
 }
 
 /// Every AWS operation an adapter makes.
-const OPERATIONS: [&str; 28] = [
+const OPERATIONS: [&str; 30] = [
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusters",
     "rds:DescribeDBParameters",
@@ -491,6 +519,7 @@ const OPERATIONS: [&str; 28] = [
     "rds:ModifyDBInstance",
     "rds:ModifyDBCluster",
     "rds:AddTagsToResource",
+    "rds:ListTagsForResource",
     "rds:SwitchoverBlueGreenDeployment",
     "rds:DeleteBlueGreenDeployment",
     "rds:CreateDBSnapshot",
@@ -506,6 +535,7 @@ const OPERATIONS: [&str; 28] = [
     "states:DescribeExecution",
     "dms:DescribeEndpoints",
     "dms:DescribeReplicationTasks",
+    "kms:DescribeKey",
 ];
 
 /// Runs every case with the failing operation answered by `answer`; what each ended with.
@@ -514,7 +544,13 @@ async fn each_case(answer: impl Fn(&str) -> Rule) -> Vec<(String, &'static str, 
     for case in cases() {
         let mut rules = (case.healthy)();
         rules.push(answer(case.op));
-        let result = (case.run)(clients(&rules), executions(&rules), dms(&rules)).await;
+        let result = (case.run)(
+            clients(&rules),
+            executions(&rules),
+            dms(&rules),
+            kms(&rules),
+        )
+        .await;
         out.push((format!("{} ({})", case.call, case.op), case.op, result));
     }
     out

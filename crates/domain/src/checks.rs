@@ -1,6 +1,7 @@
 //! Prechecks: everything AWS would reject, or that would lose data, checked before anything
 //! changes. Each rule is a small function over facts the adapters gathered (read-only).
 
+use crate::access::{KeyLookup, StackGrants};
 use crate::deployment::DeploymentView;
 use crate::engine::{
     compare_versions, major_version, postgres_minimum_minor_for_major_upgrade, Engine,
@@ -126,6 +127,10 @@ pub struct PrecheckFacts {
     /// Minimum `FreeStorageSpace` over the last hour, in bytes (instances only).
     pub free_storage_bytes: Option<f64>,
     pub deployment_name: String,
+    /// What the stack's template gave its roles (the precheck function's environment).
+    pub grants: StackGrants,
+    /// What KMS said of the source's key, when it had to be asked (`access::key_to_look_up`).
+    pub key_manager: KeyLookup,
 }
 
 /// Why the deployment found for this source matters to the run.
@@ -192,6 +197,8 @@ pub fn evaluate(f: &PrecheckFacts) -> Evaluation {
     checks.push(check_parameter_groups_in_sync(src));
     checks.push(check_managed_master_password(src));
     checks.extend(crate::topology::checks(src));
+    // What the stack's roles would be denied later: reported by every action, plan included.
+    checks.extend(crate::access::checks(src, req, &f.grants, &f.key_manager));
     checks.push(check_multi_az_cluster(src));
     if matches!(src.engine, Engine::Mysql | Engine::Mariadb) {
         checks.push(check_option_group(src, is_major_upgrade));

@@ -1,7 +1,10 @@
 //! The rules of an RDS blue/green major-version upgrade, free of Lambda and of the AWS SDK:
 //! what a request is, what must be true before anything changes, what the deployment's
-//! status means, when it is safe to switch over. Adapters gather facts; this crate decides.
+//! status means, when it is safe to switch over, what the stack's own roles would be denied
+//! (`access`: the opt-in tag on every resource acted on, the monitoring roles, KMS keys and
+//! topics the stack was given). Adapters gather facts; this crate decides.
 
+pub mod access;
 pub mod checks;
 pub mod cleanup;
 pub mod database;

@@ -11,6 +11,8 @@ pub mod tags {
     pub const PREFIX: &str = "bluegreen:";
     /// Opts a database in to changes by this tool (IAM conditions and Scheduled Events use it).
     pub const MANAGED: &str = "bluegreen:managed";
+    /// The value of `MANAGED` that opts in (IAM compares it exactly, case included).
+    pub const MANAGED_VALUE: &str = "true";
     /// A fleet wave, for selectors.
     pub const WAVE: &str = "bluegreen:wave";
     /// The request field a fleet needs on each database when the request names no target.

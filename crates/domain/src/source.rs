@@ -55,6 +55,14 @@ pub struct SourceDb {
     pub deletion_protection: bool,
     #[serde(default)]
     pub storage_encrypted: bool,
+    /// `KmsKeyId` of the instance or cluster (an ARN) when encrypted: green is created with
+    /// the same key, and a customer managed one needs the stack's grant (`access`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// The instance's Enhanced Monitoring role (`MonitoringRoleArn`); none for a cluster
+    /// (its member instances carry their own: `topology.members`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring_role_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocated_storage_gib: Option<i32>,
     /// DB parameter groups (of the instance; of the writer for a cluster).

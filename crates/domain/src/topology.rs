@@ -15,11 +15,19 @@
 use crate::checks::Check;
 use crate::source::SourceDb;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A read replica of the source, as DescribeDBInstances reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Replica {
     pub identifier: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub arn: String,
+    /// Its own tags: IAM evaluates the opt-in tag on the replica itself (`access`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring_role_arn: Option<String>,
     /// The Region, when the source lists it by ARN in another Region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -46,6 +54,9 @@ impl Replica {
         let region = crate::names::arn_region(&db.arn).filter(|r| Some(r.as_str()) != home_region);
         Self {
             identifier: db.identifier.clone(),
+            arn: db.arn.clone(),
+            tags: db.tags.clone(),
+            monitoring_role_arn: db.monitoring_role_arn.clone(),
             region,
             resource_id: db.resource_id.clone(),
             status: db.status.clone(),
@@ -53,6 +64,30 @@ impl Replica {
             multi_az: db.multi_az,
             replicas: db.read_replicas.clone(),
             replicates_from: db.replica_source.clone(),
+        }
+    }
+}
+
+/// An instance of the source Aurora cluster, as DescribeDBInstances reports it: what IAM
+/// and RDS look at on each member (its own tags, its own Enhanced Monitoring role).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub identifier: String,
+    #[serde(default)]
+    pub arn: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring_role_arn: Option<String>,
+}
+
+impl Member {
+    pub fn from_db(db: &SourceDb) -> Self {
+        Self {
+            identifier: db.identifier.clone(),
+            arn: db.arn.clone(),
+            tags: db.tags.clone(),
+            monitoring_role_arn: db.monitoring_role_arn.clone(),
         }
     }
 }
@@ -85,6 +120,15 @@ pub struct CustomEndpoint {
     pub static_members: Vec<String>,
     #[serde(default)]
     pub excluded_members: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub arn: String,
+    /// Its tags (ListTagsForResource: DescribeDBClusterEndpoints returns none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Set when its tags could not be read (named in `Topology::unread`): the opt-in check
+    /// cannot tell, and says so there instead of calling it untagged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tags_unread: bool,
 }
 
 /// The source cluster's place in an Aurora Global Database.
@@ -186,6 +230,9 @@ pub fn dms_tasks_using(endpoints: &[&DmsEndpoint], tasks: &[DmsTaskListing]) -> 
 /// Everything around the source the switchover touches, exported with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Topology {
+    /// An Aurora cluster's member instances, each as described (`SourceDb::members` names them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<Replica>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -837,6 +884,7 @@ mod tests {
             endpoint_type: "READER".into(),
             static_members: vec!["orders-2".into()],
             excluded_members: vec![],
+            ..CustomEndpoint::default()
         }];
         let good = SourceDb {
             identifier: "orders-r1".into(),

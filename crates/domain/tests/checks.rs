@@ -1,6 +1,7 @@
 //! Prechecks: each rule, both ways, from one realistic set of facts (an RDS PostgreSQL 13.15
 //! instance going to 16.4) that each test changes in one place.
 
+use bluegreen_domain::access::{KeyLookup, KeyManager, StackGrants};
 use bluegreen_domain::checks::{
     evaluate, manual_checks, Check, EngineVersionInfo, ExistingDeployment, ParameterGroupInfo,
     PrecheckFacts, UpgradeTarget, Verdict,
@@ -18,6 +19,8 @@ use std::collections::BTreeMap;
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const SOURCE_ARN: &str = "arn:aws:rds:us-east-1:123456789012:db:orders-pg";
+/// The AWS managed `aws/rds` key that encrypts the fixture (no grant needed).
+const AWS_RDS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/0b7f5d2e-aws0managed01";
 
 fn upgrade_request() -> Request {
     Request::from_json(&json!({
@@ -54,6 +57,8 @@ fn orders_pg() -> SourceDb {
         backup_retention_days: 7,
         deletion_protection: true,
         storage_encrypted: true,
+        kms_key_id: Some(AWS_RDS_KEY.into()),
+        monitoring_role_arn: None,
         allocated_storage_gib: Some(100),
         parameter_groups: vec![Membership::new("orders-pg13", "in-sync")],
         cluster_parameter_group: None,
@@ -128,6 +133,8 @@ fn facts() -> PrecheckFacts {
         pending_maintenance: Ok(vec![]),
         free_storage_bytes: Some(60.0 * GIB),
         deployment_name: deployment_name("orders-pg", "16.4"),
+        grants: StackGrants::default(),
+        key_manager: KeyLookup::Manager(KeyManager::Aws),
     }
 }
 
@@ -217,6 +224,10 @@ fn the_realistic_postgres_instance_passes_every_check() {
             "managed-master-password",
             "replicas",
             "zero-etl-integrations",
+            "opt-in",
+            "monitoring-role",
+            "kms-key",
+            "notification-topic",
             "not-multi-az-db-cluster",
             "target-parameter-group",
             "existing-deployment",

@@ -3,9 +3,12 @@
 //! next, and starts those (StartExecution, idempotent by name and input). With
 //! `{"report": true, "campaign": ...}` it sends the fleet's closing notification instead.
 
-use crate::runtime::{notification_subject, notify, now_epoch, Invocation, Labelled};
+use crate::runtime::{
+    notification_subject, notify, now_epoch, publish_topic, Invocation, Labelled,
+};
 use bluegreen_aws::sfn::execution_arn;
 use bluegreen_aws::{Executions, ExecutionsApi, Notifier, NotifyApi};
+use bluegreen_domain::access::StackGrants;
 use bluegreen_domain::fleet::{Campaign, ChildStatus, Next};
 use bluegreen_domain::run::{ExecutionInfo, PublishRecord};
 use bluegreen_domain::WorkerError;
@@ -19,14 +22,21 @@ pub struct CampaignDeps<E: ExecutionsApi = Executions, N: NotifyApi = Notifier> 
     pub executions: E,
     pub notifier: N,
     pub default_topic_arn: Option<String>,
+    /// `topics`: where the stack may publish (`NOTIFICATION_TOPIC_ARNS`; empty: any).
+    pub grants: StackGrants,
 }
 
 impl CampaignDeps {
-    pub fn from_conf(conf: &aws_config::SdkConfig, default_topic_arn: Option<String>) -> Self {
+    pub fn from_conf(
+        conf: &aws_config::SdkConfig,
+        default_topic_arn: Option<String>,
+        grants: StackGrants,
+    ) -> Self {
         Self {
             executions: Executions::new(aws_sdk_sfn::Client::new(conf)),
             notifier: Notifier::new(aws_sdk_sns::Client::new(conf)),
             default_topic_arn,
+            grants,
         }
     }
 }
@@ -118,13 +128,17 @@ async fn report<E: ExecutionsApi, N: NotifyApi>(
         milestone: "fleet_completed".into(),
         ..PublishRecord::default()
     };
-    let topic = campaign
+    let requested = campaign
         .request
         .as_ref()
         .and_then(|r| r.request.get("notification_topic_arn"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| deps.default_topic_arn.clone());
+        .and_then(Value::as_str);
+    let topic = publish_topic(
+        requested,
+        &deps.grants,
+        deps.default_topic_arn.as_deref(),
+        &mut record,
+    );
     let (subject, body) = notification(&campaign);
     let attributes = [
         ("milestone", "fleet_completed"),

@@ -3,7 +3,8 @@
 
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::ports::Stat;
-use bluegreen_aws::{DmsApi, MetricsApi, RdsApi, WithDms};
+use bluegreen_aws::{DmsApi, KeysApi, MetricsApi, RdsApi, WithDms, WithKeys};
+use bluegreen_domain::access::{key_to_look_up, KeyLookup};
 use bluegreen_domain::checks::{evaluate, manual_checks, PrecheckFacts};
 use bluegreen_domain::database::admission::admit;
 use bluegreen_domain::engine::major_version;
@@ -17,12 +18,12 @@ use bluegreen_domain::route::{arrival, route_for, Arrival};
 use bluegreen_domain::run::{DeploymentRecord, Report, Route, Run};
 use bluegreen_domain::source::SourceDb;
 use bluegreen_domain::topology::{
-    dms_endpoints_reaching, dms_tasks_using, proxies_targeting, DmsTask, Replica, Topology,
+    dms_endpoints_reaching, dms_tasks_using, proxies_targeting, DmsTask, Member, Replica, Topology,
 };
 use bluegreen_domain::WorkerError;
 use std::time::Duration;
 
-pub async fn handle<A: WithDms>(
+pub async fn handle<A: WithDms + WithKeys>(
     deps: Deps<A>,
     mut run: Run,
     inv: Invocation,
@@ -86,6 +87,7 @@ pub async fn handle<A: WithDms>(
     let rds = deps.rds();
     let mut source = source;
     source.topology = gather_topology(rds, deps.aws.dms(), &source).await?;
+    let key_manager = read_key_manager(deps.aws.keys(), &source, &deps.grants).await?;
     let current_version = rds
         .engine_version(&source.engine, &source.engine_version)
         .await?;
@@ -157,6 +159,8 @@ pub async fn handle<A: WithDms>(
         pending_maintenance,
         free_storage_bytes,
         deployment_name: name.clone(),
+        grants: deps.grants.clone(),
+        key_manager,
     };
     let mut evaluation = evaluate(&facts);
     // The database side: recorded for the sql worker, or refused when it is not deployed.
@@ -276,11 +280,36 @@ fn database_checks_deployed() -> bool {
     std::env::var("DATABASE_CHECKS").is_ok_and(|v| v.eq_ignore_ascii_case("on"))
 }
 
-/// What surrounds the source: each in-Region read replica as it is described now, the RDS
-/// Proxies whose targets include it, an Aurora cluster's custom endpoints and global
-/// database, zero-ETL integrations reading from it. The optional reads (proxies, custom
-/// endpoints, global clusters, integrations) that AWS refuses (a missing permission) are
-/// listed as `unread` (a warning check naming the permission), never a failed precheck.
+/// Who manages the source's key, asked of KMS only when the source is encrypted with a key
+/// the stack's list does not name. A refusal (a missing permission, a key policy that does
+/// not allow it) is for the `kms-key` check to report; a transient error is retried as every
+/// read is.
+async fn read_key_manager<K: KeysApi>(
+    keys: &K,
+    source: &SourceDb,
+    grants: &bluegreen_domain::access::StackGrants,
+) -> Result<KeyLookup, WorkerError> {
+    let Some(key) = key_to_look_up(source, grants) else {
+        return Ok(KeyLookup::NotAsked);
+    };
+    Ok(match keys.key_manager(key).await {
+        Ok(Some(manager)) => KeyLookup::Manager(manager),
+        Ok(None) => KeyLookup::NotFound,
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "the source's KMS key could not be described");
+            KeyLookup::Unreadable(e.to_string())
+        }
+    })
+}
+
+/// What surrounds the source: an Aurora cluster's member instances and each in-Region read
+/// replica as they are described now (their own tags and monitoring roles), the RDS
+/// Proxies whose targets include it, an Aurora cluster's custom endpoints (with their tags)
+/// and global database, zero-ETL integrations reading from it. The optional reads (proxies,
+/// custom endpoints and their tags, global clusters, integrations) that AWS refuses (a
+/// missing permission) are listed as `unread` (a warning check naming the permission), never
+/// a failed precheck.
 /// AWS DMS tasks are those using an endpoint whose host is the source's (see
 /// `dms_endpoints_reaching`); DMS itself is optional the same way.
 async fn gather_topology<R: RdsApi, M: DmsApi>(
@@ -290,6 +319,14 @@ async fn gather_topology<R: RdsApi, M: DmsApi>(
 ) -> Result<Topology, WorkerError> {
     let home = arn_region(&source.arn);
     let mut t = Topology::default();
+    if source.kind == DbKind::Cluster {
+        // IAM and RDS look at each member itself: its tags, its monitoring role.
+        for name in &source.members {
+            if let Some(db) = rds.describe(DbKind::Instance, name).await? {
+                t.members.push(Member::from_db(&db));
+            }
+        }
+    }
     if source.kind == DbKind::Instance {
         for listed in &source.read_replicas {
             let (name, region) = match parse_rds_arn(listed) {
@@ -325,6 +362,22 @@ async fn gather_topology<R: RdsApi, M: DmsApi>(
         match rds.custom_endpoints(&source.identifier).await {
             Ok(e) => t.custom_endpoints = e,
             Err(e) => optional("custom endpoints: rds:DescribeDBClusterEndpoints", e)?,
+        }
+        // DescribeDBClusterEndpoints returns no tags; IAM evaluates each endpoint's own.
+        for endpoint in &mut t.custom_endpoints {
+            match rds.tags_of(&endpoint.arn).await {
+                Ok(tags) => endpoint.tags = tags,
+                Err(e) => {
+                    endpoint.tags_unread = true;
+                    optional(
+                        &format!(
+                            "the tags of custom endpoint {}: rds:ListTagsForResource",
+                            endpoint.identifier
+                        ),
+                        e,
+                    )?
+                }
+            }
         }
         match rds.global_membership(&source.arn).await {
             Ok(g) => t.global = g,

@@ -4,6 +4,7 @@
 //! SDK adapters.
 
 use bluegreen_aws::{Aws, Clients, NotifyApi};
+use bluegreen_domain::access::{notification_topic, StackGrants};
 use bluegreen_domain::run::Run;
 use bluegreen_domain::WorkerError;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -21,11 +22,14 @@ pub struct Deps<A: Aws> {
     pub aws: A,
     /// The deployment's notification topic (`NOTIFICATION_TOPIC_ARN`); a request may override it.
     pub default_topic_arn: Option<String>,
+    /// What the stack's template gave its roles (`stack_grants`, read once per process);
+    /// `Deps::new` starts with none listed.
+    pub grants: StackGrants,
 }
 
 impl Deps<Clients> {
     pub fn from_conf(conf: &aws_config::SdkConfig, default_topic_arn: Option<String>) -> Self {
-        Self::new(Clients::from_conf(conf), default_topic_arn)
+        Self::new(Clients::from_conf(conf), default_topic_arn).with_grants(stack_grants())
     }
 }
 
@@ -34,7 +38,13 @@ impl<A: Aws> Deps<A> {
         Self {
             aws,
             default_topic_arn,
+            grants: StackGrants::default(),
         }
+    }
+
+    pub fn with_grants(mut self, grants: StackGrants) -> Self {
+        self.grants = grants;
+        self
     }
 
     pub fn rds(&self) -> &A::Rds {
@@ -45,8 +55,9 @@ impl<A: Aws> Deps<A> {
         self.aws.metrics()
     }
 
-    /// Publishes one notification to `topic` (else the deployment's topic). A failure to
-    /// publish is logged and recorded in `record`, never raised: it must not hide the outcome.
+    /// Publishes one notification to `topic` when the stack may publish to it, else to the
+    /// deployment's topic (`publish_topic`). A failure to publish is logged and recorded in
+    /// `record`, never raised: it must not hide the outcome.
     pub async fn notify(
         &self,
         topic: Option<String>,
@@ -55,9 +66,15 @@ impl<A: Aws> Deps<A> {
         attributes: &[(&str, &str)],
         record: &mut bluegreen_domain::run::PublishRecord,
     ) {
+        let topic = publish_topic(
+            topic.as_deref(),
+            &self.grants,
+            self.default_topic_arn.as_deref(),
+            record,
+        );
         notify(
             self.aws.notifier(),
-            topic.or_else(|| self.default_topic_arn.clone()),
+            topic,
             subject,
             body,
             attributes,
@@ -65,6 +82,22 @@ impl<A: Aws> Deps<A> {
         )
         .await
     }
+}
+
+/// The topic to publish to: the request's when the stack may publish to it
+/// (`NOTIFICATION_TOPIC_ARNS`, any when unset), else the stack's topic, saying why in `record`.
+pub fn publish_topic(
+    requested: Option<&str>,
+    grants: &StackGrants,
+    default_topic_arn: Option<&str>,
+    record: &mut bluegreen_domain::run::PublishRecord,
+) -> Option<String> {
+    let (topic, refused) = notification_topic(requested, grants, default_topic_arn);
+    if let Some(why) = refused {
+        tracing::warn!(%why, "the request's topic is not the stack's to publish to");
+        record.errors.push(why);
+    }
+    topic
 }
 
 /// Publishes one notification to `topic`; a failure is logged and recorded, never raised.
@@ -218,6 +251,39 @@ pub fn default_topic() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// What the template gave the stack, as it sets it on the functions: comma-separated ARNs
+/// (empty: none). `EnhancedMonitoringRoleArns` and `DatabaseKmsKeyArns` on the precheck.
+pub const ENHANCED_MONITORING_ROLE_ARNS: &str = "ENHANCED_MONITORING_ROLE_ARNS";
+pub const DATABASE_KMS_KEY_ARNS: &str = "DATABASE_KMS_KEY_ARNS";
+/// The stack's own topic and `NotificationTopicArns`, on every function.
+pub const NOTIFICATION_TOPIC_ARNS: &str = "NOTIFICATION_TOPIC_ARNS";
+
+/// A comma-separated list of ARNs: each trimmed, empty ones dropped (CloudFormation's
+/// `!Join` of an empty list, or a trailing comma, leaves them).
+pub fn arn_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `StackGrants` from the environment `var` reads (unset: none listed).
+pub fn stack_grants_from(var: impl Fn(&str) -> Option<String>) -> StackGrants {
+    let list = |name: &str| var(name).map(|v| arn_list(&v)).unwrap_or_default();
+    StackGrants {
+        monitoring_roles: list(ENHANCED_MONITORING_ROLE_ARNS),
+        kms_keys: list(DATABASE_KMS_KEY_ARNS),
+        topics: list(NOTIFICATION_TOPIC_ARNS),
+    }
+}
+
+/// `StackGrants` from this process's environment, read once when the clients are built.
+pub fn stack_grants() -> StackGrants {
+    stack_grants_from(|name| std::env::var(name).ok())
+}
+
 /// Runs `handler` for every invocation, with clients built once.
 pub async fn serve<I, O, F, Fut>(
     step: &'static str,
@@ -285,4 +351,89 @@ where
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bluegreen_domain::run::PublishRecord;
+
+    #[test]
+    fn an_arn_list_is_trimmed_and_drops_empty_entries() {
+        assert_eq!(
+            arn_list(
+                " arn:aws:sns:us-east-1:123456789012:a ,arn:aws:sns:us-east-1:123456789012:b,"
+            ),
+            [
+                "arn:aws:sns:us-east-1:123456789012:a",
+                "arn:aws:sns:us-east-1:123456789012:b"
+            ]
+        );
+        assert!(arn_list("").is_empty());
+        assert!(arn_list(" , ,").is_empty());
+    }
+
+    #[test]
+    fn the_grants_are_read_from_the_three_variables_unset_meaning_none() {
+        let env = |name: &str| {
+            match name {
+            "ENHANCED_MONITORING_ROLE_ARNS" => {
+                Some("arn:aws:iam::123456789012:role/rds-monitoring".to_string())
+            }
+            "DATABASE_KMS_KEY_ARNS" => Some(String::new()),
+            "NOTIFICATION_TOPIC_ARNS" => Some(
+                "arn:aws:sns:us-east-1:123456789012:rds-bluegreen, arn:aws:sns:us-east-1:123456789012:dba"
+                    .to_string(),
+            ),
+            _ => None,
+        }
+        };
+        assert_eq!(
+            stack_grants_from(env),
+            StackGrants {
+                monitoring_roles: vec!["arn:aws:iam::123456789012:role/rds-monitoring".into()],
+                kms_keys: vec![],
+                topics: vec![
+                    "arn:aws:sns:us-east-1:123456789012:rds-bluegreen".into(),
+                    "arn:aws:sns:us-east-1:123456789012:dba".into()
+                ],
+            }
+        );
+        assert_eq!(stack_grants_from(|_| None), StackGrants::default());
+    }
+
+    #[test]
+    fn a_topic_the_stack_may_not_publish_to_falls_back_to_its_own_saying_so() {
+        let stack = "arn:aws:sns:us-east-1:123456789012:rds-bluegreen";
+        let other = "arn:aws:sns:us-east-1:123456789012:elsewhere";
+        let grants = StackGrants {
+            topics: vec![stack.into()],
+            ..StackGrants::default()
+        };
+        let mut record = PublishRecord::default();
+        assert_eq!(
+            publish_topic(Some(other), &grants, Some(stack), &mut record).as_deref(),
+            Some(stack)
+        );
+        assert_eq!(
+            record.errors,
+            [format!(
+                "notification_topic_arn {other} is not one this stack may publish to (template \
+                 parameter NotificationTopicArns): published to the stack's topic"
+            )]
+        );
+        // Unset: as before, the request's topic.
+        let mut record = PublishRecord::default();
+        assert_eq!(
+            publish_topic(
+                Some(other),
+                &StackGrants::default(),
+                Some(stack),
+                &mut record
+            )
+            .as_deref(),
+            Some(other)
+        );
+        assert!(record.errors.is_empty());
+    }
 }

@@ -14,13 +14,15 @@ use serde_json::json;
 use std::time::{Duration, UNIX_EPOCH};
 
 const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:rds-bluegreen-upgrade";
+const STACK_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:rds-bluegreen";
 const FLEET: &str = "arn:aws:states:us-east-1:123456789012:execution:rds-bluegreen-fleet:wave-1";
 
 fn deps(s: &Memory) -> CampaignDeps<Memory, Memory> {
     CampaignDeps {
         executions: s.clone(),
         notifier: s.clone(),
-        default_topic_arn: Some("arn:aws:sns:us-east-1:123456789012:rds-bluegreen".into()),
+        default_topic_arn: Some(STACK_TOPIC.into()),
+        grants: Default::default(),
     }
 }
 
@@ -186,4 +188,42 @@ async fn the_report_sends_one_notification_with_the_table() {
     assert_eq!(body["milestone"], "fleet_completed");
     assert_eq!(body["outcome"], "complete");
     assert!(c.published[0].notification_published);
+}
+
+#[tokio::test]
+async fn the_report_goes_to_the_requests_topic_only_when_the_stack_may_publish_there() {
+    let elsewhere = "arn:aws:sns:us-east-1:123456789012:elsewhere";
+    let report = |s: &Memory, topics: Vec<String>| {
+        let (mut c, _) = begin(0, 1).step(&[], 0);
+        c.request
+            .as_mut()
+            .unwrap()
+            .request
+            .insert("notification_topic_arn".into(), json!(elsewhere));
+        let mut d = deps(s);
+        d.grants.topics = topics;
+        handle(
+            d,
+            CampaignInput::Report {
+                report: true,
+                campaign: c,
+            },
+            inv(1),
+        )
+    };
+    let s = Memory::new();
+    let c = report(&s, vec![STACK_TOPIC.into()]).await.unwrap();
+    assert_eq!(s.with(|a| a.published[0].topic_arn.clone()), STACK_TOPIC);
+    assert_eq!(
+        c.published[0].errors,
+        [format!(
+            "notification_topic_arn {elsewhere} is not one this stack may publish to (template \
+             parameter NotificationTopicArns): published to the stack's topic"
+        )]
+    );
+    // NOTIFICATION_TOPIC_ARNS unset: the request's topic, as before.
+    let s = Memory::new();
+    let c = report(&s, vec![]).await.unwrap();
+    assert_eq!(s.with(|a| a.published[0].topic_arn.clone()), elsewhere);
+    assert!(c.published[0].errors.is_empty());
 }

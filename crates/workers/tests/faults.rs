@@ -164,6 +164,7 @@ async fn precheck_faults_are_retryable_and_change_nothing() {
             "proxy_targets",
             "integrations",
             "dms_endpoints",
+            "key_manager",
             "engine_version",
             "parameter_group",
             "parameters",
@@ -174,6 +175,44 @@ async fn precheck_faults_are_retryable_and_change_nothing() {
             "major_lifecycle",
         ],
     );
+}
+
+/// `ledger`, an Aurora cluster of two members with the custom endpoint `reporting`: the
+/// precheck also describes each member and lists the endpoint's tags.
+fn ledger_with_an_endpoint() -> World {
+    let world = World::empty();
+    world.put_db(aurora_cluster(CLUSTER, "13.15", &["ledger-1", "ledger-2"]));
+    world.put_db(aurora_instance("ledger-1", "13.15"));
+    world.put_db(aurora_instance("ledger-2", "13.15"));
+    world.with(|a| {
+        a.custom_endpoints.insert(
+            CLUSTER.into(),
+            vec![bluegreen_domain::topology::CustomEndpoint {
+                identifier: "reporting".into(),
+                arn: "arn:aws:rds:us-east-1:123456789012:cluster-endpoint:reporting".into(),
+                tags: tags(&[("bluegreen:managed", "true")]),
+                ..Default::default()
+            }],
+        );
+    });
+    world
+}
+
+#[tokio::test]
+async fn precheck_of_an_aurora_cluster_retries_its_member_and_endpoint_tag_reads() {
+    let input =
+        json!({"db_identifier": CLUSTER, "target_engine_version": "16.4", "action": "plan"});
+    let cases = sweep(ledger_with_an_endpoint, |w| {
+        precheck::handle(w.deps(), started_run(input.clone()), inv())
+    })
+    .await;
+    for op in ["describe", "custom_endpoints", "tags_of", "key_manager"] {
+        assert_eq!(
+            cases.iter().filter(|c| c.op == op).count(),
+            3,
+            "{op}: {cases:#?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -433,6 +472,7 @@ async fn campaign_faults_never_start_a_database_twice() {
             executions: s.0.clone(),
             notifier: s.0.clone(),
             default_topic_arn: None,
+            grants: Default::default(),
         },
         CampaignInput::Step(begun.clone()),
         inv(),
@@ -452,6 +492,7 @@ async fn campaign_faults_never_start_a_database_twice() {
                     executions: w.0.clone(),
                     notifier: w.0.clone(),
                     default_topic_arn: None,
+                    grants: Default::default(),
                 },
                 CampaignInput::Step(first.clone()),
                 inv_at(60),
@@ -466,6 +507,7 @@ async fn campaign_faults_never_start_a_database_twice() {
                 executions: w.0.clone(),
                 notifier: w.0.clone(),
                 default_topic_arn: None,
+                grants: Default::default(),
             },
             CampaignInput::Step(begun.clone()),
             inv(),

@@ -52,6 +52,10 @@ async fn plan_route_exports_the_source_and_reports_every_check() {
             "managed-master-password",
             "replicas",
             "zero-etl-integrations",
+            "opt-in",
+            "monitoring-role",
+            "kms-key",
+            "notification-topic",
             "not-multi-az-db-cluster",
             "target-parameter-group",
             "existing-deployment",
@@ -693,4 +697,382 @@ async fn a_way_into_the_database_without_the_sql_worker_fails_the_precheck_sayin
     assert!(run.database.is_none());
     let report = run.report.unwrap();
     assert_eq!(report.failures()[0].id, "database-access");
+}
+
+// ---------------------------------------------------------------- what the stack's roles would be denied
+
+use bluegreen_domain::checks::Check;
+use bluegreen_domain::request::DbKind;
+use bluegreen_domain::run::Run;
+
+const MONITORING_ROLE: &str = "arn:aws:iam::123456789012:role/rds-monitoring-role";
+const REPORTING_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster-endpoint:reporting";
+
+fn check<'a>(run: &'a Run, id: &str) -> &'a Check {
+    let report = run.report.as_ref().unwrap();
+    report
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}: {:#?}", report.checks))
+}
+
+fn tag_command(arn: &str) -> String {
+    format!(
+        "`aws rds add-tags-to-resource --resource-name {arn} --tags Key=bluegreen:managed,Value=true`"
+    )
+}
+
+fn ledger_plan() -> serde_json::Value {
+    let mut input = ledger_upgrade(CLUSTER);
+    input["action"] = json!("plan");
+    input
+}
+
+fn plan_with(extra: serde_json::Value) -> Run {
+    let mut input = event("console-plan.json");
+    for (k, v) in extra.as_object().unwrap() {
+        input[k] = v.clone();
+    }
+    started_run(input)
+}
+
+#[tokio::test]
+async fn an_aurora_member_without_the_opt_in_tag_is_named_and_refused_before_anything_changes() {
+    let world = ledger();
+    world.with(|a| {
+        a.db_mut(DbKind::Instance, "ledger-instance-2")
+            .unwrap()
+            .tags = tags(&[("team", "ledger")])
+    });
+    let run = precheck::handle(world.deps(), started_run(ledger_plan()), inv())
+        .await
+        .unwrap();
+    assert_eq!(
+        run.route,
+        Some(Route::Plan),
+        "a plan reports what a run would hit"
+    );
+    let c = check(&run, "opt-in");
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert_mentions(
+        &c.observed,
+        &["not tagged bluegreen:managed=true: ledger-instance-2 (Aurora member instance)"],
+    );
+    assert!(!c.observed.contains("ledger-instance-1"), "{c:?}");
+    assert_mentions(&c.fix, &[&tag_command(&arn_of("ledger-instance-2"))]);
+    // Each member is described for its own tags, and exported with them.
+    assert_eq!(
+        world.calls("describe"),
+        [
+            "describe instance ledger-instance-1",
+            "describe instance ledger-instance-2"
+        ]
+    );
+    let members = &run.source.as_ref().unwrap().topology.members;
+    assert_eq!(members.len(), 2);
+    assert_eq!(members[1].arn, arn_of("ledger-instance-2"));
+    assert_eq!(members[1].tags, tags(&[("team", "ledger")]));
+
+    let (name, msg) =
+        err_of(precheck::handle(world.deps(), started_run(ledger_upgrade(CLUSTER)), inv()).await);
+    assert_eq!(name, "PrecheckFailed");
+    assert_mentions(&msg, &["[opt-in]", "ledger-instance-2"]);
+    assert_read_only(&world);
+}
+
+#[tokio::test]
+async fn a_read_replica_without_the_opt_in_tag_is_named() {
+    let world = World::orders_pg();
+    world.with(|a| {
+        a.db_mut(DbKind::Instance, DB).unwrap().read_replicas =
+            vec!["orders-pg-r1".into(), "orders-pg-r2".into()]
+    });
+    for (id, tagged) in [("orders-pg-r1", false), ("orders-pg-r2", true)] {
+        let mut r = instance(id, "13.15");
+        r.replica_source = Some(DB.into());
+        if !tagged {
+            r.tags = tags(&[("team", "payments")]);
+        }
+        world.put_db(r);
+    }
+    let run = precheck::handle(world.deps(), plan_with(json!({})), inv())
+        .await
+        .unwrap();
+    let c = check(&run, "opt-in");
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert_mentions(&c.observed, &["orders-pg-r1 (read replica)"]);
+    assert!(!c.observed.contains("orders-pg-r2"), "{c:?}");
+    assert_mentions(&c.fix, &[&tag_command(&arn_of("orders-pg-r1"))]);
+    let replica = &run.source.as_ref().unwrap().topology.replicas[0];
+    assert_eq!(replica.arn, arn_of("orders-pg-r1"));
+    assert_read_only(&world);
+}
+
+fn ledger_with_reporting(endpoint_tags: &[(&str, &str)]) -> World {
+    let world = ledger();
+    world.with(|a| {
+        a.custom_endpoints.insert(
+            CLUSTER.into(),
+            vec![bluegreen_domain::topology::CustomEndpoint {
+                identifier: "reporting".into(),
+                endpoint_type: "READER".into(),
+                static_members: vec!["ledger-instance-2".into()],
+                arn: REPORTING_ARN.into(),
+                tags: tags(endpoint_tags),
+                ..Default::default()
+            }],
+        )
+    });
+    world
+}
+
+#[tokio::test]
+async fn a_custom_endpoint_without_the_opt_in_tag_is_named_from_its_listed_tags() {
+    let world = ledger_with_reporting(&[("team", "ledger")]);
+    let run = precheck::handle(world.deps(), started_run(ledger_plan()), inv())
+        .await
+        .unwrap();
+    // DescribeDBClusterEndpoints answers without tags: they are listed by the endpoint's ARN.
+    assert_eq!(world.calls("tags_of"), [format!("tags_of {REPORTING_ARN}")]);
+    let endpoint = &run.source.as_ref().unwrap().topology.custom_endpoints[0];
+    assert_eq!(endpoint.tags, tags(&[("team", "ledger")]));
+    let c = check(&run, "opt-in");
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert_mentions(&c.observed, &["reporting (custom endpoint)"]);
+    assert_mentions(&c.fix, &[&tag_command(REPORTING_ARN)]);
+
+    let world = ledger_with_reporting(&[("bluegreen:managed", "true")]);
+    let run = precheck::handle(world.deps(), started_run(ledger_plan()), inv())
+        .await
+        .unwrap();
+    let c = check(&run, "opt-in");
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert_mentions(
+        &c.observed,
+        &["ledger and its 2 member instances, 1 custom endpoint carry bluegreen:managed=true"],
+    );
+}
+
+#[tokio::test]
+async fn a_custom_endpoints_tags_that_cannot_be_read_are_a_warning_naming_the_permission() {
+    let world = ledger_with_reporting(&[("bluegreen:managed", "true")]);
+    world.refuse(
+        "tags_of",
+        "rds:ListTagsForResource",
+        "AccessDenied",
+        "User is not authorized to perform rds:ListTagsForResource",
+    );
+    let run = precheck::handle(world.deps(), started_run(ledger_upgrade(CLUSTER)), inv())
+        .await
+        .expect("an unreadable endpoint's tags do not fail the precheck");
+    assert_eq!(run.route, Some(Route::Upgrade));
+    let c = check(&run, "topology-read");
+    assert_eq!(c.verdict, Verdict::Warn);
+    assert_mentions(
+        &c.observed,
+        &[
+            "the tags of custom endpoint reporting: rds:ListTagsForResource",
+            "denied",
+        ],
+    );
+    assert_eq!(check(&run, "opt-in").verdict, Verdict::Pass);
+}
+
+#[tokio::test]
+async fn an_enhanced_monitoring_role_the_stack_was_not_given_fails_and_a_listed_one_passes() {
+    let world = ledger();
+    world.with(|a| {
+        a.db_mut(DbKind::Instance, "ledger-instance-1")
+            .unwrap()
+            .monitoring_role_arn = Some(MONITORING_ROLE.into())
+    });
+    let run = precheck::handle(world.deps(), started_run(ledger_plan()), inv())
+        .await
+        .unwrap();
+    let c = check(&run, "monitoring-role");
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert_mentions(
+        &c.observed,
+        &[&format!("{MONITORING_ROLE} (used by ledger-instance-1)")],
+    );
+    assert_mentions(
+        &c.fix,
+        &[
+            &format!("EnhancedMonitoringRoleArns including {MONITORING_ROLE}"),
+            "iam:PassRole",
+        ],
+    );
+    let (name, msg) =
+        err_of(precheck::handle(world.deps(), started_run(ledger_upgrade(CLUSTER)), inv()).await);
+    assert_eq!(name, "PrecheckFailed");
+    assert_mentions(&msg, &["[monitoring-role]"]);
+
+    let listed = StackGrants {
+        monitoring_roles: vec![MONITORING_ROLE.into()],
+        ..StackGrants::default()
+    };
+    let run = precheck::handle(
+        world.deps_with(listed),
+        started_run(ledger_upgrade(CLUSTER)),
+        inv(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.route, Some(Route::Upgrade));
+    assert_eq!(check(&run, "monitoring-role").verdict, Verdict::Pass);
+    assert_read_only(&world);
+}
+
+/// `orders-pg` encrypted with the customer managed key `CUSTOMER_KEY_ARN`.
+fn orders_pg_with_customer_key() -> World {
+    let world = World::orders_pg();
+    world.put_key(CUSTOMER_KEY_ARN, KeyManager::Customer);
+    world.with(|a| {
+        a.db_mut(DbKind::Instance, DB).unwrap().kms_key_id = Some(CUSTOMER_KEY_ARN.into())
+    });
+    world
+}
+
+#[tokio::test]
+async fn a_customer_managed_key_the_stack_was_not_given_fails() {
+    let world = orders_pg_with_customer_key();
+    let run = precheck::handle(world.deps(), plan_with(json!({})), inv())
+        .await
+        .unwrap();
+    assert_eq!(
+        world.calls("key_manager"),
+        [format!("key_manager {CUSTOMER_KEY_ARN}")]
+    );
+    let c = check(&run, "kms-key");
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert_mentions(
+        &c.observed,
+        &[&format!("customer managed KMS key {CUSTOMER_KEY_ARN}")],
+    );
+    assert_mentions(
+        &c.fix,
+        &[
+            &format!("DatabaseKmsKeyArns including {CUSTOMER_KEY_ARN}"),
+            "kms:CreateGrant",
+        ],
+    );
+    let (name, msg) = err_of(
+        precheck::handle(
+            world.deps(),
+            started_run(event("console-upgrade.json")),
+            inv(),
+        )
+        .await,
+    );
+    assert_eq!(name, "PrecheckFailed");
+    assert_mentions(&msg, &["[kms-key]"]);
+    assert_read_only(&world);
+}
+
+#[tokio::test]
+async fn a_listed_key_passes_without_any_kms_call() {
+    let world = orders_pg_with_customer_key();
+    let listed = StackGrants {
+        kms_keys: vec![CUSTOMER_KEY_ARN.into()],
+        ..StackGrants::default()
+    };
+    let run = precheck::handle(
+        world.deps_with(listed),
+        started_run(event("console-upgrade.json")),
+        inv(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.route, Some(Route::Upgrade));
+    let c = check(&run, "kms-key");
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert_mentions(&c.observed, &["listed in DatabaseKmsKeyArns"]);
+    assert!(world.calls("key_manager").is_empty(), "{:?}", world.log());
+}
+
+#[tokio::test]
+async fn an_aws_managed_key_passes_once_kms_says_so() {
+    let world = World::orders_pg();
+    let run = precheck::handle(world.deps(), plan_with(json!({})), inv())
+        .await
+        .unwrap();
+    assert_eq!(
+        world.calls("key_manager"),
+        [format!("key_manager {AWS_RDS_KEY_ARN}")]
+    );
+    let c = check(&run, "kms-key");
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert_mentions(&c.observed, &["the AWS managed key"]);
+}
+
+#[tokio::test]
+async fn a_key_kms_will_not_describe_fails_saying_the_stack_could_not_tell() {
+    let world = orders_pg_with_customer_key();
+    world.refuse(
+        "key_manager",
+        "kms:DescribeKey",
+        "AccessDeniedException",
+        "User is not authorized to perform: kms:DescribeKey",
+    );
+    let run = precheck::handle(world.deps(), plan_with(json!({})), inv())
+        .await
+        .expect("a refused DescribeKey is a finding, not an error");
+    let c = check(&run, "kms-key");
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert_mentions(
+        &c.observed,
+        &[
+            "could not tell whether it is AWS managed",
+            "kms:DescribeKey was denied",
+        ],
+    );
+    assert_mentions(&c.fix, &["if it is customer managed", "DatabaseKmsKeyArns"]);
+}
+
+#[tokio::test]
+async fn a_notification_topic_the_stack_may_not_publish_to_fails() {
+    let world = World::orders_pg();
+    let stack = StackGrants {
+        topics: vec![TOPIC_ARN.into()],
+        ..StackGrants::default()
+    };
+    let elsewhere = "arn:aws:sns:us-east-1:123456789012:payments-dba";
+    let run = precheck::handle(
+        world.deps_with(stack.clone()),
+        plan_with(json!({ "notification_topic_arn": elsewhere })),
+        inv(),
+    )
+    .await
+    .unwrap();
+    let c = check(&run, "notification-topic");
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert_mentions(
+        &c.observed,
+        &[&format!(
+            "notification_topic_arn {elsewhere} is not one this stack may publish to"
+        )],
+    );
+    assert_mentions(
+        &c.fix,
+        &[&format!("NotificationTopicArns including {elsewhere}")],
+    );
+    let mut input = event("console-upgrade.json");
+    input["notification_topic_arn"] = json!(elsewhere);
+    let (name, msg) =
+        err_of(precheck::handle(world.deps_with(stack.clone()), started_run(input), inv()).await);
+    assert_eq!(name, "PrecheckFailed");
+    assert_mentions(&msg, &["[notification-topic]"]);
+
+    let mut listed = stack;
+    listed.topics.push(elsewhere.into());
+    let run = precheck::handle(
+        world.deps_with(listed),
+        plan_with(json!({ "notification_topic_arn": elsewhere })),
+        inv(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(check(&run, "notification-topic").verdict, Verdict::Pass);
+    assert_read_only(&world);
 }

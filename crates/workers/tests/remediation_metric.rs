@@ -481,6 +481,54 @@ async fn the_requests_topic_overrides_the_default() {
 }
 
 #[tokio::test]
+async fn a_requests_topic_the_stack_may_not_publish_to_goes_to_the_stacks_topic_saying_why() {
+    let world = World::empty();
+    let dba = "arn:aws:sns:us-east-1:123456789012:payments-dba";
+    let elsewhere = "arn:aws:sns:us-east-1:123456789012:elsewhere";
+    // NOTIFICATION_TOPIC_ARNS: the stack's topic and the one extra topic it was given.
+    let stack = StackGrants {
+        topics: vec![TOPIC_ARN.into(), dba.into()],
+        ..StackGrants::default()
+    };
+    let run = handle(
+        world.deps_with(stack.clone()),
+        MilestoneEvent {
+            milestone: Milestone::Succeeded,
+            run: upgraded_run(json!({ "notification_topic_arn": elsewhere })),
+            task_token: None,
+        },
+        inv_at(NOW),
+    )
+    .await
+    .unwrap();
+    assert_eq!(only_publish(&world).topic_arn, TOPIC_ARN);
+    let record = &run.published[0];
+    assert!(record.notification_published);
+    assert_eq!(
+        record.errors,
+        [format!(
+            "notification_topic_arn {elsewhere} is not one this stack may publish to (template \
+             parameter NotificationTopicArns): published to the stack's topic"
+        )]
+    );
+
+    let world = World::empty();
+    let run = handle(
+        world.deps_with(stack),
+        MilestoneEvent {
+            milestone: Milestone::Succeeded,
+            run: upgraded_run(json!({ "notification_topic_arn": dba })),
+            task_token: None,
+        },
+        inv_at(NOW),
+    )
+    .await
+    .unwrap();
+    assert_eq!(only_publish(&world).topic_arn, dba);
+    assert!(run.published[0].errors.is_empty());
+}
+
+#[tokio::test]
 async fn without_any_topic_the_missing_topic_is_recorded() {
     let world = World::empty();
     let mut deps = world.deps();

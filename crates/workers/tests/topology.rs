@@ -256,6 +256,10 @@ async fn a_zero_etl_integration_is_refused() {
     );
 }
 
+const REPORTING_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster-endpoint:reporting";
+
+/// `ledger` on Aurora PostgreSQL 13.12, two members, the custom endpoint `reporting`; all
+/// opted in.
 fn ledger_world() -> World {
     let world = World::empty();
     world.put_db(aurora_cluster(CLUSTER, "13.12", &["ledger-1", "ledger-2"]));
@@ -269,6 +273,9 @@ fn ledger_world() -> World {
                 endpoint_type: "READER".into(),
                 static_members: vec!["ledger-2".into()],
                 excluded_members: vec![],
+                arn: REPORTING_ARN.into(),
+                tags: tags(&[("bluegreen:managed", "true")]),
+                tags_unread: false,
             }],
         );
     });

@@ -28,6 +28,9 @@ pub const BLUE_RID: &str = "db-BLUEBLUEBLUEBLUEBLUEBLUE01";
 pub const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:123456789012:rds-bluegreen";
 pub const MACHINE: &str =
     "arn:aws:states:us-east-1:123456789012:stateMachine:rds-bluegreen-upgrade";
+pub const KEY_ARN: &str =
+    "arn:aws:kms:us-east-1:123456789012:key/5e9c1f7a-2b4d-4c6e-8f0a-customer0001";
+pub const MONITORING_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/rds-monitoring-role";
 
 // ---------------------------------------------------------------- protocols and faults
 
@@ -40,7 +43,7 @@ pub enum Proto {
     Cbor,
     /// Step Functions: `{"__type": code}` in JSON (AWS JSON 1.0).
     Json,
-    /// AWS DMS: the same in AWS JSON 1.1.
+    /// AWS DMS, AWS KMS: the same in AWS JSON 1.1.
     Json11,
 }
 
@@ -49,7 +52,7 @@ pub fn proto_of(op: &str) -> Proto {
     match op.split(':').next() {
         Some("cloudwatch") => Proto::Cbor,
         Some("states") => Proto::Json,
-        Some("dms") => Proto::Json11,
+        Some("dms" | "kms") => Proto::Json11,
         _ => Proto::Query,
     }
 }
@@ -276,6 +279,13 @@ pub fn dms(rules: &[Rule]) -> bluegreen_aws::Dms {
     ))
 }
 
+pub fn kms(rules: &[Rule]) -> bluegreen_aws::Kms {
+    bluegreen_aws::Kms::new(mock_client!(aws_sdk_kms, RuleMode::MatchAny, rules, |c| c
+        .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
+        .timeout_config(attempt_timeout())
+        .http_client(faulting_http_client())))
+}
+
 pub fn executions(rules: &[Rule]) -> Executions {
     Executions::new(mock_client!(aws_sdk_sfn, RuleMode::MatchAny, rules, |c| c
         .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
@@ -381,6 +391,10 @@ pub fn respond(op: &str, make: impl Fn() -> HttpResponse + Send + Sync + 'static
             mock!(aws_sdk_databasemigration::Client::describe_replication_tasks)
                 .then_http_response(make)
         }
+        "rds:ListTagsForResource" => {
+            mock!(aws_sdk_rds::Client::list_tags_for_resource).then_http_response(make)
+        }
+        "kms:DescribeKey" => mock!(aws_sdk_kms::Client::describe_key).then_http_response(make),
         other => panic!("no rule for {other}"),
     }
 }
@@ -414,8 +428,9 @@ pub fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
 
-/// An RDS PostgreSQL instance as DescribeDBInstances returns it: Multi-AZ, encrypted,
-/// deletion protection on, 7 days of backups, a custom parameter group of its major.
+/// An RDS PostgreSQL instance as DescribeDBInstances returns it: Multi-AZ, encrypted with
+/// `KEY_ARN`, Enhanced Monitoring by `MONITORING_ROLE_ARN`, deletion protection on, 7 days of
+/// backups, a custom parameter group of its major.
 pub fn instance(id: &str, version: &str, rid: &str) -> DbInstance {
     let major = version.split('.').next().unwrap_or_default();
     DbInstance::builder()
@@ -437,6 +452,9 @@ pub fn instance(id: &str, version: &str, rid: &str) -> DbInstance {
         .allocated_storage(100)
         .storage_type("gp3")
         .storage_encrypted(true)
+        .kms_key_id(KEY_ARN)
+        .monitoring_role_arn(MONITORING_ROLE_ARN)
+        .monitoring_interval(60)
         .backup_retention_period(7)
         .deletion_protection(true)
         .db_parameter_groups(
@@ -475,6 +493,7 @@ pub fn cluster(id: &str, version: &str, members: &[&str]) -> DbCluster {
         .backup_retention_period(7)
         .deletion_protection(true)
         .storage_encrypted(true)
+        .kms_key_id(KEY_ARN)
         .db_cluster_parameter_group(format!("{id}-apg{major}"))
         .tag_list(tag("bluegreen:managed", "true"));
     for (i, m) in members.iter().enumerate() {

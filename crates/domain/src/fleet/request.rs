@@ -2,7 +2,7 @@
 //! fields that apply to each of them, how many run at once and how many may fail.
 
 use crate::error::WorkerError;
-use crate::names::tags::MANAGED as OPT_IN_TAG;
+use crate::names::tags::{MANAGED as OPT_IN_TAG, MANAGED_VALUE as OPT_IN_VALUE};
 use crate::request::{Request, REQUEST_FIELDS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -108,7 +108,7 @@ pub fn fleet_request(input: &Value) -> Result<Option<FleetRequest>, WorkerError>
         request.insert("trigger".into(), json!("schedule"));
         return Ok(Some(FleetRequest {
             selector: Selector {
-                tags: BTreeMap::from([(OPT_IN_TAG.to_string(), "true".to_string())]),
+                tags: BTreeMap::from([(OPT_IN_TAG.to_string(), OPT_IN_VALUE.to_string())]),
                 engine: Vec::new(),
             },
             max_concurrency: DEFAULT_MAX_CONCURRENCY,

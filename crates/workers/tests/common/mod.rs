@@ -13,6 +13,8 @@ use bluegreen_aws::errors::from_code;
 pub use bluegreen_aws::memory::{
     Call, Lost, Memory, Modification, Notification, Snapshot, MUTATIONS,
 };
+#[allow(unused_imports)]
+pub use bluegreen_domain::access::{KeyManager, StackGrants};
 use bluegreen_domain::checks::{EngineVersionInfo, UpgradeTarget};
 use bluegreen_domain::deployment::{DeploymentTask, DeploymentView, SwitchoverDetail};
 use bluegreen_domain::engine::Engine;
@@ -46,6 +48,13 @@ pub const GREEN_RID: &str = "db-GREENGREENGREENGREENGREE1";
 pub const DEPLOYMENT_ID: &str = "bgd-v53303651eihqk6t";
 pub const SNAPSHOT_ID: &str = "rbg-orders-pg-to-16-4-final";
 pub const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:123456789012:rds-bluegreen";
+/// The account's AWS managed RDS key (`aws/rds`), which encrypts the fixtures' databases:
+/// no grant needed, so the `kms-key` check passes without the stack listing it.
+pub const AWS_RDS_KEY_ARN: &str =
+    "arn:aws:kms:us-east-1:123456789012:key/0b7f5d2e-6c1a-4e8b-9a3d-aws0managed01";
+/// A customer managed key, registered by the tests that need one.
+pub const CUSTOMER_KEY_ARN: &str =
+    "arn:aws:kms:us-east-1:123456789012:key/5e9c1f7a-2b4d-4c6e-8f0a-customer0001";
 pub const EXECUTION_ARN: &str =
     "arn:aws:states:us-east-1:123456789012:execution:rds-bluegreen-upgrade:orders-pg-upgrade";
 
@@ -113,8 +122,9 @@ pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// An RDS PostgreSQL instance: Multi-AZ, encrypted, deletion protection on, 7 days of
-/// backups, a custom parameter group of its major.
+/// An RDS PostgreSQL instance: Multi-AZ, encrypted with the AWS managed key, deletion
+/// protection on, 7 days of backups, a custom parameter group of its major, opted in
+/// (`bluegreen:managed=true`), no Enhanced Monitoring.
 pub fn instance(id: &str, version: &str) -> SourceDb {
     let rid = format!("db-{}", id.to_ascii_uppercase().replace('-', ""));
     instance_with_rid(id, version, &rid)
@@ -138,6 +148,8 @@ pub fn instance_with_rid(id: &str, version: &str, rid: &str) -> SourceDb {
         backup_retention_days: 7,
         deletion_protection: true,
         storage_encrypted: true,
+        kms_key_id: Some(AWS_RDS_KEY_ARN.into()),
+        monitoring_role_arn: None,
         allocated_storage_gib: Some(100),
         parameter_groups: vec![Membership::new(format!("orders-pg{major}"), "in-sync")],
         cluster_parameter_group: None,
@@ -325,6 +337,8 @@ pub fn aurora_cluster(id: &str, version: &str, members: &[&str]) -> SourceDb {
         backup_retention_days: 7,
         deletion_protection: true,
         storage_encrypted: true,
+        kms_key_id: Some(AWS_RDS_KEY_ARN.into()),
+        monitoring_role_arn: None,
         allocated_storage_gib: None,
         parameter_groups: vec![],
         cluster_parameter_group: Some(Membership::new(format!("ledger-apg{major}"), "in-sync")),
@@ -364,9 +378,11 @@ impl std::ops::Deref for World {
 }
 
 impl World {
-    /// An empty account.
+    /// An account without databases; its AWS managed RDS key (`AWS_RDS_KEY_ARN`) exists.
     pub fn empty() -> Self {
-        Self::default()
+        let w = Self::default();
+        w.with(|a| a.kms_keys.insert(AWS_RDS_KEY_ARN.into(), KeyManager::Aws));
+        w
     }
 
     /// `orders-pg` on PostgreSQL 13.15 with its custom group, the engine versions, and the
@@ -439,6 +455,16 @@ impl World {
     pub fn deps(&self) -> Deps<Memory> {
         Deps::new(self.0.clone(), Some(TOPIC_ARN.into()))
     }
+
+    /// `deps` of a stack whose template listed `grants`.
+    pub fn deps_with(&self, grants: StackGrants) -> Deps<Memory> {
+        self.deps().with_grants(grants)
+    }
+
+    /// Registers a KMS key and who manages it.
+    pub fn put_key(&self, arn: &str, manager: KeyManager) {
+        self.with(|a| a.kms_keys.insert(arn.to_string(), manager));
+    }
 }
 
 /// Every port method of the account.
@@ -456,11 +482,13 @@ pub const OPERATIONS: &[&str] = &[
     "pending_maintenance",
     "proxy_targets",
     "custom_endpoints",
+    "tags_of",
     "global_membership",
     "integrations",
     "major_lifecycle",
     "dms_endpoints",
     "dms_tasks_using",
+    "key_manager",
     "create_deployment",
     "member_statuses",
     "modify_instance_class",
