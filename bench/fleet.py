@@ -71,8 +71,7 @@ def quotas(events):
 def measure(stack, sizes, max_concurrency=MAX_CONCURRENCY, log=print):
     rows = []
     for n in sizes:
-        stack.control("reset", {})
-        stack.topic_arn, stack.queue_url = stack._notification_topic()
+        stack.reset()
         t0 = time.perf_counter()
         seed(stack.client("rds"), n)
         log(f"campaign of {n}: seeded in {time.perf_counter() - t0:.0f} s")

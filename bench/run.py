@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import zipfile
 from collections import Counter, defaultdict
@@ -163,7 +164,9 @@ class Recorder:
                     payload, error = r.read(), r.headers.get("X-Amz-Function-Error")
                 ms = (time.perf_counter() - t0) * 1000
                 calls = emulator_calls(rec.stack) - before
-                fn = self.path.split("/")[3]
+                # the function by the binary it runs (CloudFormation named it)
+                name = urllib.parse.unquote(self.path.split("/")[3]).rsplit(":", 1)[-1]
+                fn = next((f["binary"] for f in rec.stack.deployed.functions.values() if f["name"] == name), name)
                 inp, out = json.loads(body or b"null"), json.loads(payload or b"null")
                 rec.records.append({"function": fn, "variant": variant(fn, inp, out), "ms": ms,
                                     "error": error, "calls": dict(calls), "input": inp, "output": out})
@@ -225,13 +228,7 @@ def upgrade_totals(u, cold_ms):
 
 
 # ---------------------------------------------------------------- 4. processes on the Runtime API
-def invoke_service(stack, fn, event):
-    req = urllib.request.Request(f"{stack.lambda_endpoint}/2015-03-31/functions/{fn}/invocations",
-                                 data=json.dumps(event).encode(), method="POST")
-    with urllib.request.urlopen(req, timeout=120) as r:
-        if r.headers.get("X-Amz-Function-Error"):
-            sys.exit(f"bench: setup invocation of {fn} failed: {r.read()[:2000]!r}")
-        return json.loads(r.read())
+invoke_service = sql_bench.invoke_service  # one Invoke of a deployed function, by the binary it runs
 
 
 def prepared(stack, name):

@@ -63,7 +63,8 @@ def seed_5000(pg):
 
 
 def invoke_service(stack, fn, event):
-    req = urllib.request.Request(f"{stack.lambda_endpoint}/2015-03-31/functions/{fn}/invocations",
+    name = stack.function_name(fn)  # the deployed function that runs binary `fn`
+    req = urllib.request.Request(f"{stack.lambda_endpoint}/2015-03-31/functions/{name}/invocations",
                                  data=json.dumps(event).encode(), method="POST")
     with urllib.request.urlopen(req, timeout=120) as r:
         if r.headers.get("X-Amz-Function-Error"):
@@ -82,7 +83,7 @@ def measure(stack, bins, runs, log, out_dir):
         request = seed_postgres_instance(stack.client("rds"), name="bench-sql")
         stack.control("endpoints", {"DBInstanceIdentifier": "bench-sql", "Port": blue.port})
         arn = stack.client("secretsmanager").create_secret(
-            Name="bench-sql/check", SecretString=json.dumps(
+            Name="rds-bluegreen/bench-sql/check", SecretString=json.dumps(
                 {"username": "bluegreen_check", "password": dbservers.PASSWORDS["bluegreen_check"]}))["ARN"]
         execution = {"id": "arn:aws:states:us-east-1:123456789012:execution:rds-bluegreen:bench-sql",
                      "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}

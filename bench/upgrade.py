@@ -125,8 +125,7 @@ def measure(stack, log=print, recorder=None):
     plan = timeline(c, **sc)
     sweep = [timeline(c, **sc, shift=i * STEP - SWEEP * STEP / 2) for i in range(SWEEP)]
     rds = stack.client("rds")
-    stack.control("reset", {})
-    stack.topic_arn, stack.queue_url = stack._notification_topic()
+    stack.reset()
     request = seed_postgres_instance(rds, name="orders-pg")
     name = "rbg-orders-pg-to-16-4"
     stack.faults(BlueGreenDeploymentName=name, **plan["knobs"])

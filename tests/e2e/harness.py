@@ -218,8 +218,9 @@ class Stack:
         out = self.deployed.outputs
         self.machines = {"upgrade": out["StateMachineArn"], "fleet": out["FleetStateMachineArn"]}
         self.topic_arn = out["NotificationTopicArn"]
-        self.definitions = {name: self.sfn.describe_state_machine(stateMachineArn=arn)["definition"]
-                            for name, arn in self.machines.items()}
+        described = {name: self.sfn.describe_state_machine(stateMachineArn=arn) for name, arn in self.machines.items()}
+        self.definitions = {name: d["definition"] for name, d in described.items()}
+        self.machine_roles = {name: d["roleArn"] for name, d in described.items()}
         self.queue_url = self._subscribe_queue()
         return self.deployed
 
@@ -325,8 +326,7 @@ class Stack:
         rows = {}
         for f in self.deployed.functions.values():
             rows[f["role_arn"]] = ("function " + f["binary"], table["functions"].get(f["binary"], {}))
-        for name, arn in self.machines.items():
-            role = self.sfn.describe_state_machine(stateMachineArn=arn)["roleArn"]
+        for name, role in self.machine_roles.items():
             rows[role] = ("state machine " + name, table["state_machines"].get(name, {}))
         seen = self.iam()
         out = [f"{u['principal']} called {u['operation']}, which the emulator's IAM does not model "
