@@ -34,6 +34,8 @@ def main():
         request = seed_postgres_instance(rds)
         before = rds.describe_db_instances(DBInstanceIdentifier="orders-pg")["DBInstances"][0]
         print(f"emulator {stack.endpoint}; workers at {stack.lambda_endpoint}; logs in {stack.workdir}")
+        print(f"stack {stack.deployed.name} deployed from infra/template.yaml: {len(stack.deployed.functions)} "
+              "functions, each running as its own IAM role, enforced by the emulator")
         print(f"created {before['DBInstanceIdentifier']}: {before['Engine']} {before['EngineVersion']}, "
               f"{before['Endpoint']['Address']}\n")
         group = request["target_db_parameter_group_name"]

@@ -4,6 +4,8 @@ test names the defect of the template or the product it shows fixed (issue 20)."
 
 import json
 import os
+
+import pytest
 import subprocess
 import sys
 import time
@@ -184,15 +186,36 @@ def _wait(sfn, arn, timeout=300):
     raise AssertionError(f"{arn} still running")
 
 
-def test_an_aurora_cluster_whose_members_are_opted_in_upgrades_with_delete_old_blue(stack):
+@pytest.mark.parametrize("members", ["per_member", "primary_only"])
+def test_an_aurora_cluster_whose_members_are_opted_in_upgrades_with_delete_old_blue(stack, members):
     """Cleanup deletes the old blue's member instances (each conditioned on its own tag): with
-    every member tagged as the README says, the run completes."""
+    every member tagged as the README says, the run completes, whether RDS authorizes the
+    switchover's renames per member or on the clusters alone (not documented)."""
+    stack.iam(member_authorization=members)
     request = seed_aurora_postgres_cluster(stack.client("rds"))
     rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0, "delete_old_blue": True})
     assert rc == 0, err[-3000:]
     assert run["cleanup"]["old_blue_deleted"] is True
     names = {c["DBClusterIdentifier"] for c in stack.client("rds").describe_db_clusters()["DBClusters"]}
     assert names == {"ledger-aurora"}, names
+
+
+def test_an_aurora_green_with_a_custom_endpoint_is_aborted_member_by_member(stack):
+    """Abort deletes green with DeleteTarget: RDS asks the caller for DeleteDBInstance on each green
+    instance and DeleteDBClusterEndpoint on each green endpoint (Aurora User Guide), each under its
+    own tag, copied from its blue."""
+    rds = stack.client("rds")
+    request = seed_aurora_postgres_cluster(rds)
+    rds.create_db_cluster_endpoint(DBClusterIdentifier="ledger-aurora", DBClusterEndpointIdentifier="reporting",
+                                   EndpointType="READER", StaticMembers=["ledger-aurora-2"], Tags=OPT_IN)
+    rc, _, err = stack.execute({**request, "action": "prepare"})
+    assert rc == 0, err[-3000:]
+    rc, _, err = stack.execute({**request, "action": "abort"})
+    assert rc == 0, err[-3000:]
+    assert stack.iam()["denied"] == []
+    assert {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]} == {"ledger-aurora"}
+    assert sorted(e["DBClusterEndpointIdentifier"] for e in rds.describe_db_cluster_endpoints()["DBClusterEndpoints"]
+                  if e.get("EndpointType") == "CUSTOM") == ["reporting"]
 
 
 # ---------------------------------------------------------------- the opt-in tag, per resource
