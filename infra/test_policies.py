@@ -630,7 +630,8 @@ def test_state_machine_arns_built_with_sub_match_the_names(resources):
 
     def walk(value):
         if isinstance(value, dict):
-            if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str) and ":states:" in value["Fn::Sub"]:
+            if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str) and ":states:" in value["Fn::Sub"] \
+                    and ":states:::" not in value["Fn::Sub"]:  # service integrations name no machine
                 m = re.fullmatch(
                     r"arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
                     r"(stateMachine|execution):(\$\{AWS::StackName\}-\w+)(:\*)?",

@@ -115,6 +115,12 @@ def client(stack, service, endpoint=None):
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
+def yaml_template():
+    sys.path.insert(0, str(ROOT / "tests" / "local"))
+    import deploy
+    return deploy.load_template()
+
+
 def fn(name, region=REGION, account=ACCOUNT):
     return f"arn:aws:lambda:{region}:{account}:function:{name}"
 
@@ -503,9 +509,16 @@ def test_max_concurrency_path_jitter_and_max_delay(sfn):
 
 def test_the_products_definitions_are_accepted(sfn):
     pascal = re.compile(r"\$\{([A-Za-z0-9]+?)(Function|StateMachine)Arn\}")
+    # the service integrations' ARNs, as the template substitutes them in the aws partition
+    integrations = {}
+    for name in ("UpgradeStateMachine", "FleetStateMachine"):
+        subs = yaml_template()["Resources"][name]["Properties"]["DefinitionSubstitutions"]
+        integrations.update({k: v["Fn::Sub"].replace("${AWS::Partition}", "aws") for k, v in subs.items()
+                             if k.endswith("IntegrationArn")})
     for path in sorted((ROOT / "statemachine").glob("*.asl.json")):
         text = pascal.sub(lambda m: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:x" if m.group(2) == "Function"
                           else f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:x", path.read_text())
+        text = re.sub(r"\$\{(\w+IntegrationArn)\}", lambda m: integrations[m.group(1)], text)
         sfn.create_state_machine(name=path.name.split(".")[0], definition=text, roleArn=ROLE)
 
 
