@@ -522,7 +522,7 @@ def report(args, size, u, totals, cold, warm, paths, load):
     if "transitions" in missed or u["aws_transitions"] > upgrade_bench.TRANSITIONS_BEFORE:
         add(f"- **State transitions** ({u['aws_transitions']} on AWS, {u['transitions']} on the emulator; issue 16: "
             f"≤ {upgrade_bench.TRANSITIONS_BEFORE}, target ≤ {TARGETS['transitions']}): each green poll costs 3 "
-            f"({u['polls']} polls here), and `BUILD_DELAY` (crates/domain/src/schedule.rs) sets most of them; the "
+            f"({u['polls']} polls here), and `BUILD_DELAY` (crates/domain/src/model/schedule.rs) sets most of them; the "
             f"database Choices (DatabaseAccess, FinishAccess) and NeedsApproval cost "
             f"3 per upgrade even without a way into the database or an approval. `BUILD_DELAY` 120 → 140 s gives 2 "
             f"polls (6 transitions) fewer on this timeline, worst detection +0.5 s (bench/upgrade.py `timeline`).")

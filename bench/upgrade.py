@@ -9,8 +9,8 @@ behind the local Lambda service, RDS is the emulator. What the emulator cannot d
 minutes: its knobs script the deployment by *polls* (provisioning_polls, tasks_in_progress_polls,
 switchover_in_progress_polls), and the Wait states are capped at 1 s (max_wait_seconds). So the
 number of polls is computed first, on a virtual clock, from the product's own delays
-(crates/domain: schedule.rs `next_delay`, readiness.rs `READY_POLLS_REQUIRED`, the guardrail's
-`HOLD_DELAY_SECONDS`, cleanup.rs `POLL_SECONDS`; their values are read from the Rust source, the
+(crates/domain: wait/mod.rs `next_delay` and `READY_POLLS_REQUIRED`, model/schedule.rs's delays and
+`HOLD_DELAY_SECONDS`, cleanup/mod.rs `POLL_SECONDS`; their values are read from the Rust source, the
 few lines of `next_delay` are mirrored in `delay_after` below and checked against what the real
 `wait` worker proposes during the run), for the scenario of bench/results.md: PROVISIONING for
 40 min after create, then AVAILABLE with the last task IN_PROGRESS, ready at 45:00, a 60-s
@@ -45,19 +45,20 @@ def rust_const(path, name):
 
 
 def constants():
-    text = (DOMAIN / "schedule.rs").read_text()
+    text = (DOMAIN / "wait" / "mod.rs").read_text()
     # The two literals of next_delay that are not named constants: fail loudly if they moved.
     if "seconds_since_create < 30" not in text or not re.search(r"if nearly \{\s*30\s*\}", text):
-        sys.exit("bench: crates/domain/src/schedule.rs next_delay changed: update delay_after in bench/upgrade.py")
-    return {"short": rust_const("schedule.rs", "SHORT_DELAY"), "build": rust_const("schedule.rs", "BUILD_DELAY"),
-            "switching": rust_const("schedule.rs", "SWITCHOVER_DELAY"), "nearly": 30, "early": 30,
-            "ready_polls": rust_const("readiness.rs", "READY_POLLS_REQUIRED"),
-            "hold": rust_const("guardrail.rs", "HOLD_DELAY_SECONDS"), "cleanup": rust_const("cleanup.rs", "POLL_SECONDS")}
+        sys.exit("bench: crates/domain/src/wait/mod.rs next_delay changed: update delay_after in bench/upgrade.py")
+    schedule = "model/schedule.rs"
+    return {"short": rust_const(schedule, "SHORT_DELAY"), "build": rust_const(schedule, "BUILD_DELAY"),
+            "switching": rust_const(schedule, "SWITCHOVER_DELAY"), "nearly": 30, "early": 30,
+            "ready_polls": rust_const("wait/mod.rs", "READY_POLLS_REQUIRED"),
+            "hold": rust_const(schedule, "HOLD_DELAY_SECONDS"), "cleanup": rust_const("cleanup/mod.rs", "POLL_SECONDS")}
 
 
 def delay_after(c, status, age):
-    """schedule::next_delay for a poll that saw `status` `age` seconds after create, with
-    readiness.rs's SHORT_DELAY for a first "ready"."""
+    """wait::next_delay for a poll that saw `status` `age` seconds after create, with SHORT_DELAY
+    for a first "ready"."""
     if status in ("PROVISIONING", "AVAILABLE_TASK_LEFT"):  # Phase::Provisioning
         if age < c["early"]:
             return c["short"]
@@ -224,9 +225,9 @@ def section(u):
          "executing on the emulator's Step Functions (moto's interpreter: Retry, Catch, Choice and Wait as written), the "
          "real worker binaries behind the local Lambda service, RDS on the emulator. The emulator scripts the deployment "
          "by polls, so the polls a 45-minute build takes are computed first on a virtual clock from the product's own "
-         f"delays (schedule.rs `next_delay`: SHORT_DELAY {c['short']} s, BUILD_DELAY {c['build']} s, {c['nearly']} s once "
-         f"AVAILABLE with a task left, SWITCHOVER_DELAY {c['switching']} s; readiness.rs READY_POLLS_REQUIRED "
-         f"{c['ready_polls']}; cleanup.rs POLL_SECONDS {c['cleanup']} s; read from the Rust source) for: PROVISIONING "
+         f"delays (wait/mod.rs `next_delay`: SHORT_DELAY {c['short']} s, BUILD_DELAY {c['build']} s, {c['nearly']} s once "
+         f"AVAILABLE with a task left, SWITCHOVER_DELAY {c['switching']} s; wait/mod.rs READY_POLLS_REQUIRED "
+         f"{c['ready_polls']}; cleanup/mod.rs POLL_SECONDS {c['cleanup']} s; read from the Rust source) for: PROVISIONING "
          f"for {(sc['ready'] - sc['window']) / 60:.0f} min after create, AVAILABLE with the last task IN_PROGRESS, ready "
          f"at {sc['ready'] / 60:.0f}:00, SWITCHOVER_IN_PROGRESS for {sc['switchover']:.0f} s, a final snapshot of "
          f"{sc['snapshot'] / 60:.0f} min, each Task {sc['task']:.0f} s, replica lag 0 s, the default 24-hour soak (one "

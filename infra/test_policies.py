@@ -43,7 +43,7 @@ TEMPLATE = pathlib.Path(__file__).with_name("template.yaml")
 
 OPT_IN_KEY = "aws:ResourceTag/bluegreen:managed"  # on databases: value "true"
 # on blue/green deployments: the tag the create worker puts on them
-# (crates/domain/src/plan.rs MANAGED_BY_TAG / MANAGED_BY_VALUE)
+# (crates/domain/src/model/names.rs, tags::MANAGED_BY)
 DEPLOYMENT_TAG_KEY = "bluegreen:managed-by"
 DEPLOYMENT_TAG_VALUE = "rds-bluegreen"
 

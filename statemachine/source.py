@@ -5,7 +5,7 @@ Task's `Resource` is a `${PascalNameFunctionArn}` substitution that the deployme
 DefinitionSubstitutions) or the local harness resolves to the worker's function ARN.
 """
 
-# Keep in step with crates/domain/src/limits.rs (UPGRADE_MACHINE_TIMEOUT_SECONDS): it cannot
+# Keep in step with crates/domain/src/model/limits.rs (UPGRADE_MACHINE_TIMEOUT_SECONDS): it cannot
 # be caught, so it outlasts the longest run any accepted request can take (a domain test
 # reads the generated definition to check).
 UPGRADE_TIMEOUT_SECONDS = 30 * 24 * 3600

@@ -5,7 +5,7 @@ use crate::ports::{Datum, Stat, Unit};
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, Statistic};
 use aws_sdk_cloudwatch::Client;
 use aws_smithy_types::DateTime;
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::error::WorkerError;
 use std::time::{Duration, SystemTime};
 
 #[derive(Clone, Debug)]

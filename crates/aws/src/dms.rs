@@ -6,8 +6,8 @@ use aws_sdk_databasemigration::config::http::HttpResponse;
 use aws_sdk_databasemigration::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_databasemigration::types::Filter;
 use aws_sdk_databasemigration::Client;
-use bluegreen_domain::topology::{DmsEndpoint, DmsTaskListing};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::source::{DmsEndpoint, DmsTaskListing};
 
 #[derive(Clone, Debug)]
 pub struct Dms {

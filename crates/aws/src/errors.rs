@@ -3,7 +3,7 @@
 
 use aws_sdk_rds::config::http::HttpResponse;
 use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::error::WorkerError;
 
 /// The codes the SDK's own retry classifier treats as throttling (`aws-runtime`'s
 /// `THROTTLING_ERRORS`): what the SDK retried as throttling must reach the state machine as

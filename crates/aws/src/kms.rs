@@ -5,8 +5,8 @@
 use crate::errors::{classify, code_of};
 use aws_sdk_kms::types::KeyManagerType;
 use aws_sdk_kms::Client;
-use bluegreen_domain::access::KeyManager;
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::grants::KeyManager;
 
 #[derive(Clone, Debug)]
 pub struct Kms {

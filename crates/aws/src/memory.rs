@@ -31,19 +31,20 @@ use crate::ports::{
 };
 use crate::rds::{parse_member_arn, source_not_found};
 use crate::sfn::execution_arn;
-use bluegreen_domain::access::KeyManager;
-use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo};
-use bluegreen_domain::deployment::{DeploymentView, MemberStatus};
-use bluegreen_domain::engine::Engine;
 use bluegreen_domain::fleet::{Candidate, ChildStatus};
-use bluegreen_domain::lifecycle::MajorLifecycle;
-use bluegreen_domain::plan::CreatePlan;
-use bluegreen_domain::request::{DbKind, DbRef};
-use bluegreen_domain::source::{SourceDb, RELEVANT_PARAMETERS};
-use bluegreen_domain::topology::{
+use bluegreen_domain::model::db::{DbKind, DbRef};
+use bluegreen_domain::model::deployment::{DeploymentView, MemberStatus};
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::engine::EngineVersionInfo;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::grants::KeyManager;
+use bluegreen_domain::model::lifecycle::MajorLifecycle;
+use bluegreen_domain::model::plan::CreatePlan;
+use bluegreen_domain::model::source::ParameterGroupInfo;
+use bluegreen_domain::model::source::{
     CustomEndpoint, DmsEndpoint, DmsTaskListing, GlobalMembership, Integration, Proxy,
 };
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::source::{SourceDb, RELEVANT_PARAMETERS};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::{ready, Future, Ready};

@@ -6,19 +6,20 @@
 //! for `lambda_runtime`.
 
 use crate::{Dms, Executions, Kms, Metrics, Notifier, Rds};
-use bluegreen_domain::access::KeyManager;
-use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo};
-use bluegreen_domain::deployment::{DeploymentView, MemberStatus};
-use bluegreen_domain::engine::Engine;
 use bluegreen_domain::fleet::{Candidate, ChildStatus};
-use bluegreen_domain::lifecycle::MajorLifecycle;
-use bluegreen_domain::plan::CreatePlan;
-use bluegreen_domain::request::{DbKind, DbRef};
-use bluegreen_domain::source::SourceDb;
-use bluegreen_domain::topology::{
+use bluegreen_domain::model::db::{DbKind, DbRef};
+use bluegreen_domain::model::deployment::{DeploymentView, MemberStatus};
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::engine::EngineVersionInfo;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::grants::KeyManager;
+use bluegreen_domain::model::lifecycle::MajorLifecycle;
+use bluegreen_domain::model::plan::CreatePlan;
+use bluegreen_domain::model::source::ParameterGroupInfo;
+use bluegreen_domain::model::source::SourceDb;
+use bluegreen_domain::model::source::{
     CustomEndpoint, DmsEndpoint, DmsTaskListing, GlobalMembership, Integration, Proxy,
 };
-use bluegreen_domain::WorkerError;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, SystemTime};

@@ -3,18 +3,19 @@
 use crate::errors::{classify, code_of, Classify};
 use aws_sdk_rds::types::{BlueGreenDeployment, DbCluster, DbInstance, Filter, Tag};
 use aws_sdk_rds::Client;
-use bluegreen_domain::checks::{EngineVersionInfo, ParameterGroupInfo, UpgradeTarget};
-use bluegreen_domain::deployment::{
+use bluegreen_domain::fleet::Candidate;
+use bluegreen_domain::model::db::{DbKind, DbRef};
+use bluegreen_domain::model::deployment::{
     DeploymentTask, DeploymentView, MemberStatus, SwitchoverDetail,
 };
-use bluegreen_domain::engine::Engine;
-use bluegreen_domain::fleet::Candidate;
-use bluegreen_domain::lifecycle::MajorLifecycle;
-use bluegreen_domain::plan::CreatePlan;
-use bluegreen_domain::request::{DbKind, DbRef};
-use bluegreen_domain::source::{Membership, SourceDb, RELEVANT_PARAMETERS};
-use bluegreen_domain::topology::{CustomEndpoint, GlobalMembership, Integration, Proxy};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::engine::{EngineVersionInfo, UpgradeTarget};
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::lifecycle::MajorLifecycle;
+use bluegreen_domain::model::plan::CreatePlan;
+use bluegreen_domain::model::source::ParameterGroupInfo;
+use bluegreen_domain::model::source::{CustomEndpoint, GlobalMembership, Integration, Proxy};
+use bluegreen_domain::model::source::{Membership, SourceDb, RELEVANT_PARAMETERS};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
@@ -179,7 +180,7 @@ fn to_view(d: &BlueGreenDeployment) -> DeploymentView {
 
 /// `arn:aws:rds:REGION:ACCOUNT:db:NAME` -> (Instance, NAME).
 pub fn parse_member_arn(arn: &str) -> Option<(DbKind, String)> {
-    bluegreen_domain::names::parse_rds_arn(arn).map(|(kind, name)| (kind, name.to_string()))
+    bluegreen_domain::model::names::parse_rds_arn(arn).map(|(kind, name)| (kind, name.to_string()))
 }
 
 /// What `find_source` answers when nothing carries the name.
@@ -343,7 +344,7 @@ impl Rds {
         }
     }
 
-    /// The parameters the prechecks read (`source::RELEVANT_PARAMETERS`) from one parameter
+    /// The parameters the prechecks read (`model::source::RELEVANT_PARAMETERS`) from one parameter
     /// group; empty when the group does not exist (a target family's default group, say,
     /// before RDS first uses it).
     pub async fn parameters(

@@ -4,9 +4,9 @@
 use crate::errors::{classify, code_of, Classify};
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
-use bluegreen_domain::fleet::ChildStatus;
+use bluegreen_domain::fleet::{ChildRun, ChildStatus};
+use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::run::Run;
-use bluegreen_domain::WorkerError;
 
 #[derive(Clone, Debug)]
 pub struct Executions {
@@ -65,7 +65,7 @@ impl Executions {
             ExecutionStatus::Running | ExecutionStatus::PendingRedrive => ChildStatus::Running,
             ExecutionStatus::Succeeded => {
                 match serde_json::from_str::<Run>(out.output().unwrap_or("{}")) {
-                    Ok(run) => ChildStatus::Succeeded(Box::new(run)),
+                    Ok(run) => ChildStatus::Succeeded(Box::new(ChildRun::from(&run))),
                     Err(e) => ChildStatus::Unreadable(format!(
                         "the execution's output is not a run document ({e})"
                     )),

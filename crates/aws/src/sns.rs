@@ -3,7 +3,7 @@
 use crate::errors::Classify;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::error::WorkerError;
 
 #[derive(Clone, Debug)]
 pub struct Notifier {

@@ -59,15 +59,15 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::DateTime;
 use bluegreen_aws::ports::{Datum, Stat, Unit};
-use bluegreen_domain::checks::{EngineVersionInfo, UpgradeTarget as Target};
-use bluegreen_domain::deployment::{
+use bluegreen_domain::fleet::{Candidate, ChildStatus};
+use bluegreen_domain::model::db::{DbKind, DbRef};
+use bluegreen_domain::model::deployment::{
     DeploymentTask, DeploymentView, MemberStatus, SwitchoverDetail,
 };
-use bluegreen_domain::engine::Engine;
-use bluegreen_domain::fleet::{Candidate, ChildStatus};
-use bluegreen_domain::plan::CreatePlan;
-use bluegreen_domain::request::{DbKind, DbRef};
-use bluegreen_domain::source::{Membership, SourceDb};
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::engine::{EngineVersionInfo, UpgradeTarget as Target};
+use bluegreen_domain::model::plan::CreatePlan;
+use bluegreen_domain::model::source::{Membership, SourceDb};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -1217,8 +1217,8 @@ use aws_sdk_rds::operation::describe_db_proxy_targets::{
 };
 use aws_sdk_rds::operation::describe_global_clusters::DescribeGlobalClustersOutput;
 use aws_sdk_rds::operation::describe_integrations::DescribeIntegrationsOutput;
-use bluegreen_domain::lifecycle::MajorLifecycle;
-use bluegreen_domain::topology::{CustomEndpoint, GlobalMembership, Integration, Proxy};
+use bluegreen_domain::model::lifecycle::MajorLifecycle;
+use bluegreen_domain::model::source::{CustomEndpoint, GlobalMembership, Integration, Proxy};
 
 #[tokio::test]
 async fn proxies_are_read_with_every_target_of_every_page() {
@@ -1603,7 +1603,7 @@ use aws_sdk_databasemigration::operation::describe_replication_tasks::{
     DescribeReplicationTasksError, DescribeReplicationTasksInput, DescribeReplicationTasksOutput,
 };
 use aws_sdk_databasemigration::types::error::ResourceNotFoundFault;
-use bluegreen_domain::topology::{DmsEndpoint, DmsTaskListing};
+use bluegreen_domain::model::source::{DmsEndpoint, DmsTaskListing};
 
 #[tokio::test]
 async fn dms_endpoints_are_read_from_every_page() {
@@ -1753,7 +1753,7 @@ async fn an_unreadable_success_answer_is_not_a_refusal() {
 // ------------------------------------------------------------------ AWS KMS
 use aws_sdk_kms::operation::describe_key::{DescribeKeyError, DescribeKeyInput, DescribeKeyOutput};
 use aws_sdk_kms::types::{KeyManagerType, KeyMetadata};
-use bluegreen_domain::access::KeyManager;
+use bluegreen_domain::model::grants::KeyManager;
 
 fn key_metadata(manager: KeyManagerType) -> KeyMetadata {
     KeyMetadata::builder()

@@ -367,7 +367,7 @@ pub fn request(target: &Target, action: ActionName, options: &Options) -> Result
         m.insert(k, v);
     }
     let input = Value::Object(m);
-    bluegreen_domain::request::Request::from_json(&input)
+    bluegreen_domain::precheck::intake::parse_request(&input)
         .map_err(|e| CliError::usage(sentence(&e.to_string())))?;
     Ok(input)
 }

@@ -519,9 +519,9 @@ async fn status(
         return show_execution(ctx, &arn, follow_it, rate).await;
     }
     let is_db =
-        target.starts_with("arn:") || bluegreen_domain::request::validate_db_name(target).is_ok();
+        target.starts_with("arn:") || bluegreen_domain::model::db::validate_db_name(target).is_ok();
     if is_db {
-        let name = bluegreen_domain::request::DbRef::parse(target)
+        let name = bluegreen_domain::model::db::DbRef::parse(target)
             .map_err(|e| CliError::usage(cli::sentence(&e.to_string())))?
             .name;
         match show_database(ctx, &name).await {
@@ -849,7 +849,9 @@ async fn show_database(ctx: &mut Ctx, name: &str) -> Result<Exit, CliError> {
             d.source == db.arn
                 || d.target == db.arn
                 || d.name
-                    .starts_with(&bluegreen_domain::names::deployment_name_prefix(name))
+                    .starts_with(&bluegreen_domain::model::names::deployment_name_prefix(
+                        name,
+                    ))
         })
         .collect();
     let machine = ctx.machine(Machine::Upgrade).await?;
@@ -998,7 +1000,7 @@ async fn answer(ctx: &mut Ctx, execution: &str, answer: Answer) -> Result<Exit, 
             )))
         }
     };
-    let at = bluegreen_domain::time::rfc3339(follow::now() as i64);
+    let at = bluegreen_domain::model::time::rfc3339(follow::now() as i64);
     let sent = match &answer {
         Answer::Approve { by, comment } => {
             let mut output = json!({"approved_by": by, "at": at});

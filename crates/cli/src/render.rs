@@ -1,9 +1,10 @@
 //! What rbg prints: the check table, the cost of waiting, a run's outcome, the fleet's rows.
 
-use bluegreen_domain::checks::{Check, Verdict};
-use bluegreen_domain::fleet::{Outcome, Row};
-use bluegreen_domain::lifecycle::{
-    CostOfWaiting, DEFAULT_RATE_PER_VCPU_HOUR, HOURS_PER_MONTH, RATE_SOURCE,
+use bluegreen_domain::fleet::{ChildRun, Outcome, Row};
+use bluegreen_domain::model::check::{Check, Verdict};
+use bluegreen_domain::model::lifecycle::CostOfWaiting;
+use bluegreen_domain::precheck::lifecycle::{
+    DEFAULT_RATE_PER_VCPU_HOUR, HOURS_PER_MONTH, RATE_SOURCE,
 };
 use bluegreen_domain::run::Run;
 
@@ -274,7 +275,7 @@ pub fn plan_fails(run: &Run) -> bool {
 
 /// The outcome of a run document (as a fleet row would say it).
 pub fn outcome(run: &Run) -> Outcome {
-    Row::from_run(run).outcome
+    Row::from_run(&ChildRun::from(run)).outcome
 }
 
 /// The closing line(s) for a run that ended, after `elapsed`.
@@ -470,7 +471,7 @@ pub fn fleet_table(rows: &[Row], rate: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bluegreen_domain::checks::Check;
+    use bluegreen_domain::model::check::Check;
 
     #[test]
     fn failing_checks_come_first_with_their_fixes() {

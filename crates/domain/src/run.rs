@@ -1,205 +1,30 @@
 //! The run document: the state every step receives and returns. It is also the audit
 //! trail an execution ends with: what was there, what was planned, what was done and when.
+//! It composes the steps' own states (each declared in its step's folder); no step reads it
+//! whole: a rule takes what it needs as an argument.
 
-use crate::checks::{Check, ExistingDeployment, ManualCheck, Verdict};
-use crate::deployment::Phase;
-use crate::error::ErrorKind;
-use crate::error::WorkerError;
-pub use crate::guardrail::GuardrailState;
-use crate::old_blue::OldBlue;
-use crate::plan::CreatePlan;
-use crate::request::Request;
-use crate::source::SourceDb;
+use crate::cleanup::abort::AbortState;
+use crate::cleanup::CleanupState;
+use crate::database::{DatabaseState, Op};
+use crate::fleet::ChildRun;
+use crate::guardrails::GuardrailState;
+use crate::model::db::DbRef;
+use crate::model::deployment::DeploymentRecord;
+use crate::model::error::{ErrorKind, WorkerError};
+use crate::model::execution::ExecutionInfo;
+use crate::model::milestone::PublishRecord;
+use crate::model::old_blue::OldBlue;
+use crate::model::plan::CreatePlan;
+use crate::model::report::Report;
+use crate::model::request::{FleetPosition, Request};
+use crate::model::route::Route;
+use crate::model::source::SourceDb;
+use crate::switchover::{ApprovalState, SwitchoverRecord};
+use crate::verify::Verification;
+use crate::wait::WaitState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExecutionInfo {
-    /// `$$.Execution.Id`: the ARN of the Step Functions execution.
-    #[serde(default)]
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<String>,
-}
-
-/// Where the state machine goes after the precheck.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Route {
-    /// An alarm back to OK, or similar: nothing to do, nothing published.
-    Noop,
-    Plan,
-    Prepare,
-    Upgrade,
-    Switchover,
-    Abort,
-    Cleanup,
-    /// An alarm-triggered run found a deployment already in flight for this database.
-    AlreadyInProgress,
-    /// A fleet request: handed over to the fleet state machine.
-    Fleet,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub verdict: Verdict,
-    pub checks: Vec<Check>,
-    pub manual_checks: Vec<ManualCheck>,
-    pub existing_deployment: ExistingDeployment,
-    /// What not upgrading costs: the end of standard support and the Extended Support estimate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_of_waiting: Option<crate::lifecycle::CostOfWaiting>,
-}
-
-impl Report {
-    pub fn new(
-        checks: Vec<Check>,
-        manual_checks: Vec<ManualCheck>,
-        existing: ExistingDeployment,
-    ) -> Self {
-        let verdict = if checks.iter().any(|c| c.verdict == Verdict::Fail) {
-            Verdict::Fail
-        } else if checks.iter().any(|c| c.verdict == Verdict::Warn) {
-            Verdict::Warn
-        } else {
-            Verdict::Pass
-        };
-        Self {
-            verdict,
-            checks,
-            manual_checks,
-            existing_deployment: existing,
-            cost_of_waiting: None,
-        }
-    }
-
-    pub fn failures(&self) -> Vec<&Check> {
-        self.checks
-            .iter()
-            .filter(|c| c.verdict == Verdict::Fail)
-            .collect()
-    }
-
-    /// The error for a mutating action with failed checks: names every one and its fix.
-    pub fn failure_error(&self, db: &str) -> WorkerError {
-        let list: Vec<String> = self
-            .failures()
-            .iter()
-            .map(|c| format!("[{}] {}: {}", c.id, c.observed, c.fix))
-            .collect();
-        WorkerError::PrecheckFailed(format!(
-            "{} precheck(s) failed for {db}, nothing was changed: {}",
-            list.len(),
-            list.join(" | ")
-        ))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeploymentRecord {
-    pub id: String,
-    pub name: String,
-    /// True when this run created it; false when it adopted an existing one.
-    pub created_by_this_run: bool,
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_arn: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WaitState {
-    pub phase: Phase,
-    pub polls: u32,
-    pub consecutive_ready: u32,
-    pub next_delay_seconds: u32,
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pending_tasks: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SwitchoverRecord {
-    pub requested_at: String,
-    pub timeout_seconds: u32,
-    /// True when a switchover was already running or done when this step ran.
-    pub already_started: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verification {
-    pub production_identifier: String,
-    pub engine_version: String,
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    pub endpoint_kept: bool,
-    /// What RDS named the old blue (`NAME-oldN`): see `old_blue`.
-    pub old_blue_identifier: String,
-    pub old_blue_arn: String,
-    pub deployment_status: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CleanupState {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot_identifier: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot_status: Option<String>,
-    /// When this run started the snapshot (epoch seconds): the wait for it is bounded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot_started_at: Option<i64>,
-    pub deployment_deleted: bool,
-    pub old_blue_deleted: bool,
-    /// True when nothing is left to do.
-    pub done: bool,
-    pub next_delay_seconds: u32,
-    #[serde(default)]
-    pub steps: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AbortState {
-    pub deleted_target: bool,
-    pub done: bool,
-    pub next_delay_seconds: u32,
-    #[serde(default)]
-    pub steps: Vec<String>,
-}
-
-/// `require_approval`: the wait for an operator before the switchover.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ApprovalState {
-    /// The approval task's timeout (`approval_timeout_hours`).
-    pub timeout_seconds: u64,
-    /// SendTaskSuccess's output (who, when, why), once approved.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub answer: Option<Value>,
-    /// SendTaskFailure's error and cause, once rejected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rejection: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timed_out: Option<Value>,
-}
-
-impl ApprovalState {
-    pub fn for_request(request: &Request) -> Option<Self> {
-        request.require_approval.then(|| Self {
-            timeout_seconds: u64::from(request.approval_timeout_hours) * 3600,
-            ..Self::default()
-        })
-    }
-}
-
-/// What each notification/metric publication did; failures are kept, never raised.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PublishRecord {
-    pub milestone: String,
-    pub metric_published: bool,
-    pub notification_published: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -230,7 +55,7 @@ pub struct Run {
     pub switchover: Option<SwitchoverRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
-    /// The old blue after the switchover, found by `old_blue::locate` (verify, or the
+    /// The old blue after the switchover, found by `verify::old_blue::locate` (verify, or the
     /// precheck of a run started after the switchover): what soak, snapshot and cleanup act on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_blue: Option<OldBlue>,
@@ -255,10 +80,10 @@ pub struct Run {
     pub rollback: Option<AbortState>,
     /// Set when this database runs as part of a fleet (see `fleet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fleet: Option<crate::request::FleetPosition>,
+    pub fleet: Option<FleetPosition>,
     /// What the `sql` worker saw and did inside the database (only with a way in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub database: Option<crate::database::DatabaseState>,
+    pub database: Option<DatabaseState>,
 }
 
 impl Run {
@@ -277,26 +102,27 @@ impl Run {
             .ok_or_else(|| missing("deployment"))
     }
 
-    /// The database this run is about, for logs and metrics, even on early failures.
-    pub fn db_label(&self) -> String {
+    /// The database this run is about, for logs and metrics, even on early failures: the
+    /// request's, else a well-formed `db_identifier` of the raw input. `None` when only the raw
+    /// input's event could say: an alarm names its database in a metric dimension, which the
+    /// edge reads (the workers' `intake::db_label`).
+    pub fn known_db_label(&self) -> Option<String> {
         if let Some(r) = &self.request {
-            return r.db_identifier.clone();
+            return Some(r.db_identifier.clone());
         }
-        let input = self.input.as_ref();
         // Only a well-formed identifier from raw input: it becomes a metric dimension and a
         // message attribute, where an empty value or control characters would be refused.
-        match input.and_then(|i| i.get("db_identifier")) {
-            Some(Value::String(id)) if crate::request::DbRef::parse(id).is_ok() => {
-                return id.clone()
-            }
-            Some(_) => return "invalid".into(),
-            None => {}
+        match self.input.as_ref().and_then(|i| i.get("db_identifier")) {
+            Some(Value::String(id)) if DbRef::parse(id).is_ok() => Some(id.clone()),
+            Some(_) => Some("invalid".into()),
+            None => None,
         }
-        // An alarm event names its database in a metric dimension, not in `db_identifier`.
-        match input.map(crate::request::classify) {
-            Some(Ok(crate::request::Incoming::Alarm(target))) => target.db.name,
-            _ => "unknown".into(),
-        }
+    }
+
+    /// `known_db_label`, or `unknown`: for a run document read after the precheck (the sql
+    /// worker, `rbg`, a fleet's table), which always names its request.
+    pub fn db_label(&self) -> String {
+        self.known_db_label().unwrap_or_else(|| "unknown".into())
     }
 
     /// The error name the state machine's `Catch` recorded, if any.
@@ -354,6 +180,32 @@ fn missing(what: &str) -> WorkerError {
         "the step's input has no `{what}`: this step must run after the precheck in the state \
          machine; start a new execution instead of invoking the function directly"
     ))
+}
+
+/// The `sql` worker's input (`database::Op`): `{"op": "precheck", "run": {...the run
+/// document...}}`. Its output is the run document alone, with `database` filled in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlInput {
+    pub op: Op,
+    pub run: Run,
+}
+
+impl From<&Run> for ChildRun {
+    /// What a fleet reads of a database's run document when its execution succeeded.
+    fn from(run: &Run) -> Self {
+        Self {
+            db_label: run.db_label(),
+            request: run.request.clone(),
+            source: run.source.clone(),
+            route: run.route,
+            note: run.note.clone(),
+            report: run.report.clone(),
+            last_milestone: run.published.last().map(|p| p.milestone.clone()),
+            error_name: run.error_name().map(str::to_string),
+            error_summary: run.error_summary(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -417,5 +269,17 @@ mod tests {
         let mut nothing = failed_run(Route::Upgrade, "GreenFailed");
         nothing.deployment = None;
         assert!(!nothing.should_roll_back());
+    }
+
+    #[test]
+    fn the_input_names_an_op_and_a_run() {
+        let input: SqlInput =
+            serde_json::from_value(json!({"op": "watch", "run": {"execution": {"id": "x"}}}))
+                .unwrap();
+        assert_eq!(input.op, Op::Watch);
+        assert!(serde_json::from_value::<SqlInput>(json!({"op": "drop", "run": {}})).is_err());
+        assert!(
+            serde_json::from_value::<SqlInput>(json!({"op": "watch", "run": {}, "x": 1})).is_err()
+        );
     }
 }

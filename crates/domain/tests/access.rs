@@ -2,17 +2,22 @@
 //! resource acted on (the source, Aurora members, read replicas, custom endpoints), the
 //! Enhanced Monitoring roles and the KMS key the stack was given, and the request's topic.
 
-use bluegreen_domain::access::{
+use bluegreen_domain::model::check::{Check, Verdict};
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::grants::{notification_topic, KeyLookup, KeyManager, StackGrants};
+use bluegreen_domain::model::report::ExistingDeployment;
+use bluegreen_domain::model::report::Report;
+use bluegreen_domain::model::request::Request;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::model::source::SourceDb;
+use bluegreen_domain::model::source::{CustomEndpoint, Member, Replica};
+use bluegreen_domain::precheck::checks::access::{
     check_kms_key, check_monitoring_roles, check_notification_topic, check_opt_in, checks,
-    key_to_look_up, notification_topic, KeyLookup, KeyManager, StackGrants,
+    key_to_look_up,
 };
-use bluegreen_domain::checks::{Check, ExistingDeployment, Verdict};
-use bluegreen_domain::engine::Engine;
-use bluegreen_domain::request::{DbKind, Request};
-use bluegreen_domain::route::route_for;
-use bluegreen_domain::run::{Report, Route};
-use bluegreen_domain::source::SourceDb;
-use bluegreen_domain::topology::{CustomEndpoint, Member, Replica};
+use bluegreen_domain::precheck::intake::parse_request;
+use bluegreen_domain::precheck::route::route_for;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -118,7 +123,7 @@ fn request(extra: serde_json::Value) -> Request {
     for (k, x) in extra.as_object().unwrap() {
         v[k] = x.clone();
     }
-    Request::from_json(&v).unwrap()
+    parse_request(&v).unwrap()
 }
 
 #[track_caller]

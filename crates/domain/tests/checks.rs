@@ -1,19 +1,23 @@
 //! Prechecks: each rule, both ways, from one realistic set of facts (an RDS PostgreSQL 13.15
 //! instance going to 16.4) that each test changes in one place.
 
-use bluegreen_domain::access::{KeyLookup, KeyManager, StackGrants};
-use bluegreen_domain::checks::{
-    evaluate, manual_checks, Check, EngineVersionInfo, ExistingDeployment, ParameterGroupInfo,
-    PrecheckFacts, UpgradeTarget, Verdict,
-};
-use bluegreen_domain::deployment::{DeploymentTask, DeploymentView, SwitchoverDetail};
-use bluegreen_domain::engine::Engine;
-use bluegreen_domain::names::tags::MANAGED_BY as MANAGED_BY_TAG;
-use bluegreen_domain::names::{deployment_name, is_valid_deployment_name};
-use bluegreen_domain::request::{Action, DbKind, Request};
-use bluegreen_domain::run::Report;
-use bluegreen_domain::source::{Membership, SourceDb};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::check::{manual_checks, Check, Verdict};
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::deployment::{DeploymentTask, DeploymentView, SwitchoverDetail};
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::engine::{EngineVersionInfo, UpgradeTarget};
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::grants::{KeyLookup, KeyManager, StackGrants};
+use bluegreen_domain::model::names::tags::MANAGED_BY as MANAGED_BY_TAG;
+use bluegreen_domain::model::names::{deployment_name, is_valid_deployment_name};
+use bluegreen_domain::model::report::ExistingDeployment;
+use bluegreen_domain::model::report::Report;
+use bluegreen_domain::model::request::{Action, Request};
+use bluegreen_domain::model::source::ParameterGroupInfo;
+use bluegreen_domain::model::source::{Membership, SourceDb};
+use bluegreen_domain::precheck::checks::evaluate;
+use bluegreen_domain::precheck::intake::parse_request;
+use bluegreen_domain::precheck::PrecheckFacts;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -23,7 +27,7 @@ const SOURCE_ARN: &str = "arn:aws:rds:us-east-1:123456789012:db:orders-pg";
 const AWS_RDS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/0b7f5d2e-aws0managed01";
 
 fn upgrade_request() -> Request {
-    Request::from_json(&json!({
+    parse_request(&json!({
         "db_identifier": "orders-pg",
         "target_engine_version": "16.4",
         "target_db_parameter_group_name": "orders-pg16",
@@ -135,6 +139,12 @@ fn facts() -> PrecheckFacts {
         deployment_name: deployment_name("orders-pg", "16.4"),
         grants: StackGrants::default(),
         key_manager: KeyLookup::Manager(KeyManager::Aws),
+        from_fleet: false,
+        sql_worker_deployed: false,
+        execution_id: String::new(),
+        lifecycle: Ok(None),
+        today: "2026-01-01".into(),
+        old_blue: None,
     }
 }
 
@@ -904,7 +914,7 @@ fn no_free_storage_datapoint_warns() {
 
 fn billing_mysql() -> PrecheckFacts {
     let mut f = facts();
-    f.request = Request::from_json(&json!({
+    f.request = parse_request(&json!({
         "db_identifier": "billing-mysql",
         "target_engine_version": "8.0.39",
         "target_db_parameter_group_name": "billing-mysql80",
@@ -981,7 +991,7 @@ fn mysql_custom_option_group_with_a_minor_upgrade_passes() {
 
 fn aurora_postgres_cluster() -> PrecheckFacts {
     let mut f = facts();
-    f.request = Request::from_json(&json!({
+    f.request = parse_request(&json!({
         "db_identifier": "arn:aws:rds:us-east-1:123456789012:cluster:ledger",
         "target_engine_version": "16.4",
         "target_db_cluster_parameter_group_name": "ledger-apg16",
@@ -1094,7 +1104,7 @@ fn aurora_cluster_group_pending_reboot_fails() {
 
 fn aurora_mysql_cluster() -> PrecheckFacts {
     let mut f = aurora_postgres_cluster();
-    f.request = Request::from_json(&json!({
+    f.request = parse_request(&json!({
         "db_identifier": "billing",
         "target_engine_version": "8.0.mysql_aurora.3.05.2",
         "target_db_cluster_parameter_group_name": "billing-aurora-mysql80",
@@ -1273,7 +1283,7 @@ fn an_aurora_instance_class_is_applied_to_green_not_sent_with_create() {
 }
 
 #[track_caller]
-fn check<'a>(e: &'a bluegreen_domain::checks::Evaluation, id: &str) -> &'a Check {
+fn check<'a>(e: &'a bluegreen_domain::precheck::checks::Evaluation, id: &str) -> &'a Check {
     e.checks
         .iter()
         .find(|c| c.id == id)

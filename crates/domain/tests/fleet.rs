@@ -2,12 +2,17 @@
 //! executions, the failure threshold, one soak, the cleanups, the table).
 
 use bluegreen_domain::fleet::{
-    fleet_request, select, Campaign, Candidate, ChildStatus, FleetRequest, Next, Outcome, Phase,
-    FLEET_INCOMPLETE, MAX_FLEET_SIZE,
+    fleet_request, select, Campaign, Candidate, ChildRun, ChildStatus, FleetRequest, Next, Outcome,
+    Phase, FLEET_INCOMPLETE, MAX_FLEET_SIZE,
 };
-use bluegreen_domain::request::{classify, request_for_member, DbKind, Incoming, Trigger};
-use bluegreen_domain::run::{ExecutionInfo, PublishRecord, Route, Run};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::execution::ExecutionInfo;
+use bluegreen_domain::model::milestone::PublishRecord;
+use bluegreen_domain::model::request::Trigger;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::precheck::intake::{classify, request_for_member, Incoming};
+use bluegreen_domain::run::Run;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,43 +67,6 @@ fn a_single_database_request_or_an_alarm_is_not_a_fleet() {
         fleet_request(&json!({"detail-type": "CloudWatch Alarm State Change"})).unwrap(),
         None
     );
-}
-
-#[test]
-fn a_scheduled_event_selects_the_databases_that_opted_in() {
-    let r = fleet(json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}));
-    assert!(r.opted_in_only);
-    assert_eq!(r.selector.tags.get("bluegreen:managed").unwrap(), "true");
-    assert_eq!(r.request.get("trigger"), Some(&json!("schedule")));
-    assert_eq!((r.max_concurrency, r.tolerated_failures), (5, 0));
-    let candidates = [
-        db(
-            "a-pg",
-            "postgres",
-            "13.15",
-            &[
-                ("bluegreen:managed", "true"),
-                ("bluegreen:target-engine-version", "16.4"),
-            ],
-        ),
-        // Opted in to the tool but names no target: not part of a scheduled run, not an error.
-        db(
-            "b-pg",
-            "postgres",
-            "13.15",
-            &[("bluegreen:managed", "true")],
-        ),
-        db(
-            "c-pg",
-            "postgres",
-            "13.15",
-            &[("bluegreen:target-engine-version", "16.4")],
-        ),
-    ];
-    let s = select(&r, &candidates, &BTreeSet::new()).unwrap();
-    let ids: Vec<&str> = s.members.iter().map(|m| m.db.as_str()).collect();
-    assert_eq!(ids, ["a-pg"]);
-    assert!(s.skipped.is_empty(), "{:?}", s.skipped);
 }
 
 #[test]
@@ -371,7 +339,7 @@ fn ended(db: &str, milestone: &str, soak_hours: u32) -> ChildStatus {
         milestone: milestone.into(),
         ..PublishRecord::default()
     });
-    ChildStatus::Succeeded(Box::new(run))
+    ChildStatus::Succeeded(Box::new(ChildRun::from(&run)))
 }
 
 fn failed(why: &str) -> ChildStatus {
@@ -541,7 +509,10 @@ fn a_plan_only_fleet_and_an_empty_selection_are_reported() {
         .map(|db| {
             let mut run: Run = serde_json::from_value(json!({"route": "plan"})).unwrap();
             run.route = Some(Route::Plan);
-            (name_of(&c, db), ChildStatus::Succeeded(Box::new(run)))
+            (
+                name_of(&c, db),
+                ChildStatus::Succeeded(Box::new(ChildRun::from(&run))),
+            )
         })
         .collect();
     let (c, _) = c.step(&statuses, 60);

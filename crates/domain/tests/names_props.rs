@@ -4,10 +4,11 @@
 //! SNS subjects (fewer than 100 characters, no control characters), over the longest
 //! database names and Aurora version strings the request takes.
 
-use bluegreen_domain::names::{
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::names::{
     deployment_name, final_snapshot_id, is_valid_deployment_name, is_valid_snapshot_id, sns_subject,
 };
-use bluegreen_domain::request::{DbKind, Request};
+use bluegreen_domain::precheck::intake::parse_request;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -40,7 +41,7 @@ proptest! {
     #[test]
     fn every_name_built_is_valid(name in db_name(), version in version()) {
         // Only inputs the request itself accepts.
-        let accepted = Request::from_json(&json!({
+        let accepted = parse_request(&json!({
             "db_identifier": name,
             "target_engine_version": version,
         }));

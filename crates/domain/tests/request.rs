@@ -2,10 +2,10 @@
 //! Scheduler, CloudWatch alarm, database tags) normalizes to one validated `Request`, and
 //! every refusal names the field and what is accepted.
 
-use bluegreen_domain::request::{
-    classify, request_from_tags, Action, AlarmTarget, DbKind, DbRef, Incoming, Request, Trigger,
-};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::db::{DbKind, DbRef};
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::request::{Action, Request, Trigger};
+use bluegreen_domain::precheck::intake::{classify, request_from_tags, AlarmTarget, Incoming};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -93,6 +93,15 @@ fn console_plan_sample_gets_every_default() {
     assert_eq!(r.max_provisioning_minutes, 240);
     assert_eq!(r.expected_account_id, None);
     assert_eq!(r.notification_topic_arn, None);
+}
+
+#[test]
+fn a_request_built_in_code_gets_the_defaults_the_contract_gives() {
+    assert_eq!(
+        Request::new("orders-pg", "16.4"),
+        request(minimal(json!({}))),
+        "Request::new and the JSON contract agree on every default"
+    );
 }
 
 #[test]
@@ -546,201 +555,6 @@ fn an_arn_with_a_bad_name_is_refused_for_the_name() {
     );
 }
 
-// ---------------------------------------------------------------- EventBridge events
-
-#[test]
-fn a_scheduled_event_reaching_the_precheck_directly_says_how_it_is_used() {
-    // In the state machine, Resolve turns it into a fleet run (see tests/fleet.rs).
-    let msg = refusal(fixture("eventbridge-scheduled-event.json"));
-    assert_mentions(
-        &msg,
-        &[
-            "Scheduled Event",
-            "names no database",
-            "bluegreen:managed=true",
-            "bluegreen:target-engine-version",
-            "\"db_identifier\"",
-        ],
-    );
-}
-
-#[test]
-fn other_eventbridge_event_types_are_refused_by_name() {
-    let msg = refusal(json!({
-        "detail-type": "EC2 Instance State-change Notification",
-        "source": "aws.ec2",
-        "detail": {}
-    }));
-    assert_mentions(
-        &msg,
-        &["EC2 Instance State-change Notification", "not accepted"],
-    );
-}
-
-fn alarm_event() -> Value {
-    fixture("alarm-state-change.json")
-}
-
-#[test]
-fn alarm_sample_names_the_orders_pg_instance() {
-    match classify(&alarm_event()).unwrap() {
-        Incoming::Alarm(AlarmTarget {
-            alarm_name,
-            db,
-            account_id,
-            region,
-        }) => {
-            assert_eq!(alarm_name, "orders-pg-needs-upgrade");
-            assert_eq!(account_id.as_deref(), Some("123456789012"));
-            assert_eq!(region.as_deref(), Some("us-east-1"));
-            assert_eq!(
-                db,
-                DbRef {
-                    name: "orders-pg".into(),
-                    kind: Some(DbKind::Instance),
-                    region: None,
-                    account_id: None,
-                }
-            );
-        }
-        other => panic!("expected an alarm, got {other:?}"),
-    }
-}
-
-#[test]
-fn alarm_back_to_ok_is_ignored_with_the_reason() {
-    let mut e = alarm_event();
-    e["detail"]["state"]["value"] = json!("OK");
-    match classify(&e).unwrap() {
-        Incoming::Ignored(reason) => assert_mentions(
-            &reason,
-            &[
-                "orders-pg-needs-upgrade",
-                "OK",
-                "only a transition to ALARM",
-            ],
-        ),
-        other => panic!("expected Ignored, got {other:?}"),
-    }
-}
-
-#[test]
-fn alarm_in_insufficient_data_is_ignored_naming_the_state_as_aws_spells_it() {
-    let mut e = alarm_event();
-    e["detail"]["state"]["value"] = json!("INSUFFICIENT_DATA");
-    match classify(&e).unwrap() {
-        Incoming::Ignored(reason) => assert_mentions(&reason, &["INSUFFICIENT_DATA"]),
-        other => panic!("expected Ignored, got {other:?}"),
-    }
-}
-
-#[test]
-fn composite_alarm_is_refused_because_it_names_no_database() {
-    let mut e = alarm_event();
-    e["detail"]["alarmName"] = json!("orders-composite");
-    e["detail"]["configuration"] = json!({
-        "alarmRule": "ALARM(orders-pg-needs-upgrade) AND ALARM(orders-pg-cpu)",
-        "actionsSuppressor": "",
-        "description": "composite"
-    });
-    let msg = refusal(e);
-    assert_mentions(
-        &msg,
-        &[
-            "orders-composite",
-            "composite alarm",
-            "DBInstanceIdentifier",
-        ],
-    );
-}
-
-#[test]
-fn alarm_without_an_rds_dimension_is_refused() {
-    let mut e = alarm_event();
-    e["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"] = json!({
-        "dimensions": {"QueueName": "orders"},
-        "name": "ApproximateNumberOfMessagesVisible",
-        "namespace": "AWS/SQS"
-    });
-    let msg = refusal(e);
-    assert_mentions(
-        &msg,
-        &[
-            "orders-pg-needs-upgrade",
-            "no DBInstanceIdentifier or DBClusterIdentifier dimension",
-        ],
-    );
-}
-
-#[test]
-fn alarm_on_a_cluster_dimension_names_the_cluster() {
-    let mut e = alarm_event();
-    e["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] =
-        json!({"DBClusterIdentifier": "billing"});
-    match classify(&e).unwrap() {
-        Incoming::Alarm(t) => {
-            assert_eq!(t.db.name, "billing");
-            assert_eq!(t.db.kind, Some(DbKind::Cluster));
-        }
-        other => panic!("expected an alarm, got {other:?}"),
-    }
-}
-
-#[test]
-fn alarm_naming_two_databases_is_refused_naming_both() {
-    let mut e = alarm_event();
-    let second = json!({
-        "id": "m2",
-        "metricStat": {
-            "metric": {
-                "dimensions": {"DBInstanceIdentifier": "billing-mysql"},
-                "name": "CPUUtilization",
-                "namespace": "AWS/RDS"
-            },
-            "period": 300,
-            "stat": "Average"
-        },
-        "returnData": false
-    });
-    e["detail"]["configuration"]["metrics"]
-        .as_array_mut()
-        .unwrap()
-        .push(second);
-    let msg = refusal(e);
-    assert_mentions(
-        &msg,
-        &["2 databases", "orders-pg", "billing-mysql", "exactly one"],
-    );
-}
-
-#[test]
-fn alarm_repeating_the_same_database_in_two_metrics_still_names_one() {
-    let mut e = alarm_event();
-    let first = e["detail"]["configuration"]["metrics"][0].clone();
-    e["detail"]["configuration"]["metrics"]
-        .as_array_mut()
-        .unwrap()
-        .push(first);
-    assert!(matches!(classify(&e).unwrap(), Incoming::Alarm(t) if t.db.name == "orders-pg"));
-}
-
-#[test]
-fn alarm_dimension_with_an_invalid_identifier_is_refused() {
-    let mut e = alarm_event();
-    e["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] =
-        json!({"DBInstanceIdentifier": "orders_pg"});
-    let msg = refusal(e);
-    assert_mentions(&msg, &["orders_pg", "not a valid RDS identifier"]);
-}
-
-#[test]
-fn alarm_event_with_a_transformed_detail_is_refused() {
-    let mut e = alarm_event();
-    e["detail"] = json!({"db": "orders-pg"});
-    let msg = refusal(e);
-    assert_mentions(&msg, &["not an alarm state change", "input transformer"]);
-}
-
 // ---------------------------------------------------------------- non-objects
 
 #[test]
@@ -969,7 +783,7 @@ fn a_database_without_a_target_version_tag_is_refused() {
 
 #[test]
 fn an_event_from_another_account_or_region_is_refused_naming_both() {
-    use bluegreen_domain::request::check_event_origin;
+    use bluegreen_domain::precheck::intake::check_event_origin;
     let err = check_event_origin(
         "alarm `a`",
         Some("210987654321"),

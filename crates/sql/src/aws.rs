@@ -9,9 +9,9 @@ use aws_sdk_rds::auth_token::{AuthTokenGenerator, Config as TokenConfig};
 use bluegreen_aws::errors::Classify;
 use bluegreen_domain::database::access::AccessFailure;
 use bluegreen_domain::database::credentials::{login_from_secret, DatabaseAccess, Login, Password};
-use bluegreen_domain::engine::Engine;
-use bluegreen_domain::request::DbKind;
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::error::WorkerError;
 
 /// The AWS clients of the `sql` worker, built once per process.
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@
 //! stable name (`Throttled`, `AwsUnavailable`), which the state machine's `Retry` matches.
 
 use bluegreen_domain::database::access::{AccessFailure, CONNECT_TIMEOUT_SECONDS};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::error::WorkerError;
 use std::error::Error as StdError;
 use std::io;
 

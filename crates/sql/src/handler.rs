@@ -9,13 +9,12 @@ use crate::session::{Endpoint, Session};
 use crate::tls::Trust;
 use crate::{mysql, postgres};
 use bluegreen_aws::rds::parse_member_arn;
-use bluegreen_domain::checks::Check;
 use bluegreen_domain::database::access::{access_check, access_ok, AccessFailure};
 use bluegreen_domain::database::credentials::DatabaseAccess;
 use bluegreen_domain::database::fingerprint::{compare, FingerprintRecord};
 use bluegreen_domain::database::finish::{
     analyze_check, compare_sequences, extensions_check, outdated_extensions, FinishState,
-    ANALYZE_BUDGET_SECONDS, ANALYZE_CHECK_ID,
+    ANALYZE_BUDGET_SECONDS,
 };
 use bluegreen_domain::database::prechecks::{
     merge_into_report, mysql_checks, mysql_missing_privileges, postgres_checks, Context,
@@ -23,10 +22,13 @@ use bluegreen_domain::database::prechecks::{
 };
 use bluegreen_domain::database::smoke::{smoke_check, validate, DEFAULT_SMOKE_QUERY};
 use bluegreen_domain::database::watch::{decide, WatchState, WatchVerdict};
-use bluegreen_domain::database::{DatabaseState, Op, SqlInput};
-use bluegreen_domain::guardrail::{HOLD_DELAY_SECONDS, MAX_HOLDS};
-use bluegreen_domain::run::{Route, Run};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::database::{DatabaseState, Op};
+use bluegreen_domain::model::check::{id, Check, Verdict};
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::model::schedule::{HOLD_DELAY_SECONDS, MAX_HOLDS};
+use bluegreen_domain::run::Run;
+use bluegreen_domain::run::SqlInput;
 use bluegreen_workers::runtime::Invocation;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -262,7 +264,7 @@ async fn precheck(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Wor
         databases = databases.len(),
         failed = checks
             .iter()
-            .filter(|c| c.verdict == bluegreen_domain::checks::Verdict::Fail)
+            .filter(|c| c.verdict == bluegreen_domain::model::check::Verdict::Fail)
             .count(),
         "in-database precheck done"
     );
@@ -509,7 +511,7 @@ async fn finish_steps(
     ctx: &mut Ctx<'_>,
     run: &Run,
     prod: &Endpoint,
-    request: &bluegreen_domain::request::Request,
+    request: &bluegreen_domain::model::request::Request,
     fin: &mut FinishState,
 ) -> Result<(), Failure> {
     let query = request
@@ -521,8 +523,8 @@ async fn finish_steps(
         // InnoDB keeps persistent statistics across the upgrade; sequences do not exist.
         fin.analyze.list(vec![]);
         fin.set_check(Check::new(
-            ANALYZE_CHECK_ID,
-            bluegreen_domain::checks::Verdict::Pass,
+            id::ANALYZE,
+            bluegreen_domain::model::check::Verdict::Pass,
             "not needed: InnoDB's persistent statistics survive the upgrade",
             "",
         ));
@@ -597,8 +599,8 @@ async fn finish_steps(
             }
         }
         None => fin.set_check(Check::new(
-            bluegreen_domain::database::finish::SEQUENCES_CHECK_ID,
-            bluegreen_domain::checks::Verdict::Warn,
+            id::SEQUENCES,
+            Verdict::Warn,
             format!("the old blue {old_name} is gone: sequences not compared"),
             "compare sequence values with the final snapshot of the old blue",
         )),

@@ -5,8 +5,8 @@
 
 use crate::aws::Aws;
 use crate::handler::{handle, Deps, Options};
-use bluegreen_domain::database::SqlInput;
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::run::SqlInput;
 use bluegreen_workers::runtime::{init_tracing, Invocation, StepError};
 use lambda_runtime::LambdaEvent;
 use std::time::SystemTime;

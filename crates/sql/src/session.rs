@@ -7,7 +7,7 @@ use bluegreen_domain::database::access::{
     Target, CONNECT_TIMEOUT_SECONDS, STATEMENT_TIMEOUT_SECONDS,
 };
 use bluegreen_domain::database::credentials::Login;
-use bluegreen_domain::engine::Engine;
+use bluegreen_domain::model::engine::Engine;
 use std::time::Duration;
 
 /// An instance's (or a cluster writer's) endpoint, as DescribeDBInstances/Clusters report it.

@@ -4,9 +4,9 @@
 
 mod common;
 
-use bluegreen_domain::checks::Verdict;
 use bluegreen_domain::database::access::{access_check, AccessFailure};
 use bluegreen_domain::database::credentials::{DatabaseAccess, Login, Password, SecretArn};
+use bluegreen_domain::model::check::Verdict;
 use bluegreen_sql::aws::Aws;
 use bluegreen_sql::failure::Failure;
 use bluegreen_sql::session::Endpoint;
@@ -43,7 +43,7 @@ async fn try_my(ep: &Endpoint, session: bluegreen_sql::Session) -> AccessFailure
     }
 }
 
-fn check_of(failure: &AccessFailure, ep: &Endpoint) -> bluegreen_domain::checks::Check {
+fn check_of(failure: &AccessFailure, ep: &Endpoint) -> bluegreen_domain::model::check::Check {
     let c = access_check(failure, &secret(), &ep.target(), Some("bluegreen_check"));
     assert_eq!(
         (c.id.as_str(), c.verdict),

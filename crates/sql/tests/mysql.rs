@@ -3,8 +3,8 @@
 
 mod common;
 
-use bluegreen_domain::checks::{Check, Verdict};
 use bluegreen_domain::database::prechecks::{mysql_checks, mysql_missing_privileges, Context};
+use bluegreen_domain::model::check::{Check, Verdict};
 use bluegreen_sql::mysql;
 use common::{servers, turn, Server};
 

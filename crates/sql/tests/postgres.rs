@@ -4,13 +4,13 @@
 
 mod common;
 
-use bluegreen_domain::checks::{Check, Verdict};
 use bluegreen_domain::database::fingerprint::compare;
 use bluegreen_domain::database::finish::{
     compare_sequences, outdated_extensions, AnalyzeProgress, NextAnalyze,
 };
 use bluegreen_domain::database::prechecks::{postgres_checks, Context};
 use bluegreen_domain::database::smoke::validate;
+use bluegreen_domain::model::check::{Check, Verdict};
 use bluegreen_sql::postgres;
 use common::{exec, servers, turn, Server};
 use std::time::Duration;

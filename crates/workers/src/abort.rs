@@ -6,8 +6,9 @@
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::rds::parse_member_arn;
 use bluegreen_aws::{Aws, RdsApi};
-use bluegreen_domain::run::{AbortState, Run};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::cleanup::abort::AbortState;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::run::Run;
 
 const DELETE_POLL_SECONDS: u32 = 30;
 
@@ -54,7 +55,7 @@ pub async fn handle<A: Aws>(
                 .as_ref()
                 .map(|o| o.identifier.clone())
                 .or_else(|| {
-                    bluegreen_domain::names::parse_rds_arn(&v.source_arn)
+                    bluegreen_domain::model::names::parse_rds_arn(&v.source_arn)
                         .map(|(_, n)| n.to_string())
                         .filter(|n| run.source.as_ref().is_none_or(|s| &s.identifier != n))
                 })

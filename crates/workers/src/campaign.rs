@@ -8,10 +8,11 @@ use crate::runtime::{
 };
 use bluegreen_aws::sfn::execution_arn;
 use bluegreen_aws::{Executions, ExecutionsApi, Notifier, NotifyApi};
-use bluegreen_domain::access::StackGrants;
 use bluegreen_domain::fleet::{Campaign, ChildStatus, Next};
-use bluegreen_domain::run::{ExecutionInfo, PublishRecord};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::execution::ExecutionInfo;
+use bluegreen_domain::model::grants::StackGrants;
+use bluegreen_domain::model::milestone::PublishRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

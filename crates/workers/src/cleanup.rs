@@ -5,10 +5,10 @@
 use crate::runtime::{now_epoch, Deps, Invocation};
 use bluegreen_aws::{Aws, RdsApi};
 use bluegreen_domain::cleanup::{next, CleanupAction, CleanupFacts};
-use bluegreen_domain::names::final_snapshot_id;
-use bluegreen_domain::request::DbKind;
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::names::final_snapshot_id;
 use bluegreen_domain::run::Run;
-use bluegreen_domain::WorkerError;
 
 pub async fn handle<A: Aws>(
     deps: Deps<A>,

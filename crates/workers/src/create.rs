@@ -3,11 +3,14 @@
 
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::{Aws, RdsApi};
-use bluegreen_domain::deployment::{DeploymentView, Phase};
-use bluegreen_domain::names::tags::EXECUTION as EXECUTION_TAG;
-use bluegreen_domain::run::{DeploymentRecord, Route, Run, WaitState};
-use bluegreen_domain::schedule::SHORT_DELAY;
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::deployment::DeploymentRecord;
+use bluegreen_domain::model::deployment::{DeploymentView, Phase};
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::names::tags::EXECUTION as EXECUTION_TAG;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::model::schedule::SHORT_DELAY;
+use bluegreen_domain::run::Run;
+use bluegreen_domain::wait::WaitState;
 
 pub async fn handle<A: Aws>(
     deps: Deps<A>,

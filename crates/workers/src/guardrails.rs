@@ -1,15 +1,16 @@
 //! `guardrails`: right before switchover, reads what the rules need (the deployment, green's
-//! members, the engine's lag signal, the switchover window) and lets `guardrail::decide`
-//! say go, hold, wait or skip. See `bluegreen_domain::lag` for the per-engine signal table.
+//! members, the engine's lag signal, the switchover window) and lets `guardrails::decide`
+//! say go, hold, wait or skip. See `bluegreen_domain::guardrails::lag` for the per-engine
+//! signal table.
 
 use crate::runtime::{epoch_seconds, now_epoch, Deps, Invocation};
 use bluegreen_aws::ports::Stat;
 use bluegreen_aws::{Aws, MetricsApi, RdsApi};
-use bluegreen_domain::guardrail::{decide, GuardrailFacts};
-use bluegreen_domain::lag::{self, LagBounds, LagReading};
+use bluegreen_domain::guardrails::lag::{self, LagBounds, LagReading};
+use bluegreen_domain::guardrails::{decide, GuardrailFacts};
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::window::{SwitchoverWindow, WindowState};
 use bluegreen_domain::run::Run;
-use bluegreen_domain::window::{SwitchoverWindow, WindowState};
-use bluegreen_domain::WorkerError;
 use std::time::Duration;
 
 /// How far back a lag reading looks: RDS publishes every minute, a few minutes late at worst.
@@ -45,7 +46,7 @@ pub async fn handle<A: Aws>(
     let window_open = window
         .as_ref()
         .is_none_or(|(_, w)| matches!(w, WindowState::Open { .. }));
-    if phase == bluegreen_domain::deployment::Phase::Ready && window_open {
+    if phase == bluegreen_domain::model::deployment::Phase::Ready && window_open {
         for q in signal
             .as_ref()
             .map(|s| lag::queries(s, &source, &view))
@@ -93,7 +94,7 @@ pub async fn handle<A: Aws>(
 }
 
 /// The request's switchover window and where this moment falls in it, if it names one. The
-/// occurrence that applies is fixed by the execution's start (see `window`).
+/// occurrence that applies is fixed by the execution's start (see `switchover::window`).
 fn window_state(run: &Run, inv: &Invocation) -> Result<Option<(String, WindowState)>, WorkerError> {
     let Some(text) = run.request()?.switchover_window.clone() else {
         return Ok(None);

@@ -8,6 +8,8 @@ pub mod campaign;
 pub mod cleanup;
 pub mod create;
 pub mod guardrails;
+pub mod intake;
+pub mod old_blue;
 pub mod precheck;
 pub mod remediation_metric;
 pub mod resolve;

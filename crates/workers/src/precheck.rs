@@ -1,26 +1,29 @@
-//! `precheck`: normalizes the input (console, schedule or alarm), exports the source's
-//! configuration, runs every check read-only, and decides the route. Changes nothing.
+//! `precheck`: reads the input (console, schedule, alarm or fleet member: `intake`), reads
+//! the source and everything around it, and records what `precheck::decide` makes of it: the
+//! checks, the route, the plan. Changes nothing.
 
+use crate::intake::{arrival, Arrival};
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::ports::Stat;
 use bluegreen_aws::{DmsApi, KeysApi, MetricsApi, RdsApi, WithDms, WithKeys};
-use bluegreen_domain::access::{key_to_look_up, KeyLookup};
-use bluegreen_domain::checks::{evaluate, manual_checks, PrecheckFacts};
-use bluegreen_domain::database::admission::admit;
-use bluegreen_domain::engine::major_version;
-use bluegreen_domain::lifecycle::{cost_of_waiting, DEFAULT_RATE_PER_VCPU_HOUR};
-use bluegreen_domain::names::{arn_region, deployment_name, parse_rds_arn, tags};
-use bluegreen_domain::old_blue::{locate, OldBlueFacts};
-use bluegreen_domain::request::{
-    check_event_origin, request_for_member, request_from_tags, DbKind, DbRef, Incoming,
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::engine::major_version;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::grants::{KeyLookup, StackGrants};
+use bluegreen_domain::model::names::{arn_region, deployment_name, parse_rds_arn};
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::model::source::{DmsTask, Member, Replica, SourceDb, Topology};
+use bluegreen_domain::precheck::checks::access::key_to_look_up;
+use bluegreen_domain::precheck::intake::{check_event_origin, start, Intake};
+use bluegreen_domain::precheck::route::HANDED_OVER_TO_FLEET;
+use bluegreen_domain::precheck::topology::{
+    dms_endpoints_reaching, dms_tasks_using, proxies_targeting,
 };
-use bluegreen_domain::route::{arrival, route_for, Arrival};
-use bluegreen_domain::run::{DeploymentRecord, Report, Route, Run};
-use bluegreen_domain::source::SourceDb;
-use bluegreen_domain::topology::{
-    dms_endpoints_reaching, dms_tasks_using, proxies_targeting, DmsTask, Member, Replica, Topology,
+use bluegreen_domain::precheck::{
+    decide, green_parameter_groups, old_blue_lookup, our_deployment, PrecheckFacts,
 };
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::run::Run;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub async fn handle<A: WithDms + WithKeys>(
@@ -32,60 +35,38 @@ pub async fn handle<A: WithDms + WithKeys>(
         WorkerError::MalformedRun("the precheck step's input has no `input`: the state machine passes the execution input there".into())
     })?;
     run.mark("started", &inv.now_rfc3339());
+    let (account, region) = (inv.account_id(), inv.region());
     let incoming = match arrival(&input)? {
         Arrival::Fleet(fleet) => {
             check_event_origin(
                 "the Scheduled Event",
                 fleet.event_account.as_deref(),
                 fleet.event_region.as_deref(),
-                inv.account_id().as_deref(),
-                inv.region().as_deref(),
+                account.as_deref(),
+                region.as_deref(),
             )?;
             tracing::info!("a fleet request: handed over to the fleet state machine");
             run.route = Some(Route::Fleet);
-            run.note = Some(
-                "a fleet request: the fleet state machine runs it (see handed_over.fleet_execution)"
-                    .into(),
-            );
+            run.note = Some(HANDED_OVER_TO_FLEET.into());
             return Ok(run);
         }
         Arrival::One(incoming) => incoming,
     };
-    let from_fleet = matches!(incoming, Incoming::FleetMember(_));
-    let (request, source) = match incoming {
-        Incoming::Ignored(reason) => {
+    let wanted = match start(incoming, account.as_deref(), region.as_deref())? {
+        Intake::Nothing(reason) => {
             tracing::info!(%reason, "nothing to do");
             run.route = Some(Route::Noop);
             run.note = Some(reason);
             return Ok(run);
         }
-        Incoming::Alarm(target) => {
-            check_event_origin(
-                &format!("alarm `{}`", target.alarm_name),
-                target.account_id.as_deref(),
-                target.region.as_deref(),
-                inv.account_id().as_deref(),
-                inv.region().as_deref(),
-            )?;
-            let source = deps.rds().find_source(&target.db).await?;
-            let request = request_from_tags(&target, &source.tags)?;
-            (request, source)
-        }
-        Incoming::FleetMember(member) => {
-            let source = deps.rds().find_source(&member.db()).await?;
-            let request = request_for_member(&member, &source.tags)?;
-            (request, source)
-        }
-        Incoming::Request(request) => {
-            let db = DbRef::parse(&request.db_identifier)?;
-            check_arn_is_local(&db, &inv)?;
-            let source = deps.rds().find_source(&db).await?;
-            (request, source)
-        }
+        Intake::Read(wanted) => wanted,
     };
 
+    // Gather: every fact, read-only.
     let rds = deps.rds();
-    let mut source = source;
+    let mut source = rds.find_source(&wanted.db).await?;
+    let from_fleet = wanted.from_fleet();
+    let request = wanted.request(&source.tags)?;
     source.topology = gather_topology(rds, deps.aws.dms(), &source).await?;
     let key_manager = read_key_manager(deps.aws.keys(), &source, &deps.grants).await?;
     let current_version = rds
@@ -102,28 +83,20 @@ pub async fn handle<A: WithDms + WithKeys>(
         Some(name) => rds.parameter_group(name, true).await?,
         None => None,
     };
-    // The parameters of the groups green will use: the named ones, or the target family's
-    // default group when the source uses a default one.
-    let mut target_parameters = std::collections::BTreeMap::new();
-    if let Some(name) = &request.target_db_cluster_parameter_group_name {
+    // The parameters of the groups green will use: the cluster group's, then the DB group's.
+    let groups = green_parameter_groups(&request, &source, target_version.as_ref());
+    let mut target_parameters = BTreeMap::new();
+    if let Some(name) = &groups.cluster {
         target_parameters.extend(rds.parameters(name, true).await?);
     }
-    let target_group = request.target_db_parameter_group_name.clone().or_else(|| {
-        let source_default = source.parameter_groups.iter().all(|g| g.is_default());
-        target_version
-            .as_ref()
-            .filter(|_| source_default)
-            .map(|v| format!("default.{}", v.family))
-    });
-    if let Some(name) = &target_group {
+    if let Some(name) = &groups.instance {
         for (k, v) in rds.parameters(name, false).await? {
             target_parameters.entry(k).or_insert(v);
         }
     }
     let name = deployment_name(&source.identifier, &request.target_engine_version);
     let mut deployments = rds.deployments_for_source(&source.arn).await?;
-    // After a switchover RDS reports the renamed old blue as the source: find ours by name too.
-    if !deployments.iter().any(|d| d.name == name) {
+    if our_deployment(&deployments, &name).is_none() {
         if let Some(ours) = rds.deployment_by_name(&name).await? {
             deployments.push(ours);
         }
@@ -145,133 +118,66 @@ pub async fn handle<A: WithDms + WithKeys>(
     } else {
         None
     };
+    // A refusal (a missing permission, an API not offered) leaves the cost of waiting
+    // unknown, never fails the precheck; a transient error is retried as every read is.
+    let major = major_version(&source.engine, &source.engine_version);
+    let lifecycle = match rds.major_lifecycle(&source.engine, &major).await {
+        Ok(l) => Ok(l),
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the engine lifecycle");
+            Err(e.to_string())
+        }
+    };
+    let old_blue = match old_blue_lookup(our_deployment(&deployments, &name), &source, &request) {
+        Some(lookup) => Some(crate::old_blue::gather(rds, &lookup).await?),
+        None => None,
+    };
 
-    let facts = PrecheckFacts {
-        request: request.clone(),
-        account_id: inv.account_id(),
-        source: source.clone(),
+    let outcome = decide(PrecheckFacts {
+        request,
+        account_id: account,
+        source,
         current_version,
         target_version,
         target_parameter_group,
         target_cluster_parameter_group,
         target_parameters,
-        deployments: deployments.clone(),
+        deployments,
         pending_maintenance,
         free_storage_bytes,
-        deployment_name: name.clone(),
+        deployment_name: name,
         grants: deps.grants.clone(),
         key_manager,
-    };
-    let mut evaluation = evaluate(&facts);
-    // The database side: recorded for the sql worker, or refused when it is not deployed.
-    let admission = admit(&request, database_checks_deployed());
-    evaluation.checks.extend(admission.check);
-    let mut report = Report::new(
-        evaluation.checks,
-        manual_checks(&source.engine),
-        evaluation.existing.clone(),
-    );
-    // The cost of waiting: a refusal (a missing permission, an API not offered) leaves it
-    // unknown, never fails the precheck; a transient error is retried as every read is.
-    let major = major_version(&source.engine, &source.engine_version);
-    let today: String = inv.now_rfc3339().chars().take(10).collect();
-    let (lifecycle, unread) = match rds.major_lifecycle(&source.engine, &major).await {
-        Ok(l) => (l, None),
-        Err(e) if e.is_transient() => return Err(e),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read the engine lifecycle");
-            (None, Some(e.to_string()))
-        }
-    };
-    let mut cost = cost_of_waiting(
-        &source,
-        &major,
-        lifecycle.as_ref(),
-        DEFAULT_RATE_PER_VCPU_HOUR,
-        &today,
-    );
-    if let Some(e) = unread {
-        cost.note = format!(
-            "the end of standard support of {} {major} is unknown: {e}",
-            source.engine.as_str()
-        );
-    }
-    report.cost_of_waiting = Some(cost);
-    let ours = deployments.iter().find(|d| d.name == name);
-    let in_flight = deployments.iter().find(|d| d.is_in_flight());
-
-    run.route = Some(route_for(
-        &request,
-        &report,
-        ours,
-        in_flight.is_some(),
         from_fleet,
-        &source.identifier,
-    )?);
-    if let Some(d) = ours {
-        run.deployment = Some(DeploymentRecord {
-            id: d.id.clone(),
-            name: d.name.clone(),
-            created_by_this_run: false,
-            status: d.status.clone(),
-            target_arn: Some(d.target_arn.clone()).filter(|a| !a.is_empty()),
-        });
+        sql_worker_deployed: database_checks_deployed(),
+        execution_id: run.execution.id.clone(),
+        lifecycle,
+        today: inv.now_rfc3339().chars().take(10).collect(),
+        old_blue,
+    })?;
+
+    // Record.
+    if let Some(old) = &outcome.old_blue {
+        tracing::info!(old_blue = %old.identifier, from = %old.engine_version, "started after the switchover: upgrading from the old blue's version");
     }
-    let mut plan = evaluation.plan;
-    if !run.execution.id.is_empty() {
-        plan.tags
-            .insert(tags::EXECUTION.to_string(), run.execution.id.clone());
+    if let Some(problem) = &outcome.old_blue_problem {
+        tracing::warn!(%problem, "the old blue could not be found");
     }
-    // A run started after the switchover (a restart, or action `cleanup`): the name now
-    // answers with the upgraded green. The version we upgraded from (what verify and cleanup
-    // expect of the old blue, and what the notifications say) and blue's resource id are the
-    // old blue's, found through the deployment (`old_blue::locate`).
-    if let Some(d) = ours.filter(|d| {
-        d.is_switched_over()
-            || (d.is_switchover_in_progress()
-                && source.engine_version == request.target_engine_version)
-    }) {
-        let blue_id = d.tags.get(tags::SOURCE_RESOURCE_ID).cloned();
-        let by_resource_id = match &blue_id {
-            Some(id) => rds.describe_by_resource_id(source.kind, id).await?,
-            None => None,
-        };
-        let reported_name = parse_rds_arn(&d.source_arn)
-            .map(|(_, n)| n.to_string())
-            .filter(|n| !n.eq_ignore_ascii_case(&source.identifier));
-        let reported = match (&reported_name, &by_resource_id) {
-            (Some(n), None) => rds.describe(source.kind, n).await?,
-            _ => None,
-        };
-        match locate(&OldBlueFacts {
-            production: &source.identifier,
-            resource_id: blue_id.as_deref(),
-            by_resource_id: by_resource_id.as_ref(),
-            reported_source_arn: Some(&d.source_arn),
-            reported: reported.as_ref(),
-        }) {
-            Ok(old) => {
-                tracing::info!(old_blue = %old.identifier, from = %old.engine_version, "started after the switchover: upgrading from the old blue's version");
-                source.engine_version = old.engine_version.clone();
-                source.resource_id = old.resource_id.clone();
-                // The replicas found now are production's (green's, renamed): the old ones
-                // are what the old blue lists (`OldBlue::replicas`), not these resource ids.
-                for r in &mut source.topology.replicas {
-                    r.resource_id = None;
-                }
-                run.old_blue = Some(old);
-            }
-            // Verify and cleanup refuse with the same finding; the precheck only reports.
-            Err(problem) => tracing::warn!(%problem, "the old blue could not be found"),
-        }
+    tracing::info!(route = ?outcome.route, verdict = ?outcome.report.verdict, "precheck done");
+    run.route = Some(outcome.route);
+    if outcome.deployment.is_some() {
+        run.deployment = outcome.deployment;
     }
-    tracing::info!(route = ?run.route, verdict = ?report.verdict, "precheck done");
-    run.approval = bluegreen_domain::run::ApprovalState::for_request(&request);
-    run.database = admission.database;
-    run.request = Some(request);
-    run.source = Some(source);
-    run.plan = Some(plan);
-    run.report = Some(report);
+    if outcome.old_blue.is_some() {
+        run.old_blue = outcome.old_blue;
+    }
+    run.approval = outcome.approval;
+    run.database = outcome.database;
+    run.request = Some(outcome.request);
+    run.source = Some(outcome.source);
+    run.plan = Some(outcome.plan);
+    run.report = Some(outcome.report);
     Ok(run)
 }
 
@@ -287,7 +193,7 @@ fn database_checks_deployed() -> bool {
 async fn read_key_manager<K: KeysApi>(
     keys: &K,
     source: &SourceDb,
-    grants: &bluegreen_domain::access::StackGrants,
+    grants: &StackGrants,
 ) -> Result<KeyLookup, WorkerError> {
     let Some(key) = key_to_look_up(source, grants) else {
         return Ok(KeyLookup::NotAsked);
@@ -412,26 +318,4 @@ async fn gather_dms_tasks<M: DmsApi>(
     let arns: Vec<String> = reaching.iter().map(|e| e.arn.clone()).collect();
     let tasks = dms.tasks_using(&arns).await?;
     Ok(dms_tasks_using(&reaching, &tasks))
-}
-
-/// An ARN must name this function's own account and Region: a cross-account or
-/// cross-Region blue/green deployment is not possible.
-fn check_arn_is_local(db: &DbRef, inv: &Invocation) -> Result<(), WorkerError> {
-    if let (Some(theirs), Some(ours)) = (&db.account_id, inv.account_id()) {
-        if theirs != &ours {
-            return Err(WorkerError::invalid(format!(
-                "db_identifier names account {theirs}, but this state machine runs in account {ours}: \
-                 start the execution in the account that owns the database"
-            )));
-        }
-    }
-    if let (Some(theirs), Some(ours)) = (&db.region, inv.region()) {
-        if theirs != &ours {
-            return Err(WorkerError::invalid(format!(
-                "db_identifier names Region {theirs}, but this state machine runs in {ours}: \
-                 blue/green works within one Region; use the deployment in {theirs}"
-            )));
-        }
-    }
-    Ok(())
 }

@@ -5,10 +5,12 @@
 use crate::runtime::{epoch_seconds, notification_subject, Deps, Invocation, Labelled};
 use bluegreen_aws::ports::{Datum, Unit};
 use bluegreen_aws::{Aws, MetricsApi};
-pub use bluegreen_domain::milestone::Milestone;
-use bluegreen_domain::names::METRIC_NAMESPACE as NAMESPACE;
-use bluegreen_domain::run::{PublishRecord, Route, Run};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::error::WorkerError;
+pub use bluegreen_domain::model::milestone::Milestone;
+use bluegreen_domain::model::milestone::PublishRecord;
+use bluegreen_domain::model::names::METRIC_NAMESPACE as NAMESPACE;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::run::Run;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -69,7 +71,7 @@ pub async fn handle<A: Aws>(
         body["approval"] = approval_instructions(&run, token);
     }
     let outcome = milestone.outcome().unwrap_or(milestone.as_str());
-    let db = run.db_label();
+    let db = crate::intake::db_label(&run);
     let attributes = [
         ("milestone", milestone.as_str()),
         ("outcome", outcome),
@@ -97,7 +99,7 @@ pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<Dat
         .source
         .as_ref()
         .map(|s| s.identifier.clone())
-        .unwrap_or_else(|| run.db_label());
+        .unwrap_or_else(|| crate::intake::db_label(run));
     let trigger = run
         .request
         .as_ref()
@@ -117,8 +119,8 @@ pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<Dat
                 .and_then(|i| i.get("detail-type"))
                 .and_then(Value::as_str)
             {
-                Some(bluegreen_domain::names::events::ALARM_STATE_CHANGE) => Some("alarm"),
-                Some(bluegreen_domain::names::events::SCHEDULED_EVENT) => Some("schedule"),
+                Some(bluegreen_domain::model::names::events::ALARM_STATE_CHANGE) => Some("alarm"),
+                Some(bluegreen_domain::model::names::events::SCHEDULED_EVENT) => Some("schedule"),
                 _ => None,
             }
         })
@@ -149,7 +151,7 @@ pub fn metric_data(milestone: Milestone, run: &Run, inv: &Invocation) -> Vec<Dat
 
 /// A short human subject (SNS allows 100 characters) and a JSON body with the run's audit record.
 pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
-    let db = run.db_label();
+    let db = crate::intake::db_label(run);
     let from = run
         .source
         .as_ref()
@@ -202,11 +204,11 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
 /// What will happen and exactly how to approve or reject, for `approval_requested`.
 pub fn approval_instructions(run: &Run, token: &str) -> Value {
     let execution = &run.execution.id;
-    let db = run.db_label();
+    let db = crate::intake::db_label(run);
     let timeout_hours = run.request.as_ref().map_or(0, |r| r.approval_timeout_hours);
     let on_reject = run.request.as_ref().map_or("keep", |r| match r.on_reject {
-        bluegreen_domain::request::OnReject::Keep => "keep",
-        bluegreen_domain::request::OnReject::Abort => "abort",
+        bluegreen_domain::model::request::OnReject::Keep => "keep",
+        bluegreen_domain::model::request::OnReject::Abort => "abort",
     });
     json!({
         "what_happens": format!(

@@ -3,12 +3,13 @@
 //! RDS calls grow with the account, never per selected database. The result is the
 //! campaign's first state.
 
+use crate::intake::fleet_request;
 use crate::runtime::{Deps, Invocation, Labelled};
 use bluegreen_aws::{Aws, RdsApi};
-use bluegreen_domain::fleet::{fleet_request, select, Campaign};
-use bluegreen_domain::request::check_event_origin;
-use bluegreen_domain::run::ExecutionInfo;
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::fleet::{select, Campaign};
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::execution::ExecutionInfo;
+use bluegreen_domain::precheck::intake::check_event_origin;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -4,9 +4,9 @@
 //! SDK adapters.
 
 use bluegreen_aws::{Aws, Clients, NotifyApi};
-use bluegreen_domain::access::{notification_topic, StackGrants};
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::grants::{notification_topic, StackGrants};
 use bluegreen_domain::run::Run;
-use bluegreen_domain::WorkerError;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -64,7 +64,7 @@ impl<A: Aws> Deps<A> {
         subject: &str,
         body: &serde_json::Value,
         attributes: &[(&str, &str)],
-        record: &mut bluegreen_domain::run::PublishRecord,
+        record: &mut bluegreen_domain::model::milestone::PublishRecord,
     ) {
         let topic = publish_topic(
             topic.as_deref(),
@@ -90,7 +90,7 @@ pub fn publish_topic(
     requested: Option<&str>,
     grants: &StackGrants,
     default_topic_arn: Option<&str>,
-    record: &mut bluegreen_domain::run::PublishRecord,
+    record: &mut bluegreen_domain::model::milestone::PublishRecord,
 ) -> Option<String> {
     let (topic, refused) = notification_topic(requested, grants, default_topic_arn);
     if let Some(why) = refused {
@@ -107,7 +107,7 @@ pub async fn notify(
     subject: &str,
     body: &serde_json::Value,
     attributes: &[(&str, &str)],
-    record: &mut bluegreen_domain::run::PublishRecord,
+    record: &mut bluegreen_domain::model::milestone::PublishRecord,
 ) {
     let Some(topic) = topic else {
         record.errors.push(
@@ -132,7 +132,7 @@ pub async fn notify(
     }
 }
 
-pub use bluegreen_domain::names::sns_subject as notification_subject;
+pub use bluegreen_domain::model::names::sns_subject as notification_subject;
 
 /// Facts about this invocation that handlers need, passed in so tests control them.
 #[derive(Clone, Debug)]
@@ -204,9 +204,9 @@ impl From<StepError> for Diagnostic {
         // pass 32,768 characters: the message is bounded well inside it.
         Diagnostic {
             error_type: e.0.name().to_string(),
-            error_message: bluegreen_domain::limits::clip(
+            error_message: bluegreen_domain::model::limits::clip(
                 &e.0.to_string(),
-                bluegreen_domain::limits::MAX_ERROR_MESSAGE_CHARS,
+                bluegreen_domain::model::limits::MAX_ERROR_MESSAGE_CHARS,
             ),
         }
     }
@@ -240,7 +240,7 @@ impl Labelled for Run {
         self.execution.id.clone()
     }
     fn db(&self) -> String {
-        self.db_label()
+        crate::intake::db_label(self)
     }
 }
 
@@ -356,7 +356,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bluegreen_domain::run::PublishRecord;
+    use bluegreen_domain::model::milestone::PublishRecord;
 
     #[test]
     fn an_arn_list_is_trimmed_and_drops_empty_entries() {

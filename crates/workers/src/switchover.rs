@@ -4,10 +4,12 @@
 
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::{Aws, RdsApi};
-use bluegreen_domain::deployment::Phase;
-use bluegreen_domain::run::{Run, SwitchoverRecord, WaitState};
-use bluegreen_domain::schedule::SWITCHOVER_DELAY;
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::deployment::Phase;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::schedule::SWITCHOVER_DELAY;
+use bluegreen_domain::run::Run;
+use bluegreen_domain::switchover::SwitchoverRecord;
+use bluegreen_domain::wait::WaitState;
 
 pub async fn handle<A: Aws>(
     deps: Deps<A>,

@@ -1,16 +1,16 @@
-//! `verify`: after switchover, reads production, the deployment and the database that carries
-//! blue's resource id; `old_blue::locate` and `verify::verify` decide. The old blue is then
-//! tagged `bluegreen:old-blue-of` (a fleet never takes it for a database of its own).
+//! `verify`: after switchover, reads production, the deployment and the old blue
+//! (`crate::old_blue::gather`); `old_blue::locate` and `verify::verify` decide. The old blue
+//! is then tagged `bluegreen:old-blue-of` (a fleet never takes it for a database of its own).
 
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::{Aws, RdsApi};
-use bluegreen_domain::names::{parse_rds_arn, tags};
-use bluegreen_domain::old_blue::{locate, OldBlueFacts};
-use bluegreen_domain::request::DbKind;
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::names::tags;
 use bluegreen_domain::run::Run;
-use bluegreen_domain::topology::{proxies_after, TopologyAfter};
+use bluegreen_domain::verify::old_blue::{locate, OldBlueLookup};
+use bluegreen_domain::verify::topology::{proxies_after, TopologyAfter};
 use bluegreen_domain::verify::{verify, VerifyFacts};
-use bluegreen_domain::WorkerError;
 use std::collections::BTreeMap;
 
 pub async fn handle<A: Aws>(
@@ -24,27 +24,17 @@ pub async fn handle<A: Aws>(
     let rds = deps.rds();
     let view = rds.deployment_by_name(&record.name).await?;
     let production = rds.describe(source.kind, &source.identifier).await?;
-    let by_resource_id = match &source.resource_id {
-        Some(id) => rds.describe_by_resource_id(source.kind, id).await?,
-        None => None,
-    };
-    let reported_arn = view.as_ref().map(|v| v.source_arn.clone());
-    let reported_name = reported_arn
-        .as_deref()
-        .and_then(parse_rds_arn)
-        .map(|(_, n)| n.to_string())
-        .filter(|n| !n.eq_ignore_ascii_case(&source.identifier));
-    let reported = match (&reported_name, &by_resource_id) {
-        (Some(name), None) => rds.describe(source.kind, name).await?,
-        _ => None,
-    };
-    let old_blue = locate(&OldBlueFacts {
-        production: &source.identifier,
-        resource_id: source.resource_id.as_deref(),
-        by_resource_id: by_resource_id.as_ref(),
-        reported_source_arn: reported_arn.as_deref(),
-        reported: reported.as_ref(),
-    });
+    let found = crate::old_blue::gather(
+        rds,
+        &OldBlueLookup {
+            kind: source.kind,
+            production: source.identifier.clone(),
+            resource_id: source.resource_id.clone(),
+            reported_source_arn: view.as_ref().map(|v| v.source_arn.clone()),
+        },
+    )
+    .await?;
+    let old_blue = locate(&found);
     // What surrounds production now: each production replica by its name, each of blue's
     // replicas by its resource id (renamed -oldN), the proxies' targets, custom endpoints.
     let before = &source.topology;
@@ -100,7 +90,7 @@ pub async fn handle<A: Aws>(
         old_replicas,
     })?;
     let marker = BTreeMap::from([(tags::OLD_BLUE_OF.to_string(), source.identifier.clone())]);
-    let already_marked = [by_resource_id.as_ref(), reported.as_ref()]
+    let already_marked = [found.by_resource_id.as_ref(), found.reported.as_ref()]
         .into_iter()
         .flatten()
         .any(|d| {

@@ -1,12 +1,12 @@
-//! `wait`: one poll of the deployment. `readiness::observe` says what it means (phase, the
+//! `wait`: one poll of the deployment. `wait::observe` says what it means (phase, the
 //! delay before the next poll, green instances to resize); the waiting itself happens in the
 //! state machine's `Wait` state.
 
 use crate::runtime::{epoch_seconds, now_epoch, Deps, Invocation};
 use bluegreen_aws::{Aws, RdsApi};
-use bluegreen_domain::readiness::{observe, PollFacts};
+use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::run::Run;
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::wait::{observe, PollFacts};
 
 pub async fn handle<A: Aws>(
     deps: Deps<A>,

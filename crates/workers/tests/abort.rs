@@ -4,8 +4,11 @@
 
 mod common;
 
-use bluegreen_domain::request::DbKind;
-use bluegreen_domain::run::{AbortState, Route, Run, SwitchoverRecord};
+use bluegreen_domain::cleanup::abort::AbortState;
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::run::Run;
+use bluegreen_domain::switchover::SwitchoverRecord;
 use bluegreen_workers::abort;
 use common::*;
 use serde_json::json;

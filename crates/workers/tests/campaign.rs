@@ -4,10 +4,11 @@
 
 use bluegreen_aws::memory::Memory;
 use bluegreen_domain::fleet::{
-    fleet_request, select, Campaign, Candidate, ChildStatus, Next, Outcome,
+    fleet_request, select, Campaign, Candidate, ChildRun, ChildStatus, Next, Outcome,
 };
-use bluegreen_domain::request::DbKind;
-use bluegreen_domain::run::{ExecutionInfo, Run};
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::execution::ExecutionInfo;
+use bluegreen_domain::run::Run;
 use bluegreen_workers::campaign::{handle, CampaignDeps, CampaignInput};
 use bluegreen_workers::runtime::Invocation;
 use serde_json::json;
@@ -88,7 +89,11 @@ fn finish(s: &Memory, name: &str, milestone: &str) {
         "request": {"db_identifier": "x", "target_engine_version": "16.4"}}),
     )
     .unwrap();
-    set_status(s, name, ChildStatus::Succeeded(Box::new(out)));
+    set_status(
+        s,
+        name,
+        ChildStatus::Succeeded(Box::new(ChildRun::from(&out))),
+    );
 }
 
 #[tokio::test]

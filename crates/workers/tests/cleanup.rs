@@ -3,9 +3,11 @@
 
 mod common;
 
-use bluegreen_domain::old_blue::OldBlue;
-use bluegreen_domain::request::DbKind;
-use bluegreen_domain::run::{CleanupState, Route, Run};
+use bluegreen_domain::cleanup::CleanupState;
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::old_blue::OldBlue;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::run::Run;
 use bluegreen_workers::cleanup;
 use common::*;
 use serde_json::json;
@@ -334,10 +336,10 @@ fn cluster_run(extra: serde_json::Value) -> Run {
     }
     let mut run = soaked_run(fields);
     let source = run.source.as_mut().unwrap();
-    source.kind = bluegreen_domain::request::DbKind::Cluster;
+    source.kind = bluegreen_domain::model::db::DbKind::Cluster;
     source.identifier = CLUSTER.into();
     source.arn = CLUSTER_ARN.into();
-    source.engine = bluegreen_domain::engine::Engine::AuroraPostgresql;
+    source.engine = bluegreen_domain::model::engine::Engine::AuroraPostgresql;
     source.members = vec!["ledger-instance-1".into(), "ledger-instance-2".into()];
     run.deployment.as_mut().unwrap().name = "rbg-ledger-to-16-4".into();
     run.old_blue = Some(OldBlue {

@@ -2,8 +2,11 @@
 
 mod common;
 
-use bluegreen_domain::deployment::Phase;
-use bluegreen_domain::run::{DeploymentRecord, Route, Run, WaitState};
+use bluegreen_domain::model::deployment::DeploymentRecord;
+use bluegreen_domain::model::deployment::Phase;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::run::Run;
+use bluegreen_domain::wait::WaitState;
 use bluegreen_workers::create;
 use common::*;
 use serde_json::json;

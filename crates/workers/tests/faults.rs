@@ -9,11 +9,16 @@
 
 mod common;
 
-use bluegreen_domain::deployment::Phase;
+use bluegreen_domain::cleanup::CleanupState;
 use bluegreen_domain::fleet::{fleet_request, select, Campaign, Candidate};
-use bluegreen_domain::request::DbKind;
-use bluegreen_domain::run::{CleanupState, ExecutionInfo, Route, Run, SwitchoverRecord, WaitState};
-use bluegreen_domain::WorkerError;
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::deployment::Phase;
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::execution::ExecutionInfo;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::run::Run;
+use bluegreen_domain::switchover::SwitchoverRecord;
+use bluegreen_domain::wait::WaitState;
 use bluegreen_workers::campaign::{CampaignDeps, CampaignInput};
 use bluegreen_workers::remediation_metric::{Milestone, MilestoneEvent};
 use bluegreen_workers::{
@@ -187,7 +192,7 @@ fn ledger_with_an_endpoint() -> World {
     world.with(|a| {
         a.custom_endpoints.insert(
             CLUSTER.into(),
-            vec![bluegreen_domain::topology::CustomEndpoint {
+            vec![bluegreen_domain::model::source::CustomEndpoint {
                 identifier: "reporting".into(),
                 arn: "arn:aws:rds:us-east-1:123456789012:cluster-endpoint:reporting".into(),
                 tags: tags(&[("bluegreen:managed", "true")]),

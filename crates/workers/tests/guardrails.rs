@@ -1,17 +1,20 @@
 //! `guardrails`: right before switchover, green must still be ready and replication lag within
-//! bound by the engine's own signal (`bluegreen_domain::lag`); otherwise hold, and after too
+//! bound by the engine's own signal (`bluegreen_domain::guardrails::lag`); otherwise hold, and after too
 //! many holds fail. A signal the engine never publishes is never waited for.
 
 mod common;
 
 use bluegreen_aws::memory::MetricQuery;
 use bluegreen_aws::ports::Stat;
-use bluegreen_domain::deployment::Phase;
-use bluegreen_domain::engine::Engine;
-use bluegreen_domain::guardrail::GuardrailVerdict;
-use bluegreen_domain::lag::{LagReading, LagUnit, MAX_ABSENT_CHECKS, RDS_GUARDRAILS};
-use bluegreen_domain::request::DbKind;
-use bluegreen_domain::run::{GuardrailState, Route, Run, WaitState};
+use bluegreen_domain::guardrails::lag::{LagReading, LagUnit, MAX_ABSENT_CHECKS, RDS_GUARDRAILS};
+use bluegreen_domain::guardrails::GuardrailState;
+use bluegreen_domain::guardrails::GuardrailVerdict;
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::deployment::Phase;
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::run::Run;
+use bluegreen_domain::wait::WaitState;
 use bluegreen_workers::guardrails;
 use common::*;
 use serde_json::json;

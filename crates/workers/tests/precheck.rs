@@ -4,10 +4,11 @@
 mod common;
 
 use bluegreen_aws::ports::Stat;
-use bluegreen_domain::checks::{ExistingDeployment, Verdict};
-use bluegreen_domain::engine::Engine;
-use bluegreen_domain::request::{Action, Trigger};
-use bluegreen_domain::run::Route;
+use bluegreen_domain::model::check::Verdict;
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::report::ExistingDeployment;
+use bluegreen_domain::model::request::{Action, Trigger};
+use bluegreen_domain::model::route::Route;
 use bluegreen_workers::precheck;
 use common::*;
 use serde_json::json;
@@ -557,7 +558,7 @@ async fn an_aurora_cluster_named_by_its_name_is_checked_as_a_cluster() {
     assert!(!ids.contains(&"free-storage"), "{ids:?}");
 
     let source = run.source.unwrap();
-    assert_eq!(source.kind, bluegreen_domain::request::DbKind::Cluster);
+    assert_eq!(source.kind, bluegreen_domain::model::db::DbKind::Cluster);
     assert_eq!(source.arn, CLUSTER_ARN);
     assert_eq!(source.members, ["ledger-instance-1", "ledger-instance-2"]);
     assert_eq!(source.parameters["rds.logical_replication"], "1");
@@ -701,8 +702,8 @@ async fn a_way_into_the_database_without_the_sql_worker_fails_the_precheck_sayin
 
 // ---------------------------------------------------------------- what the stack's roles would be denied
 
-use bluegreen_domain::checks::Check;
-use bluegreen_domain::request::DbKind;
+use bluegreen_domain::model::check::Check;
+use bluegreen_domain::model::db::DbKind;
 use bluegreen_domain::run::Run;
 
 const MONITORING_ROLE: &str = "arn:aws:iam::123456789012:role/rds-monitoring-role";
@@ -814,7 +815,7 @@ fn ledger_with_reporting(endpoint_tags: &[(&str, &str)]) -> World {
     world.with(|a| {
         a.custom_endpoints.insert(
             CLUSTER.into(),
-            vec![bluegreen_domain::topology::CustomEndpoint {
+            vec![bluegreen_domain::model::source::CustomEndpoint {
                 identifier: "reporting".into(),
                 endpoint_type: "READER".into(),
                 static_members: vec!["ledger-instance-2".into()],

@@ -4,7 +4,11 @@
 mod common;
 
 use bluegreen_aws::ports::{Datum, Unit};
-use bluegreen_domain::run::{AbortState, PublishRecord, Route, Run, Verification};
+use bluegreen_domain::cleanup::abort::AbortState;
+use bluegreen_domain::model::milestone::PublishRecord;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::run::Run;
+use bluegreen_domain::verify::Verification;
 use bluegreen_workers::remediation_metric::{handle, Milestone, MilestoneEvent};
 use common::*;
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@
 mod common;
 
 use bluegreen_domain::fleet::{Next, Outcome, Phase};
-use bluegreen_domain::run::ExecutionInfo;
+use bluegreen_domain::model::execution::ExecutionInfo;
 use bluegreen_workers::resolve::{self, Received};
 use common::*;
 use serde_json::{json, Value};
@@ -24,7 +24,7 @@ fn received(input: Value) -> Received {
     }
 }
 
-fn tagged(id: &str, pairs: &[(&str, &str)]) -> bluegreen_domain::source::SourceDb {
+fn tagged(id: &str, pairs: &[(&str, &str)]) -> bluegreen_domain::model::source::SourceDb {
     let mut db = instance(id, "13.15");
     db.tags.extend(tags(pairs));
     db
@@ -82,7 +82,7 @@ async fn a_fleet_request_selects_by_tag_following_every_page() {
     assert!(c.running.is_empty(), "nothing started yet");
     assert_eq!(
         c.pending[4].kind,
-        bluegreen_domain::request::DbKind::Cluster
+        bluegreen_domain::model::db::DbKind::Cluster
     );
     assert_eq!(c.pending[4].position, 5);
     assert!(c.rows.is_empty());

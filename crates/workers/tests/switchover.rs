@@ -3,9 +3,11 @@
 
 mod common;
 
-use bluegreen_domain::deployment::Phase;
-use bluegreen_domain::run::{Route, Run, SwitchoverRecord};
-use bluegreen_domain::schedule::SWITCHOVER_DELAY;
+use bluegreen_domain::model::deployment::Phase;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::model::schedule::SWITCHOVER_DELAY;
+use bluegreen_domain::run::Run;
+use bluegreen_domain::switchover::SwitchoverRecord;
 use bluegreen_workers::switchover;
 use common::*;
 use serde_json::json;

@@ -6,13 +6,15 @@
 
 mod common;
 
-use bluegreen_domain::checks::Verdict;
-use bluegreen_domain::lifecycle::MajorLifecycle;
-use bluegreen_domain::request::DbKind;
-use bluegreen_domain::run::{Route, Run, SwitchoverRecord};
-use bluegreen_domain::topology::{
+use bluegreen_domain::model::check::Verdict;
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::lifecycle::MajorLifecycle;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::model::source::{
     CustomEndpoint, DmsEndpoint, DmsTaskListing, GlobalMembership, Integration, Proxy,
 };
+use bluegreen_domain::run::Run;
+use bluegreen_domain::switchover::SwitchoverRecord;
 use bluegreen_workers::{precheck, verify};
 use common::*;
 use serde_json::json;
@@ -25,14 +27,14 @@ fn upgrade_run() -> Run {
     started_run(event("console-upgrade.json"))
 }
 
-fn replica(id: &str, of: &str) -> bluegreen_domain::source::SourceDb {
+fn replica(id: &str, of: &str) -> bluegreen_domain::model::source::SourceDb {
     let mut r = instance(id, "13.15");
     r.replica_source = Some(of.into());
     r.multi_az = false;
     r
 }
 
-fn check<'a>(run: &'a Run, id: &str) -> &'a bluegreen_domain::checks::Check {
+fn check<'a>(run: &'a Run, id: &str) -> &'a bluegreen_domain::model::check::Check {
     let report = run.report.as_ref().unwrap();
     report
         .checks
@@ -455,7 +457,7 @@ fn switched_run() -> Run {
         source
             .topology
             .replicas
-            .push(bluegreen_domain::topology::Replica::from_db(
+            .push(bluegreen_domain::model::source::Replica::from_db(
                 &db,
                 Some("us-east-1"),
             ));

@@ -4,7 +4,10 @@
 
 mod common;
 
-use bluegreen_domain::run::{Route, Run, SwitchoverRecord, Verification};
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::run::Run;
+use bluegreen_domain::switchover::SwitchoverRecord;
+use bluegreen_domain::verify::Verification;
 use bluegreen_workers::verify;
 use common::*;
 use serde_json::json;

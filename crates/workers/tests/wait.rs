@@ -3,9 +3,11 @@
 
 mod common;
 
-use bluegreen_domain::deployment::Phase;
-use bluegreen_domain::run::{Route, Run, WaitState};
-use bluegreen_domain::schedule::{BUILD_DELAY, SWITCHOVER_DELAY};
+use bluegreen_domain::model::deployment::Phase;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::model::schedule::{BUILD_DELAY, SWITCHOVER_DELAY};
+use bluegreen_domain::run::Run;
+use bluegreen_domain::wait::WaitState;
 use bluegreen_workers::wait;
 use common::*;
 use serde_json::json;
@@ -17,7 +19,7 @@ fn provisioning_run() -> Run {
     run_with_deployment(Route::Upgrade, request_with(json!({})), "PROVISIONING")
 }
 
-fn available_with(tasks: &[(&str, &str)]) -> bluegreen_domain::deployment::DeploymentView {
+fn available_with(tasks: &[(&str, &str)]) -> bluegreen_domain::model::deployment::DeploymentView {
     let mut d = deployment("AVAILABLE");
     d.tasks = tasks.iter().map(|(n, s)| task(n, s)).collect();
     d
@@ -298,7 +300,7 @@ async fn a_completed_switchover_is_switched_and_timestamped() {
 
 fn switchover_requested_run(polls: u32) -> Run {
     let mut run = provisioning_run();
-    run.switchover = Some(bluegreen_domain::run::SwitchoverRecord {
+    run.switchover = Some(bluegreen_domain::switchover::SwitchoverRecord {
         requested_at: rfc(REQUESTED + 3000),
         timeout_seconds: 300,
         already_started: false,

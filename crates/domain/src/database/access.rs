@@ -4,11 +4,9 @@
 //! Secrets Manager error codes); the wording of the fix lives here.
 
 use super::credentials::DatabaseAccess;
-use crate::checks::{Check, Verdict};
-use crate::engine::Engine;
+use crate::model::check::{id, Check, Verdict};
+use crate::model::engine::Engine;
 use serde::{Deserialize, Serialize};
-
-pub const ACCESS_CHECK_ID: &str = "database-access";
 
 /// Seconds to open a connection (TCP, TLS, authentication), and per statement. A database
 /// that does not answer within them is reported, not waited for.
@@ -241,13 +239,13 @@ pub fn access_check(
             ),
         ),
     };
-    Check::new(ACCESS_CHECK_ID, Verdict::Fail, observed, fix)
+    Check::new(id::DATABASE_ACCESS, Verdict::Fail, observed, fix)
 }
 
 /// The passing check once every database was visited.
 pub fn access_ok(access: &DatabaseAccess, target: &Target<'_>, databases: usize) -> Check {
     Check::new(
-        ACCESS_CHECK_ID,
+        id::DATABASE_ACCESS,
         Verdict::Pass,
         format!(
             "connected to {} at {} with {} (TLS verified), {databases} database(s) visited",
@@ -315,7 +313,7 @@ mod tests {
             AccessFailure::Other { detail: "?".into() },
         ] {
             let c = access_check(&failure, &secret(), &target(&pg, None), Some("app"));
-            assert_eq!(c.id, ACCESS_CHECK_ID);
+            assert_eq!(c.id, id::DATABASE_ACCESS);
             assert_eq!(c.verdict, Verdict::Fail);
             assert!(!c.fix.is_empty(), "{failure:?}");
             assert!(c.observed.contains("orders-pg"), "{}", c.observed);

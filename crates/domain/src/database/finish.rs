@@ -14,9 +14,9 @@
 //! query or way in ends the step with `VerificationFailed` (the old blue is kept).
 
 use super::list_some;
-use crate::checks::{Check, Verdict};
-use crate::engine::compare_versions;
-use crate::error::WorkerError;
+use crate::model::check::{id, Check, Verdict};
+use crate::model::engine::compare_versions;
+use crate::model::error::WorkerError;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -24,11 +24,6 @@ use std::collections::BTreeMap;
 /// ANALYZE time per invocation (the function's timeout is 60 s: connect, the other steps
 /// and the answer fit in the rest).
 pub const ANALYZE_BUDGET_SECONDS: u64 = 30;
-
-pub const ANALYZE_CHECK_ID: &str = "analyze";
-pub const EXTENSIONS_CHECK_ID: &str = "extension-versions";
-pub const SEQUENCES_CHECK_ID: &str = "sequences";
-pub const SMOKE_CHECK_ID: &str = "smoke-query";
 
 /// Where the ANALYZE pass stands.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,10 +127,10 @@ pub fn analyze_check(p: &AnalyzeProgress) -> Check {
         p.invocations
     );
     if p.skipped.is_empty() {
-        Check::new(ANALYZE_CHECK_ID, Verdict::Pass, base, "")
+        Check::new(id::ANALYZE, Verdict::Pass, base, "")
     } else {
         Check::new(
-            ANALYZE_CHECK_ID,
+            id::ANALYZE,
             Verdict::Warn,
             format!("{base}; not analyzed: {}", list_some(&p.skipped, 10)),
             "ANALYZE those tables by hand (as their owner or rds_superuser); until then their \
@@ -151,7 +146,7 @@ pub struct ExtensionVersion {
     pub name: String,
     pub installed: String,
     pub default: String,
-    #[serde(default, skip_serializing_if = "super::credentials::is_false")]
+    #[serde(default, skip_serializing_if = "crate::model::request::is_false")]
     pub updated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -176,7 +171,7 @@ pub fn update_statement(e: &ExtensionVersion) -> String {
 pub fn extensions_check(outdated: &[ExtensionVersion], update_requested: bool) -> Check {
     if outdated.is_empty() {
         return Check::new(
-            EXTENSIONS_CHECK_ID,
+            id::EXTENSION_VERSIONS,
             Verdict::Pass,
             "every extension is at the new major's default version",
             "",
@@ -201,14 +196,14 @@ pub fn extensions_check(outdated: &[ExtensionVersion], update_requested: bool) -
     let all_updated = outdated.iter().all(|e| e.updated && e.error.is_none());
     if update_requested && all_updated {
         return Check::new(
-            EXTENSIONS_CHECK_ID,
+            id::EXTENSION_VERSIONS,
             Verdict::Pass,
             format!("updated: {}", list_some(&list, 10)),
             "",
         );
     }
     Check::new(
-        EXTENSIONS_CHECK_ID,
+        id::EXTENSION_VERSIONS,
         Verdict::Warn,
         format!(
             "older than the new major's default: {}",
@@ -269,14 +264,14 @@ pub fn compare_sequences(production: &[SequenceValue], old_blue: &[SequenceValue
     }
     if behind.is_empty() {
         return Check::new(
-            SEQUENCES_CHECK_ID,
+            id::SEQUENCES,
             Verdict::Pass,
             format!("{compared} sequence(s) at or past the old blue's values"),
             "",
         );
     }
     Check::new(
-        SEQUENCES_CHECK_ID,
+        id::SEQUENCES,
         Verdict::Fail,
         format!(
             "{} of {compared} sequence(s) behind the old blue: {}",
@@ -482,24 +477,14 @@ mod tests {
     fn the_finish_fails_on_a_failed_check_only() {
         let mut f = FinishState::default();
         f.set_check(Check::new(
-            EXTENSIONS_CHECK_ID,
+            id::EXTENSION_VERSIONS,
             Verdict::Warn,
             "old",
             "update",
         ));
         assert!(f.failure("orders-pg").is_none());
-        f.set_check(Check::new(
-            SEQUENCES_CHECK_ID,
-            Verdict::Fail,
-            "behind",
-            "setval",
-        ));
-        f.set_check(Check::new(
-            SEQUENCES_CHECK_ID,
-            Verdict::Fail,
-            "behind",
-            "setval",
-        ));
+        f.set_check(Check::new(id::SEQUENCES, Verdict::Fail, "behind", "setval"));
+        f.set_check(Check::new(id::SEQUENCES, Verdict::Fail, "behind", "setval"));
         assert_eq!(f.checks.len(), 2, "a check is replaced, not repeated");
         let e = f.failure("orders-pg").unwrap();
         assert_eq!(e.name(), "VerificationFailed");

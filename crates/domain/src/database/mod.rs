@@ -28,7 +28,6 @@ pub mod prechecks;
 pub mod smoke;
 pub mod watch;
 
-use crate::run::Run;
 use serde::{Deserialize, Serialize};
 
 pub use credentials::{AccessRecord, DatabaseAccess};
@@ -56,15 +55,6 @@ impl Op {
             Self::Finish => "finish",
         }
     }
-}
-
-/// The `sql` worker's input: `{"op": "precheck", "run": {...the run document...}}`. Its
-/// output is the run document alone, with `database` filled in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SqlInput {
-    pub op: Op,
-    pub run: Run,
 }
 
 /// The run document's `database` field: what the `sql` worker saw and did. Holds the way in
@@ -136,6 +126,7 @@ pub fn list_some(names: &[String], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::check::id;
     use serde_json::json;
 
     #[test]
@@ -157,9 +148,9 @@ mod tests {
         let mut state = DatabaseState::new(access.record());
         assert!(state.summary().is_empty());
         let mut finish = finish::FinishState::default();
-        finish.set_check(crate::checks::Check::new(
-            finish::SEQUENCES_CHECK_ID,
-            crate::checks::Verdict::Pass,
+        finish.set_check(crate::model::check::Check::new(
+            id::SEQUENCES,
+            crate::model::check::Verdict::Pass,
             "3 sequence(s) at or past the old blue's values",
             "",
         ));
@@ -172,18 +163,6 @@ mod tests {
         assert_eq!(
             json["access"],
             json!({"method": "iam", "iam_user": "bluegreen_check"})
-        );
-    }
-
-    #[test]
-    fn the_input_names_an_op_and_a_run() {
-        let input: SqlInput =
-            serde_json::from_value(json!({"op": "watch", "run": {"execution": {"id": "x"}}}))
-                .unwrap();
-        assert_eq!(input.op, Op::Watch);
-        assert!(serde_json::from_value::<SqlInput>(json!({"op": "drop", "run": {}})).is_err());
-        assert!(
-            serde_json::from_value::<SqlInput>(json!({"op": "watch", "run": {}, "x": 1})).is_err()
         );
     }
 }

@@ -13,9 +13,9 @@
 
 use super::facts::{MysqlFacts, PgFacts};
 use super::list_some;
-use crate::checks::{Check, ManualCheck, Verdict};
-use crate::engine::Engine;
-use crate::run::Report;
+use crate::model::check::{id, Check, ManualCheck, Verdict};
+use crate::model::engine::Engine;
+use crate::model::report::Report;
 use serde::{Deserialize, Serialize};
 
 /// How many names a check lists before "and N more".
@@ -23,23 +23,6 @@ pub const LIST_MAX: usize = 10;
 /// A transaction open longer than this is reported: a slot's creation waits for it, and the
 /// switchover waits for long-running writes.
 pub const LONG_TRANSACTION_SECONDS: i64 = 300;
-
-impl Check {
-    /// A check from its parts (the AWS-level rules build theirs in `checks`).
-    pub fn new(
-        id: &str,
-        verdict: Verdict,
-        observed: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        Self {
-            id: id.into(),
-            verdict,
-            observed: observed.into(),
-            fix: fix.into(),
-        }
-    }
-}
 
 fn pass(id: &str, observed: impl Into<String>) -> Check {
     Check::new(id, Verdict::Pass, observed, "")
@@ -115,7 +98,7 @@ pub fn postgres_checks(f: &PgFacts, ctx: &Context) -> Vec<Check> {
 }
 
 fn pg_tables_without_key(f: &PgFacts) -> Check {
-    const ID: &str = "tables-without-primary-key";
+    const ID: &str = id::TABLES_WITHOUT_PRIMARY_KEY;
     let all: Vec<String> = f
         .databases
         .iter()
@@ -142,7 +125,7 @@ fn pg_tables_without_key(f: &PgFacts) -> Check {
 }
 
 fn pg_large_objects(f: &PgFacts) -> Check {
-    const ID: &str = "large-objects";
+    const ID: &str = id::LARGE_OBJECTS;
     let with: Vec<String> = f
         .databases
         .iter()
@@ -166,7 +149,7 @@ fn pg_large_objects(f: &PgFacts) -> Check {
 }
 
 fn pg_unlogged_tables(f: &PgFacts) -> Check {
-    const ID: &str = "unlogged-tables";
+    const ID: &str = id::UNLOGGED_TABLES;
     let all: Vec<String> = f
         .databases
         .iter()
@@ -189,7 +172,7 @@ fn pg_unlogged_tables(f: &PgFacts) -> Check {
 }
 
 fn pg_materialized_views(f: &PgFacts) -> Check {
-    const ID: &str = "materialized-views";
+    const ID: &str = id::MATERIALIZED_VIEWS;
     let all: Vec<String> = f
         .databases
         .iter()
@@ -211,7 +194,7 @@ fn pg_materialized_views(f: &PgFacts) -> Check {
 }
 
 fn pg_extensions(f: &PgFacts) -> Check {
-    const ID: &str = "incompatible-extensions";
+    const ID: &str = id::INCOMPATIBLE_EXTENSIONS;
     let preloaded = f.preloaded();
     let bgw = preloaded.iter().any(|l| l == "pg_partman_bgw");
     let mut blocking = Vec::new();
@@ -272,7 +255,7 @@ fn pg_extensions(f: &PgFacts) -> Check {
 }
 
 fn pg_slots(f: &PgFacts, ctx: &Context) -> Check {
-    const ID: &str = "replication-slots";
+    const ID: &str = id::REPLICATION_SLOTS;
     let logical: Vec<String> = f
         .slots
         .iter()
@@ -320,7 +303,7 @@ fn pg_slots(f: &PgFacts, ctx: &Context) -> Check {
 }
 
 fn pg_publications_and_subscriptions(f: &PgFacts, ctx: &Context) -> Check {
-    const ID: &str = "publications-and-subscriptions";
+    const ID: &str = id::PUBLICATIONS_AND_SUBSCRIPTIONS;
     let subs: Vec<String> = f
         .databases
         .iter()
@@ -368,7 +351,7 @@ fn pg_publications_and_subscriptions(f: &PgFacts, ctx: &Context) -> Check {
 }
 
 fn pg_databases_and_slots(f: &PgFacts, ctx: &Context) -> Check {
-    const ID: &str = "databases-and-slots";
+    const ID: &str = id::DATABASES_AND_SLOTS;
     let databases = f.database_names.len() as i64;
     let in_use = f.slots.len() as i64;
     let needed = if ctx.deployment_exists {
@@ -434,7 +417,7 @@ fn long_transactions(
     grant: &str,
     ctx: &Context,
 ) -> Check {
-    const ID: &str = "long-running-transactions";
+    const ID: &str = id::LONG_RUNNING_TRANSACTIONS;
     let long: Vec<String> = transactions
         .iter()
         .filter(|t| t.age_seconds >= ctx.long_transaction_seconds)
@@ -479,7 +462,7 @@ fn long_transactions(
 }
 
 fn pg_prepared_transactions(f: &PgFacts) -> Check {
-    const ID: &str = "prepared-transactions";
+    const ID: &str = id::PREPARED_TRANSACTIONS;
     if f.prepared.is_empty() {
         return pass(ID, "no prepared transactions");
     }
@@ -515,7 +498,7 @@ pub fn mysql_checks(f: &MysqlFacts, ctx: &Context) -> Vec<Check> {
 }
 
 fn my_tables_without_key(f: &MysqlFacts) -> Check {
-    const ID: &str = "tables-without-primary-key";
+    const ID: &str = id::TABLES_WITHOUT_PRIMARY_KEY;
     if f.tables_without_key.is_empty() {
         return pass(ID, "every table has a primary key");
     }
@@ -534,7 +517,7 @@ fn my_tables_without_key(f: &MysqlFacts) -> Check {
 }
 
 fn my_non_innodb(f: &MysqlFacts) -> Check {
-    const ID: &str = "non-innodb-tables";
+    const ID: &str = id::NON_INNODB_TABLES;
     if f.non_innodb_tables.is_empty() {
         return pass(ID, "every table uses InnoDB");
     }
@@ -567,7 +550,7 @@ fn my_non_innodb(f: &MysqlFacts) -> Check {
 }
 
 fn my_event_scheduler(f: &MysqlFacts) -> Check {
-    const ID: &str = "event-scheduler";
+    const ID: &str = id::EVENT_SCHEDULER;
     if f.event_scheduler.eq_ignore_ascii_case("ON") {
         Check::new(
             ID,
@@ -588,7 +571,7 @@ fn my_event_scheduler(f: &MysqlFacts) -> Check {
 }
 
 fn my_binlog(f: &MysqlFacts) -> Check {
-    const ID: &str = "binlog-retention";
+    const ID: &str = id::BINLOG_RETENTION;
     if !f.log_bin {
         return Check::new(
             ID,
@@ -630,7 +613,7 @@ fn my_binlog(f: &MysqlFacts) -> Check {
 }
 
 fn my_gtid(f: &MysqlFacts) -> Check {
-    const ID: &str = "gtid-mode";
+    const ID: &str = id::GTID_MODE;
     if f.is_mariadb {
         return pass(
             ID,
@@ -677,7 +660,7 @@ fn my_long_transactions(f: &MysqlFacts, ctx: &Context) -> Check {
 }
 
 fn my_binlog_consumers(f: &MysqlFacts) -> Check {
-    const ID: &str = "binlog-consumers";
+    const ID: &str = id::BINLOG_CONSUMERS;
     if f.binlog_consumers == 0 {
         return pass(ID, "no session reads the binlog");
     }
@@ -703,18 +686,21 @@ pub fn mysql_missing_privileges(f: &MysqlFacts) -> Vec<&'static str> {
         .collect()
 }
 
-/// The manual checks (from `checks::manual_checks`) that the in-database prechecks run.
+/// The manual checks (from `model::check::manual_checks`) that the in-database prechecks run.
 pub fn covered_manual_checks(engine: &Engine) -> &'static [&'static str] {
     if engine.is_postgres_family() {
         &[
-            "tables-without-primary-key",
-            "large-objects",
-            "unlogged-tables",
-            "incompatible-extensions",
-            "databases-and-slots",
+            id::TABLES_WITHOUT_PRIMARY_KEY,
+            id::LARGE_OBJECTS,
+            id::UNLOGGED_TABLES,
+            id::INCOMPATIBLE_EXTENSIONS,
+            id::DATABASES_AND_SLOTS,
         ]
     } else {
-        &["tables-without-primary-key", "long-running-transactions"]
+        &[
+            id::TABLES_WITHOUT_PRIMARY_KEY,
+            id::LONG_RUNNING_TRANSACTIONS,
+        ]
     }
 }
 
@@ -742,10 +728,11 @@ pub fn merge_into_report(report: &mut Report, checks: &[Check], engine: &Engine)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::{manual_checks, ExistingDeployment};
     use crate::database::facts::{
         Extension, OpenTransaction, PgDatabaseFacts, PreparedTransaction, Slot,
     };
+    use crate::model::check::manual_checks;
+    use crate::model::report::ExistingDeployment;
 
     fn clean() -> PgFacts {
         let mut f = PgFacts {

@@ -4,9 +4,8 @@
 //! it in a READ ONLY transaction with the statement timeout anyway, so a function that writes,
 //! `SELECT ... FOR UPDATE`, `nextval()` or a data-modifying CTE is refused by the server.
 
-use super::finish::SMOKE_CHECK_ID;
-use crate::checks::{Check, Verdict};
-use crate::error::WorkerError;
+use crate::model::check::{id, Check, Verdict};
+use crate::model::error::WorkerError;
 
 pub const DEFAULT_SMOKE_QUERY: &str = "SELECT 1";
 pub const MAX_SMOKE_QUERY_CHARS: usize = 4096;
@@ -151,13 +150,13 @@ pub fn smoke_check(query: &str, result: Result<u64, String>, target: &str) -> Ch
     let shown: String = query.chars().take(120).collect();
     match result {
         Ok(rows) => Check::new(
-            SMOKE_CHECK_ID,
+            id::SMOKE_QUERY,
             Verdict::Pass,
             format!("`{shown}` answered {rows} row(s) on {target} in a read-only transaction"),
             "",
         ),
         Err(e) => Check::new(
-            SMOKE_CHECK_ID,
+            id::SMOKE_QUERY,
             Verdict::Fail,
             format!("`{shown}` failed on {target}: {e}"),
             "look at the new production now (the old blue is kept as the fallback); a query that \

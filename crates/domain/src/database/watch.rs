@@ -7,8 +7,9 @@
 
 use super::facts::Slot;
 use super::list_some;
-use crate::error::WorkerError;
-use crate::guardrail::{GuardrailVerdict, HOLD_DELAY_SECONDS, MAX_HOLDS};
+use crate::guardrails::GuardrailVerdict;
+use crate::model::error::WorkerError;
+use crate::model::schedule::{HOLD_DELAY_SECONDS, MAX_HOLDS};
 use serde::{Deserialize, Serialize};
 
 /// The message the failure carries when blue's schema changed after create.
@@ -69,7 +70,7 @@ fn mib(bytes: i64) -> String {
 
 /// The slot lag as a guardrail verdict, for the guardrails worker on PostgreSQL: `None`
 /// without an active logical slot (no signal: keep CloudWatch's), `Go` when every active
-/// logical slot is within `max_bytes`, `Hold` otherwise. Same shape as `guardrail::evaluate_lag`.
+/// logical slot is within `max_bytes`, `Hold` otherwise. Same shape as `guardrails::lag::evaluate`.
 pub fn slot_lag_verdict(slots: &[Slot], max_bytes: i64) -> Option<(GuardrailVerdict, String)> {
     let active: Vec<&Slot> = active_logical(slots).collect();
     if active.is_empty() {

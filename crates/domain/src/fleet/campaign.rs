@@ -11,10 +11,11 @@
 //! `MAX_POLLS_PER_EXECUTION` the campaign continues in a new execution of the fleet machine.
 
 use super::select::MemberRef;
-use super::table::{Outcome, Row, Summary};
+use super::table::{ChildRun, Outcome, Row, Summary};
 use super::{FleetRequest, Selection};
-use crate::request::{FleetMember, FleetPosition, FLEET_MEMBER_KEY};
-use crate::run::{ExecutionInfo, PublishRecord, Run};
+use crate::model::execution::ExecutionInfo;
+use crate::model::milestone::PublishRecord;
+use crate::model::request::{FleetMember, FleetPosition, FLEET_MEMBER_KEY};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -35,7 +36,7 @@ pub const MAX_POLLS_PER_EXECUTION: u32 = 2_000;
 
 /// What the fleet's state may take of Step Functions' 256 KiB per state: the rest is room for
 /// the fields Step Functions and the definition add around it.
-pub const STATE_BUDGET_BYTES: usize = crate::limits::MAX_STATE_BYTES - 24 * 1024;
+pub const STATE_BUDGET_BYTES: usize = crate::model::limits::MAX_STATE_BYTES - 24 * 1024;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,8 +79,8 @@ pub struct Child {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChildStatus {
     Running,
-    /// Its output: the database's run document.
-    Succeeded(Box<Run>),
+    /// Its output: the database's run document, as the fleet reads it.
+    Succeeded(Box<ChildRun>),
     /// `FAILED`: the error and cause the per-database machine failed with.
     Failed {
         error: String,
@@ -437,7 +438,7 @@ impl Campaign {
     }
 
     /// The trigger of the fleet's runs, for the closing notification.
-    pub fn trigger(&self) -> crate::request::Trigger {
+    pub fn trigger(&self) -> crate::model::request::Trigger {
         self.request
             .as_ref()
             .and_then(|r| r.request.get("trigger"))
@@ -462,7 +463,7 @@ pub fn incomplete_cause(summary: &Summary, rows: &[Row]) -> String {
             "failed_not_shown": bad.len() - shown,
         })
         .to_string();
-        if text.chars().count() <= crate::limits::MAX_CAUSE_CHARS - 1024 || shown == 0 {
+        if text.chars().count() <= crate::model::limits::MAX_CAUSE_CHARS - 1024 || shown == 0 {
             return text;
         }
         shown = shown * 3 / 4;
@@ -497,7 +498,7 @@ mod tests {
         };
         let member = |i: u32| MemberRef {
             db: name(i),
-            kind: crate::request::DbKind::Cluster,
+            kind: crate::model::db::DbKind::Cluster,
             position: i,
             target: Some("8.0.mysql_aurora.3.08.0".into()),
         };

@@ -10,8 +10,8 @@ pub mod table;
 
 pub use campaign::{Campaign, ChildStatus, Next, Phase, StartChild, FLEET_INCOMPLETE};
 pub use request::{
-    fleet_request, FleetRequest, Selector, DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_LIMIT,
-    SELECTABLE_ENGINES,
+    fleet_request, scheduled, FleetRequest, Selector, DEFAULT_MAX_CONCURRENCY,
+    MAX_CONCURRENCY_LIMIT, SELECTABLE_ENGINES,
 };
 pub use select::{select, Candidate, MemberRef, Selection, MAX_FLEET_SIZE};
-pub use table::{Outcome, Row, Summary};
+pub use table::{ChildRun, Outcome, Row, Summary};

@@ -1,9 +1,10 @@
 //! A fleet request: databases selected by tags (and optionally engine), with the request
 //! fields that apply to each of them, how many run at once and how many may fail.
 
-use crate::error::WorkerError;
-use crate::names::tags::{MANAGED as OPT_IN_TAG, MANAGED_VALUE as OPT_IN_VALUE};
-use crate::request::{Request, REQUEST_FIELDS};
+use crate::model::error::WorkerError;
+use crate::model::names::tags::{MANAGED as OPT_IN_TAG, MANAGED_VALUE as OPT_IN_VALUE};
+use crate::model::request::REQUEST_FIELDS;
+use crate::precheck::intake::parse_request;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -77,7 +78,7 @@ pub struct FleetRequest {
     /// A Scheduled Event: databases without a target tag did not opt in and are passed over
     /// silently (an explicit selector reports them as skipped).
     pub opted_in_only: bool,
-    /// A Scheduled Event's `account` and `region` (see `request::check_event_origin`).
+    /// A Scheduled Event's `account` and `region` (see `precheck::intake::check_event_origin`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,37 +89,32 @@ fn refuse(msg: impl Into<String>) -> WorkerError {
     WorkerError::invalid(msg)
 }
 
-/// A fleet request when the input is one (it has `selector`, or is an EventBridge Scheduled
-/// Event); `None` when it names one database (or is an alarm), which the precheck parses.
+/// The fleet an EventBridge Scheduled Event starts (read at the edge, the workers' `intake`,
+/// with its `account` and `region`): every database that opted in with a target tag.
+pub fn scheduled(event_account: Option<String>, event_region: Option<String>) -> FleetRequest {
+    let mut request = Map::new();
+    request.insert("trigger".into(), json!("schedule"));
+    FleetRequest {
+        selector: Selector {
+            tags: BTreeMap::from([(OPT_IN_TAG.to_string(), OPT_IN_VALUE.to_string())]),
+            engine: Vec::new(),
+        },
+        max_concurrency: DEFAULT_MAX_CONCURRENCY,
+        tolerated_failures: 0,
+        request,
+        opted_in_only: true,
+        event_account,
+        event_region,
+    }
+}
+
+/// A fleet request when the input is one (it has `selector`); `None` when it names one
+/// database, which the precheck parses. A Scheduled Event is told apart at the edge and made
+/// a fleet by `scheduled`.
 pub fn fleet_request(input: &Value) -> Result<Option<FleetRequest>, WorkerError> {
     let Some(object) = input.as_object() else {
         return Ok(None);
     };
-    if object.get("detail-type").and_then(Value::as_str)
-        == Some(crate::names::events::SCHEDULED_EVENT)
-    {
-        let origin = |key: &str| {
-            object
-                .get(key)
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
-        let mut request = Map::new();
-        request.insert("trigger".into(), json!("schedule"));
-        return Ok(Some(FleetRequest {
-            selector: Selector {
-                tags: BTreeMap::from([(OPT_IN_TAG.to_string(), OPT_IN_VALUE.to_string())]),
-                engine: Vec::new(),
-            },
-            max_concurrency: DEFAULT_MAX_CONCURRENCY,
-            tolerated_failures: 0,
-            request,
-            opted_in_only: true,
-            event_account: origin("account"),
-            event_region: origin("region"),
-        }));
-    }
     let Some(selector) = object.get("selector") else {
         return Ok(None);
     };
@@ -191,7 +187,7 @@ pub fn fleet_request(input: &Value) -> Result<Option<FleetRequest>, WorkerError>
     probe
         .entry("target_engine_version")
         .or_insert_with(|| json!("1.0"));
-    Request::from_json(&Value::Object(probe))?;
+    parse_request(&Value::Object(probe))?;
     Ok(Some(FleetRequest {
         selector,
         max_concurrency,

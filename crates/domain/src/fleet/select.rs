@@ -2,9 +2,10 @@
 //! a deployment's green or an old blue (they carry their source's tags), with replicas and
 //! databases without a target reported but skipped.
 
-use crate::error::WorkerError;
-use crate::names::tags::{OLD_BLUE_OF, TARGET_ENGINE_VERSION as TARGET_TAG};
-use crate::request::{tag_fields, validate_db_name, DbKind};
+use crate::model::db::{validate_db_name, DbKind};
+use crate::model::error::WorkerError;
+use crate::model::names::tags::{OLD_BLUE_OF, TARGET_ENGINE_VERSION as TARGET_TAG};
+use crate::precheck::intake::tag_fields;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -60,7 +61,8 @@ pub struct Selection {
 /// `NAME-oldN` name while `NAME` exists.
 fn is_old_blue(c: &Candidate, all: &BTreeSet<&str>) -> bool {
     c.tags.contains_key(OLD_BLUE_OF)
-        || crate::names::looks_like_old_blue(&c.identifier).is_some_and(|base| all.contains(base))
+        || crate::model::names::looks_like_old_blue(&c.identifier)
+            .is_some_and(|base| all.contains(base))
 }
 
 /// Chooses the databases. `not_databases` are the identifiers every deployment reports as
@@ -91,7 +93,10 @@ pub fn select(
             engine: Some(c.engine.clone()),
             version_before: Some(c.engine_version.clone()),
             outcome: Outcome::Skipped,
-            detail: Some(crate::limits::clip(&detail, super::table::MAX_DETAIL_CHARS)),
+            detail: Some(crate::model::limits::clip(
+                &detail,
+                super::table::MAX_DETAIL_CHARS,
+            )),
             ..Row::default()
         };
         if !target_given && !c.tags.contains_key(TARGET_TAG) {

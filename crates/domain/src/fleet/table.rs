@@ -1,9 +1,31 @@
 //! The fleet's result table: one row per database, its outcome, and the summary.
 
-use crate::milestone::Milestone;
-use crate::run::{Route, Run};
+use crate::model::milestone::Milestone;
+use crate::model::report::Report;
+use crate::model::request::Request;
+use crate::model::route::Route;
+use crate::model::source::SourceDb;
+use crate::precheck::topology::replicas_of;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// What the fleet reads of a database's run document when its execution succeeded (built from
+/// the run document by `run`: `ChildRun::from(&run)`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChildRun {
+    /// The database, as the run names it for logs (`Run::db_label`).
+    pub db_label: String,
+    pub request: Option<Request>,
+    pub source: Option<SourceDb>,
+    pub route: Option<Route>,
+    pub note: Option<String>,
+    pub report: Option<Report>,
+    /// The last milestone it published, by name.
+    pub last_milestone: Option<String>,
+    /// The error the state machine's `Catch` recorded: its name, and its name and message.
+    pub error_name: Option<String>,
+    pub error_summary: Option<(String, String)>,
+}
 
 /// Where a database stands at the end of a fleet run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -77,7 +99,7 @@ pub struct Row {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<String>,
     /// From the plan: when the current major leaves standard support, and what Extended
-    /// Support would cost this database a month (`lifecycle`).
+    /// Support would cost this database a month (`precheck::lifecycle`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_support_ends: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,13 +108,10 @@ pub struct Row {
 
 impl Row {
     /// The row for a database whose execution succeeded with this run document.
-    pub fn from_run(run: &Run) -> Self {
+    pub fn from_run(run: &ChildRun) -> Self {
         use Milestone as M;
-        let milestone = run
-            .published
-            .last()
-            .and_then(|p| M::from_name(&p.milestone));
-        let (outcome, detail) = if let Some((name, message)) = run.error_summary() {
+        let milestone = run.last_milestone.as_deref().and_then(M::from_name);
+        let (outcome, detail) = if let Some((name, message)) = run.error_summary.clone() {
             (Outcome::Failed, Some(format!("{name}: {message}")))
         } else {
             let outcome = match (milestone, run.route) {
@@ -130,7 +149,7 @@ impl Row {
                 .source
                 .as_ref()
                 .map(|s| s.identifier.clone())
-                .unwrap_or_else(|| run.db_label()),
+                .unwrap_or_else(|| run.db_label.clone()),
             engine: run.source.as_ref().map(|s| s.engine.as_str().to_string()),
             version_before: run.source.as_ref().map(|s| s.engine_version.clone()),
             target_engine_version: run
@@ -138,18 +157,13 @@ impl Row {
                 .as_ref()
                 .map(|r| r.target_engine_version.clone()),
             outcome,
-            error: run.error_name().map(str::to_string),
+            error: run.error_name.clone(),
             detail: detail.map(|d| clip(&d, MAX_DETAIL_CHARS)),
             execution: None,
             replicas: run
                 .source
                 .as_ref()
-                .map(|s| {
-                    crate::topology::replicas_of(s)
-                        .into_iter()
-                        .map(|r| r.identifier)
-                        .collect()
-                })
+                .map(|s| replicas_of(s).into_iter().map(|r| r.identifier).collect())
                 .unwrap_or_default(),
             standard_support_ends: run
                 .report
@@ -196,7 +210,7 @@ impl Row {
 }
 
 fn clip(text: &str, max: usize) -> String {
-    crate::limits::clip(text, max)
+    crate::model::limits::clip(text, max)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use bluegreen_domain::database::credentials::{Login, Password};
-use bluegreen_domain::engine::Engine;
+use bluegreen_domain::model::engine::Engine;
 use bluegreen_sql::session::{Endpoint, Session};
 use bluegreen_sql::tls::Trust;
 use bluegreen_sql::{mysql, postgres};

@@ -13,16 +13,21 @@ use bluegreen_aws::errors::from_code;
 pub use bluegreen_aws::memory::{
     Call, Lost, Memory, Modification, Notification, Snapshot, MUTATIONS,
 };
+use bluegreen_domain::model::db::DbKind;
+use bluegreen_domain::model::deployment::DeploymentRecord;
+use bluegreen_domain::model::deployment::{DeploymentTask, DeploymentView, SwitchoverDetail};
+use bluegreen_domain::model::engine::Engine;
+use bluegreen_domain::model::engine::{EngineVersionInfo, UpgradeTarget};
+use bluegreen_domain::model::error::WorkerError;
+use bluegreen_domain::model::execution::ExecutionInfo;
 #[allow(unused_imports)]
-pub use bluegreen_domain::access::{KeyManager, StackGrants};
-use bluegreen_domain::checks::{EngineVersionInfo, UpgradeTarget};
-use bluegreen_domain::deployment::{DeploymentTask, DeploymentView, SwitchoverDetail};
-use bluegreen_domain::engine::Engine;
-use bluegreen_domain::plan::CreatePlan;
-use bluegreen_domain::request::{DbKind, Request};
-use bluegreen_domain::run::{DeploymentRecord, ExecutionInfo, Route, Run};
-use bluegreen_domain::source::{Membership, SourceDb};
-use bluegreen_domain::WorkerError;
+pub use bluegreen_domain::model::grants::{KeyManager, StackGrants};
+use bluegreen_domain::model::plan::CreatePlan;
+use bluegreen_domain::model::request::Request;
+use bluegreen_domain::model::route::Route;
+use bluegreen_domain::model::source::{Membership, SourceDb};
+use bluegreen_domain::precheck::intake::parse_request;
+use bluegreen_domain::run::Run;
 use bluegreen_workers::runtime::rfc3339;
 use bluegreen_workers::{Deps, Invocation};
 use serde_json::{json, Value};
@@ -530,7 +535,7 @@ pub fn request_with(extra: Value) -> Request {
     for (k, x) in extra.as_object().expect("extra is an object") {
         v[k] = x.clone();
     }
-    Request::from_json(&v).expect("valid request")
+    parse_request(&v).expect("valid request")
 }
 
 /// `orders-pg` as the precheck exported it before anything changed: its parameters of
@@ -568,8 +573,8 @@ pub fn create_plan() -> CreatePlan {
 }
 
 /// The old blue as verify finds it after the switchover: the database with blue's resource id.
-pub fn old_blue_record() -> bluegreen_domain::old_blue::OldBlue {
-    bluegreen_domain::old_blue::OldBlue {
+pub fn old_blue_record() -> bluegreen_domain::model::old_blue::OldBlue {
+    bluegreen_domain::model::old_blue::OldBlue {
         kind: DbKind::Instance,
         identifier: OLD_BLUE.into(),
         arn: OLD_BLUE_ARN.into(),
