@@ -1035,10 +1035,18 @@ impl Rds {
         deployment_id: &str,
         timeout_seconds: u32,
     ) -> Result<(), WorkerError> {
+        // One attempt: the SDK would send the call again after a 500 or a lost answer, which is
+        // a second switchover request. The worker finds out what RDS did (it describes the
+        // deployment before it asks) when the state machine retries the step.
         self.client
             .switchover_blue_green_deployment()
             .blue_green_deployment_identifier(deployment_id)
             .switchover_timeout(timeout_seconds as i32)
+            .customize()
+            .config_override(
+                aws_sdk_rds::config::Builder::default()
+                    .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .or_classify("rds:SwitchoverBlueGreenDeployment")

@@ -196,6 +196,38 @@ async fn switchover_sends_the_deployment_and_the_timeout() {
 }
 
 #[tokio::test]
+async fn a_switchover_is_asked_once_even_when_its_answer_is_lost() {
+    // The workers' clients retry (config.rs): not this call, which a retry would send twice.
+    use aws_smithy_mocks::{mock_client, RuleMode};
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    let rule = wire::respond("rds:SwitchoverBlueGreenDeployment", move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        wire::wire_response(wire::Proto::Query, wire::WireFault::Http500)
+    });
+    let rds = bluegreen_aws::Rds::new(mock_client!(
+        aws_sdk_rds,
+        RuleMode::MatchAny,
+        &[rule],
+        |c| c.retry_config(
+            aws_sdk_rds::config::retry::RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+        )
+    ));
+    let err = rds.switchover(DEPLOYMENT_ID, 300).await.unwrap_err();
+    assert_eq!(
+        sent.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one request, not a retry"
+    );
+    assert!(
+        err.is_transient(),
+        "{err}: the state machine retries the step, which describes first"
+    );
+}
+
+#[tokio::test]
 async fn a_deployment_is_deleted_with_delete_target_only_when_asked() {
     let s: Seen<DeleteBlueGreenDeploymentInput> = seen();
     let s2 = s.clone();
