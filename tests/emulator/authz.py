@@ -442,24 +442,19 @@ def _cluster_endpoints(acct, p, meta):
     return out
 
 
-@op("rds", "DescribeDBSnapshots", types=("db", "snapshot"))
-def _snapshots(acct, p, meta):
-    out = []
-    if p.get("DBInstanceIdentifier"):
-        out.append(_rds_one(acct, meta["action"], "db", p.get("DBInstanceIdentifier")))
-    if p.get("DBSnapshotIdentifier") or not out:
-        out.append(_rds_one(acct, meta["action"], "snapshot", p.get("DBSnapshotIdentifier")))
-    return out
+def _describe_snapshots(name, owner, owner_param, kind, param):
+    """Describe*Snapshots: the database named (if any), and the snapshot (or the type's wildcard)."""
+    @op("rds", name, types=(owner, kind))
+    def checks(acct, p, meta):
+        out = [_rds_one(acct, meta["action"], owner, p.get(owner_param))] if p.get(owner_param) else []
+        if p.get(param) or not out:
+            out.append(_rds_one(acct, meta["action"], kind, p.get(param)))
+        return out
 
 
-@op("rds", "DescribeDBClusterSnapshots", types=("cluster", "cluster-snapshot"))
-def _cluster_snapshots(acct, p, meta):
-    out = []
-    if p.get("DBClusterIdentifier"):
-        out.append(_rds_one(acct, meta["action"], "cluster", p.get("DBClusterIdentifier")))
-    if p.get("DBClusterSnapshotIdentifier") or not out:
-        out.append(_rds_one(acct, meta["action"], "cluster-snapshot", p.get("DBClusterSnapshotIdentifier")))
-    return out
+_describe_snapshots("DescribeDBSnapshots", "db", "DBInstanceIdentifier", "snapshot", "DBSnapshotIdentifier")
+_describe_snapshots("DescribeDBClusterSnapshots", "cluster", "DBClusterIdentifier", "cluster-snapshot",
+                    "DBClusterSnapshotIdentifier")
 
 
 @op("rds", "ListTagsForResource", types=("db", "cluster", "cluster-endpoint", "pg", "cluster-pg", "snapshot",
@@ -502,27 +497,23 @@ def _modify_cluster(acct, p, meta):
     return out
 
 
-@op("rds", "CreateDBSnapshot", types=("db", "snapshot"))
-def _create_snapshot(acct, p, meta):
-    tags = p.tags()
-    new = acct.rds_arn("snapshot", p.get("DBSnapshotIdentifier"))
-    out = [_rds_one(acct, meta["action"], "db", p.get("DBInstanceIdentifier")),
-           Check(meta["action"], new, tag_context(None, tags))]
-    if tags:  # tags on create: rds:AddTagsToResource on the new snapshot (SAR dependent action)
-        out.append(Check("rds:AddTagsToResource", new, tag_context(None, tags), why="CreateDBSnapshot with Tags"))
-    return out
+def _create_snapshot(name, owner, owner_param, kind, param):
+    """Create*Snapshot: the database (its tags) and the new snapshot (request tags); tags on create
+    are also rds:AddTagsToResource on the new snapshot (SAR: a dependent action)."""
+    @op("rds", name, types=(owner, kind))
+    def checks(acct, p, meta):
+        tags = p.tags()
+        new = acct.rds_arn(kind, p.get(param))
+        out = [_rds_one(acct, meta["action"], owner, p.get(owner_param)),
+               Check(meta["action"], new, tag_context(None, tags))]
+        if tags:
+            out.append(Check("rds:AddTagsToResource", new, tag_context(None, tags), why=f"{name} with Tags"))
+        return out
 
 
-@op("rds", "CreateDBClusterSnapshot", types=("cluster", "cluster-snapshot"))
-def _create_cluster_snapshot(acct, p, meta):
-    tags = p.tags()
-    new = acct.rds_arn("cluster-snapshot", p.get("DBClusterSnapshotIdentifier"))
-    out = [_rds_one(acct, meta["action"], "cluster", p.get("DBClusterIdentifier")),
-           Check(meta["action"], new, tag_context(None, tags))]
-    if tags:
-        out.append(Check("rds:AddTagsToResource", new, tag_context(None, tags),
-                         why="CreateDBClusterSnapshot with Tags"))
-    return out
+_create_snapshot("CreateDBSnapshot", "db", "DBInstanceIdentifier", "snapshot", "DBSnapshotIdentifier")
+_create_snapshot("CreateDBClusterSnapshot", "cluster", "DBClusterIdentifier", "cluster-snapshot",
+                 "DBClusterSnapshotIdentifier")
 
 
 @op("rds", "DeleteDBInstance", types=("db",))

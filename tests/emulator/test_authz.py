@@ -12,6 +12,8 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+
+from control import control
 from pathlib import Path
 
 import boto3
@@ -71,21 +73,8 @@ def test_every_call_of_the_permission_table_is_modelled():
 
 # ---------------------------------------------------------------- against a running emulator
 @pytest.fixture(scope="module")
-def endpoint():
-    proc = subprocess.Popen([sys.executable, str(HERE / "launcher.py"), "--port", "0"], stdout=subprocess.PIPE,
-                            text=True)
-    line = proc.stdout.readline().strip()
-    assert line.startswith("emulator listening on"), line
-    yield line.rsplit(" ", 1)[-1]
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=10)
-
-
-def control(endpoint, path, body=None):
-    req = urllib.request.Request(endpoint + path, method="GET" if body is None else "POST",
-                                 data=None if body is None else json.dumps(body).encode())
-    with urllib.request.urlopen(req) as r:
-        return json.loads(r.read())
+def endpoint(emulator):
+    return emulator
 
 
 def root(endpoint, service):

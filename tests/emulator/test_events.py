@@ -10,6 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+
+from control import control
 from pathlib import Path
 
 import boto3
@@ -21,21 +23,8 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @pytest.fixture(scope="module")
-def endpoint():
-    proc = subprocess.Popen([sys.executable, str(HERE / "launcher.py"), "--port", "0"], stdout=subprocess.PIPE,
-                            text=True)
-    line = proc.stdout.readline().strip()
-    assert line.startswith("emulator listening on"), line
-    yield line.rsplit(" ", 1)[-1]
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=10)
-
-
-def control(endpoint, path, body=None):
-    req = urllib.request.Request(endpoint + path, method="GET" if body is None else "POST",
-                                 data=None if body is None else json.dumps(body).encode())
-    with urllib.request.urlopen(req) as r:
-        return json.loads(r.read())
+def endpoint(emulator):
+    return emulator
 
 
 @pytest.fixture
