@@ -115,7 +115,7 @@ def variant(fn, inp, out):
     if fn == "wait":
         return (out.get("wait") or {}).get("status", "")
     if fn == "guardrails":
-        return (out.get("guardrail") or {}).get("verdict", "")
+        return (out.get("guardrails") or {}).get("verdict", "")
     if fn == "switchover":
         return "already_started" if (out.get("switchover") or {}).get("already_started") else "requested"
     if fn == "cleanup":

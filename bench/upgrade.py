@@ -88,7 +88,7 @@ def timeline(c, ready, window, switchover, snapshot, task, shift=0.0):
         delay = delay_after(c, status, age)
         polls.append((status, delay))
     t += task  # NotifyGreenReady
-    t += task  # CheckGuardrails: go (replica lag 0 s, no window), no hold
+    t += task  # Guardrails: go (replica lag 0 s, no window), no hold
     requested = t  # Switchover
     t += task
     delay = c["switching"]
@@ -148,24 +148,24 @@ def measure(stack, log=print, recorder=None):
     by_state = transitions(events)
     calls = Counter({f"{ {'monitoring': 'cloudwatch'}.get(s, s)}:{op}": n
                      for s, ops in stack.state()["calls"].items() for op, n in ops.items()})
-    # What the real wait worker saw and proposed, poll by poll (TaskStateExited of CheckGreen),
+    # What the real wait worker saw and proposed, poll by poll (TaskStateExited of Wait),
     # with the real seconds since create (the product's delay depends on them), and what the
     # guardrails answered.
     entered, seen, guardrails, created_at, poll_at = None, [], [], None, None
     for e in events:
         if e["type"] == "TaskStateEntered":
             entered = e["stateEnteredEventDetails"]["name"]
-            if entered == "CreateGreen":
+            if entered == "Create":
                 created_at = e["timestamp"]
-            if entered == "CheckGreen":
+            if entered == "Wait":
                 poll_at = e["timestamp"]
-        if e["type"] == "TaskStateExited" and entered == "CheckGreen":
+        if e["type"] == "TaskStateExited" and entered == "Wait":
             o = json.loads(e["stateExitedEventDetails"]["output"])
             seen.append({"status": o["deployment"]["status"], "phase": o["wait"]["phase"],
                          "delay": o["wait"]["next_delay_seconds"],
                          "real_age": (poll_at - created_at).total_seconds()})
-        if e["type"] == "TaskStateExited" and entered == "CheckGuardrails":
-            g = json.loads(e["stateExitedEventDetails"]["output"]).get("guardrail") or {}
+        if e["type"] == "TaskStateExited" and entered == "Guardrails":
+            g = json.loads(e["stateExitedEventDetails"]["output"]).get("guardrails") or {}
             guardrails.append({k: v for k, v in g.items() if k in ("verdict", "reason", "holds", "absent_checks")} or g)
     lambdas = Counter()
     for e in events:
@@ -194,9 +194,9 @@ def measure(stack, log=print, recorder=None):
     total = sum(by_state.values())
     # A hold for a lag datapoint not published yet: the emulator publishes its metrics when they
     # are first read, so the first guardrail check can find none; on AWS a green that replicated
-    # for 45 minutes has them. Each such hold is GuardrailVerdict -> WaitForGuardrails -> CheckGuardrails.
+    # for 45 minutes has them. Each such hold is GuardrailVerdict -> WaitForGuardrails -> Guardrails.
     absent = sum(1 for g in guardrails if g.get("verdict") == "hold" and "datapoint yet" in (g.get("reason") or ""))
-    green = sum(by_state[s] for s in ("WaitForGreen", "CheckGreen", "GreenPhase"))
+    green = sum(by_state[s] for s in ("WaitForGreen", "Wait", "GreenPhase"))
     cleanup = sum(by_state[s] for s in ("Cleanup", "CleanupDone", "WaitForCleanup"))
     extra = 3 * plan["snapshot_pending_polls"]
     log(f"upgrade: {total} transitions on the interpreter (+{extra} for the snapshot's pending polls), "
@@ -239,7 +239,7 @@ def section(u):
          f"+ {3 * u['snapshot_pending_polls']} for the {u['snapshot_pending_polls']} polls of a snapshot still creating "
          f"(the emulator's final snapshot is available at once and it has no knob for that; each such poll is Cleanup "
          f"→ CleanupDone → WaitForCleanup, 3 transitions; the run's own cleanup loop counted {u['cleanup']}). {u['green']} are the "
-         f"green polling loop (WaitForGreen → CheckGreen → GreenPhase, 3 per poll, {u['polls']} polls). "
+         f"green polling loop (WaitForGreen → Wait → GreenPhase, 3 per poll, {u['polls']} polls). "
          + (f"{3 * u['emulator_holds']} are {u['emulator_holds']} guardrail hold(s) for a lag datapoint not published "
             f"yet (\"{u['guardrails'][0].get('reason')}\"): the emulator publishes its metrics when first read, while "
             f"on AWS a green that replicated for 45 minutes has them; without them **{u['aws_transitions']}**, what this "
@@ -272,7 +272,7 @@ def section(u):
          f"delays: {u['detection_s']:.1f} s with green ready at exactly {sc['ready'] / 60:.0f}:00; green ready at a "
          f"uniformly random moment ({SWEEP} shifts {STEP} s apart over {SWEEP * STEP:.0f} s) worst **{max(d):.1f} s**, "
          f"expected **{sum(d) / len(d):.1f} s**: one poll at the AVAILABLE-with-a-task-left delay ({c['nearly']} s), "
-         f"the confirming \"ready\" poll {c['short']} s (SHORT_DELAY) later, then NotifyGreenReady, CheckGuardrails "
+         f"the confirming \"ready\" poll {c['short']} s (SHORT_DELAY) later, then NotifyGreenReady, Guardrails "
          "(go, no hold) and Switchover. The interpreter run cannot measure it (its waits are capped); the delays it "
          "proposed are the ones this uses (above).",
          ""]

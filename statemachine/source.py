@@ -158,8 +158,8 @@ def per_database_flow():
                                           "A deployment is already in flight for this database: say so, touch "
                                           "nothing."),
         "AlreadyInProgress": succeed(),
-        "NotifyStarted": notify("started", "CreateGreen", "Milestone: started."),
-        "CreateGreen": task("Create", "Create the blue/green deployment, or adopt ours (same name) if it exists.",
+        "NotifyStarted": notify("started", "Create", "Milestone: started."),
+        "Create": task("Create", "Create the blue/green deployment, or adopt ours (same name) if it exists.",
                             "Created"),
         "Created": choice([equals("$.route", "already_in_progress", "NotifyAlreadyInProgress"),
                            has_database_access("DatabaseFingerprint")], "WaitForGreen",
@@ -167,11 +167,11 @@ def per_database_flow():
                           "the database, take blue's schema fingerprint first."),
         "DatabaseFingerprint": database_step("fingerprint", "Read-only, on blue: the schema of every database at "
                                              "create, for the watch before the switchover.", "WaitForGreen"),
-        "WaitForGreen": wait("$.wait.next_delay_seconds", "CheckGreen",
+        "WaitForGreen": wait("$.wait.next_delay_seconds", "Wait",
                              "Wait here, not in a Lambda: the wait worker proposes the delay."),
-        "NotifySwitchoverStarted": notify("started", "CheckGreen",
+        "NotifySwitchoverStarted": notify("started", "Wait",
                                           "Milestone: started (switchover of a prepared deployment)."),
-        "CheckGreen": task("Wait", "One poll of the deployment: provisioning, ready (twice in a row), switching, "
+        "Wait": task("Wait", "One poll of the deployment: provisioning, ready (twice in a row), switching, "
                            "switched; failures raise.", "GreenPhase"),
         "GreenPhase": choice([
             equals("$.wait.phase", "switched", "Verify"),
@@ -182,17 +182,17 @@ def per_database_flow():
         "NotifyPrepared": notify("prepared", "Prepared",
                                  "Milestone: green prepared; the operator switches over with action switchover."),
         "Prepared": succeed("Green is ready and replicating; blue is untouched and still production."),
-        "NotifyGreenReady": notify("green_ready", "CheckGuardrails", "Milestone: green ready."),
-        "CheckGuardrails": task("Guardrails", "Green still ready, the switchover window open, replication lag "
+        "NotifyGreenReady": notify("green_ready", "Guardrails", "Milestone: green ready."),
+        "Guardrails": task("Guardrails", "Green still ready, the switchover window open, replication lag "
                                 "within bounds by the engine's own signal; never switch over blind.",
                                 "GuardrailVerdict"),
         "GuardrailVerdict": choice([
-            equals("$.guardrail.verdict", "go", "NeedsApproval"),
-            equals("$.guardrail.verdict", "skip", "NotifySwitchoverSkipped"),
+            equals("$.guardrails.verdict", "go", "NeedsApproval"),
+            equals("$.guardrails.verdict", "skip", "NotifySwitchoverSkipped"),
         ], "WaitForGuardrails", "go: switch over now. skip: the switchover window closed, green stays prepared. "
                                 "Otherwise wait (lag too high, a datapoint not yet published, or the window opens "
                                 "later) and check again."),
-        "WaitForGuardrails": wait("$.guardrail.next_delay_seconds", "CheckGuardrails",
+        "WaitForGuardrails": wait("$.guardrails.next_delay_seconds", "Guardrails",
                                   "Wait and check again; the worker fails after its bound."),
         "NeedsApproval": choice([
             {"And": [{"Variable": "$.approval", "IsPresent": True},
@@ -217,7 +217,7 @@ def per_database_flow():
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RollBackGreen"},
             ],
             "ResultPath": "$.approval.answer",
-            "Next": "CheckGuardrails",
+            "Next": "Guardrails",
         },
         "ApprovalTimedOut": {
             "Type": "Pass",
@@ -243,7 +243,7 @@ def per_database_flow():
             {"And": [{"Variable": "$.database.watch.verdict", "IsPresent": True},
                      {"Variable": "$.database.watch.verdict", "StringEquals": "hold"}],
              "Next": "WaitForDatabaseWatch"}], "Switchover"),
-        "WaitForDatabaseWatch": wait("$.database.watch.next_delay_seconds", "CheckGuardrails",
+        "WaitForDatabaseWatch": wait("$.database.watch.next_delay_seconds", "Guardrails",
                                      "Hold: wait, then the guardrails and the watch again."),
         "Switchover": task("Switchover", "Request the switchover once (it finds out what RDS did before acting "
                            "again); then poll until switched.", "WaitForGreen"),

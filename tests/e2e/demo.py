@@ -56,7 +56,7 @@ def main():
 
         after = rds.describe_db_instances(DBInstanceIdentifier="orders-pg")["DBInstances"][0]
         # The old blue's name is the one RDS reported after the switchover (-old1, or the next free -oldN).
-        old_name = run["verification"]["old_blue_identifier"]
+        old_name = run["verify"]["old_blue_identifier"]
         old = rds.describe_db_instances(DBInstanceIdentifier=old_name)["DBInstances"][0]
         snapshot = run["cleanup"]["snapshot_identifier"]
         snap = rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot)["DBSnapshots"][0]

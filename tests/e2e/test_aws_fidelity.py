@@ -55,7 +55,7 @@ def test_a_healthy_upgrade_switches_over_on_the_signal_its_engine_publishes_with
         request, signal = seed_postgres_instance(rds), "OldestReplicationSlotLag"
     rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0})
     assert rc == 0, err[-3000:]
-    g = run["guardrail"]
+    g = run["guardrails"]
     # CloudWatch may not have the first datapoint yet when green is first ready: a short wait
     # for it, never a hold.
     assert g["verdict"] == "go" and g["holds"] == 0 and g["absent_checks"] < 4, g
@@ -96,7 +96,7 @@ def test_a_signal_that_never_arrives_is_waited_for_briefly_then_rds_guardrails_d
     stack.faults(lag_metrics_missing=True)
     rc, run, err = stack.execute({**request, "action": "upgrade", "soak_hours": 0})
     assert rc == 0, err[-3000:]
-    g = run["guardrail"]
+    g = run["guardrails"]
     assert g["decided_by"] == "rds-switchover-guardrails" and g["holds"] == 0, g
     assert "relying on RDS's own switchover guardrails" in g["reason"]
 
@@ -123,7 +123,7 @@ def test_a_database_upgraded_twice_keeps_both_old_blues_and_cleans_up_the_right_
     assert instance(stack, "orders-pg")["EngineVersion"] == "16.4"
     assert instance(stack, "orders-pg-old1")["EngineVersion"] == "12.19", "the first fallback is untouched"
     assert instance(stack, "orders-pg-old2")["EngineVersion"] == "13.15", "this upgrade's fallback"
-    assert second["verification"]["old_blue_identifier"] == "orders-pg-old2"
+    assert second["verify"]["old_blue_identifier"] == "orders-pg-old2"
     snap = rds.describe_db_snapshots(DBSnapshotIdentifier="rbg-orders-pg-to-16-4-final")["DBSnapshots"][0]
     assert snap["DBInstanceIdentifier"] == "orders-pg-old2", "the final snapshot is of this upgrade's old blue"
     tags = {t["Key"]: t["Value"] for t in instance(stack, "orders-pg-old2")["TagList"]}

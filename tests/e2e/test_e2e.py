@@ -52,7 +52,7 @@ def test_upgrade_rds_postgres_instance(stack):
     assert deployments(stack) == [], "the deployment record is deleted after the soak"
     assert remediations(stack) == {("orders-pg", "console", "succeeded"): True}
     assert [n["milestone"] for n in stack.notifications()] == ["started", "green_ready", "switched_over", "succeeded"]
-    assert run["verification"]["endpoint_kept"] is True
+    assert run["verify"]["endpoint_kept"] is True
     assert set(run["timeline"]) >= {"started", "green_requested", "green_ready", "switchover_requested",
                                     "switchover_completed", "verified", "cleaned_up"}
 
@@ -131,7 +131,7 @@ def test_a_slow_green_is_waited_for(stack):
     rc, run, err = stack.execute({**request, "action": "prepare"})
     assert rc == 0, err
     assert run["wait"]["polls"] >= 8, run["wait"]
-    assert len(re.findall(r"CheckGreen(\[\d+\])? \(Task\)", err)) >= 8
+    assert len(re.findall(r"Wait(\[\d+\])? \(Task\)", err)) >= 8
     assert_invariants(stack, blue, {**request, "action": "prepare"}, run_failed=False)
 
 
@@ -334,7 +334,7 @@ def test_a_switchover_window_that_closes_before_green_is_ready_leaves_green_prep
     stack.faults(provisioning_until=int(end.timestamp()) + 2)
     rc, run, err = stack.execute({**request, "action": "upgrade", "switchover_window": window})
     assert rc == 0, err[-3000:]
-    assert run["guardrail"]["verdict"] == "skip" and "closed" in run["note"], run["guardrail"]
+    assert run["guardrails"]["verdict"] == "skip" and "closed" in run["note"], run["guardrails"]
     assert "switchover" not in run
     assert_blue_untouched(stack)
     assert [d["Status"] for d in deployments(stack)] == ["AVAILABLE"], "green is kept, prepared"

@@ -29,9 +29,9 @@ def deployments(stack):
 #  it requested the switchover, deployment statuses seen at the stop)
 RESTARTS = [
     ("after precheck", "Precheck", False, False, []),
-    ("after create", "CreateGreen", True, False, ["PROVISIONING"]),
-    ("during wait", "CheckGreen:2", True, False, ["PROVISIONING"]),
-    ("after guardrails", "CheckGuardrails", True, False, ["AVAILABLE"]),
+    ("after create", "Create", True, False, ["PROVISIONING"]),
+    ("during wait", "Wait:2", True, False, ["PROVISIONING"]),
+    ("after guardrails", "Guardrails", True, False, ["AVAILABLE"]),
     ("after switchover requested", "Switchover", True, True, ["SWITCHOVER_IN_PROGRESS"]),
     ("after verify", "Verify", True, True, ["SWITCHOVER_COMPLETED"]),
     ("during cleanup", "Cleanup:1", True, True, ["SWITCHOVER_COMPLETED"]),

@@ -18,6 +18,11 @@ impl Metrics {
         Self { client }
     }
 
+    /// An adapter over a client built from `conf`.
+    pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(conf))
+    }
+
     /// One statistic of an AWS/RDS metric with exactly these dimensions (CloudWatch matches
     /// the whole set) over the last `lookback`, reduced across datapoints (minimum of
     /// minimums, maximum of maximums). `None` without datapoints.

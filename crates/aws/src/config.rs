@@ -1,5 +1,6 @@
-//! One SDK configuration for every worker. Endpoints come only from the standard
-//! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, which `aws-config` reads.
+//! One SDK configuration for every worker ([`load`]), and rbg's ([`load_operator`]).
+//! Endpoints come only from the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`
+//! variables (and a profile's `endpoint_url`), which `aws-config` reads.
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -120,6 +121,21 @@ pub async fn load() -> SdkConfig {
         .timeout_config(timeout_config())
         .load()
         .await
+}
+
+/// rbg's configuration: the SDK's defaults as an operator's machine has them (the default
+/// credential and Region chain, the system's trust store, the SDK's standard retries and
+/// timeouts); `profile` and `region` override the chain as the AWS CLI's `--profile` /
+/// `--region` do. The Region may be unset: the caller says what to do about it.
+pub async fn load_operator(profile: Option<&str>, region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r.to_string()));
+    }
+    loader.load().await
 }
 
 #[cfg(test)]

@@ -19,6 +19,11 @@ impl Dms {
         Self { client }
     }
 
+    /// An adapter over a client built from `conf`.
+    pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(conf))
+    }
+
     /// Every endpoint of the account in this Region (DescribeEndpoints, every page; the API
     /// reference offers no filter on the host).
     pub async fn endpoints(&self) -> Result<Vec<DmsEndpoint>, WorkerError> {

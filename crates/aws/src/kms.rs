@@ -18,6 +18,11 @@ impl Kms {
         Self { client }
     }
 
+    /// An adapter over a client built from `conf`.
+    pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(conf))
+    }
+
     /// The key's manager (DescribeKey, `KeyMetadata.KeyManager`); `None` when KMS knows no
     /// such key. A manager the answer does not give, or that this SDK does not know, counts as
     /// the customer's: the precheck then asks for the grant rather than assume none is needed.

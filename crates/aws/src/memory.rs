@@ -26,8 +26,8 @@
 
 use crate::errors::from_code;
 use crate::ports::{
-    Aws, Datum, DmsApi, ExecutionsApi, KeysApi, MetricsApi, NotifyApi, RdsApi, Stat, WithDms,
-    WithKeys,
+    AwsRead, Datum, DmsApi, ExecutionsApi, KeysApi, MetricsApi, NotifyApi, RdsRead, RdsWrite, Stat,
+    WithDms, WithKeys,
 };
 use crate::rds::{parse_member_arn, source_not_found};
 use crate::sfn::execution_arn;
@@ -740,7 +740,7 @@ fn dimension_set(dimensions: &[(&str, &str)]) -> Vec<(String, String)> {
     set
 }
 
-impl Aws for Memory {
+impl AwsRead for Memory {
     type Rds = Memory;
     type Metrics = Memory;
     type Notifier = Memory;
@@ -804,7 +804,7 @@ impl DmsApi for Memory {
     }
 }
 
-impl RdsApi for Memory {
+impl RdsRead for Memory {
     fn find_source(
         &self,
         db: &DbRef,
@@ -1058,21 +1058,44 @@ impl RdsApi for Memory {
         )
     }
 
-    fn create_deployment(
-        &self,
-        plan: &CreatePlan,
-    ) -> impl Future<Output = Result<Option<DeploymentView>, WorkerError>> + Send {
-        self.serve("create_deployment", plan.deployment_name.clone(), |a| {
-            a.create_deployment(plan)
-        })
-    }
-
     fn member_statuses(
         &self,
         arns: &[String],
     ) -> impl Future<Output = Result<Vec<MemberStatus>, WorkerError>> + Send {
         self.serve("member_statuses", arns.join(","), |a| {
             Ok(a.member_statuses(arns))
+        })
+    }
+
+    fn snapshot_status(
+        &self,
+        kind: DbKind,
+        snapshot_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, WorkerError>> + Send {
+        self.serve(
+            "snapshot_status",
+            format!("{} {snapshot_id}", kind_str(kind)),
+            |a| Ok(a.snapshots.get(snapshot_id).cloned()),
+        )
+    }
+
+    fn deployment(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<DeploymentView>, WorkerError>> + Send {
+        self.serve("deployment", id.to_string(), |a| {
+            Ok(a.deployments.iter().find(|d| d.id == id).cloned())
+        })
+    }
+}
+
+impl RdsWrite for Memory {
+    fn create_deployment(
+        &self,
+        plan: &CreatePlan,
+    ) -> impl Future<Output = Result<Option<DeploymentView>, WorkerError>> + Send {
+        self.serve("create_deployment", plan.deployment_name.clone(), |a| {
+            a.create_deployment(plan)
         })
     }
 
@@ -1203,18 +1226,6 @@ impl RdsApi for Memory {
                 });
                 Ok(true)
             },
-        )
-    }
-
-    fn snapshot_status(
-        &self,
-        kind: DbKind,
-        snapshot_id: &str,
-    ) -> impl Future<Output = Result<Option<String>, WorkerError>> + Send {
-        self.serve(
-            "snapshot_status",
-            format!("{} {snapshot_id}", kind_str(kind)),
-            |a| Ok(a.snapshots.get(snapshot_id).cloned()),
         )
     }
 

@@ -2,6 +2,11 @@
 //! [`Metrics`], [`Notifier`], [`Executions`], [`Dms`], [`Kms`]) implement them by delegating to their own methods;
 //! the in-memory account of `memory` (feature `memory`, tests only) implements them too.
 //!
+//! RDS is two ports by capability: [`RdsRead`] (describe, never change) and [`RdsWrite`] (the
+//! few blue/green mutations). A bundle is [`AwsRead`] (its RDS reads) or [`Aws`] (its RDS
+//! also writes): the precheck, `resolve` and the guardrails are generic over `AwsRead`, so
+//! that they change nothing is a fact of their types, not of their code.
+//!
 //! Every method returns a `Send` future, so a handler generic over these traits stays `Send`
 //! for `lambda_runtime`.
 
@@ -66,8 +71,8 @@ impl Datum {
     }
 }
 
-/// RDS: the source and its surroundings, and the few blue/green mutations.
-pub trait RdsApi: Send + Sync {
+/// RDS, read: the source and its surroundings, the deployments, green's members. Changes nothing.
+pub trait RdsRead: Send + Sync {
     /// The instance or cluster the reference names (a cluster member's instance names its
     /// cluster), with its parameters of interest; `SourceNotFound` when there is none.
     fn find_source(&self, db: &DbRef)
@@ -168,17 +173,33 @@ pub trait RdsApi: Send + Sync {
         major: &str,
     ) -> impl Future<Output = Result<Option<MajorLifecycle>, WorkerError>> + Send;
 
-    /// Creates the deployment; `Ok(None)` when one with this name already exists.
-    fn create_deployment(
-        &self,
-        plan: &CreatePlan,
-    ) -> impl Future<Output = Result<Option<DeploymentView>, WorkerError>> + Send;
-
     /// Statuses of the green members named by ARN; absent ones are `missing`.
     fn member_statuses(
         &self,
         arns: &[String],
     ) -> impl Future<Output = Result<Vec<MemberStatus>, WorkerError>> + Send;
+
+    /// The snapshot's status, or `None` when it does not exist.
+    fn snapshot_status(
+        &self,
+        kind: DbKind,
+        snapshot_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, WorkerError>> + Send;
+
+    /// One deployment by its identifier (`bgd-...`), or `None` when there is none.
+    fn deployment(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<DeploymentView>, WorkerError>> + Send;
+}
+
+/// RDS, write: the few blue/green mutations.
+pub trait RdsWrite: Send + Sync {
+    /// Creates the deployment; `Ok(None)` when one with this name already exists.
+    fn create_deployment(
+        &self,
+        plan: &CreatePlan,
+    ) -> impl Future<Output = Result<Option<DeploymentView>, WorkerError>> + Send;
 
     /// Modifies an instance's class now.
     fn modify_instance_class(
@@ -221,13 +242,6 @@ pub trait RdsApi: Send + Sync {
         snapshot_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<bool, WorkerError>> + Send;
-
-    /// The snapshot's status, or `None` when it does not exist.
-    fn snapshot_status(
-        &self,
-        kind: DbKind,
-        snapshot_id: &str,
-    ) -> impl Future<Output = Result<Option<String>, WorkerError>> + Send;
 
     /// Deletes an instance or an (empty) cluster without a final snapshot; `Ok(false)` when
     /// already gone or already being deleted.
@@ -301,7 +315,7 @@ pub trait DmsApi: Send + Sync {
 
 /// A bundle that also reaches AWS DMS: the precheck's. The other workers do not link the
 /// DMS client.
-pub trait WithDms: Aws {
+pub trait WithDms: AwsRead {
     type Dms: DmsApi;
     fn dms(&self) -> &Self::Dms;
 }
@@ -317,20 +331,26 @@ pub trait KeysApi: Send + Sync {
 
 /// A bundle that also reaches AWS KMS: the precheck's. The other workers do not link the
 /// KMS client.
-pub trait WithKeys: Aws {
+pub trait WithKeys: AwsRead {
     type Keys: KeysApi;
     fn keys(&self) -> &Self::Keys;
 }
 
-/// What a per-database worker uses, as one type parameter.
-pub trait Aws: Clone + Send + Sync + 'static {
-    type Rds: RdsApi;
+/// What a per-database worker uses, as one type parameter, when it changes nothing in RDS:
+/// its RDS is known to read only.
+pub trait AwsRead: Clone + Send + Sync + 'static {
+    type Rds: RdsRead;
     type Metrics: MetricsApi;
     type Notifier: NotifyApi;
     fn rds(&self) -> &Self::Rds;
     fn metrics(&self) -> &Self::Metrics;
     fn notifier(&self) -> &Self::Notifier;
 }
+
+/// What a per-database worker that changes RDS uses: the same bundle, its RDS also writing.
+pub trait Aws: AwsRead<Rds: RdsWrite> {}
+
+impl<A: AwsRead<Rds: RdsWrite>> Aws for A {}
 
 /// The real bundle: the SDK adapters, built once per process.
 #[derive(Clone, Debug)]
@@ -343,14 +363,14 @@ pub struct Clients {
 impl Clients {
     pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
         Self {
-            rds: Rds::new(aws_sdk_rds::Client::new(conf)),
-            metrics: Metrics::new(aws_sdk_cloudwatch::Client::new(conf)),
-            notifier: Notifier::new(aws_sdk_sns::Client::new(conf)),
+            rds: Rds::from_conf(conf),
+            metrics: Metrics::from_conf(conf),
+            notifier: Notifier::from_conf(conf),
         }
     }
 }
 
-impl Aws for Clients {
+impl AwsRead for Clients {
     type Rds = Rds;
     type Metrics = Metrics;
     type Notifier = Notifier;
@@ -377,13 +397,13 @@ impl PrecheckClients {
     pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
         Self {
             clients: Clients::from_conf(conf),
-            dms: Dms::new(aws_sdk_databasemigration::Client::new(conf)),
-            kms: Kms::new(aws_sdk_kms::Client::new(conf)),
+            dms: Dms::from_conf(conf),
+            kms: Kms::from_conf(conf),
         }
     }
 }
 
-impl Aws for PrecheckClients {
+impl AwsRead for PrecheckClients {
     type Rds = Rds;
     type Metrics = Metrics;
     type Notifier = Notifier;
@@ -413,18 +433,20 @@ impl WithKeys for PrecheckClients {
 }
 
 /// `fn name(&self, args) -> impl Future<..> + Send { Self::name(self, args) }`: each port
-/// method is the adapter's own inherent method.
+/// method is the adapter's own inherent method, its error read as the workers read it (an
+/// adapter method that returns the call's `AwsError` is one `From` away).
 macro_rules! delegate {
     ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
         $(
             fn $name(&self, $($arg: $ty),*) -> impl Future<Output = Result<$out, WorkerError>> + Send {
-                Self::$name(self, $($arg),*)
+                let call = Self::$name(self, $($arg),*);
+                async move { call.await.map_err(WorkerError::from) }
             }
         )*
     };
 }
 
-impl RdsApi for Rds {
+impl RdsRead for Rds {
     delegate! {
         find_source(db: &DbRef) -> SourceDb;
         describe(kind: DbKind, id: &str) -> Option<SourceDb>;
@@ -443,15 +465,21 @@ impl RdsApi for Rds {
         global_membership(cluster_arn: &str) -> Option<GlobalMembership>;
         integrations(source_arn: &str) -> Vec<Integration>;
         major_lifecycle(engine: &Engine, major: &str) -> Option<MajorLifecycle>;
-        create_deployment(plan: &CreatePlan) -> Option<DeploymentView>;
         member_statuses(arns: &[String]) -> Vec<MemberStatus>;
+        snapshot_status(kind: DbKind, snapshot_id: &str) -> Option<String>;
+        deployment(id: &str) -> Option<DeploymentView>;
+    }
+}
+
+impl RdsWrite for Rds {
+    delegate! {
+        create_deployment(plan: &CreatePlan) -> Option<DeploymentView>;
         modify_instance_class(id: &str, class: &str) -> ();
         add_tags(arn: &str, tags: &BTreeMap<String, String>) -> ();
         switchover(deployment_id: &str, timeout_seconds: u32) -> ();
         delete_deployment(deployment_id: &str, delete_target: bool) -> bool;
         disable_deletion_protection(kind: DbKind, id: &str) -> ();
         create_snapshot(kind: DbKind, db_id: &str, snapshot_id: &str, tags: &BTreeMap<String, String>) -> bool;
-        snapshot_status(kind: DbKind, snapshot_id: &str) -> Option<String>;
         delete_db(kind: DbKind, id: &str) -> bool;
     }
 }

@@ -1,6 +1,6 @@
 //! RDS: describe the source and its surroundings, and the few blue/green mutations.
 
-use crate::errors::{classify, code_of, Classify};
+use crate::errors::{classify, code_of, AwsError, Classify};
 use aws_sdk_rds::types::{BlueGreenDeployment, DbCluster, DbInstance, Filter, Tag};
 use aws_sdk_rds::Client;
 use bluegreen_domain::fleet::Candidate;
@@ -21,6 +21,15 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug)]
 pub struct Rds {
     client: Client,
+}
+
+/// What connecting to a database needs beyond its record: the database created with it
+/// (`DBName` / `DatabaseName`) and whether IAM database authentication is on. The sql
+/// worker's; not part of the run's record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Connection {
+    pub database_name: Option<String>,
+    pub iam_auth_enabled: Option<bool>,
 }
 
 fn tags_of(list: &[Tag]) -> BTreeMap<String, String> {
@@ -183,6 +192,31 @@ pub fn parse_member_arn(arn: &str) -> Option<(DbKind, String)> {
     bluegreen_domain::model::names::parse_rds_arn(arn).map(|(kind, name)| (kind, name.to_string()))
 }
 
+/// An IAM database authentication token for `user` at `host:port` (`rds-db:connect`): signed
+/// locally with the credentials and Region of `conf`, valid 15 minutes, used at once as the
+/// password. The reason, as text, when it cannot be signed.
+pub async fn auth_token(
+    conf: &aws_config::SdkConfig,
+    host: &str,
+    port: u16,
+    user: &str,
+) -> Result<String, String> {
+    use aws_sdk_rds::auth_token::{AuthTokenGenerator, Config as TokenConfig};
+    let mut config = TokenConfig::builder()
+        .hostname(host)
+        .port(u64::from(port))
+        .username(user);
+    if let Some(region) = conf.region() {
+        config = config.region(region.clone());
+    }
+    let config = config.build().map_err(|e| e.to_string())?;
+    let token = AuthTokenGenerator::new(config)
+        .auth_token(conf)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(token.as_str().to_string())
+}
+
 /// What `find_source` answers when nothing carries the name.
 pub fn source_not_found(name: &str) -> WorkerError {
     WorkerError::SourceNotFound(format!(
@@ -196,26 +230,33 @@ impl Rds {
         Self { client }
     }
 
+    /// An adapter over a client built from `conf`.
+    pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(conf))
+    }
+
     /// The instance or cluster the reference names, with its parameters of interest.
     pub async fn find_source(&self, db: &DbRef) -> Result<SourceDb, WorkerError> {
         let mut source = match db.kind {
-            Some(DbKind::Instance) => self.describe_instance(&db.name).await?,
-            Some(DbKind::Cluster) => self.describe_cluster(&db.name).await?,
+            Some(DbKind::Instance) => self.describe(DbKind::Instance, &db.name).await?,
+            Some(DbKind::Cluster) => self.describe(DbKind::Cluster, &db.name).await?,
             None => match self.describe_instance(&db.name).await? {
                 // A cluster member's instance is not the database: upgrade its cluster.
-                Some(i) if i.1.is_some() => self
-                    .describe_cluster(i.1.as_deref().unwrap_or_default())
+                Some(i) if i.db_cluster_identifier().is_some() => {
+                    self.describe(
+                        DbKind::Cluster,
+                        i.db_cluster_identifier().unwrap_or_default(),
+                    )
                     .await?
-                    .map(|c| (c.0, None)),
-                Some(i) => Some(i),
-                None => self.describe_cluster(&db.name).await?,
+                }
+                Some(i) => Some(instance_to_source(&i)),
+                None => self.describe(DbKind::Cluster, &db.name).await?,
             },
         }
-        .map(|(s, _)| s)
         .ok_or_else(|| source_not_found(&db.name))?;
         if source.kind == DbKind::Cluster {
             if let Some(writer) = source.members.first().cloned() {
-                if let Some((w, _)) = self.describe_instance(&writer).await? {
+                if let Some(w) = self.describe(DbKind::Instance, &writer).await? {
                     source.parameter_groups = w.parameter_groups;
                 }
             }
@@ -233,11 +274,9 @@ impl Rds {
         Ok(source)
     }
 
-    /// (source, cluster identifier when the instance belongs to a cluster)
-    async fn describe_instance(
-        &self,
-        id: &str,
-    ) -> Result<Option<(SourceDb, Option<String>)>, WorkerError> {
+    /// DescribeDBInstances of one instance by name: the one place it is asked; `None` when
+    /// there is no such instance.
+    async fn describe_instance(&self, id: &str) -> Result<Option<DbInstance>, AwsError> {
         match self
             .client
             .describe_db_instances()
@@ -245,26 +284,20 @@ impl Rds {
             .send()
             .await
         {
-            Ok(out) => Ok(out.db_instances().first().map(|db| {
-                (
-                    instance_to_source(db),
-                    db.db_cluster_identifier().map(str::to_string),
-                )
-            })),
+            Ok(out) => Ok(out.db_instances().first().cloned()),
             Err(e)
                 if code_of(&e) == Some("DBInstanceNotFound")
                     || code_of(&e) == Some("DBInstanceNotFoundFault") =>
             {
                 Ok(None)
             }
-            Err(e) => Err(classify("rds:DescribeDBInstances", &e)),
+            Err(e) => Err(AwsError::new("rds:DescribeDBInstances", &e)),
         }
     }
 
-    async fn describe_cluster(
-        &self,
-        id: &str,
-    ) -> Result<Option<(SourceDb, Option<String>)>, WorkerError> {
+    /// DescribeDBClusters of one cluster by name: the one place it is asked; `None` when
+    /// there is no such cluster.
+    async fn describe_cluster(&self, id: &str) -> Result<Option<DbCluster>, AwsError> {
         match self
             .client
             .describe_db_clusters()
@@ -272,27 +305,51 @@ impl Rds {
             .send()
             .await
         {
-            Ok(out) => Ok(out
-                .db_clusters()
-                .first()
-                .map(|c| (cluster_to_source(c), None))),
+            Ok(out) => Ok(out.db_clusters().first().cloned()),
             Err(e)
                 if code_of(&e) == Some("DBClusterNotFoundFault")
                     || code_of(&e) == Some("DBClusterNotFound") =>
             {
                 Ok(None)
             }
-            Err(e) => Err(classify("rds:DescribeDBClusters", &e)),
+            Err(e) => Err(AwsError::new("rds:DescribeDBClusters", &e)),
         }
     }
 
     /// The current state of one instance or cluster by name, or `None` when it is gone.
-    pub async fn describe(&self, kind: DbKind, id: &str) -> Result<Option<SourceDb>, WorkerError> {
+    pub async fn describe(&self, kind: DbKind, id: &str) -> Result<Option<SourceDb>, AwsError> {
+        Ok(self
+            .describe_with_connection(kind, id)
+            .await?
+            .map(|(source, _)| source))
+    }
+
+    /// [`Rds::describe`], with what connecting to it needs (the sql worker's).
+    pub async fn describe_with_connection(
+        &self,
+        kind: DbKind,
+        id: &str,
+    ) -> Result<Option<(SourceDb, Connection)>, AwsError> {
         Ok(match kind {
-            DbKind::Instance => self.describe_instance(id).await?,
-            DbKind::Cluster => self.describe_cluster(id).await?,
-        }
-        .map(|(s, _)| s))
+            DbKind::Instance => self.describe_instance(id).await?.map(|db| {
+                (
+                    instance_to_source(&db),
+                    Connection {
+                        database_name: db.db_name().map(str::to_string),
+                        iam_auth_enabled: db.iam_database_authentication_enabled(),
+                    },
+                )
+            }),
+            DbKind::Cluster => self.describe_cluster(id).await?.map(|c| {
+                (
+                    cluster_to_source(&c),
+                    Connection {
+                        database_name: c.database_name().map(str::to_string),
+                        iam_auth_enabled: c.iam_database_authentication_enabled(),
+                    },
+                )
+            }),
+        })
     }
 
     /// The instance or cluster that carries a resource id (`db-...` / `cluster-...`), whatever
@@ -492,14 +549,14 @@ impl Rds {
         }
     }
 
-    async fn deployments(&self, filter: Filter) -> Result<Vec<DeploymentView>, WorkerError> {
+    async fn deployments(&self, filter: Filter) -> Result<Vec<DeploymentView>, AwsError> {
         self.deployments_matching(Some(filter)).await
     }
 
     async fn deployments_matching(
         &self,
         filter: Option<Filter>,
-    ) -> Result<Vec<DeploymentView>, WorkerError> {
+    ) -> Result<Vec<DeploymentView>, AwsError> {
         let mut all = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -510,7 +567,7 @@ impl Rds {
                 .set_marker(marker.clone())
                 .send()
                 .await
-                .or_classify("rds:DescribeBlueGreenDeployments")?;
+                .or_aws("rds:DescribeBlueGreenDeployments")?;
             all.extend(out.blue_green_deployments().iter().map(to_view));
             match out.marker() {
                 Some(m) if !m.is_empty() => marker = Some(m.to_string()),
@@ -580,16 +637,32 @@ impl Rds {
 
     /// Every deployment of the account and Region, for a fleet selection (`fleet::select`
     /// never takes what they report as green or old blue for a database of its own).
-    pub async fn all_deployments(&self) -> Result<Vec<DeploymentView>, WorkerError> {
+    pub async fn all_deployments(&self) -> Result<Vec<DeploymentView>, AwsError> {
         self.deployments_matching(None).await
+    }
+
+    /// One deployment by its identifier (`bgd-...`), or `None` when there is none.
+    pub async fn deployment(&self, id: &str) -> Result<Option<DeploymentView>, AwsError> {
+        match self
+            .client
+            .describe_blue_green_deployments()
+            .blue_green_deployment_identifier(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.blue_green_deployments().first().map(to_view)),
+            Err(e) if code_of(&e) == Some("BlueGreenDeploymentNotFoundFault") => Ok(None),
+            Err(e) => Err(AwsError::new("rds:DescribeBlueGreenDeployments", &e)),
+        }
     }
 
     pub async fn deployments_for_source(
         &self,
         source_arn: &str,
     ) -> Result<Vec<DeploymentView>, WorkerError> {
-        self.deployments(Filter::builder().name("source").values(source_arn).build())
-            .await
+        Ok(self
+            .deployments(Filter::builder().name("source").values(source_arn).build())
+            .await?)
     }
 
     pub async fn deployment_by_name(
@@ -958,7 +1031,7 @@ impl Rds {
             };
             match kind {
                 DbKind::Instance => {
-                    if let Some(db) = self.instance(&name).await? {
+                    if let Some(db) = self.describe_instance(&name).await? {
                         member.status = db.db_instance_status().unwrap_or_default().to_string();
                         member.instance_class = db.db_instance_class().map(str::to_string);
                         member.pending_instance_class = db
@@ -968,33 +1041,14 @@ impl Rds {
                     }
                 }
                 DbKind::Cluster => {
-                    if let Some((s, _)) = self.describe_cluster(&name).await? {
-                        member.status = s.status;
+                    if let Some(c) = self.describe_cluster(&name).await? {
+                        member.status = c.status().unwrap_or_default().to_string();
                     }
                 }
             }
             out.push(member);
         }
         Ok(out)
-    }
-
-    async fn instance(&self, id: &str) -> Result<Option<DbInstance>, WorkerError> {
-        match self
-            .client
-            .describe_db_instances()
-            .db_instance_identifier(id)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.db_instances().first().cloned()),
-            Err(e)
-                if code_of(&e) == Some("DBInstanceNotFound")
-                    || code_of(&e) == Some("DBInstanceNotFoundFault") =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify("rds:DescribeDBInstances", &e)),
-        }
     }
 
     /// Modifies an instance's class now (Aurora green instances before the switchover).
@@ -1208,7 +1262,14 @@ impl Rds {
                 // The SDK retried a delete whose first answer was lost and RDS had started it.
                 Err(e) if code_of(&e) == Some("InvalidDBInstanceState") => {
                     match self.describe_instance(id).await? {
-                        Some((s, _)) if s.status.eq_ignore_ascii_case("deleting") => Ok(false),
+                        Some(db)
+                            if db
+                                .db_instance_status()
+                                .unwrap_or_default()
+                                .eq_ignore_ascii_case("deleting") =>
+                        {
+                            Ok(false)
+                        }
                         _ => Err(classify("rds:DeleteDBInstance", &e)),
                     }
                 }
@@ -1226,7 +1287,13 @@ impl Rds {
                 Err(e) if code_of(&e) == Some("DBClusterNotFoundFault") => Ok(false),
                 Err(e) if code_of(&e) == Some("InvalidDBClusterStateFault") => {
                     match self.describe_cluster(id).await? {
-                        Some((s, _)) if s.status.eq_ignore_ascii_case("deleting") => Ok(false),
+                        Some(c)
+                            if c.status()
+                                .unwrap_or_default()
+                                .eq_ignore_ascii_case("deleting") =>
+                        {
+                            Ok(false)
+                        }
                         _ => Err(classify("rds:DeleteDBCluster", &e)),
                     }
                 }

@@ -15,6 +15,11 @@ impl Notifier {
         Self { client }
     }
 
+    /// An adapter over a client built from `conf`.
+    pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(conf))
+    }
+
     /// Publishes `body` with `subject`; `attributes` become SNS message attributes so a
     /// subscription filter policy can route on them (outcome, milestone, database).
     pub async fn publish(

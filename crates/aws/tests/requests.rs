@@ -1851,3 +1851,497 @@ async fn a_key_that_is_not_there_is_none_and_a_denial_is_an_error() {
     assert!(!e.is_transient(), "{e}");
     assert!(e.to_string().contains("kms:DescribeKey was denied"), "{e}");
 }
+
+// ------------------------------------------------------------------ rbg's calls
+
+use aws_sdk_cloudformation::operation::describe_stacks::{
+    DescribeStacksInput, DescribeStacksOutput,
+};
+use aws_sdk_cloudformation::types::{Output as StackOutput, Stack, StackStatus};
+use aws_sdk_sfn::operation::get_execution_history::{
+    GetExecutionHistoryInput, GetExecutionHistoryOutput,
+};
+use aws_sdk_sfn::operation::list_executions::{ListExecutionsInput, ListExecutionsOutput};
+use aws_sdk_sfn::operation::send_task_failure::{SendTaskFailureInput, SendTaskFailureOutput};
+use aws_sdk_sfn::operation::send_task_success::{SendTaskSuccessInput, SendTaskSuccessOutput};
+use aws_sdk_sfn::types::{
+    ExecutionListItem, HistoryEvent as SdkHistoryEvent, HistoryEventType, StateEnteredEventDetails,
+    TaskFailedEventDetails, TaskScheduledEventDetails,
+};
+use bluegreen_aws::sfn::{ExecutionDescription, HistoryEvent, HistoryPage, HistoryQuery};
+
+const EXECUTION: &str =
+    "arn:aws:states:us-east-1:123456789012:execution:rds-bluegreen-upgrade:orders-pg-upgrade";
+
+#[tokio::test]
+async fn an_execution_is_started_named_or_not_and_described_as_it_stands() {
+    let s: Seen<StartExecutionInput> = seen();
+    let s2 = s.clone();
+    let x = executions(&[
+        mock!(aws_sdk_sfn::Client::start_execution).then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            StartExecutionOutput::builder()
+                .execution_arn(EXECUTION)
+                .start_date(DateTime::from_secs(0))
+                .build()
+                .unwrap()
+        }),
+        mock!(aws_sdk_sfn::Client::describe_execution).then_output(|| {
+            DescribeExecutionOutput::builder()
+                .execution_arn(EXECUTION)
+                .name("orders-pg-upgrade")
+                .state_machine_arn(MACHINE)
+                .status(ExecutionStatus::Failed)
+                .start_date(DateTime::from_secs_f64(100.5))
+                .stop_date(DateTime::from_secs(160))
+                .input("{\"action\":\"plan\"}")
+                .error("PrecheckFailed")
+                .cause("1 precheck(s) failed")
+                .build()
+                .unwrap()
+        }),
+    ]);
+    assert_eq!(
+        x.start_execution(MACHINE, None, "{\"action\":\"plan\"}")
+            .await,
+        Ok(EXECUTION.to_string())
+    );
+    assert_eq!(
+        x.start_execution(MACHINE, Some("mine"), "{}").await,
+        Ok(EXECUTION.to_string())
+    );
+    assert_eq!(
+        taken(&s),
+        [
+            StartExecutionInput::builder()
+                .state_machine_arn(MACHINE)
+                .input("{\"action\":\"plan\"}")
+                .build()
+                .unwrap(),
+            StartExecutionInput::builder()
+                .state_machine_arn(MACHINE)
+                .name("mine")
+                .input("{}")
+                .build()
+                .unwrap()
+        ],
+        "a name only when one is given"
+    );
+    assert_eq!(
+        x.describe(EXECUTION).await.unwrap(),
+        ExecutionDescription {
+            arn: EXECUTION.into(),
+            name: "orders-pg-upgrade".into(),
+            status: "FAILED".into(),
+            started: 100.5,
+            stopped: Some(160.0),
+            input: Some("{\"action\":\"plan\"}".into()),
+            output: None,
+            error: Some("PrecheckFailed".into()),
+            cause: Some("1 precheck(s) failed".into()),
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_history_page_is_asked_as_queried_and_read_into_events() {
+    let s: Seen<GetExecutionHistoryInput> = seen();
+    let s2 = s.clone();
+    let x = executions(&[
+        mock!(aws_sdk_sfn::Client::get_execution_history).then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            GetExecutionHistoryOutput::builder()
+                .events(
+                    SdkHistoryEvent::builder()
+                        .id(7)
+                        .previous_event_id(6)
+                        .timestamp(DateTime::from_secs(1000))
+                        .r#type(HistoryEventType::TaskStateEntered)
+                        .state_entered_event_details(
+                            StateEnteredEventDetails::builder()
+                                .name("AwaitApproval")
+                                .input("{\"a\":1}")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .events(
+                    SdkHistoryEvent::builder()
+                        .id(8)
+                        .previous_event_id(7)
+                        .timestamp(DateTime::from_secs(1001))
+                        .r#type(HistoryEventType::TaskScheduled)
+                        .task_scheduled_event_details(
+                            TaskScheduledEventDetails::builder()
+                                .resource_type("lambda")
+                                .resource("invoke.waitForTaskToken")
+                                .region("us-east-1")
+                                .parameters("{\"Payload\":{\"task_token\":\"t\"}}")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .events(
+                    SdkHistoryEvent::builder()
+                        .id(9)
+                        .previous_event_id(8)
+                        .timestamp(DateTime::from_secs(1002))
+                        .r#type(HistoryEventType::TaskFailed)
+                        .task_failed_event_details(
+                            TaskFailedEventDetails::builder()
+                                .resource_type("lambda")
+                                .resource("invoke.waitForTaskToken")
+                                .error("Rejected")
+                                .cause("no")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .next_token("page-2")
+                .build()
+                .unwrap()
+        }),
+    ]);
+    let page = x
+        .history(
+            EXECUTION,
+            HistoryQuery {
+                max_results: 100,
+                newest_first: true,
+                with_data: true,
+                next_token: Some("page-1"),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page,
+        HistoryPage {
+            events: vec![
+                HistoryEvent {
+                    id: 7,
+                    previous_id: 6,
+                    kind: "TaskStateEntered".into(),
+                    timestamp: 1000.0,
+                    state: Some("AwaitApproval".into()),
+                    data: Some("{\"a\":1}".into()),
+                    ..HistoryEvent::default()
+                },
+                HistoryEvent {
+                    id: 8,
+                    previous_id: 7,
+                    kind: "TaskScheduled".into(),
+                    timestamp: 1001.0,
+                    parameters: Some("{\"Payload\":{\"task_token\":\"t\"}}".into()),
+                    resource: Some("invoke.waitForTaskToken".into()),
+                    ..HistoryEvent::default()
+                },
+                HistoryEvent {
+                    id: 9,
+                    previous_id: 8,
+                    kind: "TaskFailed".into(),
+                    timestamp: 1002.0,
+                    error: Some("Rejected".into()),
+                    cause: Some("no".into()),
+                    ..HistoryEvent::default()
+                },
+            ],
+            next_token: Some("page-2".into()),
+        }
+    );
+    assert!(page.events[0].entered() && !page.events[1].entered());
+    x.history(
+        EXECUTION,
+        HistoryQuery {
+            max_results: 1000,
+            newest_first: false,
+            with_data: false,
+            next_token: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        taken(&s),
+        [
+            GetExecutionHistoryInput::builder()
+                .execution_arn(EXECUTION)
+                .max_results(100)
+                .reverse_order(true)
+                .include_execution_data(true)
+                .next_token("page-1")
+                .build()
+                .unwrap(),
+            GetExecutionHistoryInput::builder()
+                .execution_arn(EXECUTION)
+                .max_results(1000)
+                .include_execution_data(false)
+                .build()
+                .unwrap()
+        ],
+        "reverseOrder only when asked, the data always said"
+    );
+}
+
+#[tokio::test]
+async fn executions_are_listed_the_running_ones_alone_when_asked() {
+    let s: Seen<ListExecutionsInput> = seen();
+    let s2 = s.clone();
+    let x = executions(&[
+        mock!(aws_sdk_sfn::Client::list_executions).then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            ListExecutionsOutput::builder()
+                .executions(
+                    ExecutionListItem::builder()
+                        .execution_arn(EXECUTION)
+                        .state_machine_arn(MACHINE)
+                        .name("orders-pg-upgrade")
+                        .status(ExecutionStatus::Running)
+                        .start_date(DateTime::from_secs(0))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        }),
+    ]);
+    assert_eq!(
+        x.list(MACHINE, true, 100).await,
+        Ok(vec![EXECUTION.to_string()])
+    );
+    assert_eq!(
+        x.list(MACHINE, false, 1).await,
+        Ok(vec![EXECUTION.to_string()])
+    );
+    assert_eq!(
+        taken(&s),
+        [
+            ListExecutionsInput::builder()
+                .state_machine_arn(MACHINE)
+                .status_filter(ExecutionStatus::Running)
+                .max_results(100)
+                .build()
+                .unwrap(),
+            ListExecutionsInput::builder()
+                .state_machine_arn(MACHINE)
+                .max_results(1)
+                .build()
+                .unwrap()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_task_token_is_answered_with_the_output_or_the_error_and_cause() {
+    let (ok, failed): (Seen<SendTaskSuccessInput>, Seen<SendTaskFailureInput>) = (seen(), seen());
+    let (ok2, failed2) = (ok.clone(), failed.clone());
+    let x = executions(&[
+        mock!(aws_sdk_sfn::Client::send_task_success).then_compute_output(move |req| {
+            ok2.lock().unwrap().push(req.clone());
+            SendTaskSuccessOutput::builder().build()
+        }),
+        mock!(aws_sdk_sfn::Client::send_task_failure).then_compute_output(move |req| {
+            failed2.lock().unwrap().push(req.clone());
+            SendTaskFailureOutput::builder().build()
+        }),
+    ]);
+    x.send_task_success("tok", "{\"approved_by\":\"ana\"}")
+        .await
+        .unwrap();
+    x.send_task_failure("tok", "Rejected", "not tonight")
+        .await
+        .unwrap();
+    assert_eq!(
+        taken(&ok),
+        [SendTaskSuccessInput::builder()
+            .task_token("tok")
+            .output("{\"approved_by\":\"ana\"}")
+            .build()
+            .unwrap()]
+    );
+    assert_eq!(
+        taken(&failed),
+        [SendTaskFailureInput::builder()
+            .task_token("tok")
+            .error("Rejected")
+            .cause("not tonight")
+            .build()
+            .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn a_stacks_outputs_are_read_by_key() {
+    let s: Seen<DescribeStacksInput> = seen();
+    let s2 = s.clone();
+    let output = |k: &str, v: &str| StackOutput::builder().output_key(k).output_value(v).build();
+    let stacks = wire::stacks(&[mock!(aws_sdk_cloudformation::Client::describe_stacks)
+        .then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_name("rds-bluegreen")
+                        .stack_status(StackStatus::CreateComplete)
+                        .creation_time(DateTime::from_secs(0))
+                        .outputs(output("StateMachineArn", MACHINE))
+                        .outputs(output("FleetStateMachineArn", "arn:fleet"))
+                        // An output without a value is not one.
+                        .outputs(StackOutput::builder().output_key("Empty").build())
+                        .build(),
+                )
+                .build()
+        })]);
+    assert_eq!(
+        stacks.outputs("rds-bluegreen").await,
+        Ok(Some(map(&[
+            ("FleetStateMachineArn", "arn:fleet"),
+            ("StateMachineArn", MACHINE)
+        ])))
+    );
+    assert_eq!(
+        taken(&s),
+        [DescribeStacksInput::builder()
+            .stack_name("rds-bluegreen")
+            .build()
+            .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn a_secret_is_read_as_its_string_and_binary_data_is_none() {
+    use aws_sdk_secretsmanager::operation::get_secret_value::{
+        GetSecretValueInput, GetSecretValueOutput,
+    };
+    use aws_smithy_types::Blob;
+    let s: Seen<GetSecretValueInput> = seen();
+    let s2 = s.clone();
+    let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-pg-AbCdEf";
+    let text = wire::secrets(&[mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+        .then_compute_output(move |req| {
+            s2.lock().unwrap().push(req.clone());
+            GetSecretValueOutput::builder()
+                .secret_string("{\"username\":\"u\",\"password\":\"p\"}")
+                .build()
+        })]);
+    assert_eq!(
+        text.secret_string(secret).await,
+        Ok(Some("{\"username\":\"u\",\"password\":\"p\"}".into()))
+    );
+    assert_eq!(
+        taken(&s),
+        [GetSecretValueInput::builder()
+            .secret_id(secret)
+            .build()
+            .unwrap()],
+        "the current version, by the secret's id"
+    );
+    let binary = wire::secrets(&[mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+        .then_output(|| {
+            GetSecretValueOutput::builder()
+                .secret_binary(Blob::new(vec![1, 2]))
+                .build()
+        })]);
+    assert_eq!(binary.secret_string(secret).await, Ok(None));
+}
+
+#[tokio::test]
+async fn a_deployment_is_read_by_its_identifier() {
+    let s: Seen<DescribeBlueGreenDeploymentsInput> = seen();
+    let s2 = s.clone();
+    let c = clients(
+        &[
+            mock!(aws_sdk_rds::Client::describe_blue_green_deployments).then_compute_output(
+                move |req| {
+                    s2.lock().unwrap().push(req.clone());
+                    DescribeBlueGreenDeploymentsOutput::builder()
+                        .blue_green_deployments(deployment())
+                        .build()
+                },
+            ),
+        ],
+    );
+    let d = c.rds.deployment(DEPLOYMENT_ID).await.unwrap().unwrap();
+    assert_eq!(
+        (d.id.as_str(), d.name.as_str()),
+        (DEPLOYMENT_ID, DEPLOYMENT_NAME)
+    );
+    assert_eq!(
+        d.tasks,
+        [DeploymentTask {
+            name: "DB_ENGINE_VERSION_UPGRADE".into(),
+            status: "COMPLETED".into()
+        }]
+    );
+    assert_eq!(
+        taken(&s),
+        [DescribeBlueGreenDeploymentsInput::builder()
+            .blue_green_deployment_identifier(DEPLOYMENT_ID)
+            .build()
+            .unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn a_database_is_described_with_what_connecting_to_it_needs() {
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| {
+            let mut db = instance(DB, "13.15", BLUE_RID);
+            db.db_name = Some("orders".into());
+            db.iam_database_authentication_enabled = Some(true);
+            DescribeDbInstancesOutput::builder()
+                .db_instances(db)
+                .build()
+        }),
+        mock!(aws_sdk_rds::Client::describe_db_clusters).then_output(|| {
+            let mut c = cluster("ledger", "13.15", &["ledger-1"]);
+            c.database_name = Some("ledger".into());
+            DescribeDbClustersOutput::builder().db_clusters(c).build()
+        }),
+    ]);
+    let (db, connection) = c
+        .rds
+        .describe_with_connection(DbKind::Instance, DB)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (db.endpoint.as_deref(), db.port),
+        (
+            Some("orders-pg.c9akciq32.us-east-1.rds.amazonaws.com"),
+            Some(5432)
+        )
+    );
+    assert_eq!(
+        connection,
+        bluegreen_aws::rds::Connection {
+            database_name: Some("orders".into()),
+            iam_auth_enabled: Some(true)
+        }
+    );
+    assert_eq!(
+        c.rds.describe(DbKind::Instance, DB).await.unwrap(),
+        Some(db),
+        "the same describe, without the connection"
+    );
+    let (c_db, c_connection) = c
+        .rds
+        .describe_with_connection(DbKind::Cluster, "ledger")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c_db.kind, DbKind::Cluster);
+    assert_eq!(
+        c_connection,
+        bluegreen_aws::rds::Connection {
+            database_name: Some("ledger".into()),
+            iam_auth_enabled: None
+        }
+    );
+}

@@ -3,7 +3,9 @@
 //! protocol and through the SDK's own parsing. Each becomes the retryable `AwsUnavailable`
 //! naming the AWS call; throttling becomes `Throttled`; the not-found answers each adapter
 //! maps to `Ok(None)` / `Ok(false)` do so; an error retrying will not fix is
-//! `AwsRequestFailed`. (How the workers behave on these errors: crates/workers/tests/faults.rs.)
+//! `AwsRequestFailed`. The calls rbg makes keep the call's `AwsError`: rbg reads trouble on
+//! the way as an endpoint out of reach. (How the workers behave on these errors:
+//! crates/workers/tests/faults.rs.)
 
 mod wire;
 
@@ -12,7 +14,8 @@ use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
 use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
 use aws_smithy_mocks::{mock, Rule};
 use bluegreen_aws::ports::{Datum, Stat, Unit};
-use bluegreen_aws::{Clients, Dms, Executions, Kms};
+use bluegreen_aws::sfn::HistoryQuery;
+use bluegreen_aws::{AwsError, Clients, Dms, Executions, Fault, Kms, Secrets, Stacks};
 use bluegreen_domain::model::db::{DbKind, DbRef};
 use bluegreen_domain::model::engine::Engine;
 use bluegreen_domain::model::error::WorkerError;
@@ -24,7 +27,30 @@ use std::time::{Duration, SystemTime};
 use wire::*;
 
 type Outcome = Result<(), WorkerError>;
-type Run = Box<dyn Fn(Clients, Executions, Dms, Kms) -> Pin<Box<dyn Future<Output = Outcome>>>>;
+type Run = Box<dyn Fn(Adapters) -> Pin<Box<dyn Future<Output = Outcome>>>>;
+
+/// Every adapter, its client answered by the same rules.
+struct Adapters {
+    clients: Clients,
+    executions: Executions,
+    dms: Dms,
+    kms: Kms,
+    stacks: Stacks,
+    secrets: Secrets,
+}
+
+impl Adapters {
+    fn over(rules: &[Rule]) -> Self {
+        Self {
+            clients: clients(rules),
+            executions: executions(rules),
+            dms: dms(rules),
+            kms: kms(rules),
+            stacks: stacks(rules),
+            secrets: secrets(rules),
+        }
+    }
+}
 
 /// One adapter call, and the AWS operation of it that fails (`healthy` answers the calls it
 /// makes before that one).
@@ -35,16 +61,27 @@ struct Case {
     run: Run,
 }
 
-fn case<F, Fut>(call: &'static str, op: &'static str, healthy: fn() -> Vec<Rule>, run: F) -> Case
+/// A call's outcome as the workers read it (a call that returns the `AwsError` it read, as
+/// the ones rbg makes do, is one `From` away).
+fn outcome<Fut, E>(call: Fut) -> Pin<Box<dyn Future<Output = Outcome>>>
+where
+    Fut: Future<Output = Result<(), E>> + 'static,
+    E: Into<WorkerError>,
+{
+    Box::pin(async move { call.await.map_err(Into::into) })
+}
+
+fn case<F, Fut, E>(call: &'static str, op: &'static str, healthy: fn() -> Vec<Rule>, run: F) -> Case
 where
     F: Fn(Clients, Executions) -> Fut + 'static,
-    Fut: Future<Output = Outcome> + 'static,
+    Fut: Future<Output = Result<(), E>> + 'static,
+    E: Into<WorkerError>,
 {
     Case {
         call,
         op,
         healthy,
-        run: Box::new(move |c, x, _, _| Box::pin(run(c, x))),
+        run: Box::new(move |a| outcome(run(a.clients, a.executions))),
     }
 }
 
@@ -63,7 +100,7 @@ where
         call,
         op,
         healthy,
-        run: Box::new(move |_, _, d, _| Box::pin(run(d))),
+        run: Box::new(move |a| outcome(run(a.dms))),
     }
 }
 
@@ -77,7 +114,35 @@ where
         call,
         op,
         healthy: nothing,
-        run: Box::new(move |_, _, _, k| Box::pin(run(k))),
+        run: Box::new(move |a| outcome(run(a.kms))),
+    }
+}
+
+/// A case of the CloudFormation adapter (rbg's).
+fn stacks_case<F, Fut>(call: &'static str, op: &'static str, run: F) -> Case
+where
+    F: Fn(Stacks) -> Fut + 'static,
+    Fut: Future<Output = Result<(), AwsError>> + 'static,
+{
+    Case {
+        call,
+        op,
+        healthy: nothing,
+        run: Box::new(move |a| outcome(run(a.stacks))),
+    }
+}
+
+/// A case of the Secrets Manager adapter (the sql worker's).
+fn secrets_case<F, Fut>(call: &'static str, op: &'static str, run: F) -> Case
+where
+    F: Fn(Secrets) -> Fut + 'static,
+    Fut: Future<Output = Result<(), AwsError>> + 'static,
+{
+    Case {
+        call,
+        op,
+        healthy: nothing,
+        run: Box::new(move |a| outcome(run(a.secrets))),
     }
 }
 
@@ -501,11 +566,81 @@ fn cases() -> Vec<Case> {
         kms_case("key_manager", "kms:DescribeKey", |k| async move {
             k.key_manager(KEY_ARN).await.map(drop)
         }),
+        // rbg's and the sql worker's calls.
+        case(
+            "describe_with_connection",
+            "rds:DescribeDBInstances",
+            nothing,
+            |c, _| async move { c.rds.describe_with_connection(Instance, DB).await.map(drop) },
+        ),
+        case(
+            "deployment",
+            "rds:DescribeBlueGreenDeployments",
+            nothing,
+            |c, _| async move { c.rds.deployment(DEPLOYMENT_ID).await.map(drop) },
+        ),
+        case(
+            "start_execution",
+            "states:StartExecution",
+            nothing,
+            |_, x| async move { x.start_execution(MACHINE, None, "{}").await.map(drop) },
+        ),
+        case(
+            "describe execution",
+            "states:DescribeExecution",
+            nothing,
+            |_, x| async move { x.describe(EXECUTION).await.map(drop) },
+        ),
+        case(
+            "history",
+            "states:GetExecutionHistory",
+            nothing,
+            |_, x| async move { x.history(EXECUTION, history_page()).await.map(drop) },
+        ),
+        case(
+            "list",
+            "states:ListExecutions",
+            nothing,
+            |_, x| async move { x.list(MACHINE, true, 100).await.map(drop) },
+        ),
+        case(
+            "send_task_success",
+            "states:SendTaskSuccess",
+            nothing,
+            |_, x| async move { x.send_task_success("token", "{}").await },
+        ),
+        case(
+            "send_task_failure",
+            "states:SendTaskFailure",
+            nothing,
+            |_, x| async move { x.send_task_failure("token", "Rejected", "no").await },
+        ),
+        stacks_case("outputs", "cloudformation:DescribeStacks", |s| async move {
+            s.outputs("rds-bluegreen").await.map(drop)
+        }),
+        secrets_case(
+            "secret_string",
+            "secretsmanager:GetSecretValue",
+            |s| async move { s.secret_string(SECRET_ARN).await.map(drop) },
+        ),
     ]
 }
 
+const EXECUTION: &str =
+    "arn:aws:states:us-east-1:123456789012:execution:rds-bluegreen-upgrade:orders-pg-upgrade";
+const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-pg-AbCdEf";
+
+fn history_page() -> HistoryQuery<'static> {
+    HistoryQuery {
+        max_results: 100,
+        newest_first: true,
+        with_data: true,
+        next_token: None,
+    }
+}
+
 /// Every AWS operation an adapter makes.
-const OPERATIONS: [&str; 30] = [
+const OPERATIONS: [&str; 36] = [
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusters",
     "rds:DescribeDBParameters",
@@ -533,6 +668,12 @@ const OPERATIONS: [&str; 30] = [
     "sns:Publish",
     "states:StartExecution",
     "states:DescribeExecution",
+    "states:GetExecutionHistory",
+    "states:ListExecutions",
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "cloudformation:DescribeStacks",
+    "secretsmanager:GetSecretValue",
     "dms:DescribeEndpoints",
     "dms:DescribeReplicationTasks",
     "kms:DescribeKey",
@@ -544,13 +685,7 @@ async fn each_case(answer: impl Fn(&str) -> Rule) -> Vec<(String, &'static str, 
     for case in cases() {
         let mut rules = (case.healthy)();
         rules.push(answer(case.op));
-        let result = (case.run)(
-            clients(&rules),
-            executions(&rules),
-            dms(&rules),
-            kms(&rules),
-        )
-        .await;
+        let result = (case.run)(Adapters::over(&rules)).await;
         out.push((format!("{} ({})", case.call, case.op), case.op, result));
     }
     out
@@ -862,4 +997,118 @@ async fn starting_an_execution_whose_name_exists_is_that_execution() {
         bluegreen_aws::sfn::execution_arn(MACHINE, "wave-1-u0001"),
         "arn:aws:states:us-east-1:123456789012:execution:rds-bluegreen-upgrade:wave-1-u0001"
     );
+}
+
+#[tokio::test]
+async fn a_deployment_not_there_by_its_id_is_none() {
+    let c = clients(&[refuse(
+        "rds:DescribeBlueGreenDeployments",
+        404,
+        "BlueGreenDeploymentNotFoundFault",
+    )]);
+    assert_eq!(c.rds.deployment(DEPLOYMENT_ID).await, Ok(None));
+}
+
+#[tokio::test]
+async fn a_stack_that_is_not_there_is_none_and_another_validation_error_is_an_error() {
+    let s = stacks(&[respond("cloudformation:DescribeStacks", || {
+        error_response(
+            Proto::Query,
+            400,
+            Some("ValidationError"),
+            "Stack with id not-deployed does not exist",
+        )
+    })]);
+    assert_eq!(s.outputs("not-deployed").await, Ok(None));
+    let s = stacks(&[refuse(
+        "cloudformation:DescribeStacks",
+        400,
+        "ValidationError",
+    )]);
+    let e = s.outputs("rds-bluegreen").await.unwrap_err();
+    assert_eq!(e.code(), Some("ValidationError"));
+    assert_eq!(e.operation, "cloudformation:DescribeStacks");
+}
+
+// ---------------------------------------------------------------- as rbg reads them
+
+/// The calls rbg makes, each keeping the `AwsError` it read.
+const OPERATOR_OPS: [&str; 10] = [
+    "rds:DescribeDBInstances",
+    "rds:DescribeBlueGreenDeployments",
+    "states:StartExecution",
+    "states:DescribeExecution",
+    "states:GetExecutionHistory",
+    "states:ListExecutions",
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "cloudformation:DescribeStacks",
+    "secretsmanager:GetSecretValue",
+];
+
+async fn operator_call(op: &str, a: Adapters) -> Result<(), AwsError> {
+    match op {
+        "rds:DescribeDBInstances" => a.clients.rds.describe(DbKind::Instance, DB).await.map(drop),
+        "rds:DescribeBlueGreenDeployments" => a.clients.rds.all_deployments().await.map(drop),
+        "states:StartExecution" => a
+            .executions
+            .start_execution(MACHINE, Some("wave-1-u0001"), "{}")
+            .await
+            .map(drop),
+        "states:DescribeExecution" => a.executions.describe(EXECUTION).await.map(drop),
+        "states:GetExecutionHistory" => a
+            .executions
+            .history(EXECUTION, history_page())
+            .await
+            .map(drop),
+        "states:ListExecutions" => a.executions.list(MACHINE, false, 1).await.map(drop),
+        "states:SendTaskSuccess" => a.executions.send_task_success("token", "{}").await,
+        "states:SendTaskFailure" => {
+            a.executions
+                .send_task_failure("token", "Rejected", "no")
+                .await
+        }
+        "cloudformation:DescribeStacks" => a.stacks.outputs("rds-bluegreen").await.map(drop),
+        "secretsmanager:GetSecretValue" => a.secrets.secret_string(SECRET_ARN).await.map(drop),
+        other => panic!("no operator call for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn rbg_reads_trouble_on_the_way_as_out_of_reach_and_an_answer_as_its_code() {
+    for op in OPERATOR_OPS {
+        for f in [
+            WireFault::ConnectionReset,
+            WireFault::ConnectTimeout,
+            WireFault::NoAnswer,
+        ] {
+            let e = operator_call(op, Adapters::over(&[fault(op, f)]))
+                .await
+                .unwrap_err();
+            assert_eq!(e.operation, op);
+            assert!(
+                matches!(e.fault(), Fault::Unreachable(_)),
+                "{op} {f:?}: {:?}",
+                e.fault()
+            );
+        }
+        let e = operator_call(op, Adapters::over(&[fault(op, WireFault::Http503)]))
+            .await
+            .unwrap_err();
+        assert_eq!(e.fault().code(), Some("ServiceUnavailable"), "{op}");
+        let e = operator_call(
+            op,
+            Adapters::over(&[refuse(op, 400, "AccessDeniedException")]),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            e.fault(),
+            Fault::Service {
+                code: "AccessDeniedException".into(),
+                message: "refused by the test".into()
+            },
+            "{op}"
+        );
+    }
 }

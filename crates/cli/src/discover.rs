@@ -4,6 +4,7 @@
 use crate::awsctx::Aws;
 use crate::cli::Global;
 use crate::exit::CliError;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Machine {
@@ -79,7 +80,7 @@ pub fn is_execution_name(name: &str) -> bool {
 
 /// The outputs of the stack, read once.
 pub struct Discovery {
-    outputs: Option<Vec<(String, String)>>,
+    outputs: Option<BTreeMap<String, String>>,
 }
 
 impl Discovery {
@@ -104,9 +105,8 @@ impl Discovery {
         }
         let outputs = self.outputs(aws, &global.stack, which).await?;
         outputs
-            .iter()
-            .find(|(k, _)| k == which.output_key())
-            .map(|(_, v)| v.clone())
+            .get(which.output_key())
+            .cloned()
             .ok_or_else(|| {
                 CliError::aws(format!(
                     "stack {} in {} has no output {}: deploy this release's template (make deploy) or pass {}",
@@ -123,38 +123,19 @@ impl Discovery {
         aws: &Aws,
         stack: &str,
         which: Machine,
-    ) -> Result<&Vec<(String, String)>, CliError> {
+    ) -> Result<&BTreeMap<String, String>, CliError> {
         if self.outputs.is_none() {
-            let answer = aws.cfn.describe_stacks().stack_name(stack).send().await;
-            let stacks = match answer {
-                Ok(a) => a,
-                Err(e) => {
-                    let failure = aws.failure(&e);
-                    let missing = matches!(&failure, crate::awsctx::Failure::Service { code, message }
-                        if code == "ValidationError" && message.contains("does not exist"));
-                    return Err(if missing {
-                        CliError::aws(format!(
-                            "no stack {stack} in {}: deploy it (make deploy) or pass {}",
-                            aws.region,
-                            which.flag()
-                        ))
-                    } else {
-                        aws.explain(&format!("read the outputs of stack {stack}"), &failure)
-                    });
+            let outputs = match aws.stacks.outputs(stack).await {
+                Ok(Some(outputs)) => outputs,
+                Ok(None) => {
+                    return Err(CliError::aws(format!(
+                        "no stack {stack} in {}: deploy it (make deploy) or pass {}",
+                        aws.region,
+                        which.flag()
+                    )))
                 }
+                Err(e) => return Err(aws.error(&format!("read the outputs of stack {stack}"), &e)),
             };
-            let outputs = stacks
-                .stacks()
-                .first()
-                .map(|s| {
-                    s.outputs()
-                        .iter()
-                        .filter_map(|o| {
-                            Some((o.output_key()?.to_string(), o.output_value()?.to_string()))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
             self.outputs = Some(outputs);
         }
         Ok(self.outputs.as_ref().expect("set above"))

@@ -2,10 +2,12 @@
 //! the elapsed time and, while green builds, a progress bar from the deployment's tasks; on a
 //! terminal one line redrawn, otherwise a line per change (stderr).
 
-use crate::awsctx::{Aws, Failure};
+use crate::awsctx::Aws;
 use crate::exit::CliError;
 use crate::history::{self, Approval, Event};
 use crate::phase::{self, elapsed};
+use bluegreen_aws::sfn::HistoryQuery;
+use bluegreen_aws::{AwsError, RdsRead};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -68,29 +70,28 @@ impl Execution {
 /// DescribeExecution; `ExecutionDoesNotExist` is exit 4.
 pub async fn describe(aws: &Aws, arn: &str) -> Result<Execution, CliError> {
     let d = aws
-        .sfn
-        .describe_execution()
-        .execution_arn(arn)
-        .send()
+        .executions
+        .describe(arn)
         .await
-        .map_err(|e| execution_error(aws, arn, "describe the execution", &aws.failure(&e)))?;
+        .map_err(|e| execution_error(aws, arn, "describe the execution", &e))?;
     let json = |s: Option<&str>| s.and_then(|t| serde_json::from_str::<Value>(t).ok());
     Ok(Execution {
-        arn: d.execution_arn().to_string(),
-        name: d.name().unwrap_or_default().to_string(),
-        status: d.status().as_str().to_string(),
-        started: d.start_date().as_secs_f64(),
-        stopped: d.stop_date().map(|t| t.as_secs_f64()),
-        input: json(d.input()),
-        output: json(d.output()),
-        error: d.error().map(str::to_string),
-        cause: d.cause().map(str::to_string),
+        input: json(d.input.as_deref()),
+        output: json(d.output.as_deref()),
+        arn: d.arn,
+        name: d.name,
+        status: d.status,
+        started: d.started,
+        stopped: d.stopped,
+        error: d.error,
+        cause: d.cause,
     })
 }
 
 /// The sentence for a failed call about one execution.
-pub fn execution_error(aws: &Aws, arn: &str, what: &str, failure: &Failure) -> CliError {
-    match failure.code() {
+pub fn execution_error(aws: &Aws, arn: &str, what: &str, err: &AwsError) -> CliError {
+    let fault = err.fault();
+    match fault.code() {
         Some("ExecutionDoesNotExist") => CliError::not_found(format!(
             "no execution {arn} in {}: check the ARN or name (rbg ls lists the executions in flight)",
             aws.region
@@ -98,7 +99,7 @@ pub fn execution_error(aws: &Aws, arn: &str, what: &str, failure: &Failure) -> C
         Some("InvalidArn") => CliError::usage(format!(
             "`{arn}` is not an execution ARN: give arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME or the execution's name"
         )),
-        _ => aws.explain(what, failure),
+        _ => aws.explain(what, &fault),
     }
 }
 
@@ -123,31 +124,23 @@ impl Watch {
 
     pub async fn refresh(&mut self, aws: &Aws) -> Result<(), CliError> {
         loop {
+            let query = HistoryQuery {
+                max_results: 1000,
+                newest_first: false,
+                with_data: false,
+                next_token: self.token.as_deref(),
+            };
             let page = aws
-                .sfn
-                .get_execution_history()
-                .execution_arn(&self.arn)
-                .max_results(1000)
-                .include_execution_data(false)
-                .set_next_token(self.token.clone())
-                .send()
+                .executions
+                .history(&self.arn, query)
                 .await
-                .map_err(|e| {
-                    execution_error(
-                        aws,
-                        &self.arn,
-                        "read the execution's history",
-                        &aws.failure(&e),
-                    )
-                })?;
-            let events = page.events();
-            for e in events.iter().skip(self.seen) {
-                self.events.push(Event::from_sdk(e));
-            }
-            self.seen = events.len();
-            match page.next_token() {
+                .map_err(|e| execution_error(aws, &self.arn, "read the execution's history", &e))?;
+            let events = page.events.len();
+            self.events.extend(page.events.into_iter().skip(self.seen));
+            self.seen = events;
+            match page.next_token {
                 Some(t) => {
-                    self.token = Some(t.to_string());
+                    self.token = Some(t);
                     self.seen = 0;
                 }
                 None => return Ok(()),
@@ -158,17 +151,18 @@ impl Watch {
 
 /// The newest `n` events with their data (run documents), oldest first.
 pub async fn newest_with_data(aws: &Aws, arn: &str, n: i32) -> Result<Vec<Event>, CliError> {
+    let query = HistoryQuery {
+        max_results: n,
+        newest_first: true,
+        with_data: true,
+        next_token: None,
+    };
     let page = aws
-        .sfn
-        .get_execution_history()
-        .execution_arn(arn)
-        .max_results(n)
-        .reverse_order(true)
-        .include_execution_data(true)
-        .send()
+        .executions
+        .history(arn, query)
         .await
-        .map_err(|e| execution_error(aws, arn, "read the execution's history", &aws.failure(&e)))?;
-    let mut events: Vec<Event> = page.events().iter().map(Event::from_sdk).collect();
+        .map_err(|e| execution_error(aws, arn, "read the execution's history", &e))?;
+    let mut events = page.events;
     events.reverse();
     Ok(events)
 }
@@ -179,25 +173,23 @@ pub async fn history_for_approval(aws: &Aws, arn: &str) -> Result<Vec<Event>, Cl
     let mut newest_first: Vec<Event> = Vec::new();
     let mut token: Option<String> = None;
     loop {
+        let query = HistoryQuery {
+            max_results: 100,
+            newest_first: true,
+            with_data: true,
+            next_token: token.as_deref(),
+        };
         let page = aws
-            .sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .max_results(100)
-            .reverse_order(true)
-            .include_execution_data(true)
-            .set_next_token(token.clone())
-            .send()
+            .executions
+            .history(arn, query)
             .await
-            .map_err(|e| {
-                execution_error(aws, arn, "read the execution's history", &aws.failure(&e))
-            })?;
-        newest_first.extend(page.events().iter().map(Event::from_sdk));
+            .map_err(|e| execution_error(aws, arn, "read the execution's history", &e))?;
+        newest_first.extend(page.events);
         let entered = newest_first
             .iter()
             .any(|e| e.entered() && e.state.as_deref() == Some(history::APPROVAL_STATE));
-        match page.next_token() {
-            Some(t) if !entered => token = Some(t.to_string()),
+        match page.next_token {
+            Some(t) if !entered => token = Some(t),
             _ => break,
         }
     }
@@ -205,27 +197,21 @@ pub async fn history_for_approval(aws: &Aws, arn: &str) -> Result<Vec<Event>, Cl
     Ok(newest_first)
 }
 
-/// The deployment's tasks: (completed, all, the first one not completed).
-pub async fn deployment_tasks(aws: &Aws, id: &str) -> Option<(usize, usize, Option<String>)> {
-    let out = aws
-        .rds
-        .describe_blue_green_deployments()
-        .blue_green_deployment_identifier(id)
-        .send()
-        .await
-        .ok()?;
-    let d = out.blue_green_deployments().first()?;
-    let tasks = d.tasks();
-    let done = tasks
+/// The deployment's tasks: (completed, all, the first one not completed); `None` when they
+/// cannot be read. Read-only: it takes RDS's read port.
+pub async fn deployment_tasks(
+    rds: &impl RdsRead,
+    id: &str,
+) -> Option<(usize, usize, Option<String>)> {
+    let d = rds.deployment(id).await.ok()??;
+    let done = d.tasks.iter().filter(|t| t.status == "COMPLETED").count();
+    let next = d
+        .tasks
         .iter()
-        .filter(|t| t.status() == Some("COMPLETED"))
-        .count();
-    let next = tasks
-        .iter()
-        .find(|t| t.status() != Some("COMPLETED"))
-        .and_then(|t| t.name())
-        .map(str::to_string);
-    Some((done, tasks.len(), next))
+        .find(|t| t.status != "COMPLETED")
+        .map(|t| t.name.clone())
+        .filter(|name| !name.is_empty());
+    Some((done, d.tasks.len(), next))
 }
 
 /// The commands that answer an approval, for the operator to copy.
@@ -353,7 +339,7 @@ pub async fn follow(
                     });
             }
             if let Some(id) = &deployment {
-                tasks = deployment_tasks(aws, id).await;
+                tasks = deployment_tasks(&aws.rds, id).await;
             }
         }
         if execution.running() {
@@ -386,11 +372,7 @@ mod tests {
             started: now() - 65.0,
             ..Execution::default()
         };
-        let building = [
-            entered("Precheck"),
-            entered("CreateGreen"),
-            entered("CheckGreen"),
-        ];
+        let building = [entered("Precheck"), entered("Create"), entered("Wait")];
         let line = status_line(
             &building,
             &ex,

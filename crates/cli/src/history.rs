@@ -6,128 +6,8 @@ use serde_json::Value;
 /// The state that waits for an operator (`statemachine/source.py`).
 pub const APPROVAL_STATE: &str = "AwaitApproval";
 
-/// One history event, the fields rbg uses (from the SDK's `HistoryEvent`, or the API's JSON).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Event {
-    pub id: i64,
-    pub previous_id: i64,
-    /// The event type, e.g. `TaskStateEntered`, `TaskScheduled`.
-    pub kind: String,
-    /// Epoch seconds.
-    pub timestamp: f64,
-    /// The state, for `*StateEntered` / `*StateExited`.
-    pub state: Option<String>,
-    /// The state's input (entered), output (exited), a task's or the execution's output.
-    pub data: Option<String>,
-    /// `TaskScheduled`: the resolved parameters (JSON text) and the resource.
-    pub parameters: Option<String>,
-    pub resource: Option<String>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-}
-
-impl Event {
-    /// From the API's JSON form of an event (as GetExecutionHistory returns it on the wire):
-    /// whichever `*EventDetails` member it has (the recorded histories of the tests).
-    #[cfg(test)]
-    pub fn from_wire(value: &Value) -> Self {
-        let details = value
-            .as_object()
-            .and_then(|o| {
-                o.iter()
-                    .find(|(k, _)| k.ends_with("EventDetails"))
-                    .map(|(_, v)| v)
-            })
-            .cloned()
-            .unwrap_or(Value::Null);
-        let text = |key: &str| details.get(key).and_then(Value::as_str).map(str::to_string);
-        let kind = value
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let is_state = kind.ends_with("StateEntered") || kind.ends_with("StateExited");
-        Self {
-            id: value.get("id").and_then(Value::as_i64).unwrap_or_default(),
-            previous_id: value
-                .get("previousEventId")
-                .and_then(Value::as_i64)
-                .unwrap_or_default(),
-            timestamp: value
-                .get("timestamp")
-                .and_then(Value::as_f64)
-                .unwrap_or_default(),
-            state: if is_state { text("name") } else { None },
-            data: text("input").or_else(|| text("output")),
-            parameters: text("parameters"),
-            resource: text("resource"),
-            error: text("error"),
-            cause: text("cause"),
-            kind,
-        }
-    }
-
-    /// From the SDK's event.
-    pub fn from_sdk(e: &aws_sdk_sfn::types::HistoryEvent) -> Self {
-        let mut out = Self {
-            id: e.id(),
-            previous_id: e.previous_event_id(),
-            kind: e.r#type().as_str().to_string(),
-            timestamp: e.timestamp().as_secs_f64(),
-            ..Self::default()
-        };
-        if let Some(d) = e.state_entered_event_details() {
-            out.state = Some(d.name().to_string());
-            out.data = d.input().map(str::to_string);
-        }
-        if let Some(d) = e.state_exited_event_details() {
-            out.state = Some(d.name().to_string());
-            out.data = d.output().map(str::to_string);
-        }
-        if let Some(d) = e.task_scheduled_event_details() {
-            out.parameters = Some(d.parameters().to_string());
-            out.resource = Some(d.resource().to_string());
-        }
-        if let Some(d) = e.task_succeeded_event_details() {
-            out.data = d.output().map(str::to_string);
-        }
-        if let Some(d) = e.execution_succeeded_event_details() {
-            out.data = d.output().map(str::to_string);
-        }
-        let failure = e
-            .task_failed_event_details()
-            .map(|d| (d.error(), d.cause()))
-            .or_else(|| {
-                e.task_timed_out_event_details()
-                    .map(|d| (d.error(), d.cause()))
-            })
-            .or_else(|| {
-                e.execution_failed_event_details()
-                    .map(|d| (d.error(), d.cause()))
-            })
-            .or_else(|| {
-                e.execution_aborted_event_details()
-                    .map(|d| (d.error(), d.cause()))
-            })
-            .or_else(|| {
-                e.execution_timed_out_event_details()
-                    .map(|d| (d.error(), d.cause()))
-            })
-            .or_else(|| {
-                e.lambda_function_failed_event_details()
-                    .map(|d| (d.error(), d.cause()))
-            });
-        if let Some((error, cause)) = failure {
-            out.error = error.map(str::to_string);
-            out.cause = cause.map(str::to_string);
-        }
-        out
-    }
-
-    pub fn entered(&self) -> bool {
-        self.kind.ends_with("StateEntered")
-    }
-}
+/// One history event, the fields rbg uses, as the Step Functions adapter reads it.
+pub use bluegreen_aws::sfn::HistoryEvent as Event;
 
 /// The state the execution entered last, and when.
 pub fn current_state(events: &[Event]) -> Option<(&str, f64)> {
@@ -259,6 +139,52 @@ fn close(status: &mut Approval, how: Closed, detail: Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An event from the API's JSON form (the recorded histories below).
+    trait FromWire {
+        fn from_wire(value: &Value) -> Self;
+    }
+
+    impl FromWire for Event {
+        /// From the API's JSON form of an event (as GetExecutionHistory returns it on the wire):
+        /// whichever `*EventDetails` member it has (the recorded histories of the tests).
+        fn from_wire(value: &Value) -> Self {
+            let details = value
+                .as_object()
+                .and_then(|o| {
+                    o.iter()
+                        .find(|(k, _)| k.ends_with("EventDetails"))
+                        .map(|(_, v)| v)
+                })
+                .cloned()
+                .unwrap_or(Value::Null);
+            let text = |key: &str| details.get(key).and_then(Value::as_str).map(str::to_string);
+            let kind = value
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let is_state = kind.ends_with("StateEntered") || kind.ends_with("StateExited");
+            Self {
+                id: value.get("id").and_then(Value::as_i64).unwrap_or_default(),
+                previous_id: value
+                    .get("previousEventId")
+                    .and_then(Value::as_i64)
+                    .unwrap_or_default(),
+                timestamp: value
+                    .get("timestamp")
+                    .and_then(Value::as_f64)
+                    .unwrap_or_default(),
+                state: if is_state { text("name") } else { None },
+                data: text("input").or_else(|| text("output")),
+                parameters: text("parameters"),
+                resource: text("resource"),
+                error: text("error"),
+                cause: text("cause"),
+                kind,
+            }
+        }
+    }
 
     /// A history recorded from the local stack (GetExecutionHistory's JSON, run documents
     /// shortened): an upgrade with require_approval, waiting in AwaitApproval.

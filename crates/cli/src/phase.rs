@@ -1,13 +1,15 @@
 //! The state machines' states, as the operator's phases.
 
 /// The human phase of a state of the upgrade or fleet machine. `after_switchover`: the
-/// execution has entered `Switchover` (the green polls after it are the switchover's).
+/// execution has entered `Switchover` (the green polls after it are the switchover's). The
+/// states' names before they took their step's (`CreateGreen`, `CheckGreen`, `CheckGuardrails`)
+/// are kept: an execution started before the stack was updated still reads right.
 pub fn phase(state: &str, after_switchover: bool) -> &'static str {
     match state {
         "Receive" | "Precheck" | "Route" | "Resume" => "prechecking",
         "HandOverFleet" | "HandedOver" => "handing over to the fleet machine",
         "DatabaseAccess" | "DatabasePrecheck" => "prechecking the databases",
-        "NotifyStarted" | "CreateGreen" | "Created" => "creating green",
+        "NotifyStarted" | "Create" | "CreateGreen" | "Created" => "creating green",
         "DatabaseFingerprint" => "fingerprinting the schema",
         "DatabaseWatch" | "DatabaseWatchVerdict" | "WaitForDatabaseWatch" => {
             "watching the databases"
@@ -15,11 +17,13 @@ pub fn phase(state: &str, after_switchover: bool) -> &'static str {
         "FinishAccess" | "DatabaseFinish" | "DatabaseFinishDone" | "WaitForDatabaseFinish" => {
             "finishing in the databases"
         }
-        "WaitForGreen" | "CheckGreen" | "GreenPhase" if after_switchover => "switching over",
+        "WaitForGreen" | "Wait" | "CheckGreen" | "GreenPhase" if after_switchover => {
+            "switching over"
+        }
         "NotifySwitchoverStarted" => "checking green",
-        "WaitForGreen" | "CheckGreen" | "GreenPhase" => "building green",
-        "NotifyGreenReady" | "CheckGuardrails" | "GuardrailVerdict" | "WaitForGuardrails"
-        | "NeedsApproval" => "guardrails",
+        "WaitForGreen" | "Wait" | "CheckGreen" | "GreenPhase" => "building green",
+        "NotifyGreenReady" | "Guardrails" | "CheckGuardrails" | "GuardrailVerdict"
+        | "WaitForGuardrails" | "NeedsApproval" => "guardrails",
         "AwaitApproval" => "waiting for approval",
         "Switchover" => "switching over",
         "Verify" => "verifying",
@@ -108,11 +112,16 @@ mod tests {
     #[test]
     fn green_polls_after_the_switchover_are_the_switchover() {
         assert_eq!(phase("WaitForGreen", false), "building green");
-        assert_eq!(phase("CheckGreen", true), "switching over");
+        assert_eq!(phase("Wait", true), "switching over");
+        assert_eq!(
+            phase("CheckGreen", true),
+            "switching over",
+            "an execution of before the rename"
+        );
         assert_eq!(phase("AwaitApproval", false), "waiting for approval");
         assert_eq!(phase("Soak", true), "soaking");
         assert_eq!(phase("WaitForCleanup", true), "cleaning up");
-        assert!(is_building(phase("CheckGreen", false)));
+        assert!(is_building(phase("Wait", false)));
     }
 
     #[test]

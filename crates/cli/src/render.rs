@@ -305,7 +305,7 @@ pub fn summary(run: &Run, elapsed: &str, width: usize) -> String {
     let again = |action: &str| format!("rbg {action} {db} --to {to}{flags}");
     let text = match outcome(run) {
         Outcome::Succeeded => {
-            let mut t = match &run.verification {
+            let mut t = match &run.verify {
                 Some(v) => format!(
                     "succeeded in {elapsed}: {} runs {} ({}{}), old blue {} kept",
                     v.production_identifier,

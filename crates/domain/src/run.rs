@@ -49,12 +49,18 @@ pub struct Run {
     pub deployment: Option<DeploymentRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<WaitState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guardrail: Option<GuardrailState>,
+    /// The guardrails step's state (`guardrail` in run documents written before the rename).
+    #[serde(default, alias = "guardrail", skip_serializing_if = "Option::is_none")]
+    pub guardrails: Option<GuardrailState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switchover: Option<SwitchoverRecord>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verification: Option<Verification>,
+    /// The verify step's result (`verification` in run documents written before the rename).
+    #[serde(
+        default,
+        alias = "verification",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub verify: Option<Verification>,
     /// The old blue after the switchover, found by `verify::old_blue::locate` (verify, or the
     /// precheck of a run started after the switchover): what soak, snapshot and cleanup act on.
     #[serde(default, skip_serializing_if = "Option::is_none")]

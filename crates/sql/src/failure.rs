@@ -213,24 +213,15 @@ pub fn from_mysql(e: &mysql_async::Error) -> AccessFailure {
     }
 }
 
-/// A GetSecretValue error: a
-/// transient one stays a retryable `WorkerError`; a refusal becomes an `AccessFailure`.
-pub fn from_secret_error<E>(
-    operation: &str,
-    err: &aws_sdk_rds::error::SdkError<E, aws_sdk_rds::config::http::HttpResponse>,
-) -> Failure
-where
-    E: aws_sdk_rds::error::ProvideErrorMetadata + StdError + 'static,
-{
-    let classified = bluegreen_aws::errors::classify(operation, err);
+/// A GetSecretValue error: a transient one stays a retryable `WorkerError`; a refusal
+/// becomes an `AccessFailure`.
+pub fn from_secret_error(err: &bluegreen_aws::AwsError) -> Failure {
+    let classified = err.worker_error();
     if classified.is_transient() {
         return Failure::Worker(classified);
     }
-    let code = bluegreen_aws::errors::code_of(err)
-        .unwrap_or("Unknown")
-        .to_string();
     Failure::Access(AccessFailure::Secret {
-        code,
+        code: err.code().unwrap_or("Unknown").to_string(),
         detail: classified.to_string(),
     })
 }

@@ -29,7 +29,7 @@ use bluegreen_domain::model::route::Route;
 use bluegreen_domain::model::schedule::{HOLD_DELAY_SECONDS, MAX_HOLDS};
 use bluegreen_domain::run::Run;
 use bluegreen_domain::run::SqlInput;
-use bluegreen_workers::runtime::Invocation;
+use bluegreen_lambda::Invocation;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -158,7 +158,7 @@ fn state(run: &mut Run) -> &mut DatabaseState {
 
 fn switched(run: &Run) -> bool {
     run.switchover.is_some()
-        || run.verification.is_some()
+        || run.verify.is_some()
         || run.deployment.as_ref().is_some_and(|d| {
             d.status == "SWITCHOVER_COMPLETED" || d.status == "SWITCHOVER_IN_PROGRESS"
         })
@@ -571,7 +571,7 @@ async fn finish_steps(
     fin.extensions = outdated;
 
     let old_name = run
-        .verification
+        .verify
         .as_ref()
         .map(|v| v.old_blue_identifier.clone())
         .filter(|n| !n.is_empty())

@@ -1,55 +1,43 @@
-//! The Lambda loop of the `sql` worker, as every worker's (`bluegreen_workers::runtime`):
-//! JSON logs naming the step, the execution and the database on every line, clients built
-//! once per process, stable `errorType` names. Its own loop because its input is
-//! `{"op", "run"}` and its clients are RDS and Secrets Manager (no SNS, no CloudWatch).
+//! The Lambda loop of the `sql` worker: the Lambda glue every worker uses
+//! (`bluegreen_lambda`: JSON logs naming the step, the execution and the database on every
+//! line, the SDK configuration built once per process, stable `errorType` names), with this
+//! worker's input (`{"op", "run"}`, whose op is on every line too) and clients (RDS and
+//! Secrets Manager; no SNS, no CloudWatch).
 
 use crate::aws::Aws;
 use crate::handler::{handle, Deps, Options};
-use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::run::SqlInput;
-use bluegreen_workers::runtime::{init_tracing, Invocation, StepError};
-use lambda_runtime::LambdaEvent;
-use std::time::SystemTime;
-use tracing::Instrument;
+use bluegreen_lambda::Step;
 
-pub async fn serve() -> Result<(), lambda_runtime::Error> {
-    init_tracing();
+pub async fn serve() -> Result<(), bluegreen_lambda::Error> {
     crate::tls::install_default_provider();
-    let conf = bluegreen_aws::config::load().await;
-    let deps = Deps::new(Aws::new(conf), Options::from_env());
-    let deps = &deps;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            let inv = Invocation::new(event.context.invoked_function_arn.clone(), SystemTime::now());
-            let input: SqlInput = serde_json::from_value(event.payload).map_err(|e| {
-                StepError(WorkerError::MalformedRun(format!(
-                    "the sql step's input is not {{\"op\": \"precheck\"|\"fingerprint\"|\"watch\"|\"finish\", \
-                     \"run\": <the run document>}} ({e})"
-                )))
-            })?;
-            let span = tracing::info_span!(
-                "step",
-                step = "sql",
-                op = input.op.as_str(),
-                execution = %input.run.execution.id,
-                db = %input.run.db_label()
-            );
-            async move {
-                tracing::info!("step started");
-                match Box::pin(handle(deps.clone(), input, inv)).await {
-                    Ok(run) => {
-                        tracing::info!("step finished");
-                        Ok(run)
-                    }
-                    Err(e) => {
-                        tracing::warn!(error_type = e.name(), error = %e, "step failed");
-                        Err(StepError(e))
-                    }
-                }
-            }
-            .instrument(span)
-            .await
-        },
-    ))
+    let step = Step {
+        name: "sql",
+        span,
+        malformed,
+    };
+    bluegreen_lambda::serve(
+        step,
+        |conf| Deps::new(Aws::new(conf.clone()), Options::from_env()),
+        handle,
+    )
     .await
+}
+
+/// The span of one invocation: the step, the op, the execution, the database.
+fn span(step: &'static str, input: &SqlInput) -> tracing::Span {
+    tracing::info_span!(
+        "step",
+        step,
+        op = input.op.as_str(),
+        execution = %input.run.execution.id,
+        db = %input.run.db_label()
+    )
+}
+
+fn malformed(_: &'static str, e: &serde_json::Error) -> String {
+    format!(
+        "the sql step's input is not {{\"op\": \"precheck\"|\"fingerprint\"|\"watch\"|\"finish\", \
+         \"run\": <the run document>}} ({e})"
+    )
 }

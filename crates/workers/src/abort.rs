@@ -5,7 +5,7 @@
 
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::rds::parse_member_arn;
-use bluegreen_aws::{Aws, RdsApi};
+use bluegreen_aws::{Aws, RdsRead, RdsWrite};
 use bluegreen_domain::cleanup::abort::AbortState;
 use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::run::Run;

@@ -29,13 +29,13 @@ pub struct CampaignDeps<E: ExecutionsApi = Executions, N: NotifyApi = Notifier> 
 
 impl CampaignDeps {
     pub fn from_conf(
-        conf: &aws_config::SdkConfig,
+        conf: &bluegreen_aws::SdkConfig,
         default_topic_arn: Option<String>,
         grants: StackGrants,
     ) -> Self {
         Self {
-            executions: Executions::new(aws_sdk_sfn::Client::new(conf)),
-            notifier: Notifier::new(aws_sdk_sns::Client::new(conf)),
+            executions: Executions::from_conf(conf),
+            notifier: Notifier::from_conf(conf),
             default_topic_arn,
             grants,
         }

@@ -3,7 +3,7 @@
 //! `cleanup::next` says what to do; this carries it out.
 
 use crate::runtime::{now_epoch, Deps, Invocation};
-use bluegreen_aws::{Aws, RdsApi};
+use bluegreen_aws::{Aws, RdsRead, RdsWrite};
 use bluegreen_domain::cleanup::{next, CleanupAction, CleanupFacts};
 use bluegreen_domain::model::db::DbKind;
 use bluegreen_domain::model::error::WorkerError;

@@ -2,7 +2,7 @@
 //! (a restarted execution, or a retry after a lost response). Idempotent by name.
 
 use crate::runtime::{Deps, Invocation};
-use bluegreen_aws::{Aws, RdsApi};
+use bluegreen_aws::{Aws, RdsRead, RdsWrite};
 use bluegreen_domain::model::deployment::DeploymentRecord;
 use bluegreen_domain::model::deployment::{DeploymentView, Phase};
 use bluegreen_domain::model::error::WorkerError;

@@ -5,7 +5,7 @@
 
 use crate::runtime::{epoch_seconds, now_epoch, Deps, Invocation};
 use bluegreen_aws::ports::Stat;
-use bluegreen_aws::{Aws, MetricsApi, RdsApi};
+use bluegreen_aws::{AwsRead, MetricsApi, RdsRead};
 use bluegreen_domain::guardrails::lag::{self, LagBounds, LagReading};
 use bluegreen_domain::guardrails::{decide, GuardrailFacts};
 use bluegreen_domain::model::error::WorkerError;
@@ -16,7 +16,7 @@ use std::time::Duration;
 /// How far back a lag reading looks: RDS publishes every minute, a few minutes late at worst.
 const LOOKBACK: Duration = Duration::from_secs(300);
 
-pub async fn handle<A: Aws>(
+pub async fn handle<A: AwsRead>(
     deps: Deps<A>,
     mut run: Run,
     inv: Invocation,
@@ -82,14 +82,14 @@ pub async fn handle<A: Aws>(
             seconds: request.max_replica_lag_seconds,
             bytes: request.max_replication_slot_lag_bytes,
         },
-        previous: run.guardrail.as_ref(),
+        previous: run.guardrails.as_ref(),
     })?;
     let state = decision.state;
     tracing::info!(verdict = ?state.verdict, holds = state.holds, decided_by = ?state.decided_by, reason = %state.reason, "guardrails evaluated");
     if decision.note.is_some() {
         run.note = decision.note;
     }
-    run.guardrail = Some(state);
+    run.guardrails = Some(state);
     Ok(run)
 }
 

@@ -2,13 +2,13 @@
 //! run started after the switchover. What it means is decided by the domain
 //! (`bluegreen_domain::verify::old_blue::locate`).
 
-use bluegreen_aws::RdsApi;
+use bluegreen_aws::RdsRead;
 use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::verify::old_blue::{OldBlueFacts, OldBlueLookup};
 
 /// The database that carries blue's resource id now and, when that finds nothing, the one the
 /// deployment reports as its source.
-pub async fn gather<R: RdsApi>(
+pub async fn gather<R: RdsRead>(
     rds: &R,
     lookup: &OldBlueLookup,
 ) -> Result<OldBlueFacts, WorkerError> {

@@ -5,7 +5,7 @@
 use crate::intake::{arrival, Arrival};
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::ports::Stat;
-use bluegreen_aws::{DmsApi, KeysApi, MetricsApi, RdsApi, WithDms, WithKeys};
+use bluegreen_aws::{DmsApi, KeysApi, MetricsApi, RdsRead, WithDms, WithKeys};
 use bluegreen_domain::model::db::DbKind;
 use bluegreen_domain::model::engine::major_version;
 use bluegreen_domain::model::error::WorkerError;
@@ -218,7 +218,7 @@ async fn read_key_manager<K: KeysApi>(
 /// a failed precheck.
 /// AWS DMS tasks are those using an endpoint whose host is the source's (see
 /// `dms_endpoints_reaching`); DMS itself is optional the same way.
-async fn gather_topology<R: RdsApi, M: DmsApi>(
+async fn gather_topology<R: RdsRead, M: DmsApi>(
     rds: &R,
     dms: &M,
     source: &SourceDb,

@@ -4,7 +4,7 @@
 
 use crate::runtime::{epoch_seconds, notification_subject, Deps, Invocation, Labelled};
 use bluegreen_aws::ports::{Datum, Unit};
-use bluegreen_aws::{Aws, MetricsApi};
+use bluegreen_aws::{AwsRead, MetricsApi};
 use bluegreen_domain::model::error::WorkerError;
 pub use bluegreen_domain::model::milestone::Milestone;
 use bluegreen_domain::model::milestone::PublishRecord;
@@ -33,7 +33,7 @@ impl Labelled for MilestoneEvent {
     }
 }
 
-pub async fn handle<A: Aws>(
+pub async fn handle<A: AwsRead>(
     deps: Deps<A>,
     event: MilestoneEvent,
     inv: Invocation,
@@ -189,7 +189,7 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
         "route": run.route,
         "deployment": run.deployment,
         "timeline": run.timeline,
-        "verification": run.verification,
+        "verification": run.verify,
         "cleanup": run.cleanup,
         "abort": run.abort,
         "rollback": run.rollback,

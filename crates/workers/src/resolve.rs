@@ -5,7 +5,7 @@
 
 use crate::intake::fleet_request;
 use crate::runtime::{Deps, Invocation, Labelled};
-use bluegreen_aws::{Aws, RdsApi};
+use bluegreen_aws::{AwsRead, RdsRead};
 use bluegreen_domain::fleet::{select, Campaign};
 use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::model::execution::ExecutionInfo;
@@ -34,7 +34,7 @@ impl Labelled for Received {
     }
 }
 
-pub async fn handle<A: Aws>(
+pub async fn handle<A: AwsRead>(
     deps: Deps<A>,
     received: Received,
     inv: Invocation,

@@ -1,24 +1,26 @@
-//! What every worker binary shares: JSON logs naming the execution and database on every
-//! line, SDK clients built once per process, and stable `errorType` names for Step Functions.
-//! Handlers are generic over the AWS ports (`bluegreen_aws::ports`); `serve` gives them the
-//! SDK adapters.
+//! What the per-step workers share: their dependencies (`Deps`: the AWS ports, the
+//! notification topic, the stack's grants), notifications, the time helpers, and `serve`,
+//! which hands a handler to the Lambda glue (`bluegreen_lambda`: JSON logs naming the
+//! execution and database on every line, the SDK configuration built once per process, stable
+//! `errorType` names) with the workers' labels. Handlers are generic over the AWS ports
+//! (`bluegreen_aws::ports`); `serve` gives them the SDK adapters.
 
-use bluegreen_aws::{Aws, Clients, NotifyApi};
+use bluegreen_aws::{AwsRead, Clients, NotifyApi, SdkConfig};
 use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::model::grants::{notification_topic, StackGrants};
 use bluegreen_domain::run::Run;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use bluegreen_lambda::Step;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::future::Future;
-use std::time::SystemTime;
-use tracing::Instrument;
+
+pub use bluegreen_lambda::{rfc3339, Invocation};
 
 /// What a handler uses: the AWS ports (`Clients`, the SDK adapters, in the functions; an
 /// in-memory account in tests), built once per process and reused across invocations (the
 /// TLS handshake and credential lookup are paid once per cold start).
 #[derive(Clone, Debug)]
-pub struct Deps<A: Aws> {
+pub struct Deps<A: AwsRead> {
     pub aws: A,
     /// The deployment's notification topic (`NOTIFICATION_TOPIC_ARN`); a request may override it.
     pub default_topic_arn: Option<String>,
@@ -28,12 +30,12 @@ pub struct Deps<A: Aws> {
 }
 
 impl Deps<Clients> {
-    pub fn from_conf(conf: &aws_config::SdkConfig, default_topic_arn: Option<String>) -> Self {
+    pub fn from_conf(conf: &SdkConfig, default_topic_arn: Option<String>) -> Self {
         Self::new(Clients::from_conf(conf), default_topic_arn).with_grants(stack_grants())
     }
 }
 
-impl<A: Aws> Deps<A> {
+impl<A: AwsRead> Deps<A> {
     pub fn new(aws: A, default_topic_arn: Option<String>) -> Self {
         Self {
             aws,
@@ -134,49 +136,6 @@ pub async fn notify(
 
 pub use bluegreen_domain::model::names::sns_subject as notification_subject;
 
-/// Facts about this invocation that handlers need, passed in so tests control them.
-#[derive(Clone, Debug)]
-pub struct Invocation {
-    /// This function's ARN; it names the account and Region the worker runs in.
-    pub function_arn: String,
-    pub now: SystemTime,
-}
-
-impl Invocation {
-    pub fn new(function_arn: impl Into<String>, now: SystemTime) -> Self {
-        Self {
-            function_arn: function_arn.into(),
-            now,
-        }
-    }
-
-    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME` -> ACCOUNT
-    pub fn account_id(&self) -> Option<String> {
-        self.arn_part(4)
-            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
-    }
-
-    pub fn region(&self) -> Option<String> {
-        self.arn_part(3).filter(|r| !r.is_empty())
-    }
-
-    fn arn_part(&self, index: usize) -> Option<String> {
-        let parts: Vec<&str> = self.function_arn.split(':').collect();
-        (parts.len() >= 7 && parts[0] == "arn").then(|| parts[index].to_string())
-    }
-
-    /// RFC 3339, as recorded in the run's timeline.
-    pub fn now_rfc3339(&self) -> String {
-        rfc3339(self.now)
-    }
-}
-
-pub fn rfc3339(t: SystemTime) -> String {
-    aws_smithy_types::DateTime::from(t)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
-}
-
 /// Seconds since the epoch of an RFC 3339 time from the timeline.
 pub fn epoch_seconds(rfc3339: &str) -> Option<i64> {
     aws_smithy_types::DateTime::from_str(rfc3339, aws_smithy_types::date_time::Format::DateTime)
@@ -186,47 +145,6 @@ pub fn epoch_seconds(rfc3339: &str) -> Option<i64> {
 
 pub fn now_epoch(inv: &Invocation) -> i64 {
     aws_smithy_types::DateTime::from(inv.now).secs()
-}
-
-/// The error a worker returns to Lambda: its `errorType` is the stable domain name.
-#[derive(Debug)]
-pub struct StepError(pub WorkerError);
-
-impl From<WorkerError> for StepError {
-    fn from(e: WorkerError) -> Self {
-        Self(e)
-    }
-}
-
-impl From<StepError> for Diagnostic {
-    fn from(e: StepError) -> Self {
-        // Step Functions puts the whole error payload in the failure's cause, which may not
-        // pass 32,768 characters: the message is bounded well inside it.
-        Diagnostic {
-            error_type: e.0.name().to_string(),
-            error_message: bluegreen_domain::model::limits::clip(
-                &e.0.to_string(),
-                bluegreen_domain::model::limits::MAX_ERROR_MESSAGE_CHARS,
-            ),
-        }
-    }
-}
-
-/// JSON logs on stdout (CloudWatch Logs), with the invocation span's fields (execution,
-/// database, step) on every line. `RUST_LOG` tunes the level; `info` by default, `debug` at
-/// most in release builds (trace is compiled out: Cargo.toml).
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time()
-        .flatten_event(true)
-        .init();
 }
 
 /// The parts of an input every log line names.
@@ -288,12 +206,12 @@ pub fn stack_grants() -> StackGrants {
 pub async fn serve<I, O, F, Fut>(
     step: &'static str,
     handler: F,
-) -> Result<(), lambda_runtime::Error>
+) -> Result<(), bluegreen_lambda::Error>
 where
-    I: DeserializeOwned + Labelled + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(Deps<Clients>, I, Invocation) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, WorkerError>> + Send,
+    I: DeserializeOwned + Labelled + 'static,
+    O: Serialize + 'static,
+    F: Fn(Deps<Clients>, I, Invocation) -> Fut + 'static,
+    Fut: Future<Output = Result<O, WorkerError>> + 'static,
 {
     serve_with(step, |conf| Deps::from_conf(conf, default_topic()), handler).await
 }
@@ -302,55 +220,34 @@ where
 /// that needs another service links its client alone.
 pub async fn serve_with<D, I, O, F, Fut>(
     step: &'static str,
-    make: impl FnOnce(&aws_config::SdkConfig) -> D,
+    make: impl FnOnce(&SdkConfig) -> D,
     handler: F,
-) -> Result<(), lambda_runtime::Error>
+) -> Result<(), bluegreen_lambda::Error>
 where
-    D: Clone + Send + Sync + 'static,
-    I: DeserializeOwned + Labelled + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(D, I, Invocation) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, WorkerError>> + Send,
+    D: Clone + 'static,
+    I: DeserializeOwned + Labelled + 'static,
+    O: Serialize + 'static,
+    F: Fn(D, I, Invocation) -> Fut + 'static,
+    Fut: Future<Output = Result<O, WorkerError>> + 'static,
 {
-    init_tracing();
-    let conf = bluegreen_aws::config::load().await;
-    let deps = make(&conf);
-    let handler = &handler;
-    let deps = &deps;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            let inv = Invocation::new(
-                event.context.invoked_function_arn.clone(),
-                SystemTime::now(),
-            );
-            let input: I = serde_json::from_value(event.payload).map_err(|e| {
-                StepError(WorkerError::MalformedRun(format!(
-                    "the {step} step's input is not a run document ({e}): start the state machine \
-                 instead of invoking the function directly"
-                )))
-            })?;
-            let span =
-                tracing::info_span!("step", step, execution = %input.execution(), db = %input.db());
-            async move {
-                tracing::info!("step started");
-                // Boxed: one allocation per invocation keeps the future's type shallow (the
-                // handlers' nested SDK futures otherwise exceed rustc's layout depth limit).
-                match Box::pin(handler(deps.clone(), input, inv)).await {
-                    Ok(out) => {
-                        tracing::info!("step finished");
-                        Ok(out)
-                    }
-                    Err(e) => {
-                        tracing::warn!(error_type = e.name(), error = %e, "step failed");
-                        Err(StepError(e))
-                    }
-                }
-            }
-            .instrument(span)
-            .await
-        },
-    ))
-    .await
+    let step = Step {
+        name: step,
+        span: span::<I>,
+        malformed,
+    };
+    bluegreen_lambda::serve(step, make, handler).await
+}
+
+/// The span of one invocation: the step, the execution, the database.
+fn span<I: Labelled>(step: &'static str, input: &I) -> tracing::Span {
+    tracing::info_span!("step", step, execution = %input.execution(), db = %input.db())
+}
+
+fn malformed(step: &'static str, e: &serde_json::Error) -> String {
+    format!(
+        "the {step} step's input is not a run document ({e}): start the state machine \
+         instead of invoking the function directly"
+    )
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! and "recorded") is recorded, never started twice.
 
 use crate::runtime::{Deps, Invocation};
-use bluegreen_aws::{Aws, RdsApi};
+use bluegreen_aws::{Aws, RdsRead, RdsWrite};
 use bluegreen_domain::model::deployment::Phase;
 use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::model::schedule::SWITCHOVER_DELAY;

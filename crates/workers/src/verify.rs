@@ -3,7 +3,7 @@
 //! is then tagged `bluegreen:old-blue-of` (a fleet never takes it for a database of its own).
 
 use crate::runtime::{Deps, Invocation};
-use bluegreen_aws::{Aws, RdsApi};
+use bluegreen_aws::{Aws, RdsRead, RdsWrite};
 use bluegreen_domain::model::db::DbKind;
 use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::model::names::tags;
@@ -111,7 +111,7 @@ pub async fn handle<A: Aws>(
         }
     }
     tracing::info!(old_blue = %old.identifier, "production verified");
-    run.verification = Some(verification);
+    run.verify = Some(verification);
     run.old_blue = Some(old);
     run.soak_seconds = Some(u64::from(request.soak_hours) * 3600);
     run.mark("verified", &inv.now_rfc3339());

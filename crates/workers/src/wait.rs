@@ -3,7 +3,7 @@
 //! state machine's `Wait` state.
 
 use crate::runtime::{epoch_seconds, now_epoch, Deps, Invocation};
-use bluegreen_aws::{Aws, RdsApi};
+use bluegreen_aws::{Aws, RdsRead, RdsWrite};
 use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::run::Run;
 use bluegreen_domain::wait::{observe, PollFacts};

@@ -78,7 +78,7 @@ async fn a_postgres_major_upgrade_reads_blues_slot_lag_in_bytes_never_replica_la
     let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
         .await
         .unwrap();
-    let g = run.guardrail.unwrap();
+    let g = run.guardrails.unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Go);
     assert_eq!(g.decided_by.as_deref(), Some("OldestReplicationSlotLag"));
     assert_eq!(
@@ -119,7 +119,7 @@ async fn slot_lag_over_the_byte_bound_holds() {
     )
     .await
     .unwrap();
-    let g = run.guardrail.unwrap();
+    let g = run.guardrails.unwrap();
     assert_eq!((g.verdict, g.holds), (GuardrailVerdict::Hold, 1));
     assert_eq!(
         g.reason,
@@ -137,7 +137,7 @@ async fn a_postgres_minor_upgrade_replicates_physically_and_reads_greens_replica
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    let g = run.guardrail.unwrap();
+    let g = run.guardrails.unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Go);
     assert_eq!(
         g.reason,
@@ -159,7 +159,7 @@ async fn mysql_reads_greens_replica_lag_and_minus_one_holds_as_not_replicating()
     let run = guardrails::handle(world.deps(), mysql_run(), inv_at(NOW))
         .await
         .unwrap();
-    let g = run.guardrail.unwrap();
+    let g = run.guardrails.unwrap();
     assert_eq!((g.verdict, g.holds), (GuardrailVerdict::Hold, 1));
     assert_eq!(
         g.reason,
@@ -170,7 +170,7 @@ async fn mysql_reads_greens_replica_lag_and_minus_one_holds_as_not_replicating()
         .await
         .unwrap();
     assert_eq!(
-        run.guardrail.unwrap().decided_by.as_deref(),
+        run.guardrails.unwrap().decided_by.as_deref(),
         Some("ReplicaLag")
     );
 }
@@ -184,12 +184,12 @@ async fn the_bound_is_the_requests_max_replica_lag_seconds() {
     let out = guardrails::handle(world.deps(), run.clone(), inv_at(NOW))
         .await
         .unwrap();
-    assert_eq!(out.guardrail.unwrap().verdict, GuardrailVerdict::Go);
+    assert_eq!(out.guardrails.unwrap().verdict, GuardrailVerdict::Go);
     world.set_instance_metric("ReplicaLag", GREEN, &[0.5]);
     let out = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    assert_eq!(out.guardrail.unwrap().verdict, GuardrailVerdict::Hold);
+    assert_eq!(out.guardrails.unwrap().verdict, GuardrailVerdict::Hold);
 }
 
 // ---------------------------------------------------------------- a signal that does not come
@@ -202,7 +202,7 @@ async fn a_missing_datapoint_is_waited_for_a_bounded_number_of_checks_then_rds_d
         run = guardrails::handle(world.deps(), run, inv_at(NOW))
             .await
             .unwrap();
-        let g = run.guardrail.as_ref().unwrap();
+        let g = run.guardrails.as_ref().unwrap();
         assert_eq!(g.holds, 0, "absence is not a hold (check {check})");
         assert_eq!(g.absent_checks, check.min(MAX_ABSENT_CHECKS - 1));
         if check < MAX_ABSENT_CHECKS {
@@ -268,7 +268,7 @@ async fn aurora_mysql_reads_the_green_writers_binlog_lag_with_role_writer() {
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    let g = run.guardrail.unwrap();
+    let g = run.guardrails.unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Go);
     assert_eq!(g.decided_by.as_deref(), Some("AuroraBinlogReplicaLag"));
     let q = world.with(|s| s.metric_queries.clone());
@@ -290,7 +290,7 @@ async fn aurora_postgres_never_waits_for_replica_lag_it_reads_blues_writer_slot_
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    let g = run.guardrail.unwrap();
+    let g = run.guardrails.unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Go);
     let q = world.with(|s| s.metric_queries.clone());
     assert!(q.iter().all(|q| q.metric != "ReplicaLag"));
@@ -307,7 +307,7 @@ async fn holding_past_the_bound_is_a_guardrail_violation() {
     let world = green_ready();
     world.set_instance_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
     let mut run = ready_run(json!({}));
-    run.guardrail = Some(held(20));
+    run.guardrails = Some(held(20));
     let (name, msg) = err_of(guardrails::handle(world.deps(), run, inv_at(NOW)).await);
     assert_eq!(name, "GuardrailViolated");
     assert_mentions(
@@ -329,11 +329,11 @@ async fn the_twentieth_hold_still_holds() {
     let world = green_ready();
     world.set_instance_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
     let mut run = ready_run(json!({}));
-    run.guardrail = Some(held(19));
+    run.guardrails = Some(held(19));
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    assert_eq!(run.guardrail.unwrap().holds, 20);
+    assert_eq!(run.guardrails.unwrap().holds, 20);
 }
 
 #[tokio::test]
@@ -343,7 +343,7 @@ async fn green_no_longer_ready_holds_without_reading_lag() {
     let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
         .await
         .unwrap();
-    let g = run.guardrail.unwrap();
+    let g = run.guardrails.unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Hold);
     assert_eq!(g.reason, "green is no longer ready (AVAILABLE)");
     assert!(g.readings.is_empty());
@@ -357,7 +357,7 @@ async fn a_switchover_already_started_is_go_without_reading_lag() {
     let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
         .await
         .unwrap();
-    let g = run.guardrail.unwrap();
+    let g = run.guardrails.unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Go);
     assert_eq!(g.reason, "switchover already SWITCHOVER_IN_PROGRESS");
     assert!(world.with(|s| s.metric_queries.is_empty()));
@@ -386,7 +386,7 @@ async fn before_the_window_opens_the_switchover_waits_exactly_until_it_does() {
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    let g = run.guardrail.unwrap();
+    let g = run.guardrails.unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Wait);
     assert_eq!(g.next_delay_seconds, 2900, "18:11:40 -> 19:00:00");
     assert_eq!(g.holds, 0, "waiting for the window is not a guardrail hold");
@@ -409,7 +409,7 @@ async fn inside_the_window_the_lag_guardrail_decides() {
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    assert_eq!(run.guardrail.unwrap().verdict, GuardrailVerdict::Go);
+    assert_eq!(run.guardrails.unwrap().verdict, GuardrailVerdict::Go);
 }
 
 #[tokio::test]
@@ -421,7 +421,7 @@ async fn once_the_window_has_closed_the_switchover_is_skipped_and_green_kept() {
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    let g = run.guardrail.as_ref().unwrap();
+    let g = run.guardrails.as_ref().unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Skip);
     assert_mentions(
         &g.reason,
@@ -448,5 +448,5 @@ async fn a_switchover_already_running_is_followed_whatever_the_window() {
     let run = guardrails::handle(world.deps(), run, inv_at(NOW))
         .await
         .unwrap();
-    assert_eq!(run.guardrail.unwrap().verdict, GuardrailVerdict::Go);
+    assert_eq!(run.guardrails.unwrap().verdict, GuardrailVerdict::Go);
 }

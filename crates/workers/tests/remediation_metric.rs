@@ -57,7 +57,7 @@ fn upgraded_run(extra: Value) -> Run {
     run.mark("switchover_requested", &rfc(4100));
     run.mark("switchover_completed", &rfc(4140));
     run.mark("verified", &rfc(4200));
-    run.verification = Some(Verification {
+    run.verify = Some(Verification {
         production_identifier: DB.into(),
         engine_version: "16.4".into(),
         status: "available".into(),

@@ -48,7 +48,7 @@ async fn a_switched_production_on_the_target_with_its_endpoint_and_old_blue_is_v
         .await
         .unwrap();
     assert_eq!(
-        run.verification,
+        run.verify,
         Some(Verification {
             production_identifier: DB.into(),
             engine_version: "16.4".into(),
@@ -204,7 +204,7 @@ async fn a_second_upgrade_verifies_the_old2_and_leaves_the_first_fallback_alone(
     let run = verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW))
         .await
         .unwrap();
-    let v = run.verification.unwrap();
+    let v = run.verify.unwrap();
     assert_eq!(v.old_blue_identifier, "orders-pg-old2");
     assert_eq!(v.old_blue_arn, arn_of("orders-pg-old2"));
     assert_eq!(run.old_blue.unwrap().engine_version, "13.15");
@@ -220,10 +220,7 @@ async fn if_rds_keeps_blues_original_arn_the_old_blue_is_still_found_by_its_reso
     let run = verify::handle(world.deps(), switched_run(json!({})), inv_at(NOW))
         .await
         .unwrap();
-    assert_eq!(
-        run.verification.unwrap().old_blue_identifier,
-        "orders-pg-old2"
-    );
+    assert_eq!(run.verify.unwrap().old_blue_identifier, "orders-pg-old2");
 }
 
 #[tokio::test]

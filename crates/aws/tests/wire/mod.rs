@@ -1,7 +1,8 @@
 //! Shared fixtures for the adapters' tests: SDK clients answered by `aws-smithy-mocks` rules,
-//! HTTP answers in each service's own protocol (RDS and SNS speak the AWS Query protocol,
-//! CloudWatch Smithy RPC v2 CBOR, Step Functions AWS JSON 1.0), the wire failures below the
-//! API (a reset connection, a connect timeout, an answer that never comes), and SDK shapes.
+//! HTTP answers in each service's own protocol (RDS, SNS and CloudFormation speak the AWS
+//! Query protocol, CloudWatch Smithy RPC v2 CBOR, Step Functions AWS JSON 1.0, DMS, KMS and
+//! Secrets Manager AWS JSON 1.1), the wire failures below the API (a reset connection, a
+//! connect timeout, an answer that never comes), and SDK shapes.
 
 #![allow(dead_code)]
 
@@ -14,7 +15,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use bluegreen_aws::{Clients, Executions, Metrics, Notifier, Rds};
+use bluegreen_aws::{Clients, Executions, Metrics, Notifier, Rds, Secrets, Stacks};
 use std::time::Duration;
 
 pub const ACCOUNT: &str = "123456789012";
@@ -37,13 +38,13 @@ pub const MONITORING_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/rds-monito
 /// How a service encodes its errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Proto {
-    /// RDS, SNS: `<ErrorResponse><Error><Code>` in XML.
+    /// RDS, SNS, CloudFormation: `<ErrorResponse><Error><Code>` in XML.
     Query,
     /// CloudWatch: `{"__type": code}` in CBOR.
     Cbor,
     /// Step Functions: `{"__type": code}` in JSON (AWS JSON 1.0).
     Json,
-    /// AWS DMS, AWS KMS: the same in AWS JSON 1.1.
+    /// AWS DMS, AWS KMS, Secrets Manager: the same in AWS JSON 1.1.
     Json11,
 }
 
@@ -52,7 +53,7 @@ pub fn proto_of(op: &str) -> Proto {
     match op.split(':').next() {
         Some("cloudwatch") => Proto::Cbor,
         Some("states") => Proto::Json,
-        Some("dms" | "kms") => Proto::Json11,
+        Some("dms" | "kms" | "secretsmanager") => Proto::Json11,
         _ => Proto::Query,
     }
 }
@@ -286,6 +287,30 @@ pub fn kms(rules: &[Rule]) -> bluegreen_aws::Kms {
         .http_client(faulting_http_client())))
 }
 
+pub fn stacks(rules: &[Rule]) -> Stacks {
+    Stacks::new(mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        rules,
+        |c| c
+            .retry_config(aws_sdk_cloudformation::config::retry::RetryConfig::disabled())
+            .timeout_config(attempt_timeout())
+            .http_client(faulting_http_client())
+    ))
+}
+
+pub fn secrets(rules: &[Rule]) -> Secrets {
+    Secrets::new(mock_client!(
+        aws_sdk_secretsmanager,
+        RuleMode::MatchAny,
+        rules,
+        |c| c
+            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
+            .timeout_config(attempt_timeout())
+            .http_client(faulting_http_client())
+    ))
+}
+
 pub fn executions(rules: &[Rule]) -> Executions {
     Executions::new(mock_client!(aws_sdk_sfn, RuleMode::MatchAny, rules, |c| c
         .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
@@ -383,6 +408,24 @@ pub fn respond(op: &str, make: impl Fn() -> HttpResponse + Send + Sync + 'static
         }
         "states:DescribeExecution" => {
             mock!(aws_sdk_sfn::Client::describe_execution).then_http_response(make)
+        }
+        "states:GetExecutionHistory" => {
+            mock!(aws_sdk_sfn::Client::get_execution_history).then_http_response(make)
+        }
+        "states:ListExecutions" => {
+            mock!(aws_sdk_sfn::Client::list_executions).then_http_response(make)
+        }
+        "states:SendTaskSuccess" => {
+            mock!(aws_sdk_sfn::Client::send_task_success).then_http_response(make)
+        }
+        "states:SendTaskFailure" => {
+            mock!(aws_sdk_sfn::Client::send_task_failure).then_http_response(make)
+        }
+        "cloudformation:DescribeStacks" => {
+            mock!(aws_sdk_cloudformation::Client::describe_stacks).then_http_response(make)
+        }
+        "secretsmanager:GetSecretValue" => {
+            mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_http_response(make)
         }
         "dms:DescribeEndpoints" => {
             mock!(aws_sdk_databasemigration::Client::describe_endpoints).then_http_response(make)

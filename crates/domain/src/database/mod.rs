@@ -38,7 +38,7 @@ pub use credentials::{AccessRecord, DatabaseAccess};
 pub enum Op {
     /// After `Precheck`: the in-database prechecks of blue, merged into `run.report`.
     Precheck,
-    /// Right after `CreateGreen`: the schema fingerprint of every database of blue.
+    /// Right after `Create`: the schema fingerprint of every database of blue.
     Fingerprint,
     /// Before `Switchover`: DDL since the fingerprint, and the slot lag on blue.
     Watch,

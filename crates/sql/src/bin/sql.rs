@@ -1,6 +1,6 @@
 //! The `sql` Lambda function: see `bluegreen_sql::handler` and crates/sql/README.md.
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), bluegreen_lambda::Error> {
     bluegreen_sql::runtime::serve().await
 }

@@ -1,6 +1,6 @@
 //! The `abort` Lambda function: see `bluegreen_workers::abort`.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), bluegreen_lambda::Error> {
     bluegreen_workers::runtime::serve("abort", bluegreen_workers::abort::handle).await
 }

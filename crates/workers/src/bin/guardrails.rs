@@ -1,6 +1,6 @@
 //! The `guardrails` Lambda function: see `bluegreen_workers::guardrails`.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), bluegreen_lambda::Error> {
     bluegreen_workers::runtime::serve("guardrails", bluegreen_workers::guardrails::handle).await
 }

@@ -6,7 +6,7 @@ use bluegreen_aws::PrecheckClients;
 use bluegreen_workers::runtime::{default_topic, serve_with, stack_grants, Deps};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), bluegreen_lambda::Error> {
     serve_with(
         "precheck",
         |conf| {

@@ -1,7 +1,7 @@
 //! The `remediation-metric` Lambda function: see `bluegreen_workers::remediation_metric`.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), bluegreen_lambda::Error> {
     bluegreen_workers::runtime::serve(
         "remediation-metric",
         bluegreen_workers::remediation_metric::handle,

@@ -1,6 +1,6 @@
 //! The `resolve` Lambda function: see `bluegreen_workers::resolve`.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), bluegreen_lambda::Error> {
     bluegreen_workers::runtime::serve("resolve", bluegreen_workers::resolve::handle).await
 }

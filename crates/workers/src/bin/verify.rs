@@ -1,6 +1,6 @@
 //! The `verify` Lambda function: see `bluegreen_workers::verify`.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), bluegreen_lambda::Error> {
     bluegreen_workers::runtime::serve("verify", bluegreen_workers::verify::handle).await
 }

@@ -1,0 +1,342 @@
+//! What happens around each invocation, as tower layers over the handler, in the order a call
+//! goes through them (the way `lambda_runtime::layers` wraps its own):
+//!
+//! - [`DecodeLayer`]: the payload read into the step's input, with the invocation's facts
+//!   ([`Call`]); a payload that is not one is `MalformedRun`; every error leaves as a
+//!   [`StepError`] (its `errorType` the stable name).
+//! - [`SpanLayer`]: the handler runs in the span that names the step, the execution and the
+//!   database (on every log line of the invocation), between `step started` and `step
+//!   finished` / `step failed` (with the error's name).
+
+use crate::{Invocation, StepError};
+use bluegreen_domain::model::error::WorkerError;
+use lambda_runtime::tower::{Layer, Service};
+use lambda_runtime::LambdaEvent;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+use tracing::Instrument;
+
+/// What the glue knows of a step: its name, how an invocation is named in the logs, what to
+/// say when its payload is not its input.
+pub struct Step<I> {
+    /// The step, as the state machine and the logs name it: `precheck`, `sql`, ...
+    pub name: &'static str,
+    /// The span of one invocation, from its input: its fields (the execution, the database)
+    /// are on every log line.
+    pub span: fn(&'static str, &I) -> tracing::Span,
+    /// The `MalformedRun` message when the payload is not an `I`.
+    pub malformed: fn(&'static str, &serde_json::Error) -> String,
+}
+
+impl<I> Clone for Step<I> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I> Copy for Step<I> {}
+
+/// One invocation as the handler takes it.
+#[derive(Debug, Clone)]
+pub struct Call<I> {
+    pub input: I,
+    pub inv: Invocation,
+}
+
+type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// See the module: reads the payload, turns errors into `StepError`.
+pub struct DecodeLayer<I> {
+    step: Step<I>,
+}
+
+impl<I> DecodeLayer<I> {
+    pub fn new(step: Step<I>) -> Self {
+        Self { step }
+    }
+}
+
+impl<S, I> Layer<S> for DecodeLayer<I> {
+    type Service = Decode<S, I>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Decode {
+            inner,
+            step: self.step,
+        }
+    }
+}
+
+/// The service of [`DecodeLayer`].
+pub struct Decode<S, I> {
+    inner: S,
+    step: Step<I>,
+}
+
+impl<S, I, O> Service<LambdaEvent<serde_json::Value>> for Decode<S, I>
+where
+    S: Service<Call<I>, Response = O, Error = WorkerError>,
+    S::Future: 'static,
+    I: DeserializeOwned,
+    O: 'static,
+{
+    type Response = O;
+    type Error = StepError;
+    type Future = LocalBoxFuture<Result<O, StepError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StepError>> {
+        self.inner.poll_ready(cx).map_err(StepError)
+    }
+
+    fn call(&mut self, event: LambdaEvent<serde_json::Value>) -> Self::Future {
+        let inv = Invocation::new(
+            event.context.invoked_function_arn.clone(),
+            SystemTime::now(),
+        );
+        match serde_json::from_value::<I>(event.payload) {
+            Ok(input) => {
+                let answer = self.inner.call(Call { input, inv });
+                Box::pin(async move { answer.await.map_err(StepError) })
+            }
+            Err(e) => {
+                let error = WorkerError::MalformedRun((self.step.malformed)(self.step.name, &e));
+                Box::pin(std::future::ready(Err(StepError(error))))
+            }
+        }
+    }
+}
+
+/// See the module: the invocation's span and its first and last lines.
+pub struct SpanLayer<I> {
+    step: Step<I>,
+}
+
+impl<I> SpanLayer<I> {
+    pub fn new(step: Step<I>) -> Self {
+        Self { step }
+    }
+}
+
+impl<S, I> Layer<S> for SpanLayer<I> {
+    type Service = Spanned<S, I>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Spanned {
+            inner,
+            step: self.step,
+        }
+    }
+}
+
+/// The service of [`SpanLayer`].
+pub struct Spanned<S, I> {
+    inner: S,
+    step: Step<I>,
+}
+
+impl<S, I, O> Service<Call<I>> for Spanned<S, I>
+where
+    S: Service<Call<I>, Response = O, Error = WorkerError>,
+    S::Future: 'static,
+    O: 'static,
+{
+    type Response = O;
+    type Error = WorkerError;
+    type Future = LocalBoxFuture<Result<O, WorkerError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WorkerError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, call: Call<I>) -> Self::Future {
+        let span = (self.step.span)(self.step.name, &call.input);
+        let answer = {
+            // Entered while the handler's future is made: it is the parent of its spans.
+            let _entered = span.enter();
+            self.inner.call(call)
+        };
+        Box::pin(
+            async move {
+                tracing::info!("step started");
+                match answer.await {
+                    Ok(out) => {
+                        tracing::info!("step finished");
+                        Ok(out)
+                    }
+                    Err(e) => {
+                        tracing::warn!(error_type = e.name(), error = %e, "step failed");
+                        Err(e)
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler_service;
+    use lambda_runtime::tower::{ServiceBuilder, ServiceExt};
+    use lambda_runtime::{Context as LambdaContext, Diagnostic};
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Input {
+        db: String,
+        #[serde(default)]
+        execution: String,
+    }
+
+    fn step() -> Step<Input> {
+        Step {
+            name: "probe",
+            span: |step, input: &Input| tracing::info_span!("step", step, execution = %input.execution, db = %input.db),
+            malformed: |step, e| format!("the {step} step's input is not an Input ({e})"),
+        }
+    }
+
+    fn event(payload: serde_json::Value) -> LambdaEvent<serde_json::Value> {
+        let mut context = LambdaContext::default();
+        context.invoked_function_arn =
+            "arn:aws:lambda:us-east-1:123456789012:function:probe".into();
+        LambdaEvent::new(payload, context)
+    }
+
+    fn service(
+        answer: fn(&str) -> Result<String, WorkerError>,
+    ) -> impl Service<LambdaEvent<serde_json::Value>, Response = String, Error = StepError> {
+        ServiceBuilder::new()
+            .layer(DecodeLayer::new(step()))
+            .layer(SpanLayer::new(step()))
+            .service(handler_service(
+                (),
+                move |(), input: Input, inv: Invocation| {
+                    let out = answer(&input.db).map(|db| format!("{db} in {:?}", inv.region()));
+                    async move { out }
+                },
+            ))
+    }
+
+    #[tokio::test]
+    async fn the_handler_gets_the_input_and_the_invocation() {
+        let out = service(|db| Ok(db.to_string()))
+            .oneshot(event(serde_json::json!({"db": "orders-pg"})))
+            .await
+            .unwrap();
+        assert_eq!(out, "orders-pg in Some(\"us-east-1\")");
+    }
+
+    /// The log lines written while `run` runs, each parsed.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Lines {
+        fn parsed(&self) -> Vec<serde_json::Value> {
+            String::from_utf8(self.0.lock().unwrap().clone())
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn every_line_of_an_invocation_names_the_step_the_execution_and_the_database() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber =
+            crate::logs::subscriber(tracing_subscriber::EnvFilter::new("info"), move || {
+                writer.clone()
+            });
+        let _default = tracing::subscriber::set_default(subscriber);
+        let mut service = ServiceBuilder::new()
+            .layer(DecodeLayer::new(step()))
+            .layer(SpanLayer::new(step()))
+            .service(handler_service((), |(), input: Input, _inv| async move {
+                tracing::info!(inside = true, "the handler's own line");
+                if input.db == "broken" {
+                    Err(WorkerError::Throttled("slow down".into()))
+                } else {
+                    Ok(())
+                }
+            }));
+        for db in ["orders-pg", "broken"] {
+            let event = event(serde_json::json!({"db": db, "execution": "arn:x"}));
+            let _ = (&mut service).oneshot(event).await;
+        }
+        let logged = lines.parsed();
+        let messages: Vec<&str> = logged
+            .iter()
+            .map(|l| l["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "step started",
+                "the handler's own line",
+                "step finished",
+                "step started",
+                "the handler's own line",
+                "step failed"
+            ]
+        );
+        for (line, db) in logged.iter().zip([
+            "orders-pg",
+            "orders-pg",
+            "orders-pg",
+            "broken",
+            "broken",
+            "broken",
+        ]) {
+            assert_eq!(
+                line["span"],
+                serde_json::json!({"name": "step", "step": "probe", "execution": "arn:x", "db": db}),
+                "{line}"
+            );
+        }
+        assert_eq!(logged[5]["error_type"], "Throttled");
+        assert_eq!(logged[5]["level"], "WARN");
+    }
+
+    #[tokio::test]
+    async fn a_payload_that_is_not_the_input_is_malformed_run() {
+        let e = service(|_| unreachable!("never called"))
+            .oneshot(event(serde_json::json!({"nope": 1})))
+            .await
+            .unwrap_err();
+        let d = Diagnostic::from(e);
+        assert_eq!(d.error_type, "MalformedRun");
+        assert!(
+            d.error_message
+                .starts_with("the probe step's input is not an Input (missing field `db`"),
+            "{}",
+            d.error_message
+        );
+    }
+
+    #[tokio::test]
+    async fn the_handlers_error_leaves_with_its_stable_name() {
+        let e = service(|_| Err(WorkerError::GuardrailViolated("lag".into())))
+            .oneshot(event(serde_json::json!({"db": "orders-pg"})))
+            .await
+            .unwrap_err();
+        let d = Diagnostic::from(e);
+        assert_eq!(
+            (d.error_type.as_str(), d.error_message.as_str()),
+            ("GuardrailViolated", "lag")
+        );
+    }
+}
