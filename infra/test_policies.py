@@ -150,6 +150,8 @@ NO_RESOURCE_LEVEL = {
     "rds:DescribeDBMajorEngineVersions",
     "dms:DescribeEndpoints",
     "dms:DescribeReplicationTasks",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
     "ec2:DescribeNetworkInterfaces",  # the sql function's VPC attachment
     "cloudwatch:GetMetricStatistics",
     "cloudwatch:PutMetricData",

@@ -242,9 +242,26 @@ def per_database_flow():
         "DatabaseWatchVerdict": choice([
             {"And": [{"Variable": "$.database.watch.verdict", "IsPresent": True},
                      {"Variable": "$.database.watch.verdict", "StringEquals": "hold"}],
-             "Next": "WaitForDatabaseWatch"}], "Switchover"),
+             "Next": "WaitForDatabaseWatch"},
+            {"And": [{"Variable": "$.database.analyze.done", "IsPresent": True},
+                     {"Variable": "$.database.analyze.done", "BooleanEquals": False}],
+             "Next": "DatabaseAnalyze"}], "Switchover",
+            "hold: wait and check again. A logical deployment (PostgreSQL major) not yet analyzed on green: "
+            "ANALYZE it first (the watch asks by setting database.analyze)."),
         "WaitForDatabaseWatch": wait("$.database.watch.next_delay_seconds", "Guardrails",
                                      "Hold: wait, then the guardrails and the watch again."),
+        "DatabaseAnalyze": database_step("analyze", "On green, before the switchover (AWS's best practice for a "
+                                         "logical deployment): ANALYZE within a budget, in a session with "
+                                         "default_transaction_read_only off; nothing else is written.",
+                                         "DatabaseAnalyzeDone"),
+        "DatabaseAnalyzeDone": choice([
+            {"And": [{"Variable": "$.database.analyze.done", "IsPresent": True},
+                     {"Variable": "$.database.analyze.done", "BooleanEquals": False}],
+             "Next": "WaitForDatabaseAnalyze"}], "Guardrails",
+            "Analyzed: the guardrails and the watch again (time passed: the window, the lag, DDL), then the "
+            "switchover."),
+        "WaitForDatabaseAnalyze": wait("$.database.analyze.next_delay_seconds", "DatabaseAnalyze",
+                                       "ANALYZE on green continues in the next invocation."),
         "Switchover": task("Switchover", "Request the switchover once (it finds out what RDS did before acting "
                            "again); then poll until switched.", "WaitForGreen"),
         "Verify": task("Verify", "Production runs the target version, is available, kept its endpoint; the old blue "

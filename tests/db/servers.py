@@ -16,7 +16,7 @@ Servers (every one TLS-only; a plain TCP login is refused):
                   Debian's packages for them are installed (null otherwise)
   mariadb         log-bin (ROW), binlog_expire_logs_seconds=3600
 Users on each: `bluegreen_admin` (superuser, for seeding), `bluegreen_check` (least privilege:
-pg_monitor + CONNECT; MariaDB: SELECT, PROCESS, REPLICATION CLIENT), `nogrants` (may log in,
+pg_monitor + CONNECT; MariaDB: SELECT, PROCESS, REPLICATION CLIENT, SLAVE MONITOR), `nogrants` (may log in,
 nothing else: on PostgreSQL the database `locked` refuses it CONNECT). CA bundles: `ca_bundle`
 (signs every server) and `wrong_ca_bundle` (signs nothing). As root (CI), the servers run as
 the `postgres` and `mysql` users the Debian packages create; PostgreSQL refuses root.
@@ -228,6 +228,9 @@ class Mariadb:
             f"CREATE USER 'bluegreen_check'@'%' IDENTIFIED BY '{p['bluegreen_check']}';"
             "GRANT SELECT, PROCESS, REPLICATION CLIENT ON *.* TO 'bluegreen_check'@'%';"
             f"CREATE USER 'nogrants'@'%' IDENTIFIED BY '{p['nogrants']}';")
+        # MariaDB 10.5.9+ shows SHOW REPLICA STATUS only to SLAVE MONITOR (REPLICATION CLIENT,
+        # now BINLOG MONITOR, no longer does): what names blue's external source, if any.
+        self.sql("GRANT SLAVE MONITOR ON *.* TO 'bluegreen_check'@'%'", check=False)
         return self
 
     def sql(self, sql, check=True):
@@ -278,6 +281,9 @@ def missing():
 
 class Servers:
     def __init__(self, base=None):
+        # A directory made here is removed on exit (`with Servers()`): ~280 MB of data
+        # directories per use, which the end-to-end suite otherwise leaves in /tmp per worker.
+        self.owned = base is None
         self.base = Path(base) if base else Path(tempfile.mkdtemp(prefix="bluegreen-db-"))
         self.parts = []
         self.info = None
@@ -291,6 +297,8 @@ class Servers:
 
     def __exit__(self, *exc):
         self.stop()
+        if self.owned:
+            shutil.rmtree(self.base, ignore_errors=True)
 
     def start(self):
         gaps = missing()

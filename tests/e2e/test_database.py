@@ -131,7 +131,18 @@ def test_a_source_with_a_table_without_key_a_large_object_and_a_slot_fails_prepa
                   "[replication-slots]", "dms_orders"):
         assert named in cause, f"{named}: {cause}"
     assert deployments(stack) == [], "nothing was created"
-    assert [n["milestone"] for n in stack.notifications()] == ["failed"]
+    notes = stack.notifications()
+    assert [n["milestone"] for n in notes] == ["failed"]
+    # Issue 22: the notification's structured fields carry what the error message lists (before,
+    # `failed_checks` and `database` were empty: the in-database record went with the error).
+    failed = notes[0]
+    assert failed["error"]["name"] == "PrecheckFailed", failed
+    ids = {c["id"] for c in failed["failed_checks"] or []}
+    assert ids >= {"tables-without-primary-key", "large-objects", "replication-slots"}, failed["failed_checks"]
+    assert all(c["verdict"] == "fail" for c in failed["failed_checks"]), failed["failed_checks"]
+    database = " ".join(failed["database"] or [])
+    assert "refused" in database and "t_bad" in database and "tables-without-primary-key" in database, \
+        failed["database"]
 
 
 def test_the_cleaned_up_source_upgrades_and_is_finished_inside_the_database(stack, db):
@@ -149,6 +160,22 @@ def test_the_cleaned_up_source_upgrades_and_is_finished_inside_the_database(stac
     assert manual == {"no-ddl-during-window"}, "what the worker checked left the manual list"
     assert "t_app" in {f["database"] for f in database["fingerprint"]["databases"]}
     assert database["watch"]["verdict"] == "go", database["watch"]
+    # Issue 22: ANALYZE ran on green before the switchover was requested (AWS's best practice
+    # for a logical deployment), and the finish's pass after it stays as a top-up. Before: no
+    # `database.analyze`, no DatabaseAnalyze state, green's tables analyzed once (the finish).
+    analyze = database["analyze"]
+    assert analyze["done"] is True and analyze["check"]["verdict"] == "pass", analyze
+    assert analyze["check"]["observed"].startswith("ANALYZE ran on green orders-pg-green-"), analyze["check"]
+    assert "t_app" in analyze["progress"]["done"] and analyze["progress"]["invocations"] > 1, analyze["progress"]
+    assert run["timeline"]["database_analyzed_on_green"] <= run["timeline"]["switchover_requested"]
+    history = stack.history(stack.last_execution_arn, include_data=False)
+    entered = [(e["id"], e["stateEnteredEventDetails"]["name"]) for e in history if "stateEnteredEventDetails" in e]
+    analyzed = [i for i, name in entered if name == "DatabaseAnalyze"]
+    [switched] = [i for i, name in entered if name == "Switchover"]
+    assert analyzed and max(analyzed) < switched, entered
+    counts = db.pg["postgres_green"].query(
+        "SELECT min(analyze_count) FROM pg_stat_user_tables WHERE relname IN ('orders', 'items')", db="t_app")
+    assert int(counts) >= 2, f"analyzed before and after the switchover: {counts}"
     finish = database["finish"]
     assert finish["done"] is True
     assert finish["analyze"]["invocations"] > 1, "ANALYZE looped in the state machine"

@@ -291,7 +291,8 @@ def test_replica_lag_holds_the_switchover_then_fails_keeping_green(stack):
     stack.faults(replication_slot_lag_bytes=420 * 1024 * 1024)
     rc, out, err = stack.execute({**request, "action": "upgrade"})
     assert rc == 1 and out["Error"] == "GuardrailViolated", err
-    assert "OldestReplicationSlotLag is 420.0 MiB" in out["Cause"]
+    # The deployment's own (logical) slot: OldestLogicalReplicationSlotLag, preferred (issue 22).
+    assert "OldestLogicalReplicationSlotLag is 420.0 MiB" in out["Cause"]
     assert not re.search(r"Switchover(\[\d+\])? \(Task\)", err), "never switch over blind"
     assert [d["Status"] for d in deployments(stack)] == ["AVAILABLE"], "green is kept for a later switchover"
     assert_blue_untouched(stack)

@@ -45,7 +45,8 @@ import iam_policy
 PREFIX = {"monitoring": "cloudwatch", "states": "states", "rds": "rds", "sns": "sns", "lambda": "lambda",
           "secretsmanager": "secretsmanager", "kms": "kms", "dms": "dms", "sts": "sts", "events": "events",
           "scheduler": "scheduler", "logs": "logs", "s3": "s3", "iam": "iam", "sqs": "sqs",
-          "cloudformation": "cloudformation", "ec2": "ec2"}
+          "cloudformation": "cloudformation", "ec2": "ec2",
+          "application-autoscaling": "application-autoscaling"}
 
 # Where AWS does not document on which resources RDS checks the actions it performs on the
 # caller's behalf: "per_member" (each resource it creates, renames, promotes or deletes, with
@@ -394,6 +395,8 @@ def _describe_global_clusters(acct, p, meta):
 @op("monitoring", "ListMetrics", types=("",))
 @op("dms", "DescribeEndpoints", types=("",))
 @op("dms", "DescribeReplicationTasks", types=("",))
+@op("application-autoscaling", "DescribeScalableTargets", types=("",))
+@op("application-autoscaling", "DescribeScalingPolicies", types=("",))
 def _no_resource(acct, p, meta):
     return [Check(meta["action"], "*")]
 

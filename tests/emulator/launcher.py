@@ -112,13 +112,13 @@ import endpoints
 import events
 
 INT_KNOBS = {"provisioning_polls", "provisioning_until", "tasks_in_progress_polls", "storage_optimization_polls",
-             "switchover_in_progress_polls", "modify_polls"}
+             "switchover_in_progress_polls", "modify_polls", "storage_initialization_polls", "switchover_failed_polls"}
 BOOL_KNOBS = {"invalid_configuration", "switchover_failed_in_details", "switchover_failed", "lag_metrics_missing",
               "deprecated_upgrade_targets"}
 # Metrics RDS publishes on its own; read whenever a client reads CloudWatch.
 # replica_lag_seconds may also be -1: "replication not active" (see publish_rds_metrics).
 FLOAT_KNOBS = {"replica_lag_seconds", "free_storage_ratio", "replication_slot_lag_bytes",
-               "replication_slot_disk_usage_bytes"}
+               "replication_slot_disk_usage_bytes", "blue_replica_slot_lag_bytes"}
 # Where AWS does not document the answer: every plausible one, the first is the default (README, "inferred").
 CHOICE_KNOBS = {
     "arns_after_switchover": ("renamed", "original"),
@@ -126,7 +126,12 @@ CHOICE_KNOBS = {
     "aurora_postgresql_slot_lag_metric": ("OldestReplicationSlotLag", "OldestLogicalReplicationSlotLag", "none"),
     "bg_name_error_code": ("InvalidParameterValue", "ValidationError"),
     "sns_subject_max_length": (99, 100),
+    "storage_initialization_status": ("storage-initialization", "storage-config-upgrade"),
+    "switchover_failed_status": ("sticky", "available"),
+    "logical_slot_lag_metric": ("published", "withheld"),
 }
+# The instance statuses of a green member still loading its data (see _patch_instances).
+LOADING_STATUSES = ("storage-initialization", "storage-config-upgrade")
 INVALID_CONFIG_TEXT = ("Creation of blue/green deployment failed due to incompatible parameter(s). "
                        "Check the parameter settings of the source and target DB parameter groups "
                        "(for example rds.logical_replication), delete this deployment and create it again.")
@@ -157,6 +162,7 @@ class State:
         self.deployments = {}  # identifier -> BlueGreenDeployment (for /state)
         self.storage_opt = {}  # id(instance) -> [instance, polls left]
         self.modifying = {}  # id(instance) -> [instance, polls left, new DBInstanceClass]
+        self.storage_init = {}  # id(instance) -> [instance, answers left, answers in all, status]
 
     def knob(self, name, key, default):
         return self.knobs.get(name, {}).get(key, self.global_knobs.get(key, default))
@@ -206,7 +212,11 @@ class State:
             "pending_maintenance": {arn: len(a) for arn, a in self.pending.items()},
             "deployments": {bg.blue_green_deployment_name: {
                 "identifier": bg_id, "status": bg.status, "polls": bg._emu["polls"],
-                "stage": bg._emu["stage"]} for bg_id, bg in self.deployments.items()},
+                "stage": bg._emu["stage"], "switchovers": bg._emu.get("switchovers", 0),
+                # what the test sees, not AWS behaviour: green members loading their data (storage
+                # initialization) when SwitchoverBlueGreenDeployment was last called
+                "loading_at_switchover": bg._emu.get("loading_at_switchover", [])}
+                for bg_id, bg in self.deployments.items()},
         }
 
 
@@ -319,7 +329,7 @@ def _build_major_versions(path=Path(__file__).with_name("major_versions.json")):
                 {"LifecycleSupportName": f"open-source-rds-{kind}-support",
                  "LifecycleSupportStartDate": datetime.fromisoformat(spec[kind][0] + "T00:00:00+00:00"),
                  "LifecycleSupportEndDate": datetime.fromisoformat(spec[kind][1] + "T23:59:59.999000+00:00")}
-                for kind in ("standard", "extended")]))
+                for kind in ("standard", "extended") if kind in spec]))  # none: dates not published
     return out
 
 
@@ -438,8 +448,29 @@ def _finish_switchover(bg):
     if rt["sw_fail"]:  # nothing renamed, as after an RDS rollback
         bg.set_status(S.SWITCHOVER_FAILED)
         bg.status_details = rt.get("sw_fail_text") or SWITCHOVER_FAILED_TEXT
+        name = bg.blue_green_deployment_name
+        rt["sw_failed_mode"] = STATE.knob(name, "switchover_failed_status", "sticky")
+        rt["sw_failed_left"] = STATE.knob(name, "switchover_failed_polls", 1)
     else:
         bg.switchover()
+
+
+def _after_failed_switchover(bg):
+    """What a deployment shows after a switchover RDS rolled back. "If anything stops it, every change is rolled
+    back" (switching page): blue and green are both intact. Whether the deployment then stays SWITCHOVER_FAILED
+    or returns to AVAILABLE is not documented (README, "inferred"): knob switchover_failed_status, `sticky`
+    (default: SWITCHOVER_FAILED, a status the API reference lists, on every later poll, each SwitchoverDetails
+    entry SWITCHOVER_FAILED) or `available` (SWITCHOVER_FAILED for the first switchover_failed_polls polls,
+    default 1, then AVAILABLE again, every detail AVAILABLE, no StatusDetails). Either way the deployment can be
+    switched over again (SwitchoverBlueGreenDeployment accepts SWITCHOVER_FAILED as it accepts AVAILABLE)."""
+    rt = bg._emu
+    if bg.status != "SWITCHOVER_FAILED" or rt.get("sw_failed_mode") != "available":
+        return
+    if rt["sw_failed_left"] <= 0:
+        bg.set_status(S.AVAILABLE)
+        bg.status_details = None
+        rt["sw_failed_mode"] = None
+    rt["sw_failed_left"] -= 1
 
 
 def _next_old_name(name, taken):
@@ -569,6 +600,11 @@ def _patch_blue_green():
             for _, g in pairs:
                 if knobs["storage_optimization_polls"] and isinstance(g, rm.DBInstance):
                     STATE.storage_opt[id(g)] = [g, knobs["storage_optimization_polls"]]
+            if knobs["storage_initialization_polls"] and not isinstance(blue, rm.DBCluster):
+                status = STATE.knob(name, "storage_initialization_status", "storage-initialization")
+                for _, g in pairs + bg._emu.get("replica_pairs", []):  # green and its read replicas
+                    n = knobs["storage_initialization_polls"]
+                    STATE.storage_init[id(g)] = [g, n, n, status]
             _render(bg, 1)  # until the first poll, the deployment is what that poll will show
             STATE.deployments[bg.blue_green_deployment_identifier] = bg
             out = copy.copy(bg)  # the create response: everything still to do
@@ -592,6 +628,7 @@ def _patch_blue_green():
                         rt["sw_left"] -= 1
                     else:
                         _finish_switchover(bg)
+                _after_failed_switchover(bg)
             return found
 
     def switchover_bgd(self, blue_green_deployment_identifier, switchover_timeout=300):
@@ -601,9 +638,16 @@ def _patch_blue_green():
         with STATE.lock:
             bg = self.blue_green_deployments.get(blue_green_deployment_identifier)
             rt = getattr(bg, "_emu", None)
-            if rt is None or bg.status != "AVAILABLE":
+            # A deployment whose switchover RDS rolled back can be switched over again (see
+            # _after_failed_switchover): SWITCHOVER_FAILED is accepted as AVAILABLE is.
+            if rt is None or bg.status not in ("AVAILABLE", "SWITCHOVER_FAILED"):
                 return orig_sw(self, blue_green_deployment_identifier, switchover_timeout)
             name = bg.blue_green_deployment_name
+            rt["switchovers"] = rt.get("switchovers", 0) + 1
+            rt["sw_failed_mode"] = None
+            rt["loading_at_switchover"] = sorted(
+                g.db_instance_identifier for _, g in rt["pairs"] + rt.get("replica_pairs", [])
+                if isinstance(g, rm.DBInstance) and g.status in LOADING_STATUSES)
             rt["sw_left"] = STATE.knob(name, "switchover_in_progress_polls", 0)
             rt["sw_fail"] = STATE.knob(name, "switchover_failed", False)
             rt["arns"] = STATE.knob(name, "arns_after_switchover", "renamed")
@@ -697,7 +741,8 @@ def _patch_instances():
 
     def describe_db_instances(self):
         # green instances report storage-optimization for their first N appearances; an instance whose
-        # class is being modified reports modifying for its first modify_polls appearances
+        # class is being modified reports modifying for its first modify_polls appearances; green instances
+        # loading their data report storage-initialization with a rising PercentProgress (below)
         with STATE.lock:
             for key, (inst, left) in list(STATE.storage_opt.items()):
                 inst.status = "storage-optimization" if left > 0 else "available"
@@ -710,9 +755,13 @@ def _patch_instances():
                     inst.db_instance_class, inst.pending_modified_values = new_class, None
                     inst.status = "storage-optimization" if STATE.storage_opt.get(key, [0, 0])[1] > 0 else "available"
                     del STATE.modifying[key]
+            for key, (inst, left, total, status) in list(STATE.storage_init.items()):
+                _storage_initialization(inst, left, total, status)
+                if left <= 0:
+                    del STATE.storage_init[key]
             result = orig_describe_instances(self)
             for inst in result.result["DBInstances"]:
-                for table in (STATE.storage_opt, STATE.modifying):
+                for table in (STATE.storage_opt, STATE.modifying, STATE.storage_init):
                     if id(inst) in table:
                         table[id(inst)][1] -= 1
             return result
@@ -759,6 +808,27 @@ def _patch_instances():
     RDSResponse.describe_db_engine_versions = describe_db_engine_versions
     RDSResponse.describe_db_major_engine_versions = describe_db_major_engine_versions
     RDSResponse.describe_pending_maintenance_actions = describe_pending_maintenance_actions
+
+
+def _storage_initialization(inst, left, total, status):
+    """Knob storage_initialization_polls N (read at create; RDS instances: green and each green read replica):
+    RDS User Guide, Creating a blue/green deployment, "Lazy loading and storage initialization"
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-creating.html): after create,
+    green "and its read replicas continue to load data in the background ... the overall instance status changes
+    to Storage-initialization ... PercentProgress"; "Make sure data loading is complete before switching over."
+    In the N DescribeDBInstances answers that include the instance after create: DBInstanceStatus
+    `storage-initialization` (knob storage_initialization_status: `storage-config-upgrade`, the status of a
+    storage file system upgrade, which also loads data) and PercentProgress (API reference, DBInstance: "The
+    progress of the storage optimization operation as a percentage", a string) rising with each answer:
+    k * 100 // (N + 1) for the k-th. Then `available`, no PercentProgress. The instance is otherwise usable, and
+    RDS does not refuse a switchover meanwhile (not documented either way: no refusal is modelled)."""
+    if left > 0:
+        inst.status = status
+        inst.percent_progress = str((total - left + 1) * 100 // (total + 1))
+    else:
+        inst.percent_progress = None
+        if inst.status in LOADING_STATUSES:
+            inst.status = "storage-optimization" if STATE.storage_opt.get(id(inst), [0, 0])[1] > 0 else "available"
 
 
 def _aws_managed_key_policy(account, region, service):
@@ -1036,9 +1106,16 @@ def _lag_metrics(bg, rt):
             put("ReplicationSlotDiskUsage", slot_disk, "Bytes", *dim_sets)
     elif engine == "postgres" and _major(engine, green.engine_version) != _major(engine, blue.engine_version):
         # logical replication from blue's primary to green's primary: nothing on the green primary; the slot
-        # metrics of blue's primary (the slots live there)
-        put("OldestReplicationSlotLag", slot_lag, "Bytes", _dims(DBInstanceIdentifier=blue.db_instance_identifier))
-        put("ReplicationSlotDiskUsage", slot_disk, "Bytes", _dims(DBInstanceIdentifier=blue.db_instance_identifier))
+        # metrics of blue's primary (the slots live there). RDS metrics page: OldestReplicationSlotLag counts
+        # every slot on blue, each of blue's read replicas' physical slots too (knob blue_replica_slot_lag_bytes,
+        # when blue has read replicas); OldestLogicalReplicationSlotLag counts logical slots only (the
+        # deployment's: replication_slot_lag_bytes; knob logical_slot_lag_metric=withheld: not published)
+        blue_dims = _dims(DBInstanceIdentifier=blue.db_instance_identifier)
+        physical = float(STATE.knob(name, "blue_replica_slot_lag_bytes", 0.0)) if blue.replicas else 0.0
+        put("OldestReplicationSlotLag", max(slot_lag, physical), "Bytes", blue_dims)
+        if STATE.knob(name, "logical_slot_lag_metric", "published") == "published":
+            put("OldestLogicalReplicationSlotLag", slot_lag, "Bytes", blue_dims)
+        put("ReplicationSlotDiskUsage", slot_disk, "Bytes", blue_dims)
     else:  # mysql, mariadb, postgres physical: the green primary is a replica of blue's primary
         put("ReplicaLag", lag, "Seconds", _dims(DBInstanceIdentifier=green.db_instance_identifier))
     # Green read replicas replicate (physically, from the green primary) whatever the engine: their own

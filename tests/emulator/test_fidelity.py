@@ -466,3 +466,108 @@ def test_sns_subject_limits(endpoint, rds):
     sns.publish(TopicArn=topic, Message="m", Subject="s" * 100)
     with pytest.raises(ClientError):
         sns.publish(TopicArn=topic, Message="m", Subject="s" * 101)
+
+
+# ------------------------------------------------------------ storage initialization (lazy loading)
+def loading_view(rds, name):
+    d = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    return d["DBInstanceStatus"], d.get("PercentProgress")
+
+
+@pytest.mark.parametrize("status", ["storage-initialization", "storage-config-upgrade"])
+def test_green_and_its_replicas_report_storage_initialization_with_a_rising_percent_progress(endpoint, rds, status):
+    """RDS User Guide, Creating a blue/green deployment, "Lazy loading and storage initialization": green "and its
+    read replicas continue to load data in the background ... the overall instance status changes to
+    Storage-initialization ... PercentProgress"; "Make sure data loading is complete before switching over."
+    Knob storage_initialization_polls N: N DescribeDBInstances answers per green instance, PercentProgress (a
+    string, API reference DBInstance) rising, then `available` without it; storage_initialization_status picks
+    the status name. Blue is never loading."""
+    from test_topologies import create_bg, replica, short
+    faults(endpoint, storage_initialization_polls=3, storage_initialization_status=status)
+    src = make_instance(rds)
+    replica(rds, "prod-r1")
+    bg = create_bg(rds, src["DBInstanceArn"], "16.4", "postgres16")
+    green, green_r = (short(d["TargetMember"]) for d in bg["SwitchoverDetails"])
+    assert describe(rds, bg)["Status"] == "AVAILABLE", "the deployment is available while green loads"
+    for name in (green, green_r):
+        seen = [loading_view(rds, name) for _ in range(4)]
+        assert seen == [(status, "25"), (status, "50"), (status, "75"), ("available", None)], seen
+    assert loading_view(rds, "prod") == ("available", None)
+    assert loading_view(rds, "prod-r1") == ("available", None)
+
+
+def test_switchover_requested_while_green_loads_is_recorded_for_the_tests(endpoint, rds):
+    """Not AWS behaviour: the control API's /state lists the green members still loading when
+    SwitchoverBlueGreenDeployment was called (RDS documents no refusal; nothing is refused)."""
+    from test_launcher import make_bg
+    faults(endpoint, storage_initialization_polls=5)
+    bg = make_bg(rds)
+    green = green_name(bg)
+    assert loading_view(rds, green)[0] == "storage-initialization"
+    rds.switchover_blue_green_deployment(BlueGreenDeploymentIdentifier=bg["BlueGreenDeploymentIdentifier"])
+    state = control(endpoint, "/_emulator/state")["deployments"]["bg1"]
+    assert state["loading_at_switchover"] == [green] and state["switchovers"] == 1
+
+
+# ------------------------------------------------------------ a failed switchover, then another
+@pytest.mark.parametrize("mode,polls,after", [("sticky", 1, "SWITCHOVER_FAILED"), ("available", 1, "AVAILABLE"),
+                                              ("available", 0, "AVAILABLE")])
+def test_after_a_failed_switchover_the_deployment_is_intact_and_can_be_switched_over_again(endpoint, rds, mode,
+                                                                                          polls, after):
+    """Switching page: if anything stops the switchover, "every change is rolled back". Whether the deployment stays
+    SWITCHOVER_FAILED or returns to AVAILABLE is not documented: knob switchover_failed_status (`sticky`, default;
+    `available`: SWITCHOVER_FAILED for switchover_failed_polls polls, default 1, then AVAILABLE). Under either,
+    nothing is renamed and a new SwitchoverBlueGreenDeployment switches over."""
+    from test_launcher import make_bg
+    bg = make_bg(rds)
+    faults(endpoint, switchover_failed=True, switchover_failed_status=mode, switchover_failed_polls=polls)
+    rds.switchover_blue_green_deployment(BlueGreenDeploymentIdentifier=bg["BlueGreenDeploymentIdentifier"])
+    seen = [describe(rds, bg) for _ in range(3)]
+    statuses = [d["Status"] for d in seen]
+    assert statuses == ["SWITCHOVER_FAILED"] * polls + [after] * (3 - polls), statuses
+    assert {s["Status"] for s in seen[-1]["SwitchoverDetails"]} == {after}
+    assert ("StatusDetails" in seen[-1] and "rolled back" in seen[-1]["StatusDetails"]) == (after != "AVAILABLE")
+    dbs = instances(rds)
+    assert dbs["prod"]["EngineVersion"] == "13.12" and "prod-old1" not in dbs, "nothing renamed"
+    faults(endpoint, switchover_failed=False)
+    out = rds.switchover_blue_green_deployment(BlueGreenDeploymentIdentifier=bg["BlueGreenDeploymentIdentifier"])
+    assert out["BlueGreenDeployment"]["Status"] == "SWITCHOVER_IN_PROGRESS"
+    assert describe(rds, bg)["Status"] == "SWITCHOVER_COMPLETED"
+    assert instances(rds)["prod"]["EngineVersion"] == "16.4"
+
+
+# ------------------------------------------------------------ logical vs every slot
+def test_oldest_replication_slot_lag_counts_blue_replicas_physical_slots_the_logical_metric_does_not(endpoint, rds,
+                                                                                                     cw):
+    """RDS metrics (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html): OldestReplicationSlotLag
+    counts every slot on blue, each read replica's physical slot too; OldestLogicalReplicationSlotLag counts
+    logical slots only. A PostgreSQL major-version deployment replicates through a logical slot on blue's primary:
+    knob replication_slot_lag_bytes is its lag, blue_replica_slot_lag_bytes the physical slots' of blue's read
+    replicas (when it has any); logical_slot_lag_metric=withheld publishes no OldestLogicalReplicationSlotLag."""
+    from test_topologies import create_bg, replica
+    faults(endpoint, replication_slot_lag_bytes=1024, blue_replica_slot_lag_bytes=512 * 2**20)
+    src = make_instance(rds)
+    bg = create_bg(rds, src["DBInstanceArn"], "16.4", "postgres16", name="solo")
+    assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier="prod") == 1024, "no replica: no physical slot"
+    assert stat(cw, "OldestLogicalReplicationSlotLag", DBInstanceIdentifier="prod") == 1024
+    rds.delete_blue_green_deployment(BlueGreenDeploymentIdentifier=bg["BlueGreenDeploymentIdentifier"],
+                                     DeleteTarget=True)
+    withr = make_instance(rds, "rep")
+    replica(rds, "rep-r1", source="rep")
+    create_bg(rds, withr["DBInstanceArn"], "16.4", "postgres16", name="rep")
+    assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier="rep") == 512 * 2**20
+    assert stat(cw, "OldestLogicalReplicationSlotLag", DBInstanceIdentifier="rep") == 1024
+    assert stat(cw, "OldestLogicalReplicationSlotLag", DBInstanceIdentifier="rep-r1") is None
+    faults(endpoint, BlueGreenDeploymentName="rep", logical_slot_lag_metric="withheld")
+    before = samples(cw, "OldestLogicalReplicationSlotLag", DBInstanceIdentifier="rep")
+    assert stat(cw, "OldestReplicationSlotLag", DBInstanceIdentifier="rep") == 512 * 2**20
+    assert samples(cw, "OldestLogicalReplicationSlotLag", DBInstanceIdentifier="rep") == before, "withheld"
+
+
+def test_run_logic_knob_values(endpoint, rds):
+    for bad in ({"storage_initialization_polls": -1}, {"storage_initialization_status": "loading"},
+                {"switchover_failed_status": "gone"}, {"switchover_failed_polls": 1.5},
+                {"logical_slot_lag_metric": True}, {"blue_replica_slot_lag_bytes": -1}):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            faults(endpoint, **bad)
+        assert e.value.code == 400, bad

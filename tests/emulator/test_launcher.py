@@ -121,7 +121,25 @@ def test_other_engines(rds):
     assert am["5.7.mysql_aurora.2.12.1"]["IsMajorVersionUpgrade"] is False
     assert am["8.0.mysql_aurora.3.04.1"]["IsMajorVersionUpgrade"] is True
     fam = {v["DBParameterGroupFamily"] for v in versions(rds, Engine="aurora-mysql")}
-    assert fam == {"aurora-mysql5.7", "aurora-mysql8.0"}
+    assert fam == {"aurora-mysql5.7", "aurora-mysql8.0", "aurora-mysql8.4"}
+
+
+def test_aurora_postgresql_17_and_aurora_mysql_8_4(rds):
+    """Aurora PostgreSQL 17 starts at 17.4 (blue/green limitations: the lowest 17 it accepts); Aurora MySQL
+    8.4 (8.4.7, family aurora-mysql8.4) is reached from version 3 by a major upgrade, never straight from
+    version 2 (Aurora User Guide, AuroraMySQL.MySQL84.html, AuroraMySQL.mysql84-upgrade-procedure.html)."""
+    apg = targets(rds, "aurora-postgresql", "16.6")
+    assert apg["17.4"]["IsMajorVersionUpgrade"] is True
+    [v17] = versions(rds, Engine="aurora-postgresql", EngineVersion="17.4")
+    assert v17["DBParameterGroupFamily"] == "aurora-postgresql17"
+    assert min(v["EngineVersion"] for v in versions(rds, DBParameterGroupFamily="aurora-postgresql17")) == "17.4"
+    v3 = targets(rds, "aurora-mysql", "8.0.mysql_aurora.3.08.0")
+    assert v3["8.4.7"]["IsMajorVersionUpgrade"] is True
+    assert v3["8.0.mysql_aurora.3.12.0"]["IsMajorVersionUpgrade"] is False
+    [v84] = versions(rds, Engine="aurora-mysql", EngineVersion="8.4.7")
+    assert v84["DBParameterGroupFamily"] == "aurora-mysql8.4" and v84["MajorEngineVersion"] == "8.4"
+    assert v84["DBEngineVersionDescription"] == "Aurora MySQL 8.4.7 (compatible with MySQL 8.4)"
+    assert "8.4.7" not in targets(rds, "aurora-mysql", "5.7.mysql_aurora.2.12.3")
 
 
 def test_engine_version_filters(rds):

@@ -622,3 +622,23 @@ def test_new_knob_values(endpoint, rds):
         with pytest.raises(urllib.error.HTTPError) as e:
             faults(endpoint, **bad)
         assert e.value.code == 400, bad
+
+
+# ------------------------------------------------------------ green read replicas and the instance class
+def test_green_read_replicas_keep_their_blue_replicas_class(rds):
+    """RDS User Guide, Creating a blue/green deployment, "Specifying changes": "You can only upgrade the DB instance
+    class of the primary green DB instance ... you must manually modify the DB instance class of the read replicas
+    in the green environment". TargetDBInstanceClass sizes green's primary; each green replica keeps its blue
+    replica's class (until someone modifies it: ModifyDBInstance, as for any instance)."""
+    src = make_db(rds)
+    replica(rds, "prod-r1")
+    replica(rds, "prod-r2", DBInstanceClass="db.t3.small")
+    bg = create_bg(rds, src["DBInstanceArn"], "16.4", "postgres16", TargetDBInstanceClass="db.r6g.xlarge")
+    green, g1, g2 = (short(d["TargetMember"]) for d in bg["SwitchoverDetails"])
+    dbs = instances(rds)
+    assert dbs[green]["DBInstanceClass"] == "db.r6g.xlarge", "the primary takes TargetDBInstanceClass"
+    assert dbs[g1]["DBInstanceClass"] == "db.t3.micro" and dbs[g2]["DBInstanceClass"] == "db.t3.small"
+    rds.modify_db_instance(DBInstanceIdentifier=g1, DBInstanceClass="db.r6g.xlarge", ApplyImmediately=True)
+    for _ in range(2):  # modify_polls, default 2
+        assert instances(rds)[g1]["DBInstanceStatus"] == "modifying"
+    assert instances(rds)[g1]["DBInstanceClass"] == "db.r6g.xlarge"

@@ -134,8 +134,12 @@ def after_create(backend, bg, blue, green, kw):
     all green replicas matches the green primary instance, while other storage parameters are inherited from
     the blue replicas." Named REPLICA-green-xxxxxx, each with its own suffix, and the task
     CREATING_TOPOLOGY_OF_SOURCE is listed: AWS CLI reference, describe-blue-green-deployments, Example 1.
-    Inferred: the instance class is TargetDBInstanceClass when given ("the DB instance class for the databases
-    in the green environment"), else the blue replica's; the parameter group and version are green's.
+    The instance class is the blue replica's, whatever TargetDBInstanceClass says: "You can only upgrade the DB
+    instance class of the primary green DB instance ... you must manually modify the DB instance class of the
+    read replicas in the green environment" (RDS User Guide, Creating a blue/green deployment, "Specifying
+    changes when creating a blue/green deployment",
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-creating.html). Inferred: the
+    parameter group and version are green's ("The target parameter group applies to every green instance").
     Aurora: custom endpoints are copied as ENDPOINT-green-xxxxxx on the green cluster with the green
     counterparts of their members, listed in SwitchoverDetails, task CREATE_CUSTOM_ENDPOINTS; the Aurora task
     list is CREATING_READ_REPLICA_OF_SOURCE, [DB_ENGINE_VERSION_UPGRADE], CREATE_DB_INSTANCES_FOR_CLUSTER,
@@ -164,7 +168,7 @@ def after_create(backend, bg, blue, green, kw):
             gid = bg._generate_green_id(rname)
             new = backend.create_db_instance_read_replica(
                 {"db_instance_identifier": gid, "source_db_instance_identifier": green.db_instance_identifier})
-            new.db_instance_class = kw.get("target_db_instance_class") or rep.db_instance_class
+            new.db_instance_class = rep.db_instance_class  # never TargetDBInstanceClass: primary only (above)
             new.multi_az, new.availability_zone = rep.multi_az, rep.availability_zone
             new.storage_type, new.iops = rep.storage_type, rep.iops
             new.storage_throughput = rep.storage_throughput

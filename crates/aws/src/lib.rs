@@ -7,6 +7,7 @@
 //! feature (the workers' tests only), `memory` is an in-memory account that implements it too.
 //! `config` builds the SDK configuration: the workers' (`load`) and rbg's (`load_operator`).
 
+pub mod autoscaling;
 pub mod cloudformation;
 pub mod cloudwatch;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod secrets;
 pub mod sfn;
 pub mod sns;
 
+pub use autoscaling::AutoScaling;
 pub use aws_config::SdkConfig;
 pub use cloudformation::Stacks;
 pub use cloudwatch::Metrics;
@@ -29,7 +31,7 @@ pub use errors::{AwsError, Fault};
 pub use kms::Kms;
 pub use ports::{
     Aws, AwsRead, Clients, DmsApi, ExecutionsApi, KeysApi, MetricsApi, NotifyApi, PrecheckClients,
-    RdsRead, RdsWrite, WithDms, WithKeys,
+    RdsRead, RdsWrite, ScalingApi, WithDms, WithKeys, WithScaling,
 };
 pub use rds::Rds;
 pub use secrets::Secrets;

@@ -4,7 +4,7 @@
 //! It holds what the workers read (instances and clusters as `SourceDb`, deployments as
 //! `DeploymentView`, parameter groups and their parameters, engine versions, snapshots,
 //! pending maintenance, metrics by metric and dimension set, executions, custom endpoints with
-//! their tags, KMS keys with their manager), logs every call as
+//! their tags, KMS keys with their manager, Aurora Auto Scaling targets), logs every call as
 //! `op argument`, and records every change it carried out (`created`, `switchovers`,
 //! `deleted_deployments`, `modified`, `tags_added`, `snapshots_created`, `deleted_dbs`, `put`,
 //! `published`, `started`; `changes()` gathers them).
@@ -26,8 +26,8 @@
 
 use crate::errors::from_code;
 use crate::ports::{
-    AwsRead, Datum, DmsApi, ExecutionsApi, KeysApi, MetricsApi, NotifyApi, RdsRead, RdsWrite, Stat,
-    WithDms, WithKeys,
+    AwsRead, Datum, DmsApi, ExecutionsApi, KeysApi, MetricsApi, NotifyApi, RdsRead, RdsWrite,
+    ScalingApi, Stat, WithDms, WithKeys, WithScaling,
 };
 use crate::rds::{parse_member_arn, source_not_found};
 use crate::sfn::execution_arn;
@@ -40,6 +40,7 @@ use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::model::grants::KeyManager;
 use bluegreen_domain::model::lifecycle::MajorLifecycle;
 use bluegreen_domain::model::plan::CreatePlan;
+use bluegreen_domain::model::scaling::ScalableTarget;
 use bluegreen_domain::model::source::ParameterGroupInfo;
 use bluegreen_domain::model::source::{
     CustomEndpoint, DmsEndpoint, DmsTaskListing, GlobalMembership, Integration, Proxy,
@@ -179,6 +180,9 @@ pub struct Account {
     pub clusters: BTreeMap<String, SourceDb>,
     /// Instance -> the class a pending modification gives it.
     pub pending_class: BTreeMap<String, String>,
+    /// Instance -> how far it is in loading its data (`PercentProgress`), while its status is
+    /// `storage-initialization` (or `storage-config-upgrade`).
+    pub percent_progress: BTreeMap<String, f64>,
     /// Parameter group or cluster parameter group -> its parameters.
     pub parameters: BTreeMap<String, BTreeMap<String, String>>,
     /// DB parameter group -> family.
@@ -216,6 +220,9 @@ pub struct Account {
     /// AWS DMS: the account's endpoints and replication tasks.
     pub dms_endpoints: Vec<DmsEndpoint>,
     pub dms_tasks: Vec<DmsTaskListing>,
+    /// Application Auto Scaling: Aurora cluster -> its replica-count targets with their
+    /// policies (none registered: absent).
+    pub auto_scaling: BTreeMap<String, Vec<ScalableTarget>>,
 
     pub log: Vec<Call>,
     pub metric_queries: Vec<MetricQuery>,
@@ -438,6 +445,8 @@ impl Account {
                         member.instance_class = db.instance_class.clone();
                         member.pending_instance_class =
                             self.pending_class.get(&db.identifier).cloned();
+                        member.percent_progress =
+                            self.percent_progress.get(&db.identifier).copied();
                     }
                 }
                 Some(member)
@@ -455,7 +464,11 @@ impl Account {
                 404,
             ));
         };
-        if !d.status.eq_ignore_ascii_case("AVAILABLE") {
+        // A switchover RDS rolled back (SWITCHOVER_FAILED) leaves the deployment intact: it can
+        // be switched over again (as the emulator's `switchover_failed_status` knob models).
+        if !d.status.eq_ignore_ascii_case("AVAILABLE")
+            && !d.status.eq_ignore_ascii_case("SWITCHOVER_FAILED")
+        {
             return Err(from_code(
                 OP,
                 "InvalidBlueGreenDeploymentStateFault",
@@ -769,6 +782,26 @@ impl KeysApi for Memory {
     ) -> impl Future<Output = Result<Option<KeyManager>, WorkerError>> + Send {
         self.serve("key_manager", key_id.to_string(), |a| {
             Ok(a.kms_keys.get(key_id).copied())
+        })
+    }
+}
+
+impl WithScaling for Memory {
+    type Scaling = Memory;
+    fn scaling(&self) -> &Memory {
+        self
+    }
+}
+
+impl ScalingApi for Memory {
+    /// As Application Auto Scaling answers: by the cluster's name exactly (its resource id is
+    /// `cluster:<id>`, a string, not the database), whatever the cluster is now.
+    fn cluster_targets(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<ScalableTarget>, WorkerError>> + Send {
+        self.serve("cluster_targets", cluster.to_string(), |a| {
+            Ok(a.auto_scaling.get(cluster).cloned().unwrap_or_default())
         })
     }
 }

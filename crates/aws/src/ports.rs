@@ -1,5 +1,5 @@
 //! The ports: what the workers ask of AWS, in domain terms only. The real adapters ([`Rds`],
-//! [`Metrics`], [`Notifier`], [`Executions`], [`Dms`], [`Kms`]) implement them by delegating to their own methods;
+//! [`Metrics`], [`Notifier`], [`Executions`], [`Dms`], [`Kms`], [`AutoScaling`]) implement them by delegating to their own methods;
 //! the in-memory account of `memory` (feature `memory`, tests only) implements them too.
 //!
 //! RDS is two ports by capability: [`RdsRead`] (describe, never change) and [`RdsWrite`] (the
@@ -10,7 +10,7 @@
 //! Every method returns a `Send` future, so a handler generic over these traits stays `Send`
 //! for `lambda_runtime`.
 
-use crate::{Dms, Executions, Kms, Metrics, Notifier, Rds};
+use crate::{AutoScaling, Dms, Executions, Kms, Metrics, Notifier, Rds};
 use bluegreen_domain::fleet::{Candidate, ChildStatus};
 use bluegreen_domain::model::db::{DbKind, DbRef};
 use bluegreen_domain::model::deployment::{DeploymentView, MemberStatus};
@@ -20,6 +20,7 @@ use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::model::grants::KeyManager;
 use bluegreen_domain::model::lifecycle::MajorLifecycle;
 use bluegreen_domain::model::plan::CreatePlan;
+use bluegreen_domain::model::scaling::ScalableTarget;
 use bluegreen_domain::model::source::ParameterGroupInfo;
 use bluegreen_domain::model::source::SourceDb;
 use bluegreen_domain::model::source::{
@@ -336,6 +337,23 @@ pub trait WithKeys: AwsRead {
     fn keys(&self) -> &Self::Keys;
 }
 
+/// Application Auto Scaling, read: an Aurora cluster's Auto Scaling (the precheck's only).
+pub trait ScalingApi: Send + Sync {
+    /// The cluster's `rds:cluster:ReadReplicaCount` targets with their policies
+    /// (DescribeScalableTargets, DescribeScalingPolicies); empty when none is registered.
+    fn cluster_targets(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<ScalableTarget>, WorkerError>> + Send;
+}
+
+/// A bundle that also reaches Application Auto Scaling: the precheck's. The other workers do
+/// not link its client.
+pub trait WithScaling: AwsRead {
+    type Scaling: ScalingApi;
+    fn scaling(&self) -> &Self::Scaling;
+}
+
 /// What a per-database worker uses, as one type parameter, when it changes nothing in RDS:
 /// its RDS is known to read only.
 pub trait AwsRead: Clone + Send + Sync + 'static {
@@ -385,12 +403,13 @@ impl AwsRead for Clients {
     }
 }
 
-/// The precheck's bundle: the common clients, DMS's and KMS's.
+/// The precheck's bundle: the common clients, DMS's, KMS's and Application Auto Scaling's.
 #[derive(Clone, Debug)]
 pub struct PrecheckClients {
     pub clients: Clients,
     pub dms: Dms,
     pub kms: Kms,
+    pub scaling: AutoScaling,
 }
 
 impl PrecheckClients {
@@ -399,6 +418,7 @@ impl PrecheckClients {
             clients: Clients::from_conf(conf),
             dms: Dms::from_conf(conf),
             kms: Kms::from_conf(conf),
+            scaling: AutoScaling::from_conf(conf),
         }
     }
 }
@@ -429,6 +449,13 @@ impl WithKeys for PrecheckClients {
     type Keys = Kms;
     fn keys(&self) -> &Kms {
         &self.kms
+    }
+}
+
+impl WithScaling for PrecheckClients {
+    type Scaling = AutoScaling;
+    fn scaling(&self) -> &AutoScaling {
+        &self.scaling
     }
 }
 
@@ -507,6 +534,12 @@ impl DmsApi for Dms {
 impl KeysApi for Kms {
     delegate! {
         key_manager(key_id: &str) -> Option<KeyManager>;
+    }
+}
+
+impl ScalingApi for AutoScaling {
+    delegate! {
+        cluster_targets(cluster: &str) -> Vec<ScalableTarget>;
     }
 }
 

@@ -6,7 +6,7 @@ use aws_sdk_rds::Client;
 use bluegreen_domain::fleet::Candidate;
 use bluegreen_domain::model::db::{DbKind, DbRef};
 use bluegreen_domain::model::deployment::{
-    DeploymentTask, DeploymentView, MemberStatus, SwitchoverDetail,
+    parse_percent, DeploymentTask, DeploymentView, MemberStatus, SwitchoverDetail,
 };
 use bluegreen_domain::model::engine::Engine;
 use bluegreen_domain::model::engine::{EngineVersionInfo, UpgradeTarget};
@@ -63,6 +63,8 @@ fn instance_to_source(db: &DbInstance) -> SourceDb {
         kms_key_id: db.kms_key_id().map(str::to_string),
         monitoring_role_arn: db.monitoring_role_arn().map(str::to_string),
         allocated_storage_gib: db.allocated_storage(),
+        dedicated_log_volume: db.dedicated_log_volume().unwrap_or(false),
+        backtrack_window: None,
         parameter_groups: db
             .db_parameter_groups()
             .iter()
@@ -137,6 +139,8 @@ fn cluster_to_source(c: &DbCluster) -> SourceDb {
         // Aurora's monitoring roles are its member instances' (described one by one).
         monitoring_role_arn: None,
         allocated_storage_gib: None,
+        dedicated_log_volume: false,
+        backtrack_window: c.backtrack_window().filter(|w| *w > 0),
         parameter_groups: Vec::new(),
         cluster_parameter_group: c
             .db_cluster_parameter_group()
@@ -1017,7 +1021,9 @@ impl Rds {
     }
 
     /// Statuses of the green members (instances or clusters) named by ARN, with each
-    /// instance's class and pending class; absent ones are reported as `missing`.
+    /// instance's class and pending class, and how far it is in loading its data
+    /// (`PercentProgress`, a string; the newer `StorageOperationStatus` /
+    /// `StorageOperationPercentProgress`); absent ones are reported as `missing`.
     pub async fn member_statuses(&self, arns: &[String]) -> Result<Vec<MemberStatus>, WorkerError> {
         let mut out = Vec::new();
         for arn in arns {
@@ -1038,6 +1044,12 @@ impl Rds {
                             .pending_modified_values()
                             .and_then(|p| p.db_instance_class())
                             .map(str::to_string);
+                        member.storage_operation =
+                            db.storage_operation_status().map(str::to_string);
+                        member.percent_progress = db
+                            .percent_progress()
+                            .and_then(parse_percent)
+                            .or(db.storage_operation_percent_progress().map(f64::from));
                     }
                 }
                 DbKind::Cluster => {

@@ -675,6 +675,8 @@ async fn an_instance_is_exported_with_the_parameters_that_matter_read_across_eve
             kms_key_id: Some(KEY_ARN.into()),
             monitoring_role_arn: Some(MONITORING_ROLE_ARN.into()),
             allocated_storage_gib: Some(100),
+            dedicated_log_volume: false,
+            backtrack_window: None,
             parameter_groups: vec![Membership::new("orders-pg13", "in-sync")],
             cluster_parameter_group: None,
             option_groups: vec![Membership::new("default:postgres-13", "in-sync")],
@@ -1104,6 +1106,7 @@ async fn green_members_are_read_with_their_class_and_pending_class() {
                 status: "modifying".into(),
                 instance_class: Some("db.r6g.large".into()),
                 pending_instance_class: Some("db.r6g.2xlarge".into()),
+                ..MemberStatus::default()
             },
             MemberStatus {
                 arn: cluster_arn_of("ledger-green"),
@@ -1112,6 +1115,49 @@ async fn green_members_are_read_with_their_class_and_pending_class() {
             },
         ]
     );
+}
+
+#[tokio::test]
+async fn green_members_loading_their_data_are_read_with_their_percentage() {
+    // RDS User Guide, Creating a blue/green deployment, "Lazy loading and storage
+    // initialization": Storage-initialization with PercentProgress (a string); the newer
+    // StorageOperationStatus / StorageOperationPercentProgress (an integer) too.
+    let c = clients(&[
+        mock!(aws_sdk_rds::Client::describe_db_instances)
+            .match_requests(|r| r.db_instance_identifier() == Some(GREEN))
+            .then_output(|| {
+                let mut green = instance(GREEN, "16.4", "db-G");
+                green.db_instance_status = Some("storage-initialization".into());
+                green.percent_progress = Some("42.5".into());
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(green)
+                    .build()
+            }),
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| {
+            let mut replica = instance("orders-pg-r1-green-abc", "16.4", "db-R");
+            replica.storage_operation_status = Some("Initializing".into());
+            replica.storage_operation_percent_progress = Some(80);
+            DescribeDbInstancesOutput::builder()
+                .db_instances(replica)
+                .build()
+        }),
+    ]);
+    let members = c
+        .rds
+        .member_statuses(&[GREEN_ARN.into(), arn_of("orders-pg-r1-green-abc")])
+        .await
+        .unwrap();
+    assert_eq!(
+        (members[0].status.as_str(), members[0].percent_progress),
+        ("storage-initialization", Some(42.5))
+    );
+    assert!(members[0].is_loading());
+    assert_eq!(members[1].percent_progress, Some(80.0));
+    assert_eq!(
+        members[1].storage_operation.as_deref(),
+        Some("Initializing")
+    );
+    assert!(members[1].is_loading());
 }
 
 #[tokio::test]

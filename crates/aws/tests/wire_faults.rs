@@ -15,7 +15,7 @@ use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
 use aws_smithy_mocks::{mock, Rule};
 use bluegreen_aws::ports::{Datum, Stat, Unit};
 use bluegreen_aws::sfn::HistoryQuery;
-use bluegreen_aws::{AwsError, Clients, Dms, Executions, Fault, Kms, Secrets, Stacks};
+use bluegreen_aws::{AutoScaling, AwsError, Clients, Dms, Executions, Fault, Kms, Secrets, Stacks};
 use bluegreen_domain::model::db::{DbKind, DbRef};
 use bluegreen_domain::model::engine::Engine;
 use bluegreen_domain::model::error::WorkerError;
@@ -35,6 +35,7 @@ struct Adapters {
     executions: Executions,
     dms: Dms,
     kms: Kms,
+    scaling: AutoScaling,
     stacks: Stacks,
     secrets: Secrets,
 }
@@ -46,6 +47,7 @@ impl Adapters {
             executions: executions(rules),
             dms: dms(rules),
             kms: kms(rules),
+            scaling: scaling(rules),
             stacks: stacks(rules),
             secrets: secrets(rules),
         }
@@ -118,6 +120,25 @@ where
     }
 }
 
+/// A case of the Application Auto Scaling adapter (the precheck's own client).
+fn scaling_case<F, Fut>(
+    call: &'static str,
+    op: &'static str,
+    healthy: fn() -> Vec<Rule>,
+    run: F,
+) -> Case
+where
+    F: Fn(AutoScaling) -> Fut + 'static,
+    Fut: Future<Output = Outcome> + 'static,
+{
+    Case {
+        call,
+        op,
+        healthy,
+        run: Box::new(move |a| outcome(run(a.scaling))),
+    }
+}
+
 /// A case of the CloudFormation adapter (rbg's).
 fn stacks_case<F, Fut>(call: &'static str, op: &'static str, run: F) -> Case
 where
@@ -144,6 +165,32 @@ where
         healthy: nothing,
         run: Box::new(move |a| outcome(run(a.secrets))),
     }
+}
+
+/// `ledger`'s replica-count target: its policies are read next.
+fn a_scalable_target() -> Vec<Rule> {
+    use aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsOutput;
+    use aws_sdk_applicationautoscaling::types::{
+        ScalableDimension, ScalableTarget, ServiceNamespace,
+    };
+    vec![
+        mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets).then_output(|| {
+            DescribeScalableTargetsOutput::builder()
+                .scalable_targets(
+                    ScalableTarget::builder()
+                        .service_namespace(ServiceNamespace::Rds)
+                        .resource_id("cluster:ledger")
+                        .scalable_dimension(ScalableDimension::RdsClusterReadReplicaCount)
+                        .min_capacity(1)
+                        .max_capacity(4)
+                        .role_arn("arn:aws:iam::123456789012:role/aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster")
+                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .expect("a target"),
+                )
+                .build()
+        }),
+    ]
 }
 
 fn a_dms_endpoint() -> Vec<Rule> {
@@ -566,6 +613,18 @@ fn cases() -> Vec<Case> {
         kms_case("key_manager", "kms:DescribeKey", |k| async move {
             k.key_manager(KEY_ARN).await.map(drop)
         }),
+        scaling_case(
+            "cluster_targets",
+            "application-autoscaling:DescribeScalableTargets",
+            nothing,
+            |s| async move { s.cluster_targets("ledger").await.map(drop) },
+        ),
+        scaling_case(
+            "cluster_targets policies",
+            "application-autoscaling:DescribeScalingPolicies",
+            a_scalable_target,
+            |s| async move { s.cluster_targets("ledger").await.map(drop) },
+        ),
         // rbg's and the sql worker's calls.
         case(
             "describe_with_connection",
@@ -640,7 +699,7 @@ fn history_page() -> HistoryQuery<'static> {
 }
 
 /// Every AWS operation an adapter makes.
-const OPERATIONS: [&str; 36] = [
+const OPERATIONS: [&str; 38] = [
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusters",
     "rds:DescribeDBParameters",
@@ -677,6 +736,8 @@ const OPERATIONS: [&str; 36] = [
     "dms:DescribeEndpoints",
     "dms:DescribeReplicationTasks",
     "kms:DescribeKey",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
 ];
 
 /// Runs every case with the failing operation answered by `answer`; what each ended with.

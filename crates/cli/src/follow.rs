@@ -1,6 +1,7 @@
 //! Following an execution: DescribeExecution and GetExecutionHistory (paged) polled, the phase,
-//! the elapsed time and, while green builds, a progress bar from the deployment's tasks; on a
-//! terminal one line redrawn, otherwise a line per change (stderr).
+//! the elapsed time and, while green builds, a progress bar from the deployment's tasks and the
+//! members still loading their data with their percentage (the run document's wait state); on
+//! a terminal one line redrawn, otherwise a line per change (stderr).
 
 use crate::awsctx::Aws;
 use crate::exit::CliError;
@@ -8,6 +9,7 @@ use crate::history::{self, Approval, Event};
 use crate::phase::{self, elapsed};
 use bluegreen_aws::sfn::HistoryQuery;
 use bluegreen_aws::{AwsError, RdsRead};
+use bluegreen_domain::wait::Loading;
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -214,6 +216,18 @@ pub async fn deployment_tasks(
     Some((done, d.tasks.len(), next))
 }
 
+/// Green's members loading their data, as the run document's wait state (`wait.loading`) last
+/// recorded them: `orders-pg-green-abc storage-initialization 42%`.
+pub fn loading_of(doc: Option<&Value>) -> Vec<String> {
+    doc.and_then(|d| d.pointer("/wait/loading"))
+        .cloned()
+        .and_then(|v| serde_json::from_value::<Vec<Loading>>(v).ok())
+        .unwrap_or_default()
+        .iter()
+        .map(Loading::describe)
+        .collect()
+}
+
 /// The commands that answer an approval, for the operator to copy.
 pub fn approval_commands(arn: &str) -> String {
     format!("approve: rbg approve {arn}  |  reject: rbg reject {arn} --reason \"...\"")
@@ -224,6 +238,7 @@ pub fn status_line(
     events: &[Event],
     execution: &Execution,
     tasks: Option<&(usize, usize, Option<String>)>,
+    loading: &[String],
 ) -> String {
     let state = history::current_state(events)
         .map(|s| s.0)
@@ -240,6 +255,9 @@ pub fn status_line(
                 }
             }
             None => line.push_str("  (waiting for the deployment's tasks)"),
+        }
+        if !loading.is_empty() {
+            line.push_str(&format!("  loading data: {}", loading.join(", ")));
         }
     }
     if state == history::APPROVAL_STATE {
@@ -315,6 +333,7 @@ pub async fn follow(
 ) -> Result<Execution, CliError> {
     let mut watch = Watch::new(arn);
     let mut deployment: Option<String> = None;
+    let mut loading = Vec::new();
     loop {
         let execution = describe(aws, arn).await?;
         watch.refresh(aws).await?;
@@ -327,23 +346,35 @@ pub async fn follow(
         ));
         let mut tasks = None;
         if building && execution.running() {
+            // The run document as the last poll left it: the deployment, and green's members
+            // still loading their data (read on every poll: the percentage moves).
+            let doc = newest_with_data(aws, arn, 3)
+                .await
+                .ok()
+                .and_then(|events| history::latest_document(&events));
             if deployment.is_none() {
-                deployment = newest_with_data(aws, arn, 3)
-                    .await
-                    .ok()
-                    .and_then(|events| history::latest_document(&events))
-                    .and_then(|doc| {
-                        doc.pointer("/deployment/id")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    });
+                deployment = doc
+                    .as_ref()
+                    .and_then(|d| d.pointer("/deployment/id"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+            }
+            if doc.is_some() {
+                loading = loading_of(doc.as_ref());
             }
             if let Some(id) = &deployment {
                 tasks = deployment_tasks(&aws.rds, id).await;
             }
+        } else {
+            loading.clear();
         }
         if execution.running() {
-            progress.show(&status_line(&watch.events, &execution, tasks.as_ref()));
+            progress.show(&status_line(
+                &watch.events,
+                &execution,
+                tasks.as_ref(),
+                &loading,
+            ));
         } else {
             progress.done();
             return Ok(execution);
@@ -377,6 +408,7 @@ mod tests {
             &building,
             &ex,
             Some(&(1, 4, Some("CREATING_READ_REPLICA_OF_SOURCE".into()))),
+            &[],
         );
         assert!(
             line.starts_with("[   1m05s] building green  [#####---------------] 1/4 tasks"),
@@ -395,7 +427,7 @@ mod tests {
             ),
             ..Event::default()
         });
-        let line = status_line(&waiting, &ex, None);
+        let line = status_line(&waiting, &ex, None, &[]);
         assert!(line.contains("waiting for approval: approve: rbg approve arn:aws:states:us-east-1:1:execution:upgrade:x"), "{line}");
         assert!(
             line.contains(
@@ -423,5 +455,37 @@ mod tests {
         };
         assert!(fleet.is_fleet());
         assert_eq!(fleet.action(), "plan");
+    }
+
+    #[test]
+    fn while_green_loads_its_data_the_line_shows_each_member_and_its_percentage() {
+        let ex = Execution {
+            status: "RUNNING".into(),
+            started: now() - 7_300.0,
+            ..Execution::default()
+        };
+        let doc = serde_json::json!({"wait": {"phase": "provisioning", "polls": 30,
+            "consecutive_ready": 0, "next_delay_seconds": 300, "status": "AVAILABLE",
+            "loading": [
+                {"member": "orders-pg-green-abc", "status": "storage-initialization",
+                 "percent": 42.0, "progressed_at_seconds": 7000},
+                {"member": "orders-pg-r1-green-def", "status": "storage-initialization",
+                 "progressed_at_seconds": 7000}]}});
+        let loading = loading_of(Some(&doc));
+        let building = [entered("Precheck"), entered("Create"), entered("Wait")];
+        let line = status_line(&building, &ex, Some(&(4, 4, None)), &loading);
+        assert!(
+            line.starts_with("[2h01m40s] building green  [####################] 4/4 tasks"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(
+                "  loading data: orders-pg-green-abc storage-initialization 42%, \
+                 orders-pg-r1-green-def storage-initialization (no percentage reported)"
+            ),
+            "{line}"
+        );
+        assert!(loading_of(Some(&serde_json::json!({"wait": {}}))).is_empty());
+        assert!(loading_of(None).is_empty());
     }
 }

@@ -14,6 +14,7 @@ pub fn phase(state: &str, after_switchover: bool) -> &'static str {
         "DatabaseWatch" | "DatabaseWatchVerdict" | "WaitForDatabaseWatch" => {
             "watching the databases"
         }
+        "DatabaseAnalyze" | "DatabaseAnalyzeDone" | "WaitForDatabaseAnalyze" => "analyzing green",
         "FinishAccess" | "DatabaseFinish" | "DatabaseFinishDone" | "WaitForDatabaseFinish" => {
             "finishing in the databases"
         }

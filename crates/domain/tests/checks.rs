@@ -14,7 +14,7 @@ use bluegreen_domain::model::report::ExistingDeployment;
 use bluegreen_domain::model::report::Report;
 use bluegreen_domain::model::request::{Action, Request};
 use bluegreen_domain::model::source::ParameterGroupInfo;
-use bluegreen_domain::model::source::{Membership, SourceDb};
+use bluegreen_domain::model::source::{Membership, Replica, SourceDb};
 use bluegreen_domain::precheck::checks::evaluate;
 use bluegreen_domain::precheck::intake::parse_request;
 use bluegreen_domain::precheck::PrecheckFacts;
@@ -64,6 +64,8 @@ fn orders_pg() -> SourceDb {
         kms_key_id: Some(AWS_RDS_KEY.into()),
         monitoring_role_arn: None,
         allocated_storage_gib: Some(100),
+        dedicated_log_volume: false,
+        backtrack_window: None,
         parameter_groups: vec![Membership::new("orders-pg13", "in-sync")],
         cluster_parameter_group: None,
         option_groups: vec![Membership::new("default:postgres-13", "in-sync")],
@@ -226,9 +228,11 @@ fn the_realistic_postgres_instance_passes_every_check() {
             "engine-supported",
             "upgrade-target",
             "postgres-minimum-minor",
+            "green-preloaded-libraries",
             "logical-replication",
             "replication-headroom",
             "green-replication-headroom",
+            "dedicated-log-volume",
             "automated-backups",
             "parameter-groups-in-sync",
             "managed-master-password",
@@ -1009,6 +1013,8 @@ fn aurora_postgres_cluster() -> PrecheckFacts {
         endpoint: Some("ledger.cluster-c9akciq32.us-east-1.rds.amazonaws.com".into()),
         port: Some(5432),
         allocated_storage_gib: None,
+        dedicated_log_volume: false,
+        backtrack_window: None,
         parameter_groups: vec![Membership::new("default.aurora-postgresql13", "in-sync")],
         cluster_parameter_group: Some(Membership::new("ledger-apg13", "in-sync")),
         option_groups: vec![],
@@ -1288,4 +1294,235 @@ fn check<'a>(e: &'a bluegreen_domain::precheck::checks::Evaluation, id: &str) ->
         .iter()
         .find(|c| c.id == id)
         .unwrap_or_else(|| panic!("no check {id}: {:?}", e.checks))
+}
+
+// ---------------------------------------------------------------- issue 22: documented rules
+
+fn with_target_parameters(mut f: PrecheckFacts, pairs: &[(&str, &str)]) -> PrecheckFacts {
+    f.target_parameters = params(pairs);
+    f
+}
+
+#[test]
+fn aurora_postgres_synchronous_commit_must_be_on_for_every_blue_green() {
+    let f = aurora_postgres_cluster();
+    assert_pass(&find(&f, "synchronous-commit"));
+    let mut f = aurora_postgres_cluster();
+    f.source
+        .parameters
+        .insert("synchronous_commit".into(), "off".into());
+    assert_fail(
+        &find(&f, "synchronous-commit"),
+        &[
+            "synchronous_commit = off",
+            "cluster parameter group ledger-apg13",
+        ],
+        &["synchronous_commit = on"],
+    );
+    // A minor version blue/green is held to it as well (AWS: every Aurora PostgreSQL blue/green).
+    f.request.target_engine_version = "13.16".into();
+    f.current_version = Some(EngineVersionInfo {
+        valid_upgrade_targets: vec![target("13.16", false)],
+        ..f.current_version.clone().unwrap()
+    });
+    assert_eq!(find(&f, "synchronous-commit").verdict, Verdict::Fail);
+    // ... and so is rds.logical_replication (Aurora PostgreSQL always replicates logically).
+    f.source.parameters.remove("rds.logical_replication");
+    assert_eq!(find(&f, "logical-replication").verdict, Verdict::Fail);
+    // RDS for PostgreSQL does not know the rule.
+    let mut f = facts();
+    f.source
+        .parameters
+        .insert("synchronous_commit".into(), "off".into());
+    assert!(!ids(&f).contains(&"synchronous-commit".to_string()));
+}
+
+#[test]
+fn aurora_postgres_below_the_versions_minimum_fails_even_for_a_minor_blue_green() {
+    let mut f = aurora_postgres_cluster();
+    f.source.engine_version = "16.0".into();
+    f.request.target_engine_version = "16.4".into();
+    f.current_version = Some(EngineVersionInfo {
+        status: "available".into(),
+        version: "16.0".into(),
+        family: "aurora-postgresql16".into(),
+        valid_upgrade_targets: vec![target("16.4", false)],
+    });
+    assert_fail(
+        &find(&f, "postgres-minimum-minor"),
+        &["Aurora PostgreSQL 16.0 is below 16.1"],
+        &["16.1 or later"],
+    );
+    let f = aurora_postgres_cluster(); // 13.15, above 13.12
+    assert_pass(&find(&f, "postgres-minimum-minor"));
+}
+
+#[test]
+fn pg_cron_preloaded_on_green_fails_and_pgaudit_must_follow_blue() {
+    let f = with_target_parameters(
+        facts(),
+        &[("shared_preload_libraries", "pg_stat_statements,pg_cron")],
+    );
+    assert_fail(
+        &find(&f, "green-preloaded-libraries"),
+        &["preloads pg_cron"],
+        &["remove pg_cron"],
+    );
+    let mut f = with_target_parameters(
+        facts(),
+        &[("shared_preload_libraries", "pg_stat_statements")],
+    );
+    f.source.parameters.insert(
+        "shared_preload_libraries".into(),
+        "pg_stat_statements,pgaudit".into(),
+    );
+    assert_fail(
+        &find(&f, "green-preloaded-libraries"),
+        &["blue preloads pgaudit"],
+        &["add pgaudit"],
+    );
+    f.target_parameters.insert(
+        "shared_preload_libraries".into(),
+        "pgaudit, pg_stat_statements".into(),
+    );
+    assert_pass(&find(&f, "green-preloaded-libraries"));
+}
+
+#[test]
+fn lower_case_table_names_must_match_blues() {
+    let f = billing_mysql();
+    assert_pass(&find(&f, "lower-case-table-names"));
+    let f = with_target_parameters(billing_mysql(), &[("lower_case_table_names", "1")]);
+    assert_fail(
+        &find(&f, "lower-case-table-names"),
+        &["lower_case_table_names = 0 on blue but 1"],
+        &["lower_case_table_names = 0 in the target parameter group"],
+    );
+    let mut f = with_target_parameters(billing_mysql(), &[("lower_case_table_names", "1")]);
+    f.source
+        .parameters
+        .insert("lower_case_table_names".into(), "1".into());
+    assert_pass(&find(&f, "lower-case-table-names"));
+}
+
+#[test]
+fn aurora_plan_capture_must_be_off_on_green() {
+    let f = with_target_parameters(
+        aurora_postgres_cluster(),
+        &[("apg_plan_mgmt.capture_plan_baselines", "automatic")],
+    );
+    assert_fail(
+        &find(&f, "plan-capture-off-on-green"),
+        &["capture_plan_baselines = automatic"],
+        &["= off"],
+    );
+    let f = with_target_parameters(
+        aurora_postgres_cluster(),
+        &[("apg_plan_mgmt.capture_plan_baselines", "off")],
+    );
+    assert_pass(&find(&f, "plan-capture-off-on-green"));
+}
+
+#[test]
+fn babelfish_needs_15_7_or_16_3_on_both_ends() {
+    let mut f = aurora_postgres_cluster();
+    assert!(!ids(&f).contains(&"babelfish".to_string()), "off: no check");
+    f.source
+        .parameters
+        .insert("rds.babelfish_status".into(), "on".into());
+    assert_fail(&find(&f, "babelfish"), &["not on 13.15"], &["15.7 or 16.3"]);
+    f.source.engine_version = "15.7".into();
+    f.request.target_engine_version = "16.4".into();
+    assert_pass(&find(&f, "babelfish"));
+    f.request.target_engine_version = "16.2".into();
+    assert_fail(&find(&f, "babelfish"), &["not on 16.2"], &[]);
+}
+
+fn replica_with_log_volume(id: &str, dedicated: bool) -> Replica {
+    Replica {
+        identifier: id.into(),
+        status: "available".into(),
+        dedicated_log_volume: dedicated,
+        ..Replica::default()
+    }
+}
+
+#[test]
+fn a_dedicated_log_volume_must_be_on_every_instance_replicas_included() {
+    let mut f = facts();
+    f.source.dedicated_log_volume = true;
+    f.source.read_replicas = vec!["orders-pg-ro1".into()];
+    f.source.topology.replicas = vec![replica_with_log_volume("orders-pg-ro1", false)];
+    assert_fail(
+        &find(&f, "dedicated-log-volume"),
+        &[
+            "orders-pg has a dedicated log volume",
+            "orders-pg-ro1 do not",
+        ],
+        &["--dedicated-log-volume"],
+    );
+    f.source.topology.replicas = vec![replica_with_log_volume("orders-pg-ro1", true)];
+    assert_pass(&find(&f, "dedicated-log-volume"));
+    f.source.dedicated_log_volume = false;
+    assert_fail(
+        &find(&f, "dedicated-log-volume"),
+        &["no dedicated log volume; its read replica(s) orders-pg-ro1 do"],
+        &[],
+    );
+}
+
+#[test]
+fn mysql_replicas_warn_about_delayed_replication_on_a_major_upgrade_only() {
+    let mut f = billing_mysql();
+    assert!(!ids(&f).contains(&"delayed-replication".to_string()));
+    f.source.read_replicas = vec!["billing-ro1".into()];
+    assert_warn(&find(&f, "delayed-replication"), &["billing-ro1"]);
+    assert!(find(&f, "delayed-replication").fix.contains("SQL_Delay"));
+    // PostgreSQL replicas have no delayed replication rule.
+    let mut f = facts();
+    f.source.read_replicas = vec!["orders-pg-ro1".into()];
+    assert!(!ids(&f).contains(&"delayed-replication".to_string()));
+}
+
+#[test]
+fn aurora_mysql_backtrack_warns_that_green_has_none() {
+    let mut f = aurora_mysql_cluster();
+    assert!(!ids(&f).contains(&"backtrack".to_string()));
+    f.source.backtrack_window = Some(86_400);
+    assert_warn(
+        &find(&f, "backtrack"),
+        &["86400 s window", "green does not carry it"],
+    );
+}
+
+#[test]
+fn aurora_replica_clusters_say_only_what_aws_documents() {
+    let mut f = aurora_postgres_cluster();
+    f.source.read_replicas = vec!["arn:aws:rds:eu-west-1:123456789012:cluster:ledger-dr".into()];
+    f.source.topology.replicas = vec![Replica {
+        identifier: "ledger-dr".into(),
+        region: Some("eu-west-1".into()),
+        ..Replica::default()
+    }];
+    assert_fail(
+        &find(&f, "replicas"),
+        &["cross-Region read replica cluster(s): ledger-dr (eu-west-1)"],
+        &["delete (or promote)"],
+    );
+    f.source.read_replicas = vec!["ledger-reports".into()];
+    f.source.topology.replicas = vec![Replica {
+        identifier: "ledger-reports".into(),
+        ..Replica::default()
+    }];
+    assert_warn(
+        &find(&f, "replicas"),
+        &["ledger-reports", "AWS documents nothing"],
+    );
+    let mut f = aurora_postgres_cluster();
+    f.source.replica_source = Some("ledger-primary".into());
+    assert_fail(
+        &find(&f, "replicas"),
+        &["read replica cluster of ledger-primary"],
+        &["promote-read-replica-db-cluster"],
+    );
 }

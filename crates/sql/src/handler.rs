@@ -10,19 +10,23 @@ use crate::tls::Trust;
 use crate::{mysql, postgres};
 use bluegreen_aws::rds::parse_member_arn;
 use bluegreen_domain::database::access::{access_check, access_ok, AccessFailure};
+use bluegreen_domain::database::analyze::{
+    analyze_on_green_check, unavailable as analyze_unavailable, GreenAnalyze,
+};
 use bluegreen_domain::database::credentials::DatabaseAccess;
 use bluegreen_domain::database::fingerprint::{compare, FingerprintRecord};
 use bluegreen_domain::database::finish::{
-    analyze_check, compare_sequences, extensions_check, outdated_extensions, FinishState,
+    analyze_check_after, compare_sequences, extensions_check, outdated_extensions, FinishState,
     ANALYZE_BUDGET_SECONDS,
 };
 use bluegreen_domain::database::prechecks::{
-    merge_into_report, mysql_checks, mysql_missing_privileges, postgres_checks, Context,
-    PrecheckRecord, LONG_TRANSACTION_SECONDS,
+    external_replication, materialized_views, merge_into_report, mysql_checks,
+    mysql_missing_privileges, postgres_checks, refusal, Context, PrecheckRecord,
+    LONG_TRANSACTION_SECONDS,
 };
 use bluegreen_domain::database::smoke::{smoke_check, validate, DEFAULT_SMOKE_QUERY};
-use bluegreen_domain::database::watch::{decide, WatchState, WatchVerdict};
-use bluegreen_domain::database::{DatabaseState, Op};
+use bluegreen_domain::database::watch::{cdc_blockers, decide, WatchState, WatchVerdict};
+use bluegreen_domain::database::{replicates_logically, DatabaseState, Op};
 use bluegreen_domain::model::check::{id, Check, Verdict};
 use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::model::route::Route;
@@ -114,6 +118,7 @@ pub async fn handle(deps: Deps, input: SqlInput, inv: Invocation) -> Result<Run,
         Op::Precheck => precheck(&mut ctx, &mut run, &now).await?,
         Op::Fingerprint => fingerprint(&mut ctx, &mut run, &now).await?,
         Op::Watch => watch(&mut ctx, &mut run, &now).await?,
+        Op::Analyze => analyze_green(&mut ctx, &mut run, &now).await?,
         Op::Finish => finish(&mut ctx, &mut run, &now).await?,
     }
     Ok(run)
@@ -176,6 +181,57 @@ async fn blue(ctx: &Ctx<'_>, run: &Run) -> Result<Endpoint, WorkerError> {
         })
 }
 
+/// What the rules need of the run: the source's engine, versions and parameters, the
+/// deployment's kind of replication, the switchover timeout, blue's addresses.
+async fn rules(ctx: &Ctx<'_>, run: &Run, blue: &Endpoint) -> Result<Context, WorkerError> {
+    let source = run.source()?;
+    let request = run.request()?;
+    Ok(Context {
+        deployment_exists: run.deployment.is_some(),
+        long_transaction_seconds: ctx.deps.options.long_transaction_seconds,
+        engine: source.engine.clone(),
+        source_version: source.engine_version.clone(),
+        target_version: request.target_engine_version.clone(),
+        logical: logical(run)?,
+        parameters: source.parameters.clone(),
+        switchover_timeout_seconds: request.switchover_timeout_seconds,
+        blue_addresses: addresses(&blue.host, blue.port).await,
+    })
+}
+
+/// Whether this run's deployment replicates logically (`replicates_logically`).
+fn logical(run: &Run) -> Result<bool, WorkerError> {
+    let source = run.source()?;
+    Ok(replicates_logically(
+        &source.engine,
+        &source.engine_version,
+        &run.request()?.target_engine_version,
+        run.plan.as_ref().map(|p| p.is_major_upgrade),
+    ))
+}
+
+/// The IP addresses a host name resolves to (itself when it is one); none when it does not
+/// resolve within 2 s (the check then names IPs without saying whose).
+async fn addresses(host: &str, port: u16) -> Vec<String> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return vec![ip.to_string()];
+    }
+    match tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::lookup_host((host.to_string(), port)),
+    )
+    .await
+    {
+        Ok(Ok(found)) => {
+            let mut ips: Vec<String> = found.map(|a| a.ip().to_string()).collect();
+            ips.sort();
+            ips.dedup();
+            ips
+        }
+        _ => vec![],
+    }
+}
+
 // ------------------------------------------------------------------ precheck
 async fn precheck(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), WorkerError> {
     let db = run.db_label();
@@ -195,14 +251,13 @@ async fn precheck(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Wor
             checks: vec![],
             replaced_manual_checks: vec![],
             skipped: Some(why),
+            materialized_views: vec![],
         });
         return Ok(());
     }
     let ep = blue(ctx, run).await?;
-    let rules = Context {
-        deployment_exists: run.deployment.is_some(),
-        long_transaction_seconds: ctx.deps.options.long_transaction_seconds,
-    };
+    let rules = rules(ctx, run, &ep).await?;
+    let mut views = Vec::new();
     let (checks, databases) = match ctx.session(&ep, true).await {
         Err(Failure::Worker(e)) => return Err(e),
         Err(Failure::Access(a)) => (vec![ctx.access_check(&a, &ep, None)], vec![]),
@@ -214,6 +269,7 @@ async fn precheck(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Wor
                         let mut checks =
                             vec![access_ok(ctx.access, &ep.target(), f.databases.len())];
                         checks.extend(postgres_checks(&f, &rules));
+                        views = materialized_views(&f);
                         (checks, f.database_names)
                     }
                     Err(Failure::Access(a)) => {
@@ -259,7 +315,7 @@ async fn precheck(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Wor
     })?;
     let replaced = merge_into_report(report, &checks, &engine);
     let failed = !report.failures().is_empty();
-    let error = report.failure_error(&db);
+    let error = refusal(report, &db, &databases);
     tracing::info!(
         databases = databases.len(),
         failed = checks
@@ -274,6 +330,7 @@ async fn precheck(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Wor
         checks,
         replaced_manual_checks: replaced,
         skipped: None,
+        materialized_views: views,
     });
     run.mark("database_prechecked", now);
     if failed && matches!(run.route, Some(Route::Prepare | Route::Upgrade)) {
@@ -297,6 +354,12 @@ async fn fingerprint(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), 
     let ep = blue(ctx, run).await?;
     if !ep.engine.is_postgres_family() {
         tracing::info!("MySQL/MariaDB replicate DDL in the binlog: no fingerprint needed");
+        return Ok(());
+    }
+    if !logical(run)? {
+        tracing::info!(
+            "a physical deployment replicates DDL and privileges: no fingerprint needed"
+        );
         return Ok(());
     }
     let taken = match ctx.session(&ep, true).await {
@@ -336,22 +399,21 @@ async fn watch(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Worker
         return Ok(());
     }
     let ep = blue(ctx, run).await?;
-    if !ep.engine.is_postgres_family() {
-        state(run).watch = Some(go(
-            now,
-            "MySQL/MariaDB replicate DDL in the binlog: no schema watch needed",
-        ));
-        return Ok(());
-    }
-    let looked = watch_look(ctx, run, &ep).await;
+    let max_lag = run.request()?.max_replication_slot_lag_bytes;
+    let looked = if ep.engine.is_postgres_family() {
+        watch_look(ctx, run, &ep).await
+    } else {
+        watch_look_mysql(ctx, run, &ep).await
+    };
     let decision = match looked {
-        Ok((compared_with, changes, slots)) => decide(
+        Ok(look) => decide(
             previous.as_ref(),
             &db,
-            compared_with,
-            changes,
-            slots,
-            run.request()?.max_replication_slot_lag_bytes,
+            look.compared_with,
+            look.changes,
+            look.blockers,
+            look.slots,
+            max_lag,
             now,
         )?,
         Err(Failure::Worker(e)) => return Err(e),
@@ -373,6 +435,7 @@ async fn watch(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Worker
                 checked_at: now.to_string(),
                 compared_with: "nothing (no access)".into(),
                 changes: vec![],
+                blockers: vec![],
                 drift_seen: previous.as_ref().map_or(0, |p| p.drift_seen),
                 holds,
                 reason,
@@ -382,7 +445,13 @@ async fn watch(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), Worker
         }
     };
     tracing::info!(verdict = ?decision.verdict, reason = %decision.reason, "replication watch");
+    let go_ahead = decision.verdict == WatchVerdict::Go;
     state(run).watch = Some(decision);
+    // AWS's best practice before switching over a logical deployment: ANALYZE on green. The
+    // state machine runs `analyze` while `database.analyze.done` is false.
+    if go_ahead && ep.engine.is_postgres_family() && logical(run)? && state(run).analyze.is_none() {
+        state(run).analyze = Some(GreenAnalyze::pending());
+    }
     Ok(())
 }
 
@@ -392,6 +461,7 @@ fn go(now: &str, reason: &str) -> WatchState {
         checked_at: now.to_string(),
         compared_with: "nothing".into(),
         changes: vec![],
+        blockers: vec![],
         drift_seen: 0,
         holds: 0,
         reason: reason.into(),
@@ -400,35 +470,39 @@ fn go(now: &str, reason: &str) -> WatchState {
     }
 }
 
-type Look = (
-    String,
-    Vec<String>,
-    Vec<bluegreen_domain::database::facts::Slot>,
-);
+/// What one watch saw.
+struct Look {
+    compared_with: String,
+    changes: Vec<String>,
+    blockers: Vec<String>,
+    slots: Vec<bluegreen_domain::database::facts::Slot>,
+}
 
-async fn watch_look(ctx: &mut Ctx<'_>, run: &Run, ep: &Endpoint) -> Result<Look, Failure> {
+/// MySQL/MariaDB replicate DDL (and DCL) in the binlog: no schema watch. What RDS's switchover
+/// guardrail refuses is looked at again: blue actively replicating from an external source
+/// (started since the precheck).
+async fn watch_look_mysql(ctx: &mut Ctx<'_>, run: &Run, ep: &Endpoint) -> Result<Look, Failure> {
     let s = ctx.session(ep, true).await?;
-    let now = postgres::fingerprints(ep, &s)
+    let facts = mysql::replication_of(ep, &s)
         .await
         .map_err(Failure::retry_if_busy)?;
-    let slots = postgres::slots_of(ep, &s)
-        .await
-        .map_err(Failure::retry_if_busy)?;
-    let recorded = run
-        .database
-        .as_ref()
-        .and_then(|d| d.fingerprint.as_ref())
-        .filter(|f| !f.databases.is_empty());
-    if let Some(at_create) = recorded {
-        let changes = compare(&at_create.databases, &now);
-        return Ok((
-            format!("the fingerprint at create ({})", at_create.taken_at),
-            changes,
-            slots,
-        ));
-    }
-    // No fingerprint in this run (a `switchover` of a deployment another execution
-    // prepared): DDL is not replicated, so blue's schema now against green's tells the same.
+    let rules = rules(ctx, run, ep).await?;
+    let c = external_replication(&facts, &rules, true);
+    let blockers = if c.verdict == Verdict::Fail {
+        vec![format!("{}: {}", c.observed, c.fix)]
+    } else {
+        vec![]
+    };
+    Ok(Look {
+        compared_with: "nothing (the binlog replicates DDL)".into(),
+        changes: vec![],
+        blockers,
+        slots: vec![],
+    })
+}
+
+/// Green's endpoint, from the deployment's target.
+async fn green(ctx: &Ctx<'_>, run: &Run) -> Result<Endpoint, WorkerError> {
     let green_name = run
         .deployment
         .as_ref()
@@ -436,28 +510,141 @@ async fn watch_look(ctx: &mut Ctx<'_>, run: &Run, ep: &Endpoint) -> Result<Look,
         .and_then(parse_member_arn)
         .map(|(_, name)| name)
         .ok_or_else(|| {
-            Failure::Worker(WorkerError::MalformedRun(
-                "the watch has neither a fingerprint at create nor green's ARN in `deployment`"
+            WorkerError::MalformedRun(
+                "no green ARN in `deployment` (deployment.target_arn): the step runs once the \
+                 deployment is created"
                     .into(),
-            ))
+            )
         })?;
-    let green = ctx
-        .endpoint(run, &green_name, "green")
+    ctx.endpoint(run, &green_name, "green")
         .await?
-        .ok_or_else(|| {
-            Failure::Worker(WorkerError::GreenFailed(format!(
-                "green {green_name} no longer exists"
-            )))
-        })?;
+        .ok_or_else(|| WorkerError::GreenFailed(format!("green {green_name} no longer exists")))
+}
+
+async fn watch_look(ctx: &mut Ctx<'_>, run: &Run, ep: &Endpoint) -> Result<Look, Failure> {
+    let s = ctx.session(ep, true).await?;
+    let now = postgres::watch_facts(ep, &s)
+        .await
+        .map_err(Failure::retry_if_busy)?;
+    let slots = postgres::slots_of(ep, &s)
+        .await
+        .map_err(Failure::retry_if_busy)?;
+    // Green's subscriptions name the deployment's own publications on blue.
+    let green_ep = green(ctx, run).await;
+    let green_session = match &green_ep {
+        Ok(g) => Some(ctx.session(g, true).await),
+        Err(_) => None,
+    };
+    let subscribed = match (&green_ep, green_session) {
+        (Ok(g), Some(Ok(gs))) => {
+            match postgres::subscribed_publications(g, &gs)
+                .await
+                .map_err(Failure::retry_if_busy)
+            {
+                Ok(p) => Some(p),
+                Err(Failure::Worker(e)) => return Err(Failure::Worker(e)),
+                Err(Failure::Access(a)) => {
+                    tracing::warn!(why = ?a, "green's subscriptions not readable: publications not compared");
+                    None
+                }
+            }
+        }
+        (_, Some(Err(Failure::Worker(e)))) => return Err(Failure::Worker(e)),
+        (Err(WorkerError::GreenFailed(m)), _) => {
+            return Err(Failure::Worker(WorkerError::GreenFailed(m.clone())))
+        }
+        _ => None,
+    };
+    let blockers = cdc_blockers(&now.publications, &now.subscriptions, subscribed.as_deref());
+    if !logical(run)? {
+        return Ok(Look {
+            compared_with: "nothing (physical replication carries DDL and privileges)".into(),
+            changes: vec![],
+            blockers,
+            slots,
+        });
+    }
+    let recorded = run
+        .database
+        .as_ref()
+        .and_then(|d| d.fingerprint.as_ref())
+        .filter(|f| !f.databases.is_empty());
+    if let Some(at_create) = recorded {
+        let changes = compare(&at_create.databases, &now.fingerprints);
+        return Ok(Look {
+            compared_with: format!("the fingerprint at create ({})", at_create.taken_at),
+            changes,
+            blockers,
+            slots,
+        });
+    }
+    // No fingerprint in this run (a `switchover` of a deployment another execution
+    // prepared): DDL is not replicated, so blue's schema now against green's tells the same.
+    let green = green_ep.map_err(Failure::Worker)?;
     let gs = ctx.session(&green, true).await?;
     let theirs = postgres::fingerprints(&green, &gs)
         .await
         .map_err(Failure::retry_if_busy)?;
-    Ok((
-        format!("green {green_name}'s schema"),
-        compare(&theirs, &now),
+    Ok(Look {
+        compared_with: format!("{}'s schema", green.label()),
+        changes: compare(&theirs, &now.fingerprints),
+        blockers,
         slots,
-    ))
+    })
+}
+
+// ------------------------------------------------------------------ analyze
+async fn analyze_green(ctx: &mut Ctx<'_>, run: &mut Run, now: &str) -> Result<(), WorkerError> {
+    let Some(mut job) = state(run).analyze.clone() else {
+        return Ok(()); // the watch did not ask for it (MySQL, a physical deployment)
+    };
+    if job.done {
+        return Ok(());
+    }
+    if switched(run) {
+        job.finish(analyze_unavailable(
+            "green",
+            "the switchover is already requested",
+            "nothing to do before it",
+        ));
+        state(run).analyze = Some(job);
+        return Ok(());
+    }
+    let green = green(ctx, run).await?;
+    job.of = green.label();
+    let budget = ctx.deps.options.analyze_budget;
+    // Read-write for this session only: green's default_transaction_read_only is on, and
+    // nothing but ANALYZE runs in it.
+    let outcome = match ctx.session(&green, false).await {
+        Ok(rw) => postgres::analyze(&green, &rw, &mut job.progress, budget)
+            .await
+            .map_err(Failure::retry_if_busy),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) if job.progress.is_complete() => {
+            let check = analyze_on_green_check(&job.progress, &job.of);
+            job.finish(check);
+            run.mark("database_analyzed_on_green", now);
+        }
+        Ok(()) => job.next_delay_seconds = 0, // tables remain: the state machine invokes again
+        Err(Failure::Worker(e)) => {
+            state(run).analyze = Some(job);
+            return Err(e);
+        }
+        Err(Failure::Access(a)) => {
+            // Statistics are a best practice, not a guardrail: say so and go on.
+            let c = ctx.access_check(&a, &green, None);
+            job.finish(analyze_unavailable(&job.of, &c.observed, &c.fix));
+        }
+    }
+    tracing::info!(
+        done = job.done,
+        tables = job.progress.tables_analyzed,
+        "analyze on green"
+    );
+    state(run).analyze = Some(job);
+    Ok(())
 }
 
 // ------------------------------------------------------------------ finish
@@ -553,7 +740,13 @@ async fn finish_steps(
             return Ok(()); // the state machine invokes the step again
         }
     }
-    fin.set_check(analyze_check(&fin.analyze));
+    let before = run
+        .database
+        .as_ref()
+        .and_then(|d| d.analyze.as_ref())
+        .filter(|a| a.done && a.progress.is_complete())
+        .map(|a| &a.progress);
+    fin.set_check(analyze_check_after(&fin.analyze, before));
 
     let mut outdated = outdated_extensions(
         postgres::extension_versions(prod, &rw)

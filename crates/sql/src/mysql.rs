@@ -6,7 +6,7 @@
 use crate::failure::{connect_timed_out, from_mysql, Failure};
 use crate::session::{Endpoint, Session};
 use bluegreen_domain::database::access::AccessFailure;
-use bluegreen_domain::database::facts::{MysqlFacts, OpenTransaction};
+use bluegreen_domain::database::facts::{MysqlFacts, OpenTransaction, ReplicaChannel};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, SslOpts, Value};
 use std::time::Duration;
@@ -35,6 +35,21 @@ fn col(row: &Row, i: usize) -> Option<String> {
     text(row.get::<Value, _>(i))
 }
 
+/// The first of `names` that the row has, as text (SHOW statements name their columns
+/// differently across MySQL and MariaDB versions: `Source_Host` / `Master_Host`).
+fn named(row: &Row, names: &[&str]) -> Option<String> {
+    let columns = row.columns_ref();
+    names.iter().find_map(|name| {
+        let i = columns
+            .iter()
+            .position(|c| c.name_str().eq_ignore_ascii_case(name))?;
+        col(row, i)
+    })
+}
+
+/// ER_PARSE_ERROR: an older server that does not know the newer spelling.
+const PARSE_ERROR: u16 = 1064;
+
 impl My {
     pub async fn rows(&mut self, sql: &str) -> Result<Vec<Row>, Failure> {
         match tokio::time::timeout(self.timeout, self.conn.query::<Row, _>(sql)).await {
@@ -54,6 +69,19 @@ impl My {
         match tokio::time::timeout(self.timeout, self.conn.query::<Row, _>(sql)).await {
             Ok(Ok(rows)) => Ok(Ok(rows.first().and_then(|r| col(r, 0)))),
             Ok(Err(mysql_async::Error::Server(s))) => Ok(Err(s.code)),
+            Ok(Err(e)) => Err(Failure::Access(from_mysql(&e))),
+            Err(_) => Err(Failure::Access(AccessFailure::Other {
+                detail: format!("no answer within {} s", self.timeout.as_secs()),
+            })),
+        }
+    }
+
+    /// Rows, or the server's refusal (code and message): for statements a privilege or a
+    /// version may refuse, where the refusal is itself the finding.
+    async fn try_rows(&mut self, sql: &str) -> Result<Result<Vec<Row>, (u16, String)>, Failure> {
+        match tokio::time::timeout(self.timeout, self.conn.query::<Row, _>(sql)).await {
+            Ok(Ok(rows)) => Ok(Ok(rows)),
+            Ok(Err(mysql_async::Error::Server(e))) => Ok(Err((e.code, e.message))),
             Ok(Err(e)) => Err(Failure::Access(from_mysql(&e))),
             Err(_) => Err(Failure::Access(AccessFailure::Other {
                 detail: format!("no answer within {} s", self.timeout.as_secs()),
@@ -271,6 +299,143 @@ pub async fn gather(ep: &Endpoint, s: &Session) -> Result<MysqlFacts, Failure> {
         .flatten()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    if f.schemas.iter().any(|s| s == "tmp") {
+        f.tmp_schema_tables = Some(
+            my.scalar(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'tmp' \
+                 AND table_type = 'BASE TABLE'",
+            )
+            .await?
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        );
+    }
+    replica_status(&mut my, &mut f).await?;
+    // Accounts AWS manages are left out. MariaDB's view of mysql.user has the column too;
+    // the rule itself applies to MySQL only.
+    f.native_password_users = match my
+        .try_rows(
+            "SELECT CONCAT(QUOTE(user), '@', QUOTE(host)) FROM mysql.user \
+             WHERE plugin = 'mysql_native_password' AND user NOT IN ('rdsadmin', \
+             'rdsrepladmin', 'rdstopmgr', 'mysql.sys', 'mysql.session', 'mysql.infoschema', \
+             'mariadb.sys') ORDER BY 1",
+        )
+        .await?
+    {
+        Ok(rows) => rows.iter().filter_map(|r| col(r, 0)).collect(),
+        Err((code, message)) => {
+            f.native_password_unreadable = Some(format!("mysql.user: {message} (error {code})"));
+            vec![]
+        }
+    };
+    my.close().await;
+    Ok(f)
+}
+
+/// The server as a binlog replica (`f.replication`): `SHOW ALL REPLICAS STATUS` (MariaDB
+/// 10.5.1+, every named connection), `SHOW REPLICA STATUS` (MySQL 8.0.22+, one row per
+/// channel), or their older spellings. Refused for a privilege (MariaDB 10.5.9+ wants SLAVE
+/// MONITOR, MySQL REPLICATION CLIENT): MySQL's performance_schema tables (global SELECT
+/// reads them), else the replication threads in the process list (PROCESS).
+pub async fn replica_status(my: &mut My, f: &mut MysqlFacts) -> Result<(), Failure> {
+    let statements: &[&str] = if my.is_mariadb {
+        &["SHOW ALL REPLICAS STATUS", "SHOW ALL SLAVES STATUS"]
+    } else {
+        &["SHOW REPLICA STATUS", "SHOW SLAVE STATUS"]
+    };
+    let mut refused = None;
+    for sql in statements {
+        match my.try_rows(sql).await? {
+            Ok(rows) => {
+                f.replication = rows
+                    .iter()
+                    .map(|r| ReplicaChannel {
+                        channel: named(r, &["Channel_Name", "Connection_name"]).unwrap_or_default(),
+                        source: format!(
+                            "{}:{}",
+                            named(r, &["Source_Host", "Master_Host"]).unwrap_or_default(),
+                            named(r, &["Source_Port", "Master_Port"]).unwrap_or_default()
+                        ),
+                        io_running: named(r, &["Replica_IO_Running", "Slave_IO_Running"])
+                            .unwrap_or_default(),
+                        sql_running: named(r, &["Replica_SQL_Running", "Slave_SQL_Running"])
+                            .unwrap_or_default(),
+                        last_error: [named(r, &["Last_IO_Error"]), named(r, &["Last_SQL_Error"])]
+                            .into_iter()
+                            .flatten()
+                            .find(|e| !e.is_empty()),
+                    })
+                    .collect();
+                f.replication_unreadable = None;
+                return Ok(());
+            }
+            Err((PARSE_ERROR, _)) => continue,
+            Err((code, message)) => {
+                refused = Some(format!("{sql}: {message} (error {code})"));
+                break;
+            }
+        }
+    }
+    f.replication_unreadable = refused.or(Some("no SHOW REPLICA STATUS form answered".into()));
+    if !my.is_mariadb {
+        let state = |v: Option<String>| match v.as_deref() {
+            Some("ON") => "Yes".to_string(),
+            Some("CONNECTING") => "Connecting".to_string(),
+            _ => "No".to_string(),
+        };
+        if let Ok(rows) = my
+            .try_rows(
+                "SELECT c.CHANNEL_NAME, c.HOST, c.PORT, s.SERVICE_STATE, a.SERVICE_STATE \
+                 FROM performance_schema.replication_connection_configuration c \
+                 LEFT JOIN performance_schema.replication_connection_status s \
+                   ON s.CHANNEL_NAME = c.CHANNEL_NAME \
+                 LEFT JOIN performance_schema.replication_applier_status a \
+                   ON a.CHANNEL_NAME = c.CHANNEL_NAME",
+            )
+            .await?
+        {
+            f.replication = rows
+                .iter()
+                .map(|r| ReplicaChannel {
+                    channel: col(r, 0).unwrap_or_default(),
+                    source: format!(
+                        "{}:{}",
+                        col(r, 1).unwrap_or_default(),
+                        col(r, 2).unwrap_or_default()
+                    ),
+                    io_running: state(col(r, 3)),
+                    sql_running: state(col(r, 4)),
+                    last_error: None,
+                })
+                .collect();
+            f.replication_unreadable = None;
+            return Ok(());
+        }
+    }
+    f.replication_threads = my
+        .scalar(
+            "SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'system user' \
+             AND (command LIKE 'Slave%' OR command LIKE 'Replica%' OR command = 'Connect')",
+        )
+        .await?
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(())
+}
+
+/// The replica status alone, for the watch before the switchover.
+pub async fn replication_of(ep: &Endpoint, s: &Session) -> Result<MysqlFacts, Failure> {
+    let mut my = connect(ep, s).await?;
+    let mut f = MysqlFacts {
+        version: my.version.clone(),
+        is_mariadb: my.is_mariadb,
+        ..Default::default()
+    };
+    replica_status(&mut my, &mut f).await?;
     my.close().await;
     Ok(f)
 }

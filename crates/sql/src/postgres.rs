@@ -1,14 +1,15 @@
 //! PostgreSQL: one connection per database visited (`pg_database` where `datallowconn` and
 //! not a template; RDS's `rdsadmin` left out), TLS required and verified, the statement,
 //! lock and idle-in-transaction timeouts set at connect, `default_transaction_read_only` on
-//! every session but the finish's. The catalog queries here gather facts; the rules that
+//! every session but the ANALYZE on green's and the finish's (off, explicitly). The catalog queries here gather facts; the rules that
 //! read them are in `bluegreen_domain::database`.
 
 use crate::failure::{connect_timed_out, from_pg, Failure};
 use crate::session::{Endpoint, Session};
 use bluegreen_domain::database::access::AccessFailure;
 use bluegreen_domain::database::facts::{
-    Extension, OpenTransaction, PgDatabaseFacts, PgFacts, PreparedTransaction, Slot,
+    CronFacts, Extension, ForeignServer, OpenTransaction, PgDatabaseFacts, PgFacts,
+    PreparedTransaction, Slot,
 };
 use bluegreen_domain::database::fingerprint::{fingerprint, DatabaseFingerprint};
 use bluegreen_domain::database::finish::{
@@ -50,6 +51,35 @@ impl Pg {
         }
     }
 
+    /// Rows, or the server's refusal (a missing privilege, an absent object) as its message:
+    /// for the optional facts, where a refusal is itself the finding.
+    pub async fn try_rows(&self, sql: &str) -> Result<Result<Vec<Row>, String>, Failure> {
+        match tokio::time::timeout(self.timeout, self.client.query(sql, &[])).await {
+            Ok(Ok(rows)) => Ok(Ok(rows)),
+            Ok(Err(e)) if e.as_db_error().is_some() => Ok(Err(e
+                .as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_default())),
+            Ok(Err(e)) => Err(Failure::Access(from_pg(&e))),
+            Err(_) => Err(Failure::Access(AccessFailure::Other {
+                detail: format!(
+                    "no answer to a catalog query on {} within {} s",
+                    self.database,
+                    self.timeout.as_secs()
+                ),
+            })),
+        }
+    }
+
+    async fn count(&self, sql: &str) -> Result<u64, Failure> {
+        Ok(self
+            .rows(sql)
+            .await?
+            .first()
+            .map_or(0, |r| r.get::<_, i64>(0))
+            .max(0) as u64)
+    }
+
     async fn strings(&self, sql: &str) -> Result<Vec<String>, Failure> {
         Ok(self
             .rows(sql)
@@ -67,8 +97,13 @@ pub async fn connect(ep: &Endpoint, s: &Session, database: &str) -> Result<Pg, F
         "-c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={}",
         ms * 3
     );
+    // Explicit both ways: a read-write session (ANALYZE on green, the finish) must not
+    // inherit green's `default_transaction_read_only = on` (RDS sets it on green; a startup
+    // option overrides the instance's and the database's settings, for this session only).
     if s.read_only {
         options.push_str(" -c default_transaction_read_only=on");
+    } else {
+        options.push_str(" -c default_transaction_read_only=off");
     }
     let mut config = tokio_postgres::Config::new();
     config
@@ -192,8 +227,13 @@ async fn database_facts(pg: Pg) -> Result<PgDatabaseFacts, Failure> {
             version: r.get(1),
         })
         .collect();
+    // What a blue/green deployment creates is RDS's, owned by its `rdsadmin`; the rest is
+    // the user's (CDC), which RDS's switchover guardrails refuse.
     let publications = pg
-        .strings("SELECT pubname::text FROM pg_publication ORDER BY 1")
+        .strings(
+            "SELECT pubname::text FROM pg_publication \
+             WHERE pg_get_userbyid(pubowner) <> 'rdsadmin' ORDER BY 1",
+        )
         .await?;
     let subscriptions = pg
         .strings(
@@ -201,6 +241,28 @@ async fn database_facts(pg: Pg) -> Result<PgDatabaseFacts, Failure> {
              (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1",
         )
         .await?;
+    let sequences = pg
+        .count(&format!(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'S' AND {USER_SCHEMAS}"
+        ))
+        .await?;
+    let foreign_servers = pg
+        .rows(
+            "SELECT s.srvname::text, w.fdwname::text, (SELECT option_value FROM \
+             pg_options_to_table(s.srvoptions) WHERE option_name = 'host') \
+             FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw \
+             ORDER BY 1",
+        )
+        .await?
+        .iter()
+        .map(|r| ForeignServer {
+            name: r.get(0),
+            wrapper: r.get(1),
+            host: r.get(2),
+        })
+        .collect();
+    let cron = cron_facts(&pg).await?;
     Ok(PgDatabaseFacts {
         name: pg.database.clone(),
         tables_without_key,
@@ -210,7 +272,80 @@ async fn database_facts(pg: Pg) -> Result<PgDatabaseFacts, Failure> {
         extensions,
         publications,
         subscriptions,
+        sequences,
+        foreign_servers,
+        cron,
     })
+}
+
+/// pg_cron's jobs that refresh a materialized view, where `cron.job` exists (the database
+/// named by `cron.database_name`). Its row security shows a user only its own jobs unless
+/// it is a superuser or bypasses row security: said in `caveat`.
+async fn cron_facts(pg: &Pg) -> Result<Option<CronFacts>, Failure> {
+    let exists = pg
+        // Not to_regclass: it needs USAGE on the schema, which pg_cron does not grant.
+        .rows(
+            "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'cron' AND c.relname = 'job' AND c.relkind = 'r')",
+        )
+        .await?
+        .first()
+        .is_some_and(|r| r.get::<_, bool>(0));
+    if !exists {
+        return Ok(None);
+    }
+    let sees_all = pg
+        .rows("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        .await?
+        .first()
+        .is_some_and(|r| r.get::<_, bool>(0));
+    let user = pg
+        .rows("SELECT current_user::text")
+        .await?
+        .first()
+        .map(|r| r.get::<_, String>(0))
+        .unwrap_or_default();
+    // `jobname` and `database` came with pg_cron 1.3 and 1.4: read through to_jsonb.
+    let listed = pg
+        .try_rows(
+            "SELECT jobid::bigint, to_jsonb(j)->>'jobname', schedule, command, \
+             to_jsonb(j)->>'database', username::text FROM cron.job j \
+             WHERE command ~* 'refresh\\s+materialized\\s+view' ORDER BY jobid",
+        )
+        .await?;
+    Ok(Some(match listed {
+        Ok(rows) => CronFacts {
+            refreshes: rows
+                .iter()
+                .map(|r| {
+                    let name: Option<String> = r.get(1);
+                    let database: Option<String> = r.get(4);
+                    format!(
+                        "job {}{} ({}) of {} on {}: {}",
+                        r.get::<_, i64>(0),
+                        name.map(|n| format!(" \"{n}\"")).unwrap_or_default(),
+                        r.get::<_, String>(2),
+                        r.get::<_, String>(5),
+                        database.unwrap_or_else(|| pg.database.clone()),
+                        r.get::<_, String>(3).trim()
+                    )
+                })
+                .collect(),
+            caveat: (!sees_all).then(|| {
+                format!(
+                    "pg_cron shows {user} only its own jobs: use a login that sees every job to \
+                     be sure none refreshes one"
+                )
+            }),
+        },
+        Err(why) => CronFacts {
+            refreshes: vec![],
+            caveat: Some(format!(
+                "pg_cron's jobs are not readable by {user} ({why}): check cron.job for \
+                 REFRESH MATERIALIZED VIEW by hand"
+            )),
+        },
+    }))
 }
 
 /// The logical and physical slots on the server, with their lag in bytes.
@@ -246,12 +381,14 @@ async fn instance_facts(pg: &Pg, facts: &mut PgFacts) -> Result<(), Failure> {
         .rows(
             "SELECT name::text, setting FROM pg_settings WHERE name IN ('max_replication_slots', \
              'max_wal_senders', 'max_logical_replication_workers', 'max_worker_processes', \
-             'shared_preload_libraries', 'wal_level', 'max_prepared_transactions')",
+             'shared_preload_libraries', 'wal_level', 'max_prepared_transactions', \
+             'rds.logically_replicate_unlogged_tables')",
         )
         .await?
     {
         facts.settings.insert(r.get(0), r.get(1));
     }
+    facts.database_rows = pg.count("SELECT count(*) FROM pg_database").await? as i64;
     facts.slots = slots(pg).await?;
     facts.transactions = pg
         .rows(
@@ -304,9 +441,14 @@ pub async fn gather(ep: &Endpoint, s: &Session) -> Result<PgFacts, Failure> {
 
 /// One line per schema object, portable across major versions (see
 /// `bluegreen_domain::database::fingerprint`). Objects that belong to an extension are left out.
+/// Then the privileges (DCL is not replicated): one `acl` line per grantee and privilege of
+/// each relation, schema and function (MAINTAIN, new in PostgreSQL 17, left out so blue and a
+/// newer green compare), one `role` line per role with its attributes (never its password,
+/// nor its expiry), one `member` line per membership; PostgreSQL's `pg_*` and RDS's own roles
+/// (`rdsadmin`, `rds_*`, ...) left out: each major version and RDS change those themselves.
 const SCHEMA_LINES: &str = r#"
 WITH rels AS (
-  SELECT c.oid, c.relname, c.relkind, c.relpersistence, n.nspname
+  SELECT c.oid, c.relname, c.relkind, c.relpersistence, c.relacl, n.nspname
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND {USER_SCHEMAS}
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -349,10 +491,54 @@ FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE t.typtype IN ('e', 'd', 'r', 'm') AND {USER_SCHEMAS}
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
                   AND d.objid = t.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'acl relation ' || r.nspname || '.' || r.relname || ' ' || coalesce(g.rolname::text, 'PUBLIC')
+       || ' ' || a.privilege_type || CASE WHEN a.is_grantable THEN ' grantable' ELSE '' END
+FROM rels r CROSS JOIN LATERAL aclexplode(r.relacl) a LEFT JOIN pg_roles g ON g.oid = a.grantee
+WHERE a.privilege_type <> 'MAINTAIN'
+UNION ALL
+SELECT 'acl schema ' || n.nspname || ' ' || coalesce(g.rolname::text, 'PUBLIC')
+       || ' ' || a.privilege_type || CASE WHEN a.is_grantable THEN ' grantable' ELSE '' END
+FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a LEFT JOIN pg_roles g ON g.oid = a.grantee
+WHERE {USER_SCHEMAS}
+UNION ALL
+SELECT 'acl function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid)
+       || ') ' || coalesce(g.rolname::text, 'PUBLIC') || ' ' || a.privilege_type
+       || CASE WHEN a.is_grantable THEN ' grantable' ELSE '' END
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  CROSS JOIN LATERAL aclexplode(p.proacl) a LEFT JOIN pg_roles g ON g.oid = a.grantee
+WHERE {USER_SCHEMAS} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                     AND d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'role ' || rolname || ' '
+       || concat_ws(',', CASE WHEN rolsuper THEN 'superuser' END, CASE WHEN rolinherit THEN 'inherit' END,
+                    CASE WHEN rolcreaterole THEN 'createrole' END, CASE WHEN rolcreatedb THEN 'createdb' END,
+                    CASE WHEN rolcanlogin THEN 'login' END, CASE WHEN rolreplication THEN 'replication' END,
+                    CASE WHEN rolbypassrls THEN 'bypassrls' END)
+       || ' connlimit ' || rolconnlimit
+FROM pg_roles WHERE {USER_ROLES}
+UNION ALL
+SELECT 'member ' || m.rolname || ' in ' || g.rolname || CASE WHEN a.admin_option THEN ' admin' ELSE '' END
+FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+WHERE {USER_MEMBERS}
 "#;
 
+/// Roles of the user's own: not PostgreSQL's predefined `pg_*` ones, not RDS's.
+const USER_ROLES: &str = "rolname !~ '^(pg_|rds_)' \
+     AND rolname NOT IN ('rdsadmin', 'rdsrepladmin', 'rdstopmgr', 'rdsproxyadmin')";
+
 async fn database_fingerprint(pg: Pg) -> Result<DatabaseFingerprint, Failure> {
-    let sql = SCHEMA_LINES.replace("{USER_SCHEMAS}", USER_SCHEMAS);
+    database_fingerprint_of(&pg).await
+}
+
+async fn database_fingerprint_of(pg: &Pg) -> Result<DatabaseFingerprint, Failure> {
+    let sql = SCHEMA_LINES
+        .replace("{USER_SCHEMAS}", USER_SCHEMAS)
+        .replace("{USER_ROLES}", USER_ROLES)
+        .replace(
+            "{USER_MEMBERS}",
+            &USER_ROLES.replace("rolname", "m.rolname"),
+        );
     let lines = pg.strings(&sql).await?;
     Ok(fingerprint(&pg.database, &lines))
 }
@@ -362,6 +548,74 @@ pub async fn fingerprints(ep: &Endpoint, s: &Session) -> Result<Vec<DatabaseFing
     let first = connect(ep, s, &initial_database(ep)).await?;
     let names = list_databases(&first).await?;
     each_database(ep, s, first, &names, database_fingerprint).await
+}
+
+/// What the watch reads on blue, one visit per database: the schema fingerprint, the
+/// publications not owned by RDS (`database`, `publication`), and the subscriptions
+/// (`database`, `subscription`; `pg_subscription` is shared: read once).
+pub struct WatchFacts {
+    pub fingerprints: Vec<DatabaseFingerprint>,
+    pub publications: Vec<(String, String)>,
+    pub subscriptions: Vec<(String, String)>,
+}
+
+pub async fn watch_facts(ep: &Endpoint, s: &Session) -> Result<WatchFacts, Failure> {
+    let first = connect(ep, s, &initial_database(ep)).await?;
+    let names = list_databases(&first).await?;
+    let subscriptions = pairs(
+        &first,
+        "SELECT d.datname::text, s.subname::text FROM pg_subscription s \
+         JOIN pg_database d ON d.oid = s.subdbid ORDER BY 1, 2",
+    )
+    .await?;
+    let per_db = each_database(ep, s, first, &names, |pg| async move {
+        let fp = database_fingerprint_of(&pg).await?;
+        let pubs = pg
+            .strings(
+                "SELECT pubname::text FROM pg_publication \
+                 WHERE pg_get_userbyid(pubowner) <> 'rdsadmin' ORDER BY 1",
+            )
+            .await?;
+        Ok((fp, pubs))
+    })
+    .await?;
+    let mut facts = WatchFacts {
+        fingerprints: vec![],
+        publications: vec![],
+        subscriptions,
+    };
+    for (fp, pubs) in per_db {
+        for p in pubs {
+            facts.publications.push((fp.database.clone(), p));
+        }
+        facts.fingerprints.push(fp);
+    }
+    Ok(facts)
+}
+
+/// The publications green's subscriptions name (`database`, `publication`): those of blue
+/// are the deployment's own, whoever owns them.
+pub async fn subscribed_publications(
+    ep: &Endpoint,
+    s: &Session,
+) -> Result<Vec<(String, String)>, Failure> {
+    let first = connect(ep, s, &initial_database(ep)).await?;
+    pairs(
+        &first,
+        "SELECT d.datname::text, p::text FROM pg_subscription s \
+         JOIN pg_database d ON d.oid = s.subdbid CROSS JOIN LATERAL unnest(s.subpublications) p \
+         ORDER BY 1, 2",
+    )
+    .await
+}
+
+async fn pairs(pg: &Pg, sql: &str) -> Result<Vec<(String, String)>, Failure> {
+    Ok(pg
+        .rows(sql)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }
 
 /// The slots on `ep`, over one connection.

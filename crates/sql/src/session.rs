@@ -50,8 +50,9 @@ impl Endpoint {
 pub struct Session {
     pub login: Login,
     pub trust: Trust,
-    /// Every transaction READ ONLY (blue, green, the old blue); off only for the finish on
-    /// the new production (ANALYZE, ALTER EXTENSION).
+    /// Every transaction READ ONLY (blue, green, the old blue); off only for ANALYZE on green
+    /// before the switchover and for the finish on the new production (ANALYZE, ALTER
+    /// EXTENSION), where `default_transaction_read_only` is set off for the session.
     pub read_only: bool,
     pub connect_timeout: Duration,
     pub statement_timeout: Duration,

@@ -10,7 +10,9 @@ use bluegreen_domain::database::finish::{
 };
 use bluegreen_domain::database::prechecks::{postgres_checks, Context};
 use bluegreen_domain::database::smoke::validate;
+use bluegreen_domain::database::watch::cdc_blockers;
 use bluegreen_domain::model::check::{Check, Verdict};
+use bluegreen_domain::model::engine::Engine;
 use bluegreen_sql::postgres;
 use common::{exec, servers, turn, Server};
 use std::time::Duration;
@@ -26,6 +28,7 @@ fn short() -> Context {
     Context {
         deployment_exists: false,
         long_transaction_seconds: 1,
+        ..Context::default()
     }
 }
 
@@ -574,4 +577,607 @@ async fn the_smoke_query_runs_read_only() {
         "DROP TABLE t_smoke; DROP SEQUENCE t_smoke_seq",
     )
     .await;
+}
+
+fn ctx_with(f: impl FnOnce(&mut Context)) -> Context {
+    let mut c = Context::default();
+    f(&mut c);
+    c
+}
+
+/// Item: AWS Knowledge Center (rds-postgresql-blue-green-deployment-error) counts every row of
+/// pg_database, templates included, and wants max_replication_slots HIGHER than that.
+#[tokio::test]
+async fn max_replication_slots_must_be_higher_than_every_row_of_pg_database() {
+    let Some(s) = servers("max_replication_slots_must_be_higher_than_every_row_of_pg_database")
+    else {
+        return;
+    };
+    let _turn = turn().await;
+    s.reset_pg(Server::Blue).await;
+    let admin = s.admin(Server::Blue, "postgres").await;
+    // template0, template1, postgres, locked + 6 = 10 rows; max_replication_slots = 10.
+    for i in 1..=6 {
+        exec(&admin, &format!("CREATE DATABASE t_slots{i}")).await;
+    }
+    let ep = s.endpoint(Server::Blue, "blue");
+    let facts = postgres::gather(&ep, &s.session(Server::Blue, "bluegreen_check", true))
+        .await
+        .expect("facts");
+    assert_eq!(facts.database_rows, 10, "{:?}", facts.database_names);
+    assert_eq!(
+        facts.database_names.len(),
+        8,
+        "the templates are not replicated"
+    );
+    let c = by_id(
+        &postgres_checks(&facts, &Context::default()),
+        "databases-and-slots",
+    )
+    .clone();
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert!(
+        c.observed
+            .contains("pg_database has 10 row(s) (templates included)")
+            && c.observed
+                .contains("max_replication_slots = 10, needs at least 11"),
+        "{}",
+        c.observed
+    );
+    s.reset_pg(Server::Blue).await;
+}
+
+/// Item: logical-replication limits only for logical deployments. A minor-version or
+/// parameter-only RDS for PostgreSQL blue/green replicates physically.
+#[tokio::test]
+async fn a_physical_deployment_is_not_refused_for_logical_replication_limits() {
+    let Some(s) = servers("a_physical_deployment_is_not_refused_for_logical_replication_limits")
+    else {
+        return;
+    };
+    let _turn = turn().await;
+    s.reset_pg(Server::Blue).await;
+    exec(
+        &s.admin(Server::Blue, "postgres").await,
+        "CREATE DATABASE t_phys",
+    )
+    .await;
+    exec(
+        &s.admin(Server::Blue, "t_phys").await,
+        "CREATE TABLE events (id int, body text);
+         CREATE UNLOGGED TABLE cache (k text PRIMARY KEY);
+         CREATE TABLE keyed (id int PRIMARY KEY);
+         CREATE MATERIALIZED VIEW daily AS SELECT count(*) FROM keyed;
+         SELECT lo_from_bytea(0, 'a large object');",
+    )
+    .await;
+    let ep = s.endpoint(Server::Blue, "blue");
+    let facts = postgres::gather(&ep, &s.session(Server::Blue, "bluegreen_check", true))
+        .await
+        .expect("facts");
+    let logical = postgres_checks(&facts, &Context::default());
+    for id in [
+        "tables-without-primary-key",
+        "large-objects",
+        "unlogged-tables",
+    ] {
+        assert_eq!(by_id(&logical, id).verdict, Verdict::Fail, "logical: {id}");
+    }
+    let physical = postgres_checks(&facts, &ctx_with(|c| c.logical = false));
+    for id in [
+        "tables-without-primary-key",
+        "large-objects",
+        "materialized-views",
+    ] {
+        let c = by_id(&physical, id);
+        assert_eq!(c.verdict, Verdict::Pass, "physical: {c:?}");
+        assert!(
+            c.observed.contains("replicates physically"),
+            "{}",
+            c.observed
+        );
+    }
+    assert!(by_id(&physical, "tables-without-primary-key")
+        .observed
+        .contains("t_phys.public.events"));
+    let c = by_id(&physical, "unlogged-tables");
+    assert_eq!(c.verdict, Verdict::Warn, "reported, not refused: {c:?}");
+    assert!(c.observed.contains("t_phys.public.cache") && c.observed.contains("no WAL"));
+    assert!(
+        physical.iter().all(|c| c.verdict != Verdict::Fail),
+        "{physical:#?}"
+    );
+    s.reset_pg(Server::Blue).await;
+}
+
+/// Item: Aurora PostgreSQL replicates unlogged tables when
+/// rds.logically_replicate_unlogged_tables = 1 (default on for 14 and earlier, off for 15+).
+#[tokio::test]
+async fn unlogged_tables_on_aurora_postgresql_pass_when_the_parameter_replicates_them() {
+    let Some(s) =
+        servers("unlogged_tables_on_aurora_postgresql_pass_when_the_parameter_replicates_them")
+    else {
+        return;
+    };
+    let _turn = turn().await;
+    s.reset_pg(Server::Blue).await;
+    exec(
+        &s.admin(Server::Blue, "postgres").await,
+        "CREATE DATABASE t_unlogged",
+    )
+    .await;
+    exec(
+        &s.admin(Server::Blue, "t_unlogged").await,
+        "CREATE UNLOGGED TABLE cache (k text PRIMARY KEY)",
+    )
+    .await;
+    let ep = s.endpoint(Server::Blue, "blue");
+    let facts = postgres::gather(&ep, &s.session(Server::Blue, "bluegreen_check", true))
+        .await
+        .expect("facts");
+    let aurora = |version: &str, parameter: Option<&str>| {
+        let ctx = ctx_with(|c| {
+            c.engine = Engine::AuroraPostgresql;
+            c.source_version = version.into();
+            if let Some(v) = parameter {
+                c.parameters
+                    .insert("rds.logically_replicate_unlogged_tables".into(), v.into());
+            }
+        });
+        by_id(&postgres_checks(&facts, &ctx), "unlogged-tables").clone()
+    };
+    let c = aurora("16.4", Some("1"));
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert!(
+        c.observed.contains("t_unlogged.public.cache")
+            && c.observed.contains(
+                "replicated to green: rds.logically_replicate_unlogged_tables = 1 in the source's parameter group"
+            ),
+        "{}",
+        c.observed
+    );
+    let c = aurora("14.9", None);
+    assert_eq!(c.verdict, Verdict::Pass, "14's default is 1: {c:?}");
+    assert!(
+        c.observed.contains("Aurora PostgreSQL 14's default is 1"),
+        "{}",
+        c.observed
+    );
+    let c = aurora("15.4", None);
+    assert_eq!(c.verdict, Verdict::Fail, "15's default is 0: {c:?}");
+    assert!(
+        c.fix
+            .contains("rds.logically_replicate_unlogged_tables = 1"),
+        "{}",
+        c.fix
+    );
+    assert_eq!(aurora("14.9", Some("0")).verdict, Verdict::Fail);
+    let c = by_id(
+        &postgres_checks(&facts, &Context::default()),
+        "unlogged-tables",
+    )
+    .clone();
+    assert_eq!(c.verdict, Verdict::Fail, "RDS for PostgreSQL: {c:?}");
+    assert!(c.fix.contains("SET LOGGED"), "{}", c.fix);
+    s.reset_pg(Server::Blue).await;
+}
+
+/// Item: on Aurora PostgreSQL refreshing a materialized view on blue breaks replication:
+/// listed (warn), and a pg_cron job that refreshes one fails the precheck.
+#[tokio::test]
+async fn materialized_views_on_aurora_warn_and_a_pg_cron_refresh_fails() {
+    let Some(s) = servers("materialized_views_on_aurora_warn_and_a_pg_cron_refresh_fails") else {
+        return;
+    };
+    if !s.preloaded().contains(&"pg_cron".to_string()) {
+        panic!("pg_cron is not installed: install postgresql-15-cron (make db-packages)");
+    }
+    let _turn = turn().await;
+    // The extensions' own cluster: pg_cron lives in its `postgres` database.
+    let admin = s.admin(Server::Ext, "postgres").await;
+    exec(
+        &admin,
+        "CREATE EXTENSION IF NOT EXISTS pg_cron;
+         DROP MATERIALIZED VIEW IF EXISTS t_daily;
+         CREATE MATERIALIZED VIEW t_daily AS SELECT 1 AS one;",
+    )
+    .await;
+    let jobs = || async {
+        let admin = s.admin(Server::Ext, "postgres").await;
+        exec(
+            &admin,
+            "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 't_refresh_daily'",
+        )
+        .await;
+    };
+    jobs().await;
+    let ep = s.endpoint(Server::Ext, "blue");
+    let aurora = ctx_with(|c| c.engine = Engine::AuroraPostgresql);
+    let gather = |user: &'static str| {
+        let ep = ep.clone();
+        let session = s.session(Server::Ext, user, true);
+        async move { postgres::gather(&ep, &session).await.expect("facts") }
+    };
+    // Listed on Aurora, with why refreshes must pause.
+    let c = by_id(
+        &postgres_checks(&gather("bluegreen_admin").await, &aurora),
+        "materialized-views",
+    )
+    .clone();
+    assert_eq!(c.verdict, Verdict::Warn, "{c:?}");
+    assert!(
+        c.observed.contains("postgres.public.t_daily")
+            && c.observed
+                .contains("refreshing one on blue breaks replication"),
+        "{}",
+        c.observed
+    );
+    assert!(
+        c.fix.contains("pause every REFRESH MATERIALIZED VIEW"),
+        "{}",
+        c.fix
+    );
+    exec(
+        &admin,
+        "SELECT cron.schedule('t_refresh_daily', '0 3 1 1 *', 'REFRESH MATERIALIZED VIEW public.t_daily')",
+    )
+    .await;
+    let facts = gather("bluegreen_admin").await;
+    let c = by_id(&postgres_checks(&facts, &aurora), "materialized-views").clone();
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert!(
+        c.observed
+            .contains("\"t_refresh_daily\" (0 3 1 1 *) of bluegreen_admin on postgres")
+            && c.observed
+                .contains("REFRESH MATERIALIZED VIEW public.t_daily"),
+        "{}",
+        c.observed
+    );
+    assert!(c.fix.contains("cron.unschedule"), "{}", c.fix);
+    // RDS for PostgreSQL: not a replication breaker, still reported.
+    let c = by_id(
+        &postgres_checks(&facts, &Context::default()),
+        "materialized-views",
+    )
+    .clone();
+    assert_eq!(c.verdict, Verdict::Warn, "{c:?}");
+    assert!(c.observed.contains("pg_cron refreshes"), "{}", c.observed);
+    // A least-privilege user cannot read cron.job: said, not pretended.
+    let c = by_id(
+        &postgres_checks(&gather("bluegreen_check").await, &aurora),
+        "materialized-views",
+    )
+    .clone();
+    assert_eq!(c.verdict, Verdict::Warn, "{c:?}");
+    assert!(
+        c.observed
+            .contains("pg_cron's jobs are not readable by bluegreen_check"),
+        "{}",
+        c.observed
+    );
+    jobs().await;
+    exec(&admin, "DROP MATERIALIZED VIEW t_daily").await;
+}
+
+/// Item: CDC on a PostgreSQL blue is a switchover guardrail. The precheck fails on the
+/// user's publications and subscriptions; the watch tells RDS's own (those green's
+/// subscriptions name, and those owned by rdsadmin) from the user's.
+#[tokio::test]
+async fn self_managed_publications_block_and_the_deployments_own_do_not() {
+    let Some(s) = servers("self_managed_publications_block_and_the_deployments_own_do_not") else {
+        return;
+    };
+    let _turn = turn().await;
+    s.reset_pg(Server::Blue).await;
+    s.reset_pg(Server::Green).await;
+    let admin = s.admin(Server::Blue, "postgres").await;
+    exec(&admin, "CREATE DATABASE t_cdc").await;
+    exec(
+        &admin,
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rdsadmin') THEN \
+         CREATE ROLE rdsadmin; END IF; END $$; GRANT CREATE ON DATABASE t_cdc TO rdsadmin",
+    )
+    .await;
+    exec(
+        &s.admin(Server::Blue, "t_cdc").await,
+        "CREATE TABLE orders (id int PRIMARY KEY);
+         CREATE PUBLICATION dbz_publication FOR TABLE orders;
+         CREATE PUBLICATION bg_pub_t_cdc FOR TABLE orders;
+         CREATE PUBLICATION rds_owned FOR TABLE orders; ALTER PUBLICATION rds_owned OWNER TO rdsadmin;",
+    )
+    .await;
+    // Green subscribes to the deployment's publication (not connected: the name is what counts).
+    exec(
+        &s.admin(Server::Green, "postgres").await,
+        "CREATE DATABASE t_cdc",
+    )
+    .await;
+    exec(
+        &s.admin(Server::Green, "t_cdc").await,
+        "CREATE SUBSCRIPTION bg_sub CONNECTION 'host=127.0.0.1 port=1 dbname=t_cdc' \
+         PUBLICATION bg_pub_t_cdc WITH (connect = false, enabled = false, create_slot = false, slot_name = NONE)",
+    )
+    .await;
+    let blue = s.endpoint(Server::Blue, "blue");
+    let check = s.session(Server::Blue, "bluegreen_check", true);
+    // The precheck, before create: every publication of the user's fails; rdsadmin's is RDS's.
+    let facts = postgres::gather(&blue, &check).await.expect("facts");
+    let c = by_id(
+        &postgres_checks(&facts, &Context::default()),
+        "publications-and-subscriptions",
+    )
+    .clone();
+    assert_eq!(c.verdict, Verdict::Fail);
+    assert!(
+        c.observed.contains("publication dbz_publication in t_cdc")
+            && !c.observed.contains("rds_owned"),
+        "{}",
+        c.observed
+    );
+    assert!(c.fix.contains("DROP PUBLICATION") && c.fix.contains("before the switchover"));
+    // The watch: green's subscription names the deployment's own.
+    let now = postgres::watch_facts(&blue, &check)
+        .await
+        .expect("watch facts");
+    let green = s.endpoint(Server::Green, "green");
+    let subscribed = postgres::subscribed_publications(
+        &green,
+        &s.session(Server::Green, "bluegreen_check", true),
+    )
+    .await
+    .expect("green's subscriptions");
+    assert_eq!(
+        subscribed,
+        [("t_cdc".to_string(), "bg_pub_t_cdc".to_string())]
+    );
+    let blockers = cdc_blockers(&now.publications, &now.subscriptions, Some(&subscribed));
+    assert_eq!(blockers.len(), 1, "{blockers:?}");
+    assert!(
+        blockers[0].contains("(publication dbz_publication in t_cdc)"),
+        "{}",
+        blockers[0]
+    );
+    // A subscription on blue blocks too.
+    exec(
+        &s.admin(Server::Blue, "t_cdc").await,
+        "DROP PUBLICATION dbz_publication; CREATE SUBSCRIPTION from_legacy CONNECTION \
+         'host=127.0.0.1 port=1 dbname=legacy' PUBLICATION legacy_pub WITH (connect = false, \
+         enabled = false, create_slot = false, slot_name = NONE)",
+    )
+    .await;
+    let now = postgres::watch_facts(&blue, &check).await.unwrap();
+    let blockers = cdc_blockers(&now.publications, &now.subscriptions, Some(&subscribed));
+    assert!(
+        blockers.len() == 1 && blockers[0].contains("(subscription from_legacy in t_cdc)"),
+        "{blockers:?}"
+    );
+    s.reset_pg(Server::Blue).await;
+    s.reset_pg(Server::Green).await;
+    exec(&admin, "DROP ROLE IF EXISTS rdsadmin").await;
+}
+
+/// Item: "If you have thousands of sequences, this can delay switchover."
+#[tokio::test]
+async fn thousands_of_sequences_suggest_a_longer_switchover_timeout() {
+    let Some(s) = servers("thousands_of_sequences_suggest_a_longer_switchover_timeout") else {
+        return;
+    };
+    let _turn = turn().await;
+    s.reset_pg(Server::Blue).await;
+    exec(
+        &s.admin(Server::Blue, "postgres").await,
+        "CREATE DATABASE t_seqs",
+    )
+    .await;
+    let db = s.admin(Server::Blue, "t_seqs").await;
+    exec(
+        &db,
+        "DO $$ BEGIN FOR i IN 1..1000 LOOP EXECUTE format('CREATE SEQUENCE s%s', i); END LOOP; END $$",
+    )
+    .await;
+    let ep = s.endpoint(Server::Blue, "blue");
+    let session = s.session(Server::Blue, "bluegreen_check", true);
+    let facts = postgres::gather(&ep, &session).await.unwrap();
+    let c = by_id(
+        &postgres_checks(&facts, &Context::default()),
+        "sequence-count",
+    )
+    .clone();
+    assert_eq!(c.verdict, Verdict::Pass, "1,000 is not thousands: {c:?}");
+    assert!(
+        c.observed.starts_with("1000 sequence(s) (1000 in t_seqs)"),
+        "{}",
+        c.observed
+    );
+    exec(&db, "CREATE TABLE orders (id bigserial PRIMARY KEY)").await;
+    let facts = postgres::gather(&ep, &session).await.unwrap();
+    let c = by_id(
+        &postgres_checks(&facts, &Context::default()),
+        "sequence-count",
+    )
+    .clone();
+    assert_eq!(c.verdict, Verdict::Warn, "{c:?}");
+    assert!(c.observed.contains("1001 sequence(s)"), "{}", c.observed);
+    assert!(
+        c.fix.contains("switchover_timeout_seconds = 420") && c.fix.contains("AWS gives no"),
+        "300 s + 60 s per started thousand: {}",
+        c.fix
+    );
+    let physical = ctx_with(|c| c.logical = false);
+    assert_eq!(
+        by_id(&postgres_checks(&facts, &physical), "sequence-count").verdict,
+        Verdict::Pass
+    );
+    s.reset_pg(Server::Blue).await;
+}
+
+/// Item: DCL is not replicated. GRANT, REVOKE and role changes show in the fingerprint (as
+/// privileges, apart from the schema); passwords do not.
+#[tokio::test]
+async fn grants_revokes_and_role_changes_show_in_the_fingerprint() {
+    let Some(s) = servers("grants_revokes_and_role_changes_show_in_the_fingerprint") else {
+        return;
+    };
+    let _turn = turn().await;
+    s.reset_pg(Server::Blue).await;
+    let admin = s.admin(Server::Blue, "postgres").await;
+    exec(&admin, "CREATE DATABASE t_dcl").await;
+    let db = s.admin(Server::Blue, "t_dcl").await;
+    exec(
+        &db,
+        "CREATE TABLE orders (id int PRIMARY KEY);
+         CREATE FUNCTION twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2';
+         CREATE SCHEMA reporting;",
+    )
+    .await;
+    let ep = s.endpoint(Server::Blue, "blue");
+    let session = s.session(Server::Blue, "bluegreen_check", true);
+    let fp = || postgres::fingerprints(&ep, &session);
+    let mut before = fp().await.unwrap();
+    for (dcl, on) in [
+        ("GRANT SELECT ON orders TO nogrants", &db),
+        ("REVOKE SELECT ON orders FROM nogrants", &db),
+        ("GRANT USAGE ON SCHEMA reporting TO nogrants", &db),
+        ("REVOKE EXECUTE ON FUNCTION twice(int) FROM PUBLIC", &db),
+        ("GRANT pg_read_all_data TO nogrants", &admin),
+        ("REVOKE pg_read_all_data FROM nogrants", &admin),
+        ("ALTER ROLE nogrants CREATEDB", &admin),
+        ("ALTER ROLE nogrants NOCREATEDB", &admin),
+        ("CREATE ROLE t_reporting", &admin),
+        ("DROP ROLE t_reporting", &admin),
+    ] {
+        exec(on, dcl).await;
+        let after = fp().await.unwrap();
+        let changes = compare(&before, &after);
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.starts_with("the privileges of t_dcl changed")),
+            "{dcl}: {changes:?}"
+        );
+        assert!(
+            !changes.iter().any(|c| c.contains("the schema of")),
+            "{dcl} is no DDL: {changes:?}"
+        );
+        before = after;
+    }
+    // Not a password, nor its expiry.
+    exec(&admin, "ALTER ROLE nogrants VALID UNTIL 'infinity'").await;
+    assert!(compare(&before, &fp().await.unwrap()).is_empty());
+    s.reset_pg(Server::Blue).await;
+}
+
+/// Item: "an FDW foreign server pointing at blue must use its endpoint name, not an IP".
+#[tokio::test]
+async fn a_foreign_server_named_by_an_ip_address_is_warned() {
+    let Some(s) = servers("a_foreign_server_named_by_an_ip_address_is_warned") else {
+        return;
+    };
+    let _turn = turn().await;
+    s.reset_pg(Server::Blue).await;
+    exec(
+        &s.admin(Server::Blue, "postgres").await,
+        "CREATE DATABASE t_fdw",
+    )
+    .await;
+    let db = s.admin(Server::Blue, "t_fdw").await;
+    exec(
+        &db,
+        "CREATE EXTENSION postgres_fdw;
+         CREATE SERVER by_name FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost', dbname 'app');",
+    )
+    .await;
+    let ep = s.endpoint(Server::Blue, "blue");
+    let session = s.session(Server::Blue, "bluegreen_check", true);
+    let blue = ctx_with(|c| c.blue_addresses = vec!["127.0.0.1".into()]);
+    let facts = postgres::gather(&ep, &session).await.unwrap();
+    let c = by_id(&postgres_checks(&facts, &blue), "foreign-servers").clone();
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert!(
+        c.observed
+            .contains("1 foreign server(s), none named by an IP"),
+        "{}",
+        c.observed
+    );
+    exec(
+        &db,
+        "CREATE SERVER by_ip FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '127.0.0.1', dbname 'app');
+         CREATE SERVER elsewhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '10.1.2.3', dbname 'x');",
+    )
+    .await;
+    let facts = postgres::gather(&ep, &session).await.unwrap();
+    let c = by_id(&postgres_checks(&facts, &blue), "foreign-servers").clone();
+    assert_eq!(c.verdict, Verdict::Warn, "{c:?}");
+    assert!(
+        c.observed
+            .contains("by_ip (postgres_fdw) in t_fdw names 127.0.0.1, blue's own address")
+            && c.observed
+                .contains("elsewhere (postgres_fdw) in t_fdw names 10.1.2.3")
+            && !c.observed.contains("by_name"),
+        "{}",
+        c.observed
+    );
+    assert!(c.fix.contains("ALTER SERVER"), "{}", c.fix);
+    s.reset_pg(Server::Blue).await;
+}
+
+/// Item: ANALYZE on green before the switchover, in a session of its own that is not read-only
+/// (green's sessions default to default_transaction_read_only = on).
+#[tokio::test]
+async fn analyze_on_green_turns_read_only_off_for_its_own_session() {
+    let Some(s) = servers("analyze_on_green_turns_read_only_off_for_its_own_session") else {
+        return;
+    };
+    let _turn = turn().await;
+    s.reset_pg(Server::Green).await;
+    let admin = s.admin(Server::Green, "postgres").await;
+    exec(&admin, "CREATE DATABASE t_green").await;
+    exec(
+        &s.admin(Server::Green, "t_green").await,
+        "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 100)",
+    )
+    .await;
+    // What RDS does to green.
+    exec(
+        &admin,
+        "ALTER DATABASE t_green SET default_transaction_read_only = on",
+    )
+    .await;
+    let ep = s.endpoint(Server::Green, "green");
+    let show = |session: bluegreen_sql::Session| {
+        let ep = ep.clone();
+        async move {
+            let pg = postgres::connect(&ep, &session, "t_green").await.unwrap();
+            let rows = pg.rows("SHOW default_transaction_read_only").await.unwrap();
+            rows[0].get::<_, String>(0)
+        }
+    };
+    assert_eq!(
+        show(s.session(Server::Green, "bluegreen_check", true)).await,
+        "on"
+    );
+    let rw = s.session(Server::Green, "bluegreen_admin", false);
+    assert_eq!(show(rw.clone()).await, "off", "the analyze session only");
+    let mut progress = AnalyzeProgress::default();
+    while !progress.is_complete() {
+        postgres::analyze(&ep, &rw, &mut progress, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    assert!(
+        progress.done.contains(&"t_green".to_string()),
+        "{progress:?}"
+    );
+    let rows = s
+        .admin(Server::Green, "t_green")
+        .await
+        .rows("SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NULL")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows[0].get::<_, i64>(0),
+        0,
+        "every table of t_green analyzed"
+    );
+    s.reset_pg(Server::Green).await;
 }

@@ -65,14 +65,11 @@ pub async fn handle<A: Aws>(
         target_arn: Some(view.target_arn.clone()).filter(|a| !a.is_empty()),
     });
     run.mark("green_requested", &inv.now_rfc3339());
-    run.wait = Some(WaitState {
-        phase: Phase::Provisioning,
-        polls: 0,
-        consecutive_ready: 0,
-        next_delay_seconds: SHORT_DELAY,
-        status: view.status,
-        pending_tasks: Vec::new(),
-    });
+    run.wait = Some(WaitState::start(
+        Phase::Provisioning,
+        SHORT_DELAY,
+        &view.status,
+    ));
     Ok(run)
 }
 

@@ -1,7 +1,7 @@
 //! `guardrails`: right before switchover, reads what the rules need (the deployment, green's
-//! members, the engine's lag signal, the switchover window) and lets `guardrails::decide`
-//! say go, hold, wait or skip. See `bluegreen_domain::guardrails::lag` for the per-engine
-//! signal table.
+//! members, the engine's lag signal, the switchover window, the zero-ETL integrations on blue
+//! and green) and lets `guardrails::decide` say go, hold, wait or skip. See
+//! `bluegreen_domain::guardrails::lag` for the per-engine signal table.
 
 use crate::runtime::{epoch_seconds, now_epoch, Deps, Invocation};
 use bluegreen_aws::ports::Stat;
@@ -39,19 +39,48 @@ pub async fn handle<A: AwsRead>(
         .rds()
         .member_statuses(&view.green_member_arns())
         .await?;
-    let phase = view.phase(&members)?;
+    // Not this run's switchover yet: an earlier one RDS rolled back leaves green intact.
+    let phase = view.phase_to_switch(&members)?;
+    let not_ready: Vec<String> = members
+        .iter()
+        .filter(|m| m.is_loading() || !m.status.eq_ignore_ascii_case("available"))
+        .map(|m| match m.percent_progress {
+            Some(p) if m.is_loading() => format!("{} {} {p}%", m.name(), m.status),
+            _ => format!("{} {}", m.name(), m.status),
+        })
+        .collect();
     let window = window_state(&run, &inv)?;
     let (replication, signal) = lag::signal_for(&source.engine, plan.is_major_upgrade);
     let mut readings = Vec::new();
+    let mut integrations = Vec::new();
     let window_open = window
         .as_ref()
         .is_none_or(|(_, w)| matches!(w, WindowState::Open { .. }));
     if phase == bluegreen_domain::model::deployment::Phase::Ready && window_open {
-        for q in signal
-            .as_ref()
-            .map(|s| lag::queries(s, &source, &view))
-            .unwrap_or_default()
-        {
+        // "During switchover, the blue and green environments can't have zero-ETL
+        // integrations": read right before it, so that one created after the plan is caught.
+        for (arn, side) in [
+            (view.source_arn.as_str(), "blue"),
+            (view.target_arn.as_str(), "green"),
+        ] {
+            if arn.is_empty() {
+                continue;
+            }
+            let name = arn.rsplit(':').next().unwrap_or(arn).to_string();
+            for i in deps.rds().integrations(arn).await? {
+                integrations.push((name.clone(), side, i));
+            }
+        }
+        // With an integration the switchover cannot go: nothing to measure.
+        let queries = if integrations.is_empty() {
+            signal
+                .as_ref()
+                .map(|s| lag::queries(s, &source, &view))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        for q in queries {
             let dims: Vec<(&str, &str)> = q
                 .dimensions
                 .iter()
@@ -83,6 +112,8 @@ pub async fn handle<A: AwsRead>(
             bytes: request.max_replication_slot_lag_bytes,
         },
         previous: run.guardrails.as_ref(),
+        not_ready,
+        integrations,
     })?;
     let state = decision.state;
     tracing::info!(verdict = ?state.verdict, holds = state.holds, decided_by = ?state.decided_by, reason = %state.reason, "guardrails evaluated");

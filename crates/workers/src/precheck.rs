@@ -5,7 +5,9 @@
 use crate::intake::{arrival, Arrival};
 use crate::runtime::{Deps, Invocation};
 use bluegreen_aws::ports::Stat;
-use bluegreen_aws::{DmsApi, KeysApi, MetricsApi, RdsRead, WithDms, WithKeys};
+use bluegreen_aws::{
+    DmsApi, KeysApi, MetricsApi, RdsRead, ScalingApi, WithDms, WithKeys, WithScaling,
+};
 use bluegreen_domain::model::db::DbKind;
 use bluegreen_domain::model::engine::major_version;
 use bluegreen_domain::model::error::WorkerError;
@@ -26,7 +28,7 @@ use bluegreen_domain::run::Run;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub async fn handle<A: WithDms + WithKeys>(
+pub async fn handle<A: WithDms + WithKeys + WithScaling>(
     deps: Deps<A>,
     mut run: Run,
     inv: Invocation,
@@ -67,7 +69,7 @@ pub async fn handle<A: WithDms + WithKeys>(
     let mut source = rds.find_source(&wanted.db).await?;
     let from_fleet = wanted.from_fleet();
     let request = wanted.request(&source.tags)?;
-    source.topology = gather_topology(rds, deps.aws.dms(), &source).await?;
+    source.topology = gather_topology(rds, deps.aws.dms(), deps.aws.scaling(), &source).await?;
     let key_manager = read_key_manager(deps.aws.keys(), &source, &deps.grants).await?;
     let current_version = rds
         .engine_version(&source.engine, &source.engine_version)
@@ -217,10 +219,12 @@ async fn read_key_manager<K: KeysApi>(
 /// missing permission) are listed as `unread` (a warning check naming the permission), never
 /// a failed precheck.
 /// AWS DMS tasks are those using an endpoint whose host is the source's (see
-/// `dms_endpoints_reaching`); DMS itself is optional the same way.
-async fn gather_topology<R: RdsRead, M: DmsApi>(
+/// `dms_endpoints_reaching`); DMS itself is optional the same way. So is an Aurora cluster's
+/// Auto Scaling (Application Auto Scaling), which green does not get.
+async fn gather_topology<R: RdsRead, M: DmsApi, S: ScalingApi>(
     rds: &R,
     dms: &M,
+    scaling: &S,
     source: &SourceDb,
 ) -> Result<Topology, WorkerError> {
     let home = arn_region(&source.arn);
@@ -288,6 +292,14 @@ async fn gather_topology<R: RdsRead, M: DmsApi>(
         match rds.global_membership(&source.arn).await {
             Ok(g) => t.global = g,
             Err(e) => optional("Aurora Global Database: rds:DescribeGlobalClusters", e)?,
+        }
+        match scaling.cluster_targets(&source.identifier).await {
+            Ok(targets) => t.auto_scaling = Some(targets),
+            Err(e) => optional(
+                "Aurora Auto Scaling: application-autoscaling:DescribeScalableTargets, \
+                 application-autoscaling:DescribeScalingPolicies",
+                e,
+            )?,
         }
     }
     match rds.integrations(&source.arn).await {

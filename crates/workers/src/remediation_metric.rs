@@ -5,11 +5,14 @@
 use crate::runtime::{epoch_seconds, notification_subject, Deps, Invocation, Labelled};
 use bluegreen_aws::ports::{Datum, Unit};
 use bluegreen_aws::{AwsRead, MetricsApi};
+use bluegreen_domain::database::prechecks::{databases_in_message, failed_checks_in_message};
+use bluegreen_domain::model::check::Check;
 use bluegreen_domain::model::error::WorkerError;
 pub use bluegreen_domain::model::milestone::Milestone;
 use bluegreen_domain::model::milestone::PublishRecord;
 use bluegreen_domain::model::names::METRIC_NAMESPACE as NAMESPACE;
 use bluegreen_domain::model::route::Route;
+use bluegreen_domain::model::scaling::after_switchover;
 use bluegreen_domain::run::Run;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -195,10 +198,89 @@ pub fn notification(milestone: Milestone, run: &Run) -> (String, Value) {
         "rollback": run.rollback,
         "error": run.error_summary().map(|(name, message)| json!({"name": name, "message": message})),
         "note": run.note,
-        "database": run.database.as_ref().map(|d| d.summary()),
-        "failed_checks": run.report.as_ref().map(|r| r.failures().into_iter().cloned().collect::<Vec<_>>()),
+        "database": database_lines(milestone, run),
+        "failed_checks": failed_checks(run),
     });
+    let mut body = body;
+    if matches!(milestone, Milestone::GreenReady | Milestone::Prepared) {
+        let warnings = match (&run.database, &run.source) {
+            (Some(d), Some(s)) => d.green_ready_warnings(&s.engine),
+            _ => vec![],
+        };
+        if !warnings.is_empty() {
+            body["warnings"] = json!(warnings);
+        }
+    }
+    if milestone == Milestone::SwitchedOver {
+        if let Some(reminder) = auto_scaling_reminder(run) {
+            body["warnings"] = json!([reminder]);
+        }
+    }
     (subject, body)
+}
+
+/// The Aurora Auto Scaling the plan recorded on blue (`auto-scaling`): green did not get it,
+/// production needs it registered again now.
+fn auto_scaling_reminder(run: &Run) -> Option<String> {
+    let source = run.source.as_ref()?;
+    let targets = source.topology.auto_scaling.as_deref()?;
+    let advice = after_switchover(&source.identifier, targets)?;
+    let listed: Vec<String> = targets.iter().map(|t| t.summary()).collect();
+    Some(format!("{advice}. Recorded at plan: {}", listed.join("; ")))
+}
+
+/// The failed checks: the report's, and those a `PrecheckFailed` error lists. A step that
+/// fails returns no run document (Step Functions keeps the step's input and adds `error`):
+/// the in-database precheck's checks, and the AWS-level precheck's whole report, reach the
+/// failure path only in the error's message. The same list whichever step failed.
+pub fn failed_checks(run: &Run) -> Option<Vec<Check>> {
+    let mut out: Vec<Check> = run
+        .report
+        .as_ref()
+        .map(|r| r.failures().into_iter().cloned().collect())
+        .unwrap_or_default();
+    if let Some((_, message)) = run.error_summary().filter(|(n, _)| n == "PrecheckFailed") {
+        let known: Vec<Check> = run
+            .report
+            .as_ref()
+            .map(|r| r.checks.clone())
+            .unwrap_or_default();
+        for c in failed_checks_in_message(&message, &known) {
+            if !out.iter().any(|o| o.id == c.id) {
+                out.push(c);
+            }
+        }
+    }
+    (run.report.is_some() || !out.is_empty()).then_some(out)
+}
+
+/// `database`: one line per in-database step that ran. When the in-database precheck refused
+/// the run, its record went with the error: the line is rebuilt from the error's message
+/// (the failed checks, the databases read).
+fn database_lines(milestone: Milestone, run: &Run) -> Option<Vec<String>> {
+    let d = run.database.as_ref()?;
+    let mut lines = d.summary();
+    if milestone == Milestone::Failed && d.precheck.is_none() {
+        if let Some((_, message)) = run.error_summary().filter(|(n, _)| n == "PrecheckFailed") {
+            if let Some(databases) = databases_in_message(&message) {
+                let ids: Vec<String> = failed_checks_in_message(&message, &[])
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect();
+                lines.insert(
+                    0,
+                    format!(
+                        "precheck: refused: {} database(s) ({}), {} check(s) failed ({})",
+                        databases.len(),
+                        databases.join(", "),
+                        ids.len(),
+                        ids.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    Some(lines)
 }
 
 /// What will happen and exactly how to approve or reject, for `approval_requested`.

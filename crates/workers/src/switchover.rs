@@ -32,8 +32,12 @@ pub async fn handle<A: Aws>(
     if already_started {
         tracing::info!(status = %view.status, "switchover already started; not requesting another");
     } else {
-        // Refuses failed states with the deployment's own details.
-        view.phase(&[])?;
+        // Refuses failed states with the deployment's own details; an earlier switchover that
+        // RDS rolled back (SWITCHOVER_FAILED) left the deployment intact: it switches over again.
+        view.phase_to_switch(&[])?;
+        if view.is_switchover_failed() {
+            tracing::info!(deployment = %view.id, "an earlier switchover of this deployment failed and was rolled back; requesting it again");
+        }
         tracing::info!(deployment = %view.id, timeout = request.switchover_timeout_seconds, "requesting switchover");
         deps.rds()
             .switchover(&view.id, request.switchover_timeout_seconds)
@@ -48,17 +52,14 @@ pub async fn handle<A: Aws>(
             already_started,
         });
     }
-    run.wait = Some(WaitState {
-        phase: if view.is_switched_over() {
+    run.wait = Some(WaitState::start(
+        if view.is_switched_over() {
             Phase::Switched
         } else {
             Phase::Switching
         },
-        polls: 0,
-        consecutive_ready: 0,
-        next_delay_seconds: SWITCHOVER_DELAY,
-        status: view.status,
-        pending_tasks: Vec::new(),
-    });
+        SWITCHOVER_DELAY,
+        &view.status,
+    ));
     Ok(run)
 }

@@ -9,7 +9,7 @@ use bluegreen_domain::model::error::WorkerError;
 use bluegreen_domain::model::names::tags;
 use bluegreen_domain::run::Run;
 use bluegreen_domain::verify::old_blue::{locate, OldBlueLookup};
-use bluegreen_domain::verify::topology::{proxies_after, TopologyAfter};
+use bluegreen_domain::verify::topology::{proxies_after, verified_replicas, TopologyAfter};
 use bluegreen_domain::verify::{verify, VerifyFacts};
 use std::collections::BTreeMap;
 
@@ -40,7 +40,8 @@ pub async fn handle<A: Aws>(
     let before = &source.topology;
     let mut replicas_now = Vec::new();
     let mut old_replicas_now = Vec::new();
-    for r in &before.replicas {
+    let replicas = verified_replicas(&source);
+    for r in replicas {
         replicas_now.push(rds.describe(DbKind::Instance, &r.identifier).await?);
         old_replicas_now.push(match &r.resource_id {
             Some(id) => rds.describe_by_resource_id(DbKind::Instance, id).await?,
@@ -63,19 +64,18 @@ pub async fn handle<A: Aws>(
     };
     let topology = TopologyAfter {
         production: &source.identifier,
-        replicas: before
-            .replicas
+        replicas: replicas
             .iter()
             .zip(replicas_now.iter().map(Option::as_ref))
             .collect(),
         target_version: &request.target_engine_version,
+        instance_class: request.target_db_instance_class.as_deref(),
         proxies: &proxies_now,
         production_resource_id: production.as_ref().and_then(|p| p.resource_id.as_deref()),
         production_endpoint: production.as_ref().and_then(|p| p.endpoint.as_deref()),
         custom_endpoints: &endpoints_now,
     };
-    let old_replicas = before
-        .replicas
+    let old_replicas = replicas
         .iter()
         .zip(old_replicas_now.iter().map(Option::as_ref))
         .collect();

@@ -51,6 +51,7 @@ async fn a_new_deployment_is_created_with_exactly_the_planned_parameters() {
             next_delay_seconds: 15,
             status: "PROVISIONING".into(),
             pending_tasks: vec![],
+            ..WaitState::default()
         })
     );
     assert_eq!(run.timeline.get("green_requested"), Some(&rfc(60)));

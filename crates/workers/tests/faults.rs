@@ -303,13 +303,19 @@ async fn guardrail_faults_are_retryable_and_never_a_go() {
             next_delay_seconds: 15,
             status: "AVAILABLE".into(),
             pending_tasks: vec![],
+            ..WaitState::default()
         });
         guardrails::handle(w.deps(), run, inv_at(4000))
     })
     .await;
     assert_swept(
         &cases,
-        &["deployment_by_name", "member_statuses", "rds_statistic"],
+        &[
+            "deployment_by_name",
+            "member_statuses",
+            "integrations",
+            "rds_statistic",
+        ],
     );
 }
 

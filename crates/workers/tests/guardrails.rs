@@ -30,6 +30,7 @@ fn ready_run(extra: serde_json::Value) -> Run {
         next_delay_seconds: 15,
         status: "AVAILABLE".into(),
         pending_tasks: vec![],
+        ..WaitState::default()
     });
     run
 }
@@ -70,6 +71,8 @@ fn mysql_run() -> Run {
 
 // ---------------------------------------------------------------- RDS PostgreSQL, major
 
+/// Without `OldestLogicalReplicationSlotLag` (not published), `OldestReplicationSlotLag`
+/// decides, as before.
 #[tokio::test]
 async fn a_postgres_major_upgrade_reads_blues_slot_lag_in_bytes_never_replica_lag() {
     let world = green_ready();
@@ -83,12 +86,20 @@ async fn a_postgres_major_upgrade_reads_blues_slot_lag_in_bytes_never_replica_la
     assert_eq!(g.decided_by.as_deref(), Some("OldestReplicationSlotLag"));
     assert_eq!(
         g.readings,
-        vec![LagReading {
-            member: DB.into(),
-            metric: "OldestReplicationSlotLag".into(),
-            unit: LagUnit::Bytes,
-            value: Some(4096.0),
-        }]
+        vec![
+            LagReading {
+                member: DB.into(),
+                metric: "OldestLogicalReplicationSlotLag".into(),
+                unit: LagUnit::Bytes,
+                value: None,
+            },
+            LagReading {
+                member: DB.into(),
+                metric: "OldestReplicationSlotLag".into(),
+                unit: LagUnit::Bytes,
+                value: Some(4096.0),
+            }
+        ]
     );
     let signal = g.signal.unwrap();
     assert_eq!(
@@ -97,15 +108,138 @@ async fn a_postgres_major_upgrade_reads_blues_slot_lag_in_bytes_never_replica_la
         "the request's default byte bound"
     );
     let q = world.with(|s| s.metric_queries.clone());
-    assert_eq!(q.len(), 1, "one query, on blue");
-    assert_eq!(q[0].metric, "OldestReplicationSlotLag");
+    assert_eq!(q.len(), 2, "two queries, on blue");
     assert_eq!(
-        dims(&q[0]),
-        vec![("DBInstanceIdentifier".into(), DB.into())]
+        [q[0].metric.as_str(), q[1].metric.as_str()],
+        [
+            "OldestLogicalReplicationSlotLag",
+            "OldestReplicationSlotLag"
+        ]
     );
+    for q in &q {
+        assert_eq!(dims(q), vec![("DBInstanceIdentifier".into(), DB.into())]);
+    }
     assert_eq!(q[0].stat, Stat::Maximum);
     assert_eq!(q[0].now, at(NOW));
     assert_eq!(q[0].lookback, std::time::Duration::from_secs(300));
+}
+
+/// `OldestReplicationSlotLag` counts every slot on blue, a read replica's physical slot too;
+/// `OldestLogicalReplicationSlotLag` the logical ones only (RDS metrics page): a lagging read
+/// replica of blue is no reason to hold the switchover when the deployment's slot is caught up.
+#[tokio::test]
+async fn the_logical_slot_metric_decides_when_it_has_datapoints() {
+    let world = green_ready();
+    world.set_instance_metric("OldestLogicalReplicationSlotLag", DB, &[0.0, 512.0]);
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
+    let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+    let g = run.guardrails.unwrap();
+    assert_eq!(g.verdict, GuardrailVerdict::Go, "{}", g.reason);
+    assert_eq!(
+        g.decided_by.as_deref(),
+        Some("OldestLogicalReplicationSlotLag")
+    );
+    assert!(g.reason.contains("orders-pg 512 bytes"), "{}", g.reason);
+    assert_eq!(g.holds, 0);
+}
+
+#[tokio::test]
+async fn the_logical_slot_lagging_holds_whatever_the_every_slot_metric_says() {
+    let world = green_ready();
+    world.set_instance_metric("OldestLogicalReplicationSlotLag", DB, &[200.0 * MIB]);
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[0.0]);
+    let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+    let g = run.guardrails.unwrap();
+    assert_eq!(g.verdict, GuardrailVerdict::Hold);
+    assert!(
+        g.reason
+            .contains("OldestLogicalReplicationSlotLag is 200.0 MiB"),
+        "{}",
+        g.reason
+    );
+}
+
+#[tokio::test]
+async fn without_the_logical_metric_a_lagging_replica_slot_still_holds() {
+    let world = green_ready();
+    world.set_instance_metric("OldestReplicationSlotLag", DB, &[900.0 * MIB]);
+    let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+    let g = run.guardrails.unwrap();
+    assert_eq!(g.verdict, GuardrailVerdict::Hold);
+    assert!(
+        g.reason.contains("OldestReplicationSlotLag is 900.0 MiB"),
+        "{}",
+        g.reason
+    );
+}
+
+// ---------------------------------------------------------------- zero-ETL
+
+#[tokio::test]
+async fn a_zero_etl_integration_on_blue_or_green_fails_before_any_switchover_keeping_green() {
+    use bluegreen_domain::model::source::Integration;
+    for (source, side, name) in [(SOURCE_ARN, "blue", DB), (GREEN_ARN, "green", GREEN)] {
+        let world = green_ready();
+        world.set_instance_metric("OldestLogicalReplicationSlotLag", DB, &[0.0]);
+        world.with(|a| {
+            a.integrations.push((
+                source.to_string(),
+                Integration {
+                    name: "orders-to-redshift".into(),
+                    target: "arn:aws:redshift:us-east-1:123456789012:namespace:abc".into(),
+                    status: "active".into(),
+                },
+            ))
+        });
+        let (name_, msg) =
+            err_of(guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW)).await);
+        assert_eq!(name_, "GuardrailViolated");
+        assert_mentions(
+            &msg,
+            &[
+                &format!("zero-ETL integration `orders-to-redshift` on {side} {name}"),
+                "delete it",
+                "run action `switchover`",
+                "recreate it",
+                "Green is kept",
+            ],
+        );
+        assert!(world.mutations().is_empty());
+        assert!(
+            world.with(|s| s.metric_queries.is_empty()),
+            "nothing to measure"
+        );
+    }
+    // One on another database is none of the switchover's business.
+    let world = green_ready();
+    world.set_instance_metric("OldestLogicalReplicationSlotLag", DB, &[0.0]);
+    world.with(|a| {
+        a.integrations
+            .push((arn_of("billing"), Integration::default()))
+    });
+    let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(run.guardrails.unwrap().verdict, GuardrailVerdict::Go);
+}
+
+// ---------------------------------------------------------------- a failed switchover, again
+
+#[tokio::test]
+async fn a_deployment_an_earlier_switchover_left_switchover_failed_is_judged_ready() {
+    let world = green_ready();
+    world.set_deployment(deployment("SWITCHOVER_FAILED"));
+    world.set_instance_metric("OldestLogicalReplicationSlotLag", DB, &[0.0]);
+    let run = guardrails::handle(world.deps(), ready_run(json!({})), inv_at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(run.guardrails.unwrap().verdict, GuardrailVerdict::Go);
 }
 
 #[tokio::test]
@@ -345,7 +479,10 @@ async fn green_no_longer_ready_holds_without_reading_lag() {
         .unwrap();
     let g = run.guardrails.unwrap();
     assert_eq!(g.verdict, GuardrailVerdict::Hold);
-    assert_eq!(g.reason, "green is no longer ready (AVAILABLE)");
+    assert_eq!(
+        g.reason,
+        format!("green is no longer ready (AVAILABLE; {GREEN} storage-optimization)")
+    );
     assert!(g.readings.is_empty());
     assert!(world.with(|s| s.metric_queries.is_empty()));
 }

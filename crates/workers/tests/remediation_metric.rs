@@ -625,3 +625,66 @@ async fn an_approval_request_says_what_will_happen_and_how_to_answer() {
     // Not a remediation's end: no metric.
     assert!(world.with(|s| s.put.is_empty()));
 }
+
+/// `ledger`'s source as the precheck recorded it: one Auto Scaling target with a policy.
+fn ledger_with_auto_scaling(
+    targets: Option<Vec<bluegreen_domain::model::scaling::ScalableTarget>>,
+) -> Run {
+    let mut run = upgraded_run(json!({}));
+    let mut source = aurora_cluster(CLUSTER, "13.15", &["ledger-1", "ledger-2"]);
+    source.topology.auto_scaling = targets;
+    run.source = Some(source);
+    run
+}
+
+#[tokio::test]
+async fn the_switched_over_notification_reminds_to_register_aurora_auto_scaling_again() {
+    use bluegreen_domain::model::scaling::{ScalableTarget, ScalingPolicy, READ_REPLICA_COUNT};
+    let world = World::empty();
+    let target = ScalableTarget {
+        resource_id: "cluster:ledger".into(),
+        dimension: READ_REPLICA_COUNT.into(),
+        min_capacity: 2,
+        max_capacity: 8,
+        policies: vec![ScalingPolicy {
+            name: "ledger-reader-cpu".into(),
+            policy_type: "TargetTrackingScaling".into(),
+            tracking: Some("RDSReaderAverageCPUUtilization at 55".into()),
+        }],
+    };
+    let run = ledger_with_auto_scaling(Some(vec![target]));
+    publish(&world, Milestone::SwitchedOver, run.clone()).await;
+    let body = body_of(&only_publish(&world));
+    assert_eq!(body["milestone"], "switched_over");
+    let warnings = body["warnings"].as_array().expect("a reminder");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let reminder = warnings[0].as_str().unwrap();
+    assert_mentions(
+        reminder,
+        &[
+            "Aurora Auto Scaling is not copied to green",
+            "register-scalable-target --service-namespace rds --resource-id cluster:ledger \
+             --scalable-dimension rds:cluster:ReadReplicaCount --min-capacity 2 --max-capacity 8",
+            "put each scaling policy again",
+            "ledger-reader-cpu (TargetTrackingScaling, RDSReaderAverageCPUUtilization at 55)",
+        ],
+    );
+
+    // Only at the switchover: the green-ready notification says nothing of it.
+    let world = World::empty();
+    publish(&world, Milestone::GreenReady, run).await;
+    assert_eq!(body_of(&only_publish(&world))["warnings"], Value::Null);
+
+    // Nothing recorded (an instance, a read that was refused) or none registered: no reminder.
+    for recorded in [None, Some(vec![])] {
+        let world = World::empty();
+        publish(
+            &world,
+            Milestone::SwitchedOver,
+            ledger_with_auto_scaling(recorded.clone()),
+        )
+        .await;
+        let body = body_of(&only_publish(&world));
+        assert_eq!(body["warnings"], Value::Null, "{recorded:?}");
+    }
+}

@@ -233,7 +233,9 @@ async fn a_denied_optional_read_is_a_warning_naming_the_permission() {
 }
 
 #[tokio::test]
-async fn a_zero_etl_integration_is_refused() {
+async fn a_zero_etl_integration_warns_at_plan_and_does_not_refuse_the_create() {
+    // AWS blocks the switchover while an integration exists, not the create: the guardrails
+    // step refuses it right before `Switchover` (crates/workers/tests/guardrails.rs).
     let world = World::orders_pg();
     world.with(|a| {
         a.integrations = vec![(
@@ -245,17 +247,18 @@ async fn a_zero_etl_integration_is_refused() {
             },
         )]
     });
-    let err = precheck::handle(world.deps(), upgrade_run(), inv())
+    let run = precheck::handle(world.deps(), upgrade_run(), inv())
         .await
-        .unwrap_err();
-    assert_mentions(
-        &err.to_string(),
-        &[
-            "[zero-etl-integrations]",
-            "orders-to-redshift",
-            "delete-integration",
-        ],
-    );
+        .expect("an integration does not refuse the create");
+    let report = run.report.as_ref().unwrap();
+    let c = report
+        .checks
+        .iter()
+        .find(|c| c.id == "zero-etl-integrations")
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Warn, "{c:?}");
+    assert_mentions(&c.observed, &["orders-to-redshift", "guardrails step"]);
+    assert_mentions(&c.fix, &["delete-integration"]);
 }
 
 const REPORTING_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster-endpoint:reporting";

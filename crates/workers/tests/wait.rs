@@ -48,6 +48,8 @@ async fn green_becomes_ready_only_after_two_ready_polls_in_a_row() {
                 "DB_ENGINE_VERSION_UPGRADE PENDING".into(),
                 "CONFIGURE_BACKUPS PENDING".into(),
             ],
+            at_seconds: Some(10),
+            ..WaitState::default()
         })
     );
     assert!(world.calls("member_statuses").is_empty());
@@ -124,6 +126,7 @@ async fn green_in_storage_optimization_is_not_ready_and_breaks_the_streak() {
         next_delay_seconds: 15,
         status: "AVAILABLE".into(),
         pending_tasks: vec![],
+        ..WaitState::default()
     });
     let run = wait::handle(world.deps(), run, inv_at(REQUESTED + 2000))
         .await
@@ -312,6 +315,7 @@ fn switchover_requested_run(polls: u32) -> Run {
         next_delay_seconds: 10,
         status: "AVAILABLE".into(),
         pending_tasks: vec![],
+        ..WaitState::default()
     });
     run
 }

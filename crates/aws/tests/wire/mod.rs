@@ -1,7 +1,7 @@
 //! Shared fixtures for the adapters' tests: SDK clients answered by `aws-smithy-mocks` rules,
 //! HTTP answers in each service's own protocol (RDS, SNS and CloudFormation speak the AWS
-//! Query protocol, CloudWatch Smithy RPC v2 CBOR, Step Functions AWS JSON 1.0, DMS, KMS and
-//! Secrets Manager AWS JSON 1.1), the wire failures below the API (a reset connection, a
+//! Query protocol, CloudWatch Smithy RPC v2 CBOR, Step Functions AWS JSON 1.0, DMS, KMS,
+//! Application Auto Scaling and Secrets Manager AWS JSON 1.1), the wire failures below the API (a reset connection, a
 //! connect timeout, an answer that never comes), and SDK shapes.
 
 #![allow(dead_code)]
@@ -44,7 +44,7 @@ pub enum Proto {
     Cbor,
     /// Step Functions: `{"__type": code}` in JSON (AWS JSON 1.0).
     Json,
-    /// AWS DMS, AWS KMS, Secrets Manager: the same in AWS JSON 1.1.
+    /// AWS DMS, AWS KMS, Application Auto Scaling, Secrets Manager: the same in AWS JSON 1.1.
     Json11,
 }
 
@@ -53,7 +53,7 @@ pub fn proto_of(op: &str) -> Proto {
     match op.split(':').next() {
         Some("cloudwatch") => Proto::Cbor,
         Some("states") => Proto::Json,
-        Some("dms" | "kms" | "secretsmanager") => Proto::Json11,
+        Some("dms" | "kms" | "application-autoscaling" | "secretsmanager") => Proto::Json11,
         _ => Proto::Query,
     }
 }
@@ -287,6 +287,18 @@ pub fn kms(rules: &[Rule]) -> bluegreen_aws::Kms {
         .http_client(faulting_http_client())))
 }
 
+pub fn scaling(rules: &[Rule]) -> bluegreen_aws::AutoScaling {
+    bluegreen_aws::AutoScaling::new(mock_client!(
+        aws_sdk_applicationautoscaling,
+        RuleMode::MatchAny,
+        rules,
+        |c| c
+            .retry_config(aws_sdk_applicationautoscaling::config::retry::RetryConfig::disabled())
+            .timeout_config(attempt_timeout())
+            .http_client(faulting_http_client())
+    ))
+}
+
 pub fn stacks(rules: &[Rule]) -> Stacks {
     Stacks::new(mock_client!(
         aws_sdk_cloudformation,
@@ -438,6 +450,14 @@ pub fn respond(op: &str, make: impl Fn() -> HttpResponse + Send + Sync + 'static
             mock!(aws_sdk_rds::Client::list_tags_for_resource).then_http_response(make)
         }
         "kms:DescribeKey" => mock!(aws_sdk_kms::Client::describe_key).then_http_response(make),
+        "application-autoscaling:DescribeScalableTargets" => {
+            mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets)
+                .then_http_response(make)
+        }
+        "application-autoscaling:DescribeScalingPolicies" => {
+            mock!(aws_sdk_applicationautoscaling::Client::describe_scaling_policies)
+                .then_http_response(make)
+        }
         other => panic!("no rule for {other}"),
     }
 }

@@ -133,7 +133,12 @@ async fn show_execution(
         );
         println!(
             "{}",
-            follow::status_line(&watch.events, &ex, tasks.as_ref())
+            follow::status_line(
+                &watch.events,
+                &ex,
+                tasks.as_ref(),
+                &follow::loading_of(doc.as_ref())
+            )
         );
     }
     Ok(Exit::Ok)

@@ -25,9 +25,44 @@ pub struct PgDatabaseFacts {
     /// `schema.view` of materialized views.
     pub materialized_views: Vec<String>,
     pub extensions: Vec<Extension>,
+    /// Publications not owned by RDS's own `rdsadmin` (what a blue/green deployment creates
+    /// is RDS's; these are the user's: CDC).
     pub publications: Vec<String>,
     /// Subscriptions of this database (blue is itself a logical replica).
     pub subscriptions: Vec<String>,
+    /// Sequences (`pg_sequences`): RDS sets each one on green at switchover.
+    #[serde(default)]
+    pub sequences: u64,
+    /// Foreign servers (`pg_foreign_server`) and the host each names.
+    #[serde(default)]
+    pub foreign_servers: Vec<ForeignServer>,
+    /// pg_cron's `cron.job`, where it exists (only in `cron.database_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<CronFacts>,
+}
+
+/// A foreign server of a foreign-data wrapper.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignServer {
+    pub name: String,
+    /// `postgres_fdw`, `mysql_fdw`, ...
+    pub wrapper: String,
+    /// Its `host` option, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// What `cron.job` shows the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CronFacts {
+    /// Jobs whose command refreshes a materialized view, described (`job 3 "nightly"
+    /// (0 3 * * *) on app: REFRESH MATERIALIZED VIEW daily`).
+    pub refreshes: Vec<String>,
+    /// Why some jobs may be invisible: pg_cron's row security shows a user only its own jobs
+    /// unless it is a superuser (or bypasses row security), and the `cron` schema may not be
+    /// readable at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
 }
 
 /// A replication slot (`pg_replication_slots`).
@@ -75,10 +110,15 @@ pub struct PgFacts {
     pub server_version_num: u32,
     /// Databases with `datallowconn` and not templates (RDS's own `rdsadmin` excluded).
     pub database_names: Vec<String>,
+    /// Every row of `pg_database`, templates and `rdsadmin` included: what AWS counts when it
+    /// says `max_replication_slots` must be higher than the number of databases.
+    #[serde(default)]
+    pub database_rows: i64,
     pub databases: Vec<PgDatabaseFacts>,
     pub slots: Vec<Slot>,
     /// `max_replication_slots`, `max_wal_senders`, `max_logical_replication_workers`,
-    /// `max_worker_processes`, `shared_preload_libraries`, `wal_level`, `max_prepared_transactions`.
+    /// `max_worker_processes`, `shared_preload_libraries`, `wal_level`, `max_prepared_transactions`,
+    /// and Aurora's `rds.logically_replicate_unlogged_tables` where the server has it.
     pub settings: BTreeMap<String, String>,
     /// Transactions of other sessions, oldest first.
     pub transactions: Vec<OpenTransaction>,
@@ -142,11 +182,100 @@ pub struct MysqlFacts {
     pub binlog_consumers: u64,
     /// Global privileges of the current user (`information_schema.USER_PRIVILEGES`).
     pub privileges: Vec<String>,
+    /// Base tables in a schema named `tmp` (`None`: no such schema).
+    #[serde(default)]
+    pub tmp_schema_tables: Option<u64>,
+    /// The server as a binlog replica: one entry per configured channel (connection).
+    #[serde(default)]
+    pub replication: Vec<ReplicaChannel>,
+    /// Why the replica status could not be read (a privilege), when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_unreadable: Option<String>,
+    /// Replication threads (`system user` sessions) seen in the process list: the fallback
+    /// signal when the status cannot be read.
+    #[serde(default)]
+    pub replication_threads: u64,
+    /// `'user'@'host'` of accounts authenticating with `mysql_native_password`.
+    #[serde(default)]
+    pub native_password_users: Vec<String>,
+    /// Why `mysql.user` could not be read (the server's refusal), when it could not: then
+    /// `native_password_users` is empty for want of an answer, not for want of accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_password_unreadable: Option<String>,
+}
+
+/// One replication channel of a server that is itself a binlog replica
+/// (`SHOW REPLICA STATUS` / `SHOW ALL REPLICAS STATUS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaChannel {
+    /// The channel (MySQL) or connection (MariaDB) name; empty for the default one.
+    pub channel: String,
+    /// `host:port` of its source.
+    pub source: String,
+    /// `Yes`, `No` or `Connecting`.
+    pub io_running: String,
+    /// `Yes` or `No`.
+    pub sql_running: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl ReplicaChannel {
+    /// Actively replicating: either thread started, i.e. in any state but `No`. An I/O thread
+    /// still `Connecting` counts (it replicates as soon as its source answers, and the SQL
+    /// thread applies what arrives), and so does MariaDB's `Preparing` (the I/O thread between
+    /// connecting and reading: its states are No, Connecting, Preparing, Yes).
+    pub fn running(&self) -> bool {
+        let started = |v: &str| {
+            let v = v.trim();
+            !v.is_empty() && !v.eq_ignore_ascii_case("no")
+        };
+        started(&self.io_running) || started(&self.sql_running)
+    }
+
+    pub fn describe(&self) -> String {
+        let name = if self.channel.is_empty() {
+            "the default channel".to_string()
+        } else {
+            format!("channel '{}'", self.channel)
+        };
+        format!(
+            "{name} from {} (I/O thread {}, SQL thread {}{})",
+            self.source,
+            self.io_running,
+            self.sql_running,
+            self.last_error
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default()
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replica_channel_runs_in_any_thread_state_but_no() {
+        let channel = |io: &str, sql: &str| ReplicaChannel {
+            io_running: io.into(),
+            sql_running: sql.into(),
+            ..Default::default()
+        };
+        for (io, sql) in [
+            ("Yes", "Yes"),
+            ("Connecting", "Yes"),
+            ("Preparing", "No"),
+            ("No", "Yes"),
+        ] {
+            assert!(channel(io, sql).running(), "{io} / {sql}");
+        }
+        for (io, sql) in [("No", "No"), ("", ""), ("no", "")] {
+            assert!(!channel(io, sql).running(), "{io} / {sql}");
+        }
+    }
 
     #[test]
     fn preloaded_libraries_are_split() {

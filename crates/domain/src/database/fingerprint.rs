@@ -10,6 +10,13 @@
 //! deparsed expressions), so blue and green can also be compared with each other when the
 //! fingerprint at create is not in the run (a `switchover` run of a deployment prepared by
 //! another execution).
+//!
+//! DCL is not replicated either (RDS User Guide: GRANT and REVOKE are not replicated by
+//! logical replication): a GRANT, a REVOKE or a role changed on blue after create is missing
+//! on green after the switchover. The privileges get their own hash (`privileges`), over the
+//! lines that start with `acl `, `role ` or `member ` (the ACLs of relations, schemas and
+//! functions, the roles' attributes and memberships; never a password), so the watch reports
+//! them like DDL and says which it was.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,6 +29,21 @@ pub struct DatabaseFingerprint {
     pub hash: String,
     /// How many schema objects (lines) it covers.
     pub objects: u64,
+    /// FNV-1a 64 of the sorted privilege lines (`PRIVILEGE_PREFIXES`); `None` in a
+    /// fingerprint taken before privileges were fingerprinted (then not compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privilege_entries: Option<u64>,
+}
+
+/// The lines that describe privileges rather than schema objects.
+pub const PRIVILEGE_PREFIXES: &[&str] = &["acl ", "role ", "member "];
+/// How a privilege change starts in `compare`'s sentences.
+pub const PRIVILEGES_CHANGED: &str = "the privileges of ";
+
+fn is_privilege_line(line: &str) -> bool {
+    PRIVILEGE_PREFIXES.iter().any(|p| line.starts_with(p))
 }
 
 /// What `run.database.fingerprint` holds.
@@ -51,17 +73,28 @@ fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
 /// Stable across processes, versions of this crate and machines: it is kept in the run
 /// document between invocations.
 pub fn fingerprint(database: &str, lines: &[String]) -> DatabaseFingerprint {
-    let mut sorted: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (privileges, schema): (Vec<&str>, Vec<&str>) = lines
+        .iter()
+        .map(String::as_str)
+        .partition(|l| is_privilege_line(l));
+    let (hash, objects) = hash_of(schema);
+    let (privileges, entries) = hash_of(privileges);
+    DatabaseFingerprint {
+        database: database.to_string(),
+        hash,
+        objects,
+        privileges: Some(privileges),
+        privilege_entries: Some(entries),
+    }
+}
+
+fn hash_of(mut sorted: Vec<&str>) -> (String, u64) {
     sorted.sort_unstable();
     sorted.dedup();
     let hash = sorted.iter().fold(FNV_OFFSET, |h, line| {
         fnv1a(fnv1a(h, line.as_bytes()), b"\n")
     });
-    DatabaseFingerprint {
-        database: database.to_string(),
-        hash: format!("{hash:016x}"),
-        objects: sorted.len() as u64,
-    }
+    (format!("{hash:016x}"), sorted.len() as u64)
 }
 
 /// What changed between two sets of fingerprints, one sentence per database; empty when
@@ -76,11 +109,24 @@ pub fn compare(before: &[DatabaseFingerprint], now: &[DatabaseFingerprint]) -> V
     for (db, b) in &before {
         match now.get(db) {
             None => changes.push(format!("database {db} is gone")),
-            Some(n) if n.hash != b.hash => changes.push(format!(
-                "the schema of {db} changed ({} objects, now {})",
-                b.objects, n.objects
-            )),
-            Some(_) => {}
+            Some(n) => {
+                if n.hash != b.hash {
+                    changes.push(format!(
+                        "the schema of {db} changed ({} objects, now {})",
+                        b.objects, n.objects
+                    ));
+                }
+                if let (Some(bp), Some(np)) = (&b.privileges, &n.privileges) {
+                    if bp != np {
+                        changes.push(format!(
+                            "{PRIVILEGES_CHANGED}{db} changed (GRANT, REVOKE or a role: {} \
+                             entries, now {})",
+                            b.privilege_entries.unwrap_or(0),
+                            n.privilege_entries.unwrap_or(0)
+                        ));
+                    }
+                }
+            }
         }
     }
     for db in now.keys().filter(|db| !before.contains_key(*db)) {
@@ -135,6 +181,32 @@ mod tests {
         assert_eq!(changes, ["the schema of app changed (1 objects, now 2)"]);
         let same = std::slice::from_ref(&before);
         assert!(compare(same, same).is_empty());
+    }
+
+    #[test]
+    fn a_grant_changes_the_privileges_not_the_schema() {
+        let schema = ["relation public.orders r p"];
+        let before = fingerprint("app", &lines(&schema));
+        assert_eq!(
+            before.hash,
+            fingerprint("app", &lines(&["relation public.orders r p"])).hash
+        );
+        let mut granted = schema.to_vec();
+        granted.push("acl relation public.orders reporting SELECT");
+        let after = fingerprint("app", &lines(&granted));
+        assert_eq!(before.hash, after.hash, "the schema hash is unchanged");
+        assert_eq!(after.objects, 1);
+        assert_eq!(
+            compare(std::slice::from_ref(&before), std::slice::from_ref(&after)),
+            ["the privileges of app changed (GRANT, REVOKE or a role: 0 entries, now 1)"]
+        );
+        // A fingerprint recorded before privileges were fingerprinted: not compared.
+        let old = DatabaseFingerprint {
+            privileges: None,
+            privilege_entries: None,
+            ..before
+        };
+        assert!(compare(&[old], &[after]).is_empty());
     }
 
     #[test]

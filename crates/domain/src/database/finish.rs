@@ -2,12 +2,16 @@
 //! 1. ANALYZE every database (pg_upgrade leaves no planner statistics), table by table in
 //!    name order, within `ANALYZE_BUDGET_SECONDS` per invocation; the state machine invokes
 //!    the step again until `done`, and each invocation resumes after the last table done, so
-//!    a large database never needs one long Lambda;
+//!    a large database never needs one long Lambda. A logical deployment was analyzed on
+//!    green before the switchover already (`analyze`): this is the top-up;
 //! 2. extensions whose installed version is older than the new major's default: reported,
 //!    and updated (`ALTER EXTENSION ... UPDATE`) only when the request says
 //!    `update_extensions`;
-//! 3. every sequence on the new production at or past the old blue's value (logical
-//!    replication does not carry sequence increments);
+//! 3. every sequence on the new production at or past the old blue's value: logical
+//!    replication itself does not carry sequence values, and RDS sets green's sequences to
+//!    blue's during the switchover ("During switchover, Amazon RDS increments sequence values
+//!    in the green environment to match those in the blue environment", RDS User Guide);
+//!    this verifies that it did, and names the `setval` to run for any that is behind;
 //! 4. the smoke query (the request's, read-only, or `SELECT 1`).
 //!
 //! Each result is a check in `run.database.finish.checks`; a failed sequence check, smoke
@@ -119,8 +123,24 @@ pub fn remaining_tables<'a>(tables: &'a [String], after: Option<&str>) -> Vec<&'
 }
 
 pub fn analyze_check(p: &AnalyzeProgress) -> Check {
+    analyze_check_after(p, None)
+}
+
+/// `analyze_check`, saying what green's ANALYZE before the switchover did (`before`), of
+/// which this one is the top-up.
+pub fn analyze_check_after(p: &AnalyzeProgress, before: Option<&AnalyzeProgress>) -> Check {
+    let earlier = before
+        .map(|b| {
+            format!(
+                " (a top-up: green was analyzed before the switchover, {} table(s) in {} \
+                 database(s))",
+                b.tables_analyzed,
+                b.done.len()
+            )
+        })
+        .unwrap_or_default();
     let base = format!(
-        "ANALYZE ran on {} database(s) ({}), {} table(s), in {} invocation(s)",
+        "ANALYZE ran on {} database(s) ({}), {} table(s), in {} invocation(s){earlier}",
         p.done.len(),
         list_some(&p.done, 10),
         p.tables_analyzed,

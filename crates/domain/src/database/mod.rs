@@ -11,8 +11,13 @@
 //! - `prechecks`: those facts to `Check`s (same id / verdict / observed / fix shape as the
 //!   AWS-level prechecks), merged into the run's report.
 //! - `fingerprint`: the schema fingerprint of every database and how two are compared.
-//! - `watch`: before switchover, DDL since create (hold, then fail) and the blue-side slot lag.
-//! - `finish`: after switchover, ANALYZE in a time budget, extension versions, sequences.
+//! - `watch`: before switchover, DDL and DCL since create (hold, then fail), what RDS's own
+//!   switchover guardrails refuse (self-managed publications and subscriptions, an external
+//!   binlog source) and the blue-side slot lag.
+//! - `analyze`: before switchover, ANALYZE on green (AWS's best practice for a logical
+//!   deployment), in the same time budget as the finish's.
+//! - `finish`: after switchover, ANALYZE in a time budget (a top-up), extension versions,
+//!   sequences.
 //! - `smoke`: the validation of a user-supplied smoke query (read-only, one statement).
 //!
 //! Without a way in (no `database_secret_arn`, no `database_iam_user`) none of this runs and
@@ -20,6 +25,7 @@
 
 pub mod access;
 pub mod admission;
+pub mod analyze;
 pub mod credentials;
 pub mod facts;
 pub mod fingerprint;
@@ -28,9 +34,33 @@ pub mod prechecks;
 pub mod smoke;
 pub mod watch;
 
+use crate::model::engine::{major_version, Engine};
 use serde::{Deserialize, Serialize};
 
 pub use credentials::{AccessRecord, DatabaseAccess};
+
+/// Whether the blue/green deployment replicates logically. RDS for PostgreSQL "replicates
+/// physically by default and logically only when the deployment requests a major version
+/// upgrade" (RDS User Guide, replication type): `is_major` is the plan's, else the majors of
+/// the two versions are compared. Aurora PostgreSQL: logically for every deployment (every
+/// one needs `rds.logical_replication = 1`, Aurora User Guide); were AWS to replicate some
+/// physically, the logical rules would only add caution. MySQL-family engines replicate the
+/// binlog: never "logical" in this sense.
+pub fn replicates_logically(
+    engine: &Engine,
+    source_version: &str,
+    target_version: &str,
+    is_major: Option<bool>,
+) -> bool {
+    match engine {
+        Engine::AuroraPostgresql => true,
+        Engine::Postgres => is_major.unwrap_or_else(|| {
+            target_version.is_empty()
+                || major_version(engine, source_version) != major_version(engine, target_version)
+        }),
+        _ => false,
+    }
+}
 
 /// What the `sql` worker is asked to do; see crates/sql/README.md for where each runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +72,9 @@ pub enum Op {
     Fingerprint,
     /// Before `Switchover`: DDL since the fingerprint, and the slot lag on blue.
     Watch,
+    /// After the watch says go, before `Switchover` (PostgreSQL, logical deployments):
+    /// ANALYZE on green, in a time budget, again until `done`.
+    Analyze,
     /// After `Verify`: ANALYZE, extensions, sequences, smoke query on the new production.
     Finish,
 }
@@ -52,6 +85,7 @@ impl Op {
             Self::Precheck => "precheck",
             Self::Fingerprint => "fingerprint",
             Self::Watch => "watch",
+            Self::Analyze => "analyze",
             Self::Finish => "finish",
         }
     }
@@ -68,6 +102,9 @@ pub struct DatabaseState {
     pub fingerprint: Option<fingerprint::FingerprintRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<watch::WatchState>,
+    /// ANALYZE on green before the switchover (set by the watch when it applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analyze: Option<analyze::GreenAnalyze>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish: Option<finish::FinishState>,
 }
@@ -79,6 +116,7 @@ impl DatabaseState {
             precheck: None,
             fingerprint: None,
             watch: None,
+            analyze: None,
             finish: None,
         }
     }
@@ -87,12 +125,29 @@ impl DatabaseState {
     pub fn summary(&self) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(p) = &self.precheck {
-            out.push(format!(
-                "precheck: {} database(s), {} check(s) failed, {} warned",
-                p.databases.len(),
-                p.failed(),
-                p.warned()
-            ));
+            match &p.skipped {
+                Some(why) => out.push(format!("precheck: skipped: {why}")),
+                None => out.push(format!(
+                    "precheck: {} database(s) ({}), {} check(s) failed{}, {} warned",
+                    p.databases.len(),
+                    list_some(&p.databases, 10),
+                    p.failed(),
+                    {
+                        let failed: Vec<String> = p
+                            .checks
+                            .iter()
+                            .filter(|c| c.verdict == crate::model::check::Verdict::Fail)
+                            .map(|c| c.id.clone())
+                            .collect();
+                        if failed.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", failed.join(", "))
+                        }
+                    },
+                    p.warned()
+                )),
+            }
         }
         if let Some(f) = &self.fingerprint {
             out.push(format!(
@@ -104,10 +159,45 @@ impl DatabaseState {
         if let Some(w) = &self.watch {
             out.push(format!("watch: {:?}: {}", w.verdict, w.reason).to_lowercase());
         }
+        if let Some(a) = &self.analyze {
+            out.push(a.summary());
+        }
         if let Some(f) = &self.finish {
             for c in &f.checks {
                 out.push(format!("{}: {:?}: {}", c.id, c.verdict, c.observed).to_lowercase());
             }
+        }
+        out
+    }
+
+    /// What a green-ready (or prepared) notification must warn about, from what the precheck
+    /// found: on Aurora PostgreSQL, refreshing a materialized view on blue breaks replication
+    /// (Aurora User Guide, blue/green limitations), so refreshes must pause until the
+    /// switchover.
+    pub fn green_ready_warnings(&self, engine: &Engine) -> Vec<String> {
+        let mut out = Vec::new();
+        let views = self
+            .precheck
+            .as_ref()
+            .map(|p| p.materialized_views.as_slice())
+            .unwrap_or_default();
+        if *engine == Engine::AuroraPostgresql && !views.is_empty() {
+            out.push(format!(
+                "materialized views on blue: {}. On Aurora PostgreSQL refreshing one on blue \
+                 breaks replication to green: pause every REFRESH MATERIALIZED VIEW (pg_cron \
+                 jobs, scripts) until the switchover, then refresh them on the new production",
+                list_some(views, 10)
+            ));
+        }
+        // A fingerprint is taken only for a logical deployment, which carries no DCL.
+        if engine.is_postgres_family() && self.fingerprint.is_some() {
+            out.push(
+                "GRANT, REVOKE and role changes made on blue from now on are not replicated to \
+                 green (logical replication carries no DCL) and are lost at the switchover: \
+                 freeze them with schema changes until the switchover, or repeat them on the \
+                 new production after it"
+                    .to_string(),
+            );
         }
         out
     }
@@ -164,5 +254,42 @@ mod tests {
             json["access"],
             json!({"method": "iam", "iam_user": "bluegreen_check"})
         );
+    }
+
+    #[test]
+    fn green_ready_warns_of_view_refreshes_on_aurora_and_of_dcl_on_a_logical_deployment() {
+        let access = credentials::DatabaseAccess::Iam {
+            user: "bluegreen_check".into(),
+        };
+        let mut state = DatabaseState::new(access.record());
+        assert!(state
+            .green_ready_warnings(&Engine::AuroraPostgresql)
+            .is_empty());
+        state.precheck = Some(prechecks::PrecheckRecord {
+            checked_at: "2026-12-07T00:00:00Z".into(),
+            databases: vec!["app".into()],
+            checks: vec![],
+            replaced_manual_checks: vec![],
+            skipped: None,
+            materialized_views: vec!["app.public.daily_totals".into()],
+        });
+        let w = state.green_ready_warnings(&Engine::AuroraPostgresql);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("app.public.daily_totals") && w[0].contains("REFRESH MATERIALIZED VIEW")
+        );
+        // RDS for PostgreSQL does not document the breakage.
+        assert!(state.green_ready_warnings(&Engine::Postgres).is_empty());
+        // A fingerprint means a logical deployment: DCL on blue is lost.
+        state.fingerprint = Some(fingerprint::FingerprintRecord {
+            taken_at: "2026-12-07T00:00:00Z".into(),
+            of: "blue orders-pg".into(),
+            databases: vec![],
+            unavailable: None,
+        });
+        let w = state.green_ready_warnings(&Engine::Postgres);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("GRANT, REVOKE and role changes"), "{w:?}");
+        assert!(state.green_ready_warnings(&Engine::Mysql).is_empty());
     }
 }

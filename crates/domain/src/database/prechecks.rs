@@ -2,21 +2,36 @@
 //! shape as the AWS-level ones (id, verdict, observed, fix), for every database of the
 //! instance. They join the run's report; what they cover leaves `manual_checks`.
 //!
-//! PostgreSQL (a major-version blue/green replicates logically, RDS User Guide, "Limitations
-//! for blue/green deployments with logical replication"): DDL and large-object changes are not
-//! replicated and degrade green; UPDATE/DELETE need a primary key or replica identity;
-//! unlogged tables and materialized views are not replicated; pg_partman's background worker,
-//! pglogical and pgactive must be off on blue, pg_cron off on green; blue may not be a logical
-//! publisher or subscriber of its own; one replication slot per database.
+//! PostgreSQL. A major-version blue/green of RDS for PostgreSQL, and every Aurora PostgreSQL
+//! one, replicates logically (RDS User Guide, "Limitations for blue/green deployments with
+//! logical replication"): DDL and large-object changes are not replicated and degrade green;
+//! UPDATE/DELETE need a primary key or replica identity; unlogged tables (unless Aurora's
+//! `rds.logically_replicate_unlogged_tables` is 1) and materialized views are not replicated
+//! (on Aurora, refreshing one on blue breaks replication); pg_partman's background worker,
+//! pglogical and pgactive must be off on blue, pg_cron off on green; `max_replication_slots`
+//! must be higher than the number of databases; RDS sets every sequence on green at
+//! switchover ("thousands of sequences can delay switchover"). A minor-version or
+//! parameter-only RDS for PostgreSQL blue/green replicates physically: those limits do not
+//! apply to it (`Context::logical`), and the checks report them as information only. For
+//! both: blue may not be a self-managed logical publisher or subscriber (an RDS switchover
+//! guardrail), logical slots of CDC consumers are not carried to green, and a foreign server
+//! pointing at blue must use its endpoint name, not an IP.
+//!
 //! MySQL/MariaDB (binlog replication): tables without a primary key lag, non-transactional
-//! engines are not crash-safe, event_scheduler must be off on green, the binlog must be on.
+//! engines are not crash-safe, event_scheduler must be off on green, the binlog must be on,
+//! blue may not be an actively replicating external binlog replica (an RDS switchover
+//! guardrail; Aurora MySQL: blue can't be an external binlog replica), Aurora MySQL does not
+//! copy a database named `tmp` to green, and MySQL 8.4 no longer enables
+//! `mysql_native_password` by default.
 
 use super::facts::{MysqlFacts, PgFacts};
 use super::list_some;
 use crate::model::check::{id, Check, ManualCheck, Verdict};
-use crate::model::engine::Engine;
+use crate::model::engine::{major_version, Engine};
 use crate::model::report::Report;
+use crate::model::request::DEFAULT_SWITCHOVER_TIMEOUT_SECONDS;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// How many names a check lists before "and N more".
 pub const LIST_MAX: usize = 10;
@@ -28,13 +43,40 @@ fn pass(id: &str, observed: impl Into<String>) -> Check {
     Check::new(id, Verdict::Pass, observed, "")
 }
 
-/// What the rules need besides the facts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Above this many sequences, the switchover is warned about. AWS: "During switchover,
+/// Amazon RDS increments sequence values in the green environment to match those in the blue
+/// environment. If you have thousands of sequences, this can delay switchover." 1,000 is the
+/// lower bound of "thousands": below it AWS gives no reason to expect a delay.
+pub const MANY_SEQUENCES: u64 = 1_000;
+/// The extra switchover time suggested per 1,000 sequences. AWS gives no per-sequence figure;
+/// this is a conservative assumption (60 ms per sequence, a round trip and a `setval` with
+/// room to spare), not a measurement of RDS.
+pub const SWITCHOVER_SECONDS_PER_1000_SEQUENCES: u64 = 60;
+/// `SwitchoverTimeout`'s upper bound (RDS API reference: 30 to 3,600 seconds).
+pub const MAX_SWITCHOVER_TIMEOUT_SECONDS: u64 = 3_600;
+
+/// What the rules need besides the facts: what the run knows about the source and the
+/// deployment it asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
     /// A blue/green deployment of ours exists already (a resumed run): its own slots and
     /// publication are on blue, so those no longer mean a CDC consumer.
     pub deployment_exists: bool,
     pub long_transaction_seconds: i64,
+    /// The source's engine, as the run exported it (RDS's `Engine`): the Aurora rules key on
+    /// it, whatever server answers.
+    pub engine: Engine,
+    /// Blue's engine version and the requested target version.
+    pub source_version: String,
+    pub target_version: String,
+    /// The deployment replicates logically (`super::replicates_logically`). PostgreSQL only.
+    pub logical: bool,
+    /// The source's parameters the precheck exported (`model::source::RELEVANT_PARAMETERS`).
+    pub parameters: BTreeMap<String, String>,
+    /// The request's `switchover_timeout_seconds`.
+    pub switchover_timeout_seconds: u32,
+    /// Blue's IP addresses, from its endpoint name.
+    pub blue_addresses: Vec<String>,
 }
 
 impl Default for Context {
@@ -42,7 +84,20 @@ impl Default for Context {
         Self {
             deployment_exists: false,
             long_transaction_seconds: LONG_TRANSACTION_SECONDS,
+            engine: Engine::Postgres,
+            source_version: String::new(),
+            target_version: String::new(),
+            logical: true,
+            parameters: BTreeMap::new(),
+            switchover_timeout_seconds: DEFAULT_SWITCHOVER_TIMEOUT_SECONDS,
+            blue_addresses: Vec::new(),
         }
+    }
+}
+
+impl Context {
+    fn major(&self, version: &str) -> String {
+        major_version(&self.engine, version)
     }
 }
 
@@ -59,6 +114,10 @@ pub struct PrecheckRecord {
     /// Why nothing was checked (e.g. the deployment is already switched over).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// `db.schema.view` of the materialized views found (PostgreSQL): on Aurora, refreshing
+    /// one on blue breaks replication, which the green-ready notification repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub materialized_views: Vec<String>,
 }
 
 impl PrecheckRecord {
@@ -84,20 +143,35 @@ fn qualified(db: &str, names: &[String]) -> Vec<String> {
 /// Every PostgreSQL rule, in a stable order.
 pub fn postgres_checks(f: &PgFacts, ctx: &Context) -> Vec<Check> {
     vec![
-        pg_tables_without_key(f),
-        pg_large_objects(f),
-        pg_unlogged_tables(f),
-        pg_materialized_views(f),
-        pg_extensions(f),
+        pg_tables_without_key(f, ctx),
+        pg_large_objects(f, ctx),
+        pg_unlogged_tables(f, ctx),
+        pg_materialized_views(f, ctx),
+        pg_extensions(f, ctx),
         pg_slots(f, ctx),
         pg_publications_and_subscriptions(f, ctx),
         pg_databases_and_slots(f, ctx),
         long_transactions(&f.transactions, f.sees_all_activity, "pg_monitor", ctx),
         pg_prepared_transactions(f),
+        pg_sequences(f, ctx),
+        pg_foreign_servers(f, ctx),
     ]
 }
 
-fn pg_tables_without_key(f: &PgFacts) -> Check {
+/// `db.schema.view` of every materialized view.
+pub fn materialized_views(f: &PgFacts) -> Vec<String> {
+    f.databases
+        .iter()
+        .flat_map(|d| qualified(&d.name, &d.materialized_views))
+        .collect()
+}
+
+/// The words a check uses when a logical-replication limit does not apply: the deployment
+/// replicates physically (a minor-version or parameter-only RDS for PostgreSQL blue/green).
+const PHYSICAL: &str = "this deployment replicates physically (no major-version upgrade), which \
+                        carries them";
+
+fn pg_tables_without_key(f: &PgFacts, ctx: &Context) -> Check {
     const ID: &str = id::TABLES_WITHOUT_PRIMARY_KEY;
     let all: Vec<String> = f
         .databases
@@ -108,6 +182,16 @@ fn pg_tables_without_key(f: &PgFacts) -> Check {
         return pass(
             ID,
             "every table has a primary key or a usable replica identity",
+        );
+    }
+    if !ctx.logical {
+        return pass(
+            ID,
+            format!(
+                "{} table(s) without a primary key or replica identity ({}): {PHYSICAL}",
+                all.len(),
+                list_some(&all, LIST_MAX)
+            ),
         );
     }
     Check::new(
@@ -124,7 +208,7 @@ fn pg_tables_without_key(f: &PgFacts) -> Check {
     )
 }
 
-fn pg_large_objects(f: &PgFacts) -> Check {
+fn pg_large_objects(f: &PgFacts, ctx: &Context) -> Check {
     const ID: &str = id::LARGE_OBJECTS;
     let with: Vec<String> = f
         .databases
@@ -134,6 +218,15 @@ fn pg_large_objects(f: &PgFacts) -> Check {
         .collect();
     if with.is_empty() {
         return pass(ID, "no large objects");
+    }
+    if !ctx.logical {
+        return pass(
+            ID,
+            format!(
+                "large objects in {}: {PHYSICAL}",
+                list_some(&with, LIST_MAX)
+            ),
+        );
     }
     Check::new(
         ID,
@@ -148,7 +241,37 @@ fn pg_large_objects(f: &PgFacts) -> Check {
     )
 }
 
-fn pg_unlogged_tables(f: &PgFacts) -> Check {
+/// Aurora PostgreSQL replicates unlogged tables when `rds.logically_replicate_unlogged_tables`
+/// is 1: its value and where it comes from (the server's own setting, the source's parameter
+/// group, or the engine's default: on for Aurora PostgreSQL 14 and earlier, off for 15 and
+/// later; Aurora User Guide, "Unlogged tables"). `None` off Aurora PostgreSQL.
+pub fn aurora_replicates_unlogged(f: &PgFacts, ctx: &Context) -> Option<(bool, String)> {
+    const NAME: &str = "rds.logically_replicate_unlogged_tables";
+    if ctx.engine != Engine::AuroraPostgresql {
+        return None;
+    }
+    let on = |v: &str| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "on" | "true");
+    if let Some(v) = f.setting(NAME) {
+        return Some((on(v), format!("{NAME} = {} on blue", v.trim())));
+    }
+    if let Some(v) = ctx.parameters.get(NAME) {
+        return Some((
+            on(v),
+            format!("{NAME} = {} in the source's parameter group", v.trim()),
+        ));
+    }
+    let major: u32 = ctx.major(&ctx.source_version).parse().ok()?;
+    let default = major <= 14;
+    Some((
+        default,
+        format!(
+            "{NAME} unset: Aurora PostgreSQL {major}'s default is {}",
+            if default { "1" } else { "0" }
+        ),
+    ))
+}
+
+fn pg_unlogged_tables(f: &PgFacts, ctx: &Context) -> Check {
     const ID: &str = id::UNLOGGED_TABLES;
     let all: Vec<String> = f
         .databases
@@ -158,43 +281,149 @@ fn pg_unlogged_tables(f: &PgFacts) -> Check {
     if all.is_empty() {
         return pass(ID, "no unlogged tables");
     }
-    Check::new(
-        ID,
-        Verdict::Fail,
-        format!(
-            "{} unlogged table(s): {}; they are not replicated, so green has them empty",
-            all.len(),
-            list_some(&all, LIST_MAX)
+    let listed = format!(
+        "{} unlogged table(s): {}",
+        all.len(),
+        list_some(&all, LIST_MAX)
+    );
+    let set_logged = "ALTER TABLE t SET LOGGED for each whose rows must survive the switchover \
+                      (or drop them), then run again";
+    if !ctx.logical {
+        // Not a limit of the deployment (it must not refuse it), but PostgreSQL's own: an
+        // unlogged table writes no WAL, so a physical replica has it empty too.
+        return Check::new(
+            ID,
+            Verdict::Warn,
+            format!(
+                "{listed}; this deployment replicates physically, and an unlogged table writes \
+                 no WAL: green has them empty"
+            ),
+            set_logged,
+        );
+    }
+    match aurora_replicates_unlogged(f, ctx) {
+        Some((true, why)) => pass(ID, format!("{listed}; replicated to green: {why}")),
+        Some((false, why)) => Check::new(
+            ID,
+            Verdict::Fail,
+            format!("{listed}; not replicated ({why}), so green has them empty"),
+            format!(
+                "set rds.logically_replicate_unlogged_tables = 1 in the source's DB cluster \
+                 parameter group (reboot) to replicate them, or {set_logged}"
+            ),
         ),
-        "ALTER TABLE t SET LOGGED for each whose rows must survive the switchover (or drop \
-         them), then run again",
-    )
+        None => Check::new(
+            ID,
+            Verdict::Fail,
+            format!("{listed}; they are not replicated, so green has them empty"),
+            set_logged,
+        ),
+    }
 }
 
-fn pg_materialized_views(f: &PgFacts) -> Check {
+fn pg_materialized_views(f: &PgFacts, ctx: &Context) -> Check {
     const ID: &str = id::MATERIALIZED_VIEWS;
-    let all: Vec<String> = f
+    let all = materialized_views(f);
+    let cron: Vec<String> = f
         .databases
         .iter()
-        .flat_map(|d| qualified(&d.name, &d.materialized_views))
+        .filter_map(|d| d.cron.as_ref())
+        .flat_map(|c| c.refreshes.clone())
         .collect();
+    let caveat = f
+        .databases
+        .iter()
+        .filter_map(|d| d.cron.as_ref().and_then(|c| c.caveat.clone()))
+        .map(|c| format!(" ({c})"))
+        .next()
+        .unwrap_or_default();
     if all.is_empty() {
         return pass(ID, "no materialized views");
     }
+    let listed = format!(
+        "{} materialized view(s): {}",
+        all.len(),
+        list_some(&all, LIST_MAX)
+    );
+    if !ctx.logical {
+        return pass(ID, format!("{listed}: {PHYSICAL}"));
+    }
+    if ctx.engine == Engine::AuroraPostgresql {
+        // Aurora User Guide, blue/green limitations: refreshing a materialized view on blue
+        // breaks replication.
+        let pause = "pause every REFRESH MATERIALIZED VIEW on blue (jobs, scripts) from the \
+                     deployment's creation until the switchover, then refresh each one on the \
+                     new production";
+        if !cron.is_empty() {
+            return Check::new(
+                ID,
+                Verdict::Fail,
+                format!(
+                    "{listed}; on Aurora PostgreSQL refreshing one on blue breaks replication, and \
+                     pg_cron schedules refreshes: {}",
+                    list_some(&cron, LIST_MAX)
+                ),
+                format!(
+                    "unschedule those jobs (SELECT cron.unschedule(jobid)) until the switchover, \
+                     then run again; {pause}"
+                ),
+            );
+        }
+        return Check::new(
+            ID,
+            Verdict::Warn,
+            format!(
+                "{listed}; on Aurora PostgreSQL refreshing one on blue breaks replication{caveat}"
+            ),
+            pause,
+        );
+    }
+    let scheduled = if cron.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; pg_cron refreshes: {} (their new contents are not replicated)",
+            list_some(&cron, LIST_MAX)
+        )
+    };
     Check::new(
         ID,
         Verdict::Warn,
-        format!(
-            "{} materialized view(s): {}; their contents are not replicated after create",
-            all.len(),
-            list_some(&all, LIST_MAX)
-        ),
+        format!("{listed}; their contents are not replicated after create{scheduled}"),
         "REFRESH MATERIALIZED VIEW each one on the new production right after the switchover",
     )
 }
 
-fn pg_extensions(f: &PgFacts) -> Check {
+fn pg_extensions(f: &PgFacts, ctx: &Context) -> Check {
     const ID: &str = id::INCOMPATIBLE_EXTENSIONS;
+    if !ctx.logical {
+        let named: Vec<String> = f
+            .databases
+            .iter()
+            .flat_map(|d| {
+                d.extensions
+                    .iter()
+                    .filter(|e| {
+                        matches!(
+                            e.name.as_str(),
+                            "pglogical" | "pgactive" | "pg_partman" | "pg_cron"
+                        )
+                    })
+                    .map(move |e| format!("{} in {}", e.name, d.name))
+            })
+            .collect();
+        return pass(
+            ID,
+            if named.is_empty() {
+                "no pglogical, pgactive, pg_partman or pg_cron in any database".to_string()
+            } else {
+                format!(
+                    "{}: their limits are logical replication's, and {PHYSICAL}",
+                    list_some(&named, LIST_MAX)
+                )
+            },
+        );
+    }
     let preloaded = f.preloaded();
     let bgw = preloaded.iter().any(|l| l == "pg_partman_bgw");
     let mut blocking = Vec::new();
@@ -302,28 +531,42 @@ fn pg_slots(f: &PgFacts, ctx: &Context) -> Check {
     )
 }
 
-fn pg_publications_and_subscriptions(f: &PgFacts, ctx: &Context) -> Check {
-    const ID: &str = id::PUBLICATIONS_AND_SUBSCRIPTIONS;
-    let subs: Vec<String> = f
+/// Blue's own logical publications and subscriptions, as `what in database` (RDS's own,
+/// owned by `rdsadmin`, are not in the facts). Blue/green refuses to switch over a blue that
+/// is a self-managed logical publisher or subscriber (RDS User Guide, switchover guardrails).
+pub fn cdc_on_blue(f: &PgFacts) -> (Vec<String>, Vec<String>) {
+    let subs = f
         .databases
         .iter()
         .flat_map(|d| {
             d.subscriptions
                 .iter()
-                .map(move |s| format!("{} in {}", s, d.name))
+                .map(move |s| format!("subscription {} in {}", s, d.name))
         })
         .collect();
-    let pubs: Vec<String> = f
+    let pubs = f
         .databases
         .iter()
         .flat_map(|d| {
             d.publications
                 .iter()
-                .map(move |p| format!("{} in {}", p, d.name))
+                .map(move |p| format!("publication {} in {}", p, d.name))
         })
         .collect();
+    (pubs, subs)
+}
+
+/// What to do about a self-managed publisher or subscriber on blue.
+pub const CDC_FIX: &str = "blue can be neither a logical publisher nor a subscriber of its own \
+    (RDS refuses the switchover): stop the consumers, drop the subscriptions (DROP \
+    SUBSCRIPTION) and publications (DROP PUBLICATION), or move them to another database, \
+    before the switchover; recreate them on the new production after it";
+
+fn pg_publications_and_subscriptions(f: &PgFacts, ctx: &Context) -> Check {
+    const ID: &str = id::PUBLICATIONS_AND_SUBSCRIPTIONS;
+    let (pubs, subs) = cdc_on_blue(f);
     if subs.is_empty() && pubs.is_empty() {
-        return pass(ID, "no publications or subscriptions");
+        return pass(ID, "no publications or subscriptions of blue's own");
     }
     let mut observed = Vec::new();
     if !subs.is_empty() {
@@ -334,35 +577,57 @@ fn pg_publications_and_subscriptions(f: &PgFacts, ctx: &Context) -> Check {
     }
     if !pubs.is_empty() {
         observed.push(format!(
-            "publications for CDC consumers: {}",
+            "blue publishes for CDC consumers: {}",
             list_some(&pubs, LIST_MAX)
         ));
     }
-    let fix = "blue can be neither a logical publisher nor a subscriber of its own: stop the \
-               consumers, drop the subscriptions (DROP SUBSCRIPTION) and publications (DROP \
-               PUBLICATION), run again, and recreate them on the new production after the \
-               switchover";
-    let verdict = if subs.is_empty() && ctx.deployment_exists {
-        Verdict::Warn // the deployment publishes blue itself
-    } else {
-        Verdict::Fail
-    };
-    Check::new(ID, verdict, observed.join("; "), fix)
+    if subs.is_empty() && ctx.deployment_exists {
+        // Ours exists: if RDS created its publication under another owner than rdsadmin, it
+        // is among these. The watch tells them apart (green's subscriptions name RDS's).
+        return Check::new(
+            ID,
+            Verdict::Warn,
+            format!(
+                "{} (the deployment's own may be among them: the watch before the switchover \
+                 compares them with green's subscriptions)",
+                observed.join("; ")
+            ),
+            CDC_FIX,
+        );
+    }
+    Check::new(ID, Verdict::Fail, observed.join("; "), CDC_FIX)
 }
 
 fn pg_databases_and_slots(f: &PgFacts, ctx: &Context) -> Check {
     const ID: &str = id::DATABASES_AND_SLOTS;
     let databases = f.database_names.len() as i64;
+    // AWS Knowledge Center (rds-postgresql-blue-green-deployment-error) counts every row of
+    // pg_database, templates included, and wants max_replication_slots HIGHER than that.
+    let rows = f.database_rows.max(databases);
     let in_use = f.slots.len() as i64;
-    let needed = if ctx.deployment_exists {
-        in_use.max(databases)
+    if !ctx.logical {
+        return pass(
+            ID,
+            format!(
+                "{rows} database(s) in pg_database: this deployment replicates physically and \
+                 needs no slot per database"
+            ),
+        );
+    }
+    // One slot per database the deployment replicates, on top of the slots in use; and in
+    // any case more slots than pg_database has rows.
+    let (slots_needed, senders_needed) = if ctx.deployment_exists {
+        (in_use.max(rows + 1), in_use.max(databases))
     } else {
-        in_use + databases
+        ((in_use + databases).max(rows + 1), in_use + databases)
     };
     let mut short = Vec::new();
     let mut low = Vec::new();
     let mut seen = Vec::new();
-    for name in ["max_replication_slots", "max_wal_senders"] {
+    for (name, needed) in [
+        ("max_replication_slots", slots_needed),
+        ("max_wal_senders", senders_needed),
+    ] {
         match f.setting_number(name) {
             Some(v) if v < needed => short.push(format!("{name} = {v}, needs at least {needed}")),
             Some(v) => seen.push(format!("{name} = {v}")),
@@ -382,7 +647,9 @@ fn pg_databases_and_slots(f: &PgFacts, ctx: &Context) -> Check {
         }
     }
     let observed_base = format!(
-        "{databases} database(s), {in_use} slot(s) in use: one slot per database on top of those"
+        "pg_database has {rows} row(s) (templates included), {databases} of them replicated, \
+         {in_use} slot(s) in use: max_replication_slots must be higher than {rows} and leave one \
+         slot per replicated database on top of those in use"
     );
     if !short.is_empty() {
         return Check::new(
@@ -390,9 +657,10 @@ fn pg_databases_and_slots(f: &PgFacts, ctx: &Context) -> Check {
             Verdict::Fail,
             format!("{observed_base}; {}", short.join(", ")),
             format!(
-                "raise max_replication_slots and max_wal_senders to at least {needed} in the \
-                 source parameter group (reboot) and in the target group, then run again; RDS \
-                 fails the create with \"incompatible parameter(s)\" otherwise"
+                "raise max_replication_slots to at least {slots_needed} and max_wal_senders to at \
+                 least {senders_needed} in the source parameter group (reboot) and in the target \
+                 group, then run again; RDS fails the create with \"incompatible parameter(s)\" \
+                 otherwise"
             ),
         );
     }
@@ -409,6 +677,117 @@ fn pg_databases_and_slots(f: &PgFacts, ctx: &Context) -> Check {
         );
     }
     pass(ID, format!("{observed_base}; {}", seen.join(", ")))
+}
+
+/// The switchover timeout to suggest for `sequences` sequences on top of `current`, in
+/// seconds: `SWITCHOVER_SECONDS_PER_1000_SEQUENCES` per started thousand, at most the API's
+/// 3,600.
+pub fn suggested_switchover_timeout(current: u32, sequences: u64) -> u64 {
+    let extra = sequences.div_ceil(1_000) * SWITCHOVER_SECONDS_PER_1000_SEQUENCES;
+    (u64::from(current) + extra).min(MAX_SWITCHOVER_TIMEOUT_SECONDS)
+}
+
+fn pg_sequences(f: &PgFacts, ctx: &Context) -> Check {
+    const ID: &str = id::SEQUENCE_COUNT;
+    let total: u64 = f.databases.iter().map(|d| d.sequences).sum();
+    let per_db: Vec<String> = f
+        .databases
+        .iter()
+        .filter(|d| d.sequences > 0)
+        .map(|d| format!("{} in {}", d.sequences, d.name))
+        .collect();
+    let listed = if per_db.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", list_some(&per_db, LIST_MAX))
+    };
+    if !ctx.logical {
+        return pass(
+            ID,
+            format!("{total} sequence(s){listed}: physical replication carries their values"),
+        );
+    }
+    if total <= MANY_SEQUENCES {
+        return pass(
+            ID,
+            format!("{total} sequence(s){listed}: RDS sets each one on green at switchover"),
+        );
+    }
+    let suggested = suggested_switchover_timeout(ctx.switchover_timeout_seconds, total);
+    Check::new(
+        ID,
+        Verdict::Warn,
+        format!(
+            "{total} sequence(s){listed}: during the switchover RDS sets each one on green to \
+             blue's value, and AWS says thousands of them can delay the switchover (past \
+             switchover_timeout_seconds = {}, RDS rolls the switchover back)",
+            ctx.switchover_timeout_seconds
+        ),
+        format!(
+            "run with switchover_timeout_seconds = {suggested} (AWS gives no per-sequence figure: \
+             this adds a conservative {SWITCHOVER_SECONDS_PER_1000_SEQUENCES} s per 1,000 \
+             sequences, at most {MAX_SWITCHOVER_TIMEOUT_SECONDS}), and drop the sequences nothing \
+             uses"
+        ),
+    )
+}
+
+/// Whether a host option is an IP address literal (v4 or v6, brackets allowed).
+pub fn is_ip_address(host: &str) -> bool {
+    host.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok()
+}
+
+fn pg_foreign_servers(f: &PgFacts, ctx: &Context) -> Check {
+    const ID: &str = id::FOREIGN_SERVERS;
+    let mut by_ip = Vec::new();
+    let mut total = 0;
+    for d in &f.databases {
+        for s in &d.foreign_servers {
+            total += 1;
+            // A libpq host option may list several hosts.
+            for host in s.host.iter().flat_map(|h| h.split(',')) {
+                let host = host.trim();
+                if !is_ip_address(host) {
+                    continue;
+                }
+                let bare = host.trim_start_matches('[').trim_end_matches(']');
+                let blue = ctx.blue_addresses.iter().any(|a| a == bare);
+                by_ip.push(format!(
+                    "{} ({}) in {} names {host}{}",
+                    s.name,
+                    s.wrapper,
+                    d.name,
+                    if blue { ", blue's own address" } else { "" }
+                ));
+            }
+        }
+    }
+    if by_ip.is_empty() {
+        return pass(
+            ID,
+            if total == 0 {
+                "no foreign servers".to_string()
+            } else {
+                format!("{total} foreign server(s), none named by an IP address")
+            },
+        );
+    }
+    Check::new(
+        ID,
+        Verdict::Warn,
+        format!(
+            "foreign server(s) named by IP address: {}; AWS: a foreign server pointing at blue \
+             must use its endpoint name, not an IP, or it keeps reaching the old blue after the \
+             switchover",
+            list_some(&by_ip, LIST_MAX)
+        ),
+        "ALTER SERVER name OPTIONS (SET host 'the database's endpoint name') for each, before \
+         the switchover",
+    )
 }
 
 fn long_transactions(
@@ -484,9 +863,10 @@ fn pg_prepared_transactions(f: &PgFacts) -> Check {
     )
 }
 
-/// Every MySQL/MariaDB rule, in a stable order.
+/// Every MySQL/MariaDB rule, in a stable order; the engine- and version-specific ones only
+/// where they apply.
 pub fn mysql_checks(f: &MysqlFacts, ctx: &Context) -> Vec<Check> {
-    vec![
+    let mut checks = vec![
         my_tables_without_key(f),
         my_non_innodb(f),
         my_event_scheduler(f),
@@ -494,7 +874,215 @@ pub fn mysql_checks(f: &MysqlFacts, ctx: &Context) -> Vec<Check> {
         my_gtid(f),
         my_long_transactions(f, ctx),
         my_binlog_consumers(f),
-    ]
+        external_replication(f, ctx, false),
+    ];
+    if ctx.engine == Engine::AuroraMysql {
+        checks.push(my_tmp_database(f));
+    }
+    if let Some(c) = my_native_password(f, ctx) {
+        checks.push(c);
+    }
+    checks
+}
+
+/// Aurora User Guide, blue/green limitations for Aurora MySQL: "Databases with this name
+/// [tmp] will not be copied to the green environment."
+fn my_tmp_database(f: &MysqlFacts) -> Check {
+    const ID: &str = id::TMP_DATABASE;
+    let Some(tables) = f.tmp_schema_tables else {
+        return pass(
+            ID,
+            "no database named tmp (Aurora MySQL does not copy one to green)",
+        );
+    };
+    Check::new(
+        ID,
+        Verdict::Fail,
+        format!(
+            "a database named tmp exists ({tables} table(s)): Aurora MySQL blue/green does not \
+             copy a database with this name to green, so it is missing after the switchover"
+        ),
+        "before creating the deployment, move its tables to a database of another name \
+         (CREATE DATABASE tmp_data; RENAME TABLE tmp.t TO tmp_data.t for each) and point the \
+         application at it, or DROP DATABASE tmp if it only holds scratch data, then run again",
+    )
+}
+
+/// The RDS procedure that removes blue's external source, by engine (RDS User Guide, "Configuring,
+/// starting, and stopping binary log (binlog) replication": the `_master` procedures are RDS for
+/// MariaDB's and RDS for MySQL 8.0 and lower's, the `_source` ones RDS for MySQL 8.4's and
+/// Aurora MySQL version 3's).
+fn reset_external_source(engine: &Engine) -> &'static str {
+    match engine {
+        Engine::AuroraMysql => {
+            "CALL mysql.rds_reset_external_source (Aurora MySQL version 2: \
+             mysql.rds_reset_external_master)"
+        }
+        Engine::Mariadb => "CALL mysql.rds_reset_external_master",
+        _ => "CALL mysql.rds_reset_external_master (MySQL 8.4: mysql.rds_reset_external_source)",
+    }
+}
+
+/// What to do about a blue that is a binlog replica of an external source.
+pub fn external_replication_fix(engine: &Engine) -> String {
+    let reset = reset_external_source(engine);
+    let stop = if engine.is_aurora() {
+        format!("CALL mysql.rds_stop_replication; {reset}")
+    } else {
+        format!(
+            "CALL mysql.rds_stop_replication (self-managed: STOP REPLICA), and {reset} \
+             (self-managed: RESET REPLICA ALL) once it is no longer needed"
+        )
+    };
+    format!(
+        "stop replicating into blue before the switchover: {stop}; or first switch the external \
+         source over to blue (make blue the writer) and stop its replication, then run again"
+    )
+}
+
+/// Blue as a binlog replica of an external source. RDS's switchover guardrails refuse a blue
+/// that is an actively replicating external binlog replica (RDS User Guide, "Switchover
+/// guardrails"); Aurora MySQL's limitations say blue can't be an external binlog replica at
+/// all. So: a running channel fails (the precheck) or holds (`in_watch`: started since);
+/// a configured but stopped one fails on Aurora MySQL and warns elsewhere (starting it
+/// before the switchover would block it).
+pub fn external_replication(f: &MysqlFacts, ctx: &Context, in_watch: bool) -> Check {
+    const ID: &str = id::EXTERNAL_REPLICATION;
+    let fix = external_replication_fix(&ctx.engine);
+    let running: Vec<String> = f
+        .replication
+        .iter()
+        .filter(|c| c.running())
+        .map(|c| c.describe())
+        .collect();
+    let stopped: Vec<String> = f
+        .replication
+        .iter()
+        .filter(|c| !c.running())
+        .map(|c| c.describe())
+        .collect();
+    if !running.is_empty() {
+        return Check::new(
+            ID,
+            Verdict::Fail,
+            format!(
+                "blue is actively replicating from an external source{}: {}; RDS refuses to \
+                 switch over a blue that is an external binlog replica",
+                if in_watch {
+                    " (started since the precheck)"
+                } else {
+                    ""
+                },
+                list_some(&running, LIST_MAX)
+            ),
+            fix,
+        );
+    }
+    if f.replication.is_empty() && f.replication_unreadable.is_some() && f.replication_threads > 0 {
+        return Check::new(
+            ID,
+            Verdict::Fail,
+            format!(
+                "{} replication thread(s) run on blue (the replica status is not readable: {}); \
+                 RDS refuses to switch over a blue that is an external binlog replica",
+                f.replication_threads,
+                f.replication_unreadable.as_deref().unwrap_or_default()
+            ),
+            format!(
+                "{fix} (grant REPLICATION CLIENT, on MariaDB SLAVE MONITOR, to see the source)"
+            ),
+        );
+    }
+    if !stopped.is_empty() {
+        let aurora = ctx.engine == Engine::AuroraMysql;
+        return Check::new(
+            ID,
+            if aurora { Verdict::Fail } else { Verdict::Warn },
+            format!(
+                "blue is configured as a binlog replica, replication stopped: {}; {}",
+                list_some(&stopped, LIST_MAX),
+                if aurora {
+                    "on Aurora MySQL blue can't be an external binlog replica"
+                } else {
+                    "starting it before the switchover would make RDS refuse the switchover"
+                }
+            ),
+            if aurora {
+                fix
+            } else {
+                format!(
+                    "keep it stopped until the switchover, or remove it ({}; self-managed: \
+                     RESET REPLICA ALL)",
+                    reset_external_source(&ctx.engine)
+                )
+            },
+        );
+    }
+    match &f.replication_unreadable {
+        Some(why) => pass(
+            ID,
+            format!(
+                "no replication thread runs on blue (the replica status itself is not readable: \
+                 {why})"
+            ),
+        ),
+        None => pass(ID, "blue is not a binlog replica of another server"),
+    }
+}
+
+/// MySQL 8.4 no longer loads `mysql_native_password` by default (MySQL 8.4 release notes):
+/// accounts still on it may not log in after an 8.0 -> 8.4 upgrade. MariaDB is not concerned:
+/// `mysql_native_password` is its own default plugin and stays supported, so the rule is not
+/// applied there.
+fn my_native_password(f: &MysqlFacts, ctx: &Context) -> Option<Check> {
+    const ID: &str = id::NATIVE_PASSWORD_USERS;
+    if !matches!(ctx.engine, Engine::Mysql | Engine::AuroraMysql) {
+        return None;
+    }
+    // Aurora MySQL's versions read `8.0.mysql_aurora.3.x` (8.0) and `8.4.x` (8.4).
+    let before = crate::model::engine::compare_versions(&ctx.major(&ctx.source_version), "8.4");
+    let after = crate::model::engine::compare_versions(&ctx.major(&ctx.target_version), "8.4");
+    if before != std::cmp::Ordering::Less || after == std::cmp::Ordering::Less {
+        return None;
+    }
+    const MOVE: &str = "move each to caching_sha2_password before the switchover (ALTER USER \
+                        'u'@'h' IDENTIFIED WITH caching_sha2_password BY '...'; clients need TLS \
+                        or the server's RSA key), or keep mysql_native_password = ON in the \
+                        target parameter group while they move";
+    if let Some(why) = &f.native_password_unreadable {
+        // Not readable is not "none": the upgrade may still lock accounts out.
+        return Some(Check::new(
+            ID,
+            Verdict::Warn,
+            format!(
+                "the accounts' authentication plugins could not be read ({why}); MySQL 8.4 no \
+                 longer enables mysql_native_password by default, so accounts on it may fail to \
+                 log in after the upgrade"
+            ),
+            format!(
+                "list them (SELECT user, host FROM mysql.user WHERE plugin = \
+                 'mysql_native_password') as a user that may read mysql.user, or grant the \
+                 check user SELECT on it and run again; {MOVE}"
+            ),
+        ));
+    }
+    if f.native_password_users.is_empty() {
+        return Some(pass(
+            ID,
+            "no account authenticates with mysql_native_password",
+        ));
+    }
+    Some(Check::new(
+        ID,
+        Verdict::Warn,
+        format!(
+            "{} account(s) still authenticate with mysql_native_password: {}; MySQL 8.4 no \
+             longer enables that plugin by default, so they may fail to log in after the upgrade",
+            f.native_password_users.len(),
+            list_some(&f.native_password_users, LIST_MAX)
+        ),
+        MOVE,
+    ))
 }
 
 fn my_tables_without_key(f: &MysqlFacts) -> Check {
@@ -725,6 +1313,90 @@ pub fn merge_into_report(report: &mut Report, checks: &[Check], engine: &Engine)
     replaced.into_iter().map(|m| m.id).collect()
 }
 
+/// How the in-database refusal names the databases it read (`refusal`).
+pub const DATABASES_READ: &str = "in-database precheck, database(s) read: ";
+
+/// The error of a `prepare` / `upgrade` the in-database precheck refuses: the report's
+/// (`Report::failure_error`: every failed check, `[id] observed: fix`), naming the databases
+/// read. The run document the worker filled is lost with the error (Step Functions keeps the
+/// step's input), so the failure notification rebuilds `failed_checks` and `database` from
+/// this message (`failed_checks_in_message`, `databases_in_message`).
+pub fn refusal(
+    report: &Report,
+    db: &str,
+    databases: &[String],
+) -> crate::model::error::WorkerError {
+    use crate::model::error::WorkerError;
+    let error = report.failure_error(db);
+    let WorkerError::PrecheckFailed(message) = &error else {
+        return error;
+    };
+    let marker = format!(" precheck(s) failed for {db}");
+    if !message.contains(&marker) {
+        return error;
+    }
+    WorkerError::PrecheckFailed(message.replacen(
+        &marker,
+        &format!("{marker} ({DATABASES_READ}{})", list_some(databases, 50)),
+        1,
+    ))
+}
+
+/// The databases a refusal message names (`refusal`), if it names any.
+pub fn databases_in_message(message: &str) -> Option<Vec<String>> {
+    let start = message.find(DATABASES_READ)? + DATABASES_READ.len();
+    let rest = &message[start..];
+    let list = &rest[..rest.find("), nothing was changed")?];
+    Some(
+        list.split(", ")
+            .map(|d| d.split(" and ").next().unwrap_or(d).to_string())
+            .filter(|d| !d.is_empty())
+            .collect(),
+    )
+}
+
+/// The failed checks a `PrecheckFailed` message lists (`Report::failure_error`'s
+/// `[id] observed: fix | ...`), for a failure notification whose run document lost them.
+/// The message joins observed and fix with ": ", which either may contain too: an entry equal
+/// to one of `known` (the run's report) is that check; otherwise the text is split at its
+/// last ": " (fixes are imperative sentences, which rarely hold one). The ids are exact.
+pub fn failed_checks_in_message(message: &str, known: &[Check]) -> Vec<Check> {
+    const AFTER: &str = ", nothing was changed: ";
+    let Some(start) = message.find(AFTER) else {
+        return vec![];
+    };
+    let mut out: Vec<Check> = Vec::new();
+    for entry in message[start + AFTER.len()..].split(" | ") {
+        let Some(rest) = entry.strip_prefix('[') else {
+            continue;
+        };
+        let Some((id, text)) = rest.split_once("] ") else {
+            continue;
+        };
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            continue;
+        }
+        if out.iter().any(|c| c.id == id) {
+            continue;
+        }
+        let exact = known.iter().find(|c| {
+            c.id == id && c.verdict == Verdict::Fail && format!("{}: {}", c.observed, c.fix) == text
+        });
+        out.push(match exact {
+            Some(c) => c.clone(),
+            None => match text.rsplit_once(": ") {
+                Some((observed, fix)) => Check::new(id, Verdict::Fail, observed, fix),
+                None => Check::new(id, Verdict::Fail, text, ""),
+            },
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -777,7 +1449,7 @@ mod tests {
     #[test]
     fn a_clean_instance_passes_everything() {
         let checks = postgres_checks(&clean(), &Context::default());
-        assert_eq!(checks.len(), 10);
+        assert_eq!(checks.len(), 12);
         for c in &checks {
             assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
         }
@@ -808,7 +1480,7 @@ mod tests {
     fn five_thousand_problem_tables_make_a_short_check() {
         let mut f = clean();
         f.databases[0].tables_without_key = (0..5000).map(|i| format!("public.t{i}")).collect();
-        let c = pg_tables_without_key(&f);
+        let c = pg_tables_without_key(&f, &Context::default());
         assert!(c.observed.contains("5000 table(s)"));
         assert!(c.observed.contains("and 4990 more"));
         assert!(c.observed.len() < 600, "{}", c.observed.len());
@@ -822,21 +1494,30 @@ mod tests {
         };
         let mut f = clean();
         f.databases[0].extensions = vec![ext("pg_partman"), ext("pg_stat_statements")];
-        assert_eq!(pg_extensions(&f).verdict, Verdict::Warn);
+        assert_eq!(
+            pg_extensions(&f, &Context::default()).verdict,
+            Verdict::Warn
+        );
         f.settings.insert(
             "shared_preload_libraries".into(),
             "pg_stat_statements,pg_partman_bgw".into(),
         );
-        let c = pg_extensions(&f);
+        let c = pg_extensions(&f, &Context::default());
         assert_eq!(c.verdict, Verdict::Fail);
         assert!(c.observed.contains("background worker"), "{}", c.observed);
         let mut f = clean();
         f.databases[1].extensions = vec![ext("pglogical")];
-        assert_eq!(pg_extensions(&f).verdict, Verdict::Fail);
+        assert_eq!(
+            pg_extensions(&f, &Context::default()).verdict,
+            Verdict::Fail
+        );
         f.databases[1].extensions = vec![ext("pgactive")];
-        assert_eq!(pg_extensions(&f).verdict, Verdict::Fail);
+        assert_eq!(
+            pg_extensions(&f, &Context::default()).verdict,
+            Verdict::Fail
+        );
         f.databases[1].extensions = vec![ext("pg_cron")];
-        let c = pg_extensions(&f);
+        let c = pg_extensions(&f, &Context::default());
         assert_eq!(c.verdict, Verdict::Warn);
         assert!(c.fix.contains("target parameter group"), "{}", c.fix);
     }
@@ -902,7 +1583,7 @@ mod tests {
         assert_eq!(c.verdict, Verdict::Fail);
         assert!(
             c.observed
-                .contains("max_replication_slots = 10, needs at least 12"),
+                .contains("max_replication_slots = 10, needs at least 13"),
             "{}",
             c.observed
         );
@@ -918,6 +1599,37 @@ mod tests {
         let c = pg_databases_and_slots(&f, &Context::default());
         assert_eq!(c.verdict, Verdict::Warn, "{c:?}");
         assert!(c.fix.contains("max_logical_replication_workers"));
+    }
+
+    /// AWS Knowledge Center (rds-postgresql-blue-green-deployment-error): max_replication_slots
+    /// must be HIGHER than the number of rows of pg_database, templates included.
+    #[test]
+    fn slots_must_be_higher_than_every_row_of_pg_database() {
+        let mut f = clean();
+        // template0, template1, rdsadmin, postgres + 6 databases: 10 rows, 7 replicated.
+        f.database_rows = 10;
+        f.database_names = (0..7).map(|i| format!("db{i}")).collect();
+        let c = pg_databases_and_slots(&f, &Context::default());
+        assert_eq!(c.verdict, Verdict::Fail, "10 slots for 10 rows: {c:?}");
+        assert!(
+            c.observed
+                .contains("pg_database has 10 row(s) (templates included)")
+                && c.observed
+                    .contains("max_replication_slots = 10, needs at least 11"),
+            "{}",
+            c.observed
+        );
+        assert!(c.fix.contains("at least 11"), "{}", c.fix);
+        f.settings
+            .insert("max_replication_slots".into(), "11".into());
+        f.settings
+            .insert("max_logical_replication_workers".into(), "8".into());
+        f.settings
+            .insert("max_worker_processes".into(), "10".into());
+        assert_eq!(
+            pg_databases_and_slots(&f, &Context::default()).verdict,
+            Verdict::Pass
+        );
     }
 
     #[test]
@@ -1043,7 +1755,7 @@ mod tests {
         let checks = postgres_checks(&f, &Context::default());
         let replaced = merge_into_report(&mut report, &checks, &engine);
         assert_eq!(report.verdict, Verdict::Fail);
-        assert_eq!(report.checks.len(), 11);
+        assert_eq!(report.checks.len(), 13);
         assert!(replaced.contains(&"large-objects".to_string()));
         let left: Vec<&str> = report.manual_checks.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(left, ["no-ddl-during-window"]);
@@ -1054,11 +1766,50 @@ mod tests {
             &postgres_checks(&f, &Context::default()),
             &engine,
         );
-        assert_eq!(report.checks.len(), 11);
+        assert_eq!(report.checks.len(), 13);
         assert_eq!(report.verdict, Verdict::Pass);
         assert!(report
             .failure_error("orders-pg")
             .to_string()
             .contains("0 precheck"));
+    }
+
+    #[test]
+    fn unreadable_accounts_are_not_reported_as_none_on_mysql_native_password() {
+        let rules = Context {
+            engine: Engine::Mysql,
+            source_version: "8.0.39".into(),
+            target_version: "8.4.3".into(),
+            ..Context::default()
+        };
+        let mut f = mysql();
+        assert_eq!(
+            verdict(&mysql_checks(&f, &rules), "native-password-users"),
+            Verdict::Pass
+        );
+        f.native_password_unreadable =
+            Some("mysql.user: SELECT command denied (error 1142)".into());
+        let checks = mysql_checks(&f, &rules);
+        let c = by_id(&checks, "native-password-users");
+        assert_eq!(c.verdict, Verdict::Warn, "{c:?}");
+        assert!(c
+            .observed
+            .contains("could not be read (mysql.user: SELECT command denied"));
+        assert!(c.fix.contains("caching_sha2_password"), "{}", c.fix);
+    }
+
+    #[test]
+    fn the_external_replication_fix_names_each_engines_own_procedure() {
+        let master = "CALL mysql.rds_reset_external_master";
+        let source = "CALL mysql.rds_reset_external_source";
+        let fix = external_replication_fix(&Engine::Mariadb);
+        assert!(fix.contains(master) && !fix.contains("_source"), "{fix}");
+        let fix = external_replication_fix(&Engine::Mysql);
+        assert!(fix.contains(master) && fix.contains("MySQL 8.4: mysql.rds_reset_external_source"));
+        let fix = external_replication_fix(&Engine::AuroraMysql);
+        assert!(
+            fix.contains(source) && fix.contains("CALL mysql.rds_stop_replication"),
+            "{fix}"
+        );
     }
 }

@@ -1,11 +1,16 @@
 //! The replication watch, right before the switchover: has the schema of any database
 //! changed since create (DDL on blue degrades a logical replica: hold once to be sure, then
-//! fail, and the failure path deletes green), and how far behind are the logical slots on blue
-//! (bytes of WAL green has not confirmed, from `pg_replication_slots`)? That byte lag is the
-//! precise PostgreSQL lag signal: AWS publishes no blue-versus-green lag metric for logical
-//! replication, so when credentials exist the guardrail should use it (`slot_lag_verdict`).
+//! fail, and the failure path deletes green), or its privileges (GRANT, REVOKE and role
+//! changes are not replicated: green would lack them; same path), does blue now have what
+//! RDS's own switchover guardrails refuse (a self-managed logical publication or
+//! subscription; an external binlog source replicating into blue: hold, then fail keeping
+//! green), and how far behind are the logical slots on blue (bytes of WAL green has not
+//! confirmed, from `pg_replication_slots`)? That byte lag is the precise PostgreSQL lag
+//! signal: AWS publishes no blue-versus-green lag metric for logical replication, so when
+//! credentials exist the guardrail should use it (`slot_lag_verdict`).
 
 use super::facts::Slot;
+use super::fingerprint::PRIVILEGES_CHANGED;
 use super::list_some;
 use crate::guardrails::GuardrailVerdict;
 use crate::model::error::WorkerError;
@@ -14,6 +19,12 @@ use serde::{Deserialize, Serialize};
 
 /// The message the failure carries when blue's schema changed after create.
 pub const DEGRADED: &str = "green's replication is likely degraded: abort and recreate";
+/// The message the failure carries when only blue's privileges changed after create.
+pub const NO_LONGER_MATCHES: &str = "green no longer matches blue: abort and recreate";
+/// The freeze advice of both failures.
+pub const FREEZE: &str = "Freeze schema changes (migrations, pg_partman, ORMs) and privilege \
+    changes (GRANT, REVOKE, CREATE/ALTER/DROP ROLE: DCL is not replicated either) from the \
+    deployment's creation until the switchover";
 /// A schema change must be seen by this many consecutive watches before the run fails.
 pub const DRIFT_CONFIRMATIONS: u32 = 2;
 /// Hold while an active logical slot on blue is further behind than this: green catches up
@@ -38,6 +49,10 @@ pub struct WatchState {
     pub compared_with: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+    /// What RDS's switchover guardrails would refuse on blue, with what to do (self-managed
+    /// publications or subscriptions, an external binlog source replicating into blue).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<String>,
     /// Consecutive watches that saw a schema change.
     pub drift_seen: u32,
     /// Holds so far for slot lag.
@@ -106,19 +121,55 @@ pub fn slot_lag_verdict(slots: &[Slot], max_bytes: i64) -> Option<(GuardrailVerd
     }
 }
 
+/// What RDS's switchover guardrail would refuse on a PostgreSQL blue: its subscriptions
+/// (`database`, `name`), and its publications (`database`, `name`) other than those green's
+/// subscriptions name (`green`: the deployment's own, whoever owns them). Without `green`
+/// (it could not be read) publications are not counted: RDS's own would be among them, and
+/// the precheck before create refused the user's. One sentence with what to do, or none.
+pub fn cdc_blockers(
+    publications: &[(String, String)],
+    subscriptions: &[(String, String)],
+    green: Option<&[(String, String)]>,
+) -> Vec<String> {
+    let mut found: Vec<String> = subscriptions
+        .iter()
+        .map(|(db, s)| format!("subscription {s} in {db}"))
+        .collect();
+    if let Some(green) = green {
+        found.extend(
+            publications
+                .iter()
+                .filter(|p| !green.contains(p))
+                .map(|(db, p)| format!("publication {p} in {db}")),
+        );
+    }
+    if found.is_empty() {
+        return vec![];
+    }
+    vec![format!(
+        "blue is a self-managed logical publisher or subscriber ({}): {}",
+        list_some(&found, 10),
+        super::prechecks::CDC_FIX
+    )]
+}
+
 /// The watch's decision from what it saw now and what the previous watch saw.
 /// - A schema change: hold (`drift_seen` 1), and once seen `DRIFT_CONFIRMATIONS` times in a
 ///   row fail with `GreenFailed` ("green's replication is likely degraded: abort and
 ///   recreate"), which the failure path answers by deleting green (prepare/upgrade).
+/// - Something RDS's switchover guardrails refuse (`blockers`, each saying what to do): hold,
+///   at most `MAX_HOLDS` times, then `GuardrailViolated` with the same words (green is kept).
 /// - Slot lag above `max_slot_lag_bytes` (the request's `max_replication_slot_lag_bytes`,
 ///   `MAX_SLOT_LAG_BYTES` by default): hold, at most `MAX_HOLDS` times, then
 ///   `GuardrailViolated` (green is kept: switch over later or abort).
 /// - Otherwise go.
+#[allow(clippy::too_many_arguments)]
 pub fn decide(
     previous: Option<&WatchState>,
     db: &str,
     compared_with: String,
     changes: Vec<String>,
+    blockers: Vec<String>,
     slots: Vec<Slot>,
     max_slot_lag_bytes: u64,
     now: &str,
@@ -131,6 +182,7 @@ pub fn decide(
         checked_at: now.to_string(),
         compared_with: compared_with.clone(),
         changes,
+        blockers: blockers.clone(),
         drift_seen,
         holds,
         reason,
@@ -144,22 +196,56 @@ pub fn decide(
     if !changes.is_empty() {
         let drift_seen = drift_before + 1;
         let what = list_some(&changes, 10);
+        let only_privileges = changes.iter().all(|c| c.starts_with(PRIVILEGES_CHANGED));
         if drift_seen >= DRIFT_CONFIRMATIONS {
-            return Err(WorkerError::GreenFailed(format!(
-                "{DEGRADED}. Blue's schema changed since the deployment was created ({what}; \
-                 compared with {compared_with}): DDL is not replicated logically, so green no \
-                 longer matches. Not switching over {db}. Freeze schema changes (migrations, \
-                 pg_partman, ORMs), then create the deployment again"
-            )));
+            return Err(WorkerError::GreenFailed(if only_privileges {
+                format!(
+                    "{NO_LONGER_MATCHES}. Blue's privileges changed since the deployment was \
+                     created ({what}; compared with {compared_with}): GRANT, REVOKE and role \
+                     changes are not replicated, so green lacks them. Not switching over {db}. \
+                     {FREEZE}, then create the deployment again"
+                )
+            } else {
+                format!(
+                    "{DEGRADED}. Blue's schema changed since the deployment was created ({what}; \
+                     compared with {compared_with}): DDL is not replicated logically, so green no \
+                     longer matches. Not switching over {db}. {FREEZE}, then create the \
+                     deployment again"
+                )
+            }));
         }
         return Ok(state(
             WatchVerdict::Hold,
             drift_seen,
             holds_before,
             format!(
-                "blue's schema changed since create ({what}): watching once more before failing"
+                "blue's {} changed since create ({what}): watching once more before failing",
+                if only_privileges {
+                    "privileges"
+                } else {
+                    "schema"
+                }
             ),
             changes,
+        ));
+    }
+    if !blockers.is_empty() {
+        let holds = holds_before + 1;
+        let why = blockers.join("; ");
+        if holds > MAX_HOLDS {
+            return Err(WorkerError::GuardrailViolated(format!(
+                "not switching over {db}: {why}. Still so after {holds} checks over {} minutes; \
+                 green is kept and blue is untouched: fix it, then run action `switchover`, or \
+                 `abort` to delete green",
+                holds * HOLD_DELAY_SECONDS / 60
+            )));
+        }
+        return Ok(state(
+            WatchVerdict::Hold,
+            0,
+            holds,
+            format!("RDS would refuse the switchover: {why}"),
+            Vec::new(),
         ));
     }
     if let Some((GuardrailVerdict::Hold, why)) = slot_lag_verdict(&slots, max_slot_lag_bytes) {
@@ -211,6 +297,7 @@ mod tests {
             "orders-pg",
             "the fingerprint at create".into(),
             changes.iter().map(|s| s.to_string()).collect(),
+            vec![],
             slots,
             MAX_SLOT_LAG_BYTES as u64,
             "2026-12-06T03:00:00Z",
@@ -225,6 +312,7 @@ mod tests {
             "orders-pg",
             "x".into(),
             vec![],
+            vec![],
             slots.clone(),
             1024 * 1024,
             "t",
@@ -236,6 +324,7 @@ mod tests {
             None,
             "orders-pg",
             "x".into(),
+            vec![],
             vec![],
             slots,
             4 * 1024 * 1024,
@@ -279,6 +368,80 @@ mod tests {
         // A change that is gone on the next look (a watch raced a rollback) starts over.
         let again = watch(Some(&first), &[], vec![]).unwrap();
         assert_eq!((again.verdict, again.drift_seen), (WatchVerdict::Go, 0));
+    }
+
+    #[test]
+    fn a_privilege_change_holds_then_fails_saying_so() {
+        let change = "the privileges of app changed (GRANT, REVOKE or a role: 2 entries, now 3)";
+        let first = watch(None, &[change], vec![]).unwrap();
+        assert_eq!(first.verdict, WatchVerdict::Hold);
+        assert!(
+            first.reason.starts_with("blue's privileges changed"),
+            "{}",
+            first.reason
+        );
+        let e = watch(Some(&first), &[change], vec![]).unwrap_err();
+        assert_eq!(e.name(), "GreenFailed");
+        let msg = e.to_string();
+        assert!(msg.starts_with(NO_LONGER_MATCHES), "{msg}");
+        assert!(
+            msg.contains("GRANT, REVOKE and role changes are not replicated"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("DCL is not replicated either"),
+            "the freeze advice: {msg}"
+        );
+    }
+
+    #[test]
+    fn a_guardrail_blocker_holds_then_fails_with_the_same_words_keeping_green() {
+        let blocker = "publication dbz in app: blue can be neither a logical publisher nor a \
+                       subscriber of its own";
+        let decide_with = |previous: Option<&WatchState>| {
+            decide(
+                previous,
+                "orders-pg",
+                "x".into(),
+                vec![],
+                vec![blocker.to_string()],
+                vec![],
+                MAX_SLOT_LAG_BYTES as u64,
+                "t",
+            )
+        };
+        let mut w = decide_with(None).unwrap();
+        assert_eq!(w.verdict, WatchVerdict::Hold);
+        assert!(w.reason.contains("publication dbz in app"), "{}", w.reason);
+        assert_eq!(w.blockers, [blocker]);
+        for _ in 1..MAX_HOLDS {
+            w = decide_with(Some(&w)).unwrap();
+        }
+        let e = decide_with(Some(&w)).unwrap_err();
+        assert_eq!(e.name(), "GuardrailViolated", "green is kept");
+        assert!(e.to_string().contains(blocker), "{e}");
+    }
+
+    #[test]
+    fn the_deployments_own_publications_are_not_blockers() {
+        let pair = |d: &str, n: &str| (d.to_string(), n.to_string());
+        let pubs = vec![pair("app", "rds_bg_pub"), pair("app", "dbz_publication")];
+        let green = vec![pair("app", "rds_bg_pub")];
+        let b = cdc_blockers(&pubs, &[], Some(&green));
+        assert_eq!(b.len(), 1);
+        assert!(
+            b[0].contains("(publication dbz_publication in app)"),
+            "{}",
+            b[0]
+        );
+        assert!(b[0].contains("DROP PUBLICATION"), "what to do: {}", b[0]);
+        assert!(cdc_blockers(&pubs[..1], &[], Some(&green)).is_empty());
+        assert!(
+            cdc_blockers(&pubs, &[], None).is_empty(),
+            "green unreadable: publications are not counted"
+        );
+        let b = cdc_blockers(&[], &[pair("app", "from_legacy")], None);
+        assert!(b[0].contains("subscription from_legacy in app"), "{b:?}");
     }
 
     #[test]

@@ -7,9 +7,16 @@
 //! | --- | --- | --- | --- | --- |
 //! | RDS MySQL, MariaDB | binlog | `ReplicaLag` (-1 = replication not active) | each green instance | seconds |
 //! | RDS PostgreSQL, minor version | physical | `ReplicaLag` | each green instance | seconds |
-//! | RDS PostgreSQL, major version | logical | `OldestReplicationSlotLag` | blue instance | bytes |
+//! | RDS PostgreSQL, major version | logical | `OldestLogicalReplicationSlotLag`, else `OldestReplicationSlotLag` | blue instance | bytes |
 //! | Aurora MySQL | binlog | `AuroraBinlogReplicaLag`, `Role=WRITER` | green cluster | seconds |
-//! | Aurora PostgreSQL | logical (inferred for minor versions too) | `OldestReplicationSlotLag` | blue writer | bytes |
+//! | Aurora PostgreSQL | logical (inferred for minor versions too) | `OldestLogicalReplicationSlotLag`, else `OldestReplicationSlotLag` | blue writer | bytes |
+//!
+//! PostgreSQL's slot metrics: `OldestReplicationSlotLag` counts every slot on blue, each of
+//! blue's read replicas' physical slots too; `OldestLogicalReplicationSlotLag` counts logical
+//! slots only (RDS User Guide, CloudWatch metrics for RDS). Green replicates through a logical
+//! slot, so the logical one is preferred whenever it has a datapoint (a read replica of blue
+//! lagging is no reason to hold the switchover); without one the run falls back to
+//! `OldestReplicationSlotLag`, and `decided_by` says which decided.
 //!
 //! Aurora instances publish no `ReplicaLag`; `AuroraReplicaLag` measures readers against
 //! their own writer, not green against blue, and is never used. When a documented signal has
@@ -57,7 +64,11 @@ pub enum LagUnit {
 /// One engine's documented lag signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LagSignal {
+    /// The metric read, or the fallback of `preferred`.
     pub metric: &'static str,
+    /// A metric read first, at the same place and in the same unit; `metric` decides only
+    /// when it has no datapoint.
+    pub preferred: Option<&'static str>,
     pub source: LagSource,
     pub unit: LagUnit,
     /// `ReplicaLag` reports -1 when replication is not active: a hold, never "no lag".
@@ -66,18 +77,24 @@ pub struct LagSignal {
 
 const REPLICA_LAG: LagSignal = LagSignal {
     metric: "ReplicaLag",
+    preferred: None,
     source: LagSource::GreenInstances,
     unit: LagUnit::Seconds,
     negative_means_inactive: true,
 };
 const AURORA_BINLOG_REPLICA_LAG: LagSignal = LagSignal {
     metric: "AuroraBinlogReplicaLag",
+    preferred: None,
     source: LagSource::GreenClusterWriter,
     unit: LagUnit::Seconds,
     negative_means_inactive: true,
 };
+/// Logical slots only: the deployment's own replication (RDS metrics page).
+pub const OLDEST_LOGICAL_REPLICATION_SLOT_LAG: &str = "OldestLogicalReplicationSlotLag";
+
 const OLDEST_REPLICATION_SLOT_LAG: LagSignal = LagSignal {
     metric: "OldestReplicationSlotLag",
+    preferred: Some(OLDEST_LOGICAL_REPLICATION_SLOT_LAG),
     source: LagSource::BlueWriter,
     unit: LagUnit::Bytes,
     negative_means_inactive: false,
@@ -127,12 +144,14 @@ pub fn queries(signal: &LagSignal, source: &SourceDb, view: &DeploymentView) -> 
             };
             let mut out: Vec<LagQuery> = writer
                 .map(|w| {
-                    vec![query(
-                        w,
-                        signal.metric,
-                        signal.unit,
-                        vec![("DBInstanceIdentifier", w)],
-                    )]
+                    signal
+                        .preferred
+                        .into_iter()
+                        .chain(std::iter::once(signal.metric))
+                        .map(|metric| {
+                            query(w, metric, signal.unit, vec![("DBInstanceIdentifier", w)])
+                        })
+                        .collect()
                 })
                 .unwrap_or_default();
             if source.kind == DbKind::Instance {
@@ -240,6 +259,46 @@ fn bytes(value: f64) -> String {
     }
 }
 
+/// The readings that decide, and the signal's metric that decides among them: per member, the
+/// `preferred` metric's reading when it has a datapoint, else the fallback's; every other
+/// reading (green replicas' `ReplicaLag`) as it is.
+pub fn deciding<'a>(
+    signal: &LagSignal,
+    readings: &'a [LagReading],
+) -> (Vec<&'a LagReading>, &'static str) {
+    let Some(preferred) = signal.preferred else {
+        return (readings.iter().collect(), signal.metric);
+    };
+    let has_preferred = |member: &str| {
+        readings
+            .iter()
+            .any(|r| r.member == member && r.metric == preferred && r.value.is_some())
+    };
+    let mut used_preferred = false;
+    let kept = readings
+        .iter()
+        .filter(|r| {
+            if r.metric == preferred {
+                let keep = r.value.is_some();
+                used_preferred |= keep;
+                keep
+            } else if r.metric == signal.metric {
+                !has_preferred(&r.member)
+            } else {
+                true
+            }
+        })
+        .collect();
+    (
+        kept,
+        if used_preferred {
+            preferred
+        } else {
+            signal.metric
+        },
+    )
+}
+
 /// Decides on the readings of `signal` (`None`: the engine offers nothing measurable).
 /// `absent_checks` counts earlier checks that found no datapoint.
 pub fn evaluate(
@@ -268,10 +327,15 @@ pub fn evaluate(
     let inactive_when_negative = |metric: &str| {
         metric == REPLICA_LAG.metric || (metric == signal.metric && signal.negative_means_inactive)
     };
+    let (readings, decided_by) = deciding(signal, readings);
+    let asked = match signal.preferred {
+        Some(p) => format!("{p} (or {})", signal.metric),
+        None => signal.metric.to_string(),
+    };
     let mut problems = Vec::new();
     let mut absent = Vec::new();
     let mut seen = Vec::new();
-    for r in readings {
+    for r in readings.iter().copied() {
         match r.value {
             None => absent.push(r.member.clone()),
             Some(v) if v < 0.0 && inactive_when_negative(&r.metric) => problems.push(format!(
@@ -302,8 +366,7 @@ pub fn evaluate(
         if absent_checks + 1 < MAX_ABSENT_CHECKS {
             return LagVerdict::Absent {
                 reason: format!(
-                    "no {} datapoint yet for {whom} (check {} of {MAX_ABSENT_CHECKS})",
-                    signal.metric,
+                    "no {asked} datapoint yet for {whom} (check {} of {MAX_ABSENT_CHECKS})",
                     absent_checks + 1
                 ),
             };
@@ -311,10 +374,9 @@ pub fn evaluate(
         return LagVerdict::Go {
             decided_by: RDS_GUARDRAILS.into(),
             reason: format!(
-                "no {} datapoint for {whom} after {MAX_ABSENT_CHECKS} checks: relying on RDS's \
-                 own switchover guardrails (replication health, lag within the switchover \
+                "no {asked} datapoint for {whom} after {MAX_ABSENT_CHECKS} checks: relying on \
+                 RDS's own switchover guardrails (replication health, lag within the switchover \
                  timeout){}",
-                signal.metric,
                 if seen.is_empty() {
                     String::new()
                 } else {
@@ -324,12 +386,19 @@ pub fn evaluate(
         };
     }
     LagVerdict::Go {
-        decided_by: signal.metric.to_string(),
+        decided_by: decided_by.to_string(),
         reason: format!(
-            "{} within bound ({}): {}",
-            signal.metric,
+            "{decided_by} within bound ({}): {}{}",
             bound_text(signal.unit),
-            seen.join(", ")
+            seen.join(", "),
+            if signal.preferred.is_some_and(|p| p != decided_by) {
+                format!(
+                    " ({} had no datapoint)",
+                    signal.preferred.unwrap_or_default()
+                )
+            } else {
+                String::new()
+            }
         ),
     }
 }
@@ -519,6 +588,7 @@ mod tests {
                 .map(|q| (q.member.as_str(), q.metric.as_str(), q.unit))
                 .collect::<Vec<_>>(),
             [
+                ("orders", "OldestLogicalReplicationSlotLag", LagUnit::Bytes),
                 ("orders", "OldestReplicationSlotLag", LagUnit::Bytes),
                 ("orders-r1-green-b", "ReplicaLag", LagUnit::Seconds)
             ]
@@ -546,5 +616,98 @@ mod tests {
             matches!(&v, LagVerdict::Go { decided_by, .. } if decided_by == RDS_GUARDRAILS),
             "{v:?}"
         );
+    }
+
+    fn slot(metric: &str, value: Option<f64>) -> LagReading {
+        LagReading {
+            member: "orders".into(),
+            metric: metric.into(),
+            unit: LagUnit::Bytes,
+            value,
+        }
+    }
+
+    #[test]
+    fn the_logical_slot_metric_decides_when_it_has_a_datapoint() {
+        // A read replica of blue lags (its physical slot counts in OldestReplicationSlotLag);
+        // the deployment's logical slot is caught up: go, decided by the logical metric.
+        let s = signal_for(&Engine::Postgres, true).1.unwrap();
+        let v = evaluate(
+            Some(&s),
+            &[
+                slot("OldestLogicalReplicationSlotLag", Some(0.0)),
+                slot("OldestReplicationSlotLag", Some(900.0 * 1024.0 * 1024.0)),
+            ],
+            BOUNDS,
+            0,
+        );
+        assert!(
+            matches!(&v, LagVerdict::Go { decided_by, reason }
+                if decided_by == "OldestLogicalReplicationSlotLag" && !reason.contains("900")),
+            "{v:?}"
+        );
+        // The logical slot lagging holds, whatever the other metric says.
+        let v = evaluate(
+            Some(&s),
+            &[
+                slot(
+                    "OldestLogicalReplicationSlotLag",
+                    Some(200.0 * 1024.0 * 1024.0),
+                ),
+                slot("OldestReplicationSlotLag", Some(0.0)),
+            ],
+            BOUNDS,
+            0,
+        );
+        assert!(
+            matches!(&v, LagVerdict::Hold { reason } if reason.contains("OldestLogicalReplicationSlotLag is 200.0 MiB")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn without_the_logical_metric_the_every_slot_metric_decides_as_before() {
+        for engine in [Engine::Postgres, Engine::AuroraPostgresql] {
+            let s = signal_for(&engine, true).1.unwrap();
+            let v = evaluate(
+                Some(&s),
+                &[
+                    slot("OldestLogicalReplicationSlotLag", None),
+                    slot("OldestReplicationSlotLag", Some(1024.0)),
+                ],
+                BOUNDS,
+                0,
+            );
+            assert!(
+                matches!(&v, LagVerdict::Go { decided_by, reason }
+                    if decided_by == "OldestReplicationSlotLag"
+                        && reason.contains("OldestLogicalReplicationSlotLag had no datapoint")),
+                "{v:?}"
+            );
+            let v = evaluate(
+                Some(&s),
+                &[
+                    slot("OldestLogicalReplicationSlotLag", None),
+                    slot("OldestReplicationSlotLag", Some(900.0 * 1024.0 * 1024.0)),
+                ],
+                BOUNDS,
+                0,
+            );
+            assert!(matches!(v, LagVerdict::Hold { .. }), "{v:?}");
+            let v = evaluate(
+                Some(&s),
+                &[
+                    slot("OldestLogicalReplicationSlotLag", None),
+                    slot("OldestReplicationSlotLag", None),
+                ],
+                BOUNDS,
+                0,
+            );
+            assert!(
+                matches!(&v, LagVerdict::Absent { reason }
+                    if reason.contains("OldestLogicalReplicationSlotLag (or OldestReplicationSlotLag)")),
+                "{v:?}"
+            );
+        }
     }
 }

@@ -1,13 +1,19 @@
 //! Guardrails before switchover: never switch over blind. Right before the switchover, green
-//! must still be ready, the switchover window (if any) open, and replication lag within the
-//! request's bounds by the engine's own signal (see `lag`). Otherwise hold (the state machine
-//! waits and asks again) and, past a bound, fail with `GuardrailViolated`, keeping green.
+//! must still be ready (every member `available`: none loading its data), the switchover
+//! window (if any) open, no zero-ETL integration on blue or green, and replication lag within
+//! the request's bounds by the engine's own signal (see `lag`). Otherwise hold (the state
+//! machine waits and asks again) and, past a bound, fail with `GuardrailViolated`, keeping
+//! green. A zero-ETL integration fails at once: "During switchover, the blue and green
+//! environments can't have zero-ETL integrations … You must delete the integration first and
+//! switch over, then recreate the integration" (RDS and Aurora User Guides, blue/green
+//! limitations): only its owner can delete it, and waiting would not.
 
 pub mod lag;
 
 use crate::model::deployment::Phase;
 use crate::model::error::WorkerError;
 use crate::model::schedule::{HOLD_DELAY_SECONDS, MAX_HOLDS};
+use crate::model::source::Integration;
 use crate::model::window::WindowState;
 use lag::{LagBounds, LagReading, LagSignal, LagVerdict, Replication};
 use serde::{Deserialize, Serialize};
@@ -72,6 +78,41 @@ pub struct GuardrailFacts<'a> {
     pub readings: Vec<LagReading>,
     pub bounds: LagBounds,
     pub previous: Option<&'a GuardrailState>,
+    /// Green's members that are not `available`, described (`orders-pg-green-abc
+    /// storage-initialization 42%`): why green is not ready, for the hold's reason.
+    pub not_ready: Vec<String>,
+    /// The zero-ETL integrations whose source is blue or green: (the database, `blue` or
+    /// `green`, the integration). Read only while green is ready and the window open.
+    pub integrations: Vec<(String, &'static str, Integration)>,
+}
+
+/// The zero-ETL integrations on blue or green stop the switchover: what they are and what to do.
+fn zero_etl_refusal(db: &str, found: &[(String, &'static str, Integration)]) -> WorkerError {
+    let listed: Vec<String> = found
+        .iter()
+        .map(|(on, side, i)| {
+            let mut what = format!("`{}` on {side} {on}", i.name);
+            let detail: Vec<&str> = [i.target.as_str(), i.status.as_str()]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect();
+            if !detail.is_empty() {
+                what.push_str(&format!(" ({})", detail.join(", ")));
+            }
+            what
+        })
+        .collect();
+    let names: Vec<&str> = found.iter().map(|(_, _, i)| i.name.as_str()).collect();
+    WorkerError::GuardrailViolated(format!(
+        "not switching over {db}: zero-ETL integration{} {}: during a switchover the blue and \
+         green environments can't have zero-ETL integrations. Green is kept ready and blue is \
+         untouched: delete {} (aws rds delete-integration --integration-identifier NAME), run \
+         action `switchover`, then recreate {} with the new production {db} as its source",
+        if found.len() == 1 { "" } else { "s" },
+        listed.join(", "),
+        if names.len() == 1 { "it" } else { "them" },
+        if names.len() == 1 { "it" } else { "them" },
+    ))
 }
 
 /// The decision, or `GuardrailViolated` once holds pass `MAX_HOLDS`. `note` is set when the
@@ -131,8 +172,17 @@ pub fn decide(f: GuardrailFacts<'_>) -> Result<GuardrailDecision, WorkerError> {
         }
         (phase, _) if phase != Phase::Ready => {
             state.holds += 1;
-            state.reason = format!("green is no longer ready ({})", f.deployment_status);
+            state.reason = format!(
+                "green is no longer ready ({}{})",
+                f.deployment_status,
+                if f.not_ready.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", f.not_ready.join(", "))
+                }
+            );
         }
+        _ if !f.integrations.is_empty() => return Err(zero_etl_refusal(f.db, &f.integrations)),
         _ => {
             state.readings = f.readings.clone();
             match lag::evaluate(f.signal.as_ref(), &f.readings, f.bounds, absent_so_far) {
@@ -193,6 +243,8 @@ mod tests {
                 bytes: 1024,
             },
             previous,
+            not_ready: Vec::new(),
+            integrations: Vec::new(),
         }
     }
 
@@ -298,5 +350,48 @@ mod tests {
             (d.state.verdict, d.state.holds),
             (GuardrailVerdict::Hold, 1)
         );
+    }
+
+    #[test]
+    fn a_member_loading_its_data_holds_naming_it() {
+        let mut f = facts(&Engine::Mysql, Phase::Provisioning, vec![], None);
+        f.not_ready = vec!["orders-green-abc storage-initialization 42%".into()];
+        let d = decide(f).unwrap();
+        assert_eq!(d.state.verdict, GuardrailVerdict::Hold);
+        assert_eq!(
+            d.state.reason,
+            "green is no longer ready (AVAILABLE; orders-green-abc storage-initialization 42%)"
+        );
+    }
+
+    #[test]
+    fn a_zero_etl_integration_on_blue_or_green_fails_right_away_keeping_green() {
+        let mut f = facts(&Engine::Mysql, Phase::Ready, vec![lag(Some(0.0))], None);
+        f.integrations = vec![(
+            "orders".into(),
+            "blue",
+            Integration {
+                name: "orders-to-redshift".into(),
+                target: "arn:aws:redshift:us-east-1:123456789012:namespace:abc".into(),
+                status: "active".into(),
+            },
+        )];
+        let err = decide(f).err().unwrap();
+        assert_eq!(err.name(), "GuardrailViolated");
+        let msg = err.to_string();
+        for part in [
+            "zero-ETL integration `orders-to-redshift` on blue orders",
+            "namespace:abc, active",
+            "delete it",
+            "run action `switchover`",
+            "recreate it with the new production orders",
+            "Green is kept ready",
+        ] {
+            assert!(msg.contains(part), "`{part}` in {msg}");
+        }
+        // Not while the window keeps the switchover away, nor once it started.
+        let mut f = facts(&Engine::Mysql, Phase::Switching, vec![], None);
+        f.integrations = vec![("orders".into(), "blue", Integration::default())];
+        assert_eq!(decide(f).unwrap().state.verdict, GuardrailVerdict::Go);
     }
 }

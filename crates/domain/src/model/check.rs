@@ -97,6 +97,15 @@ pub mod id {
     pub const PENDING_MAINTENANCE: &str = "pending-maintenance";
     pub const FREE_STORAGE: &str = "free-storage";
     pub const TARGET_INSTANCE_CLASS: &str = "target-instance-class";
+    pub const SYNCHRONOUS_COMMIT: &str = "synchronous-commit";
+    pub const GREEN_PRELOADED_LIBRARIES: &str = "green-preloaded-libraries";
+    pub const LOWER_CASE_TABLE_NAMES: &str = "lower-case-table-names";
+    pub const PLAN_CAPTURE_OFF_ON_GREEN: &str = "plan-capture-off-on-green";
+    pub const BABELFISH: &str = "babelfish";
+    pub const DEDICATED_LOG_VOLUME: &str = "dedicated-log-volume";
+    pub const DELAYED_REPLICATION: &str = "delayed-replication";
+    pub const BACKTRACK: &str = "backtrack";
+    pub const AUTO_SCALING: &str = "auto-scaling";
 
     // Around the source (`precheck::checks::topology`).
     pub const REPLICAS: &str = "replicas";
@@ -129,6 +138,13 @@ pub mod id {
     pub const BINLOG_RETENTION: &str = "binlog-retention";
     pub const GTID_MODE: &str = "gtid-mode";
     pub const BINLOG_CONSUMERS: &str = "binlog-consumers";
+    pub const SEQUENCE_COUNT: &str = "sequence-count";
+    pub const FOREIGN_SERVERS: &str = "foreign-servers";
+    pub const TMP_DATABASE: &str = "tmp-database";
+    pub const EXTERNAL_REPLICATION: &str = "external-replication";
+    pub const NATIVE_PASSWORD_USERS: &str = "native-password-users";
+    /// Before the switchover, on green (`database::analyze`).
+    pub const ANALYZE_ON_GREEN: &str = "analyze-on-green";
 
     // After the switchover, on the new production (`database::finish`).
     pub const ANALYZE: &str = "analyze";
@@ -159,8 +175,8 @@ pub fn manual_checks(engine: &Engine) -> Vec<ManualCheck> {
               "SELECT extname, extversion FROM pg_extension WHERE extname IN ('pg_partman','pglogical','pgactive','pg_cron');"),
             m(id::DATABASES_AND_SLOTS, "blue/green needs one replication slot per database on top of those in use",
               "SELECT (SELECT count(*) FROM pg_database WHERE datallowconn AND NOT datistemplate) AS databases, (SELECT count(*) FROM pg_replication_slots) AS slots_in_use, current_setting('max_replication_slots') AS max_slots;"),
-            m(id::NO_DDL_DURING_WINDOW, "DDL on blue during the upgrade puts green into 'Replication degraded'; the only fix is delete and recreate",
-              "-- Freeze schema changes (migrations, pg_partman jobs) until switchover. Check recent DDL: SELECT * FROM pg_stat_activity WHERE query ILIKE ANY (ARRAY['%ALTER %','%CREATE %','%DROP %']);"),
+            m(id::NO_DDL_DURING_WINDOW, "DDL on blue during the upgrade puts green into 'Replication degraded'; the only fix is delete and recreate. DCL (GRANT, REVOKE, role changes) is not replicated either: made on blue, it is lost at the switchover",
+              "-- Freeze schema changes (migrations, pg_partman jobs) and GRANT/REVOKE/ALTER ROLE until switchover. Check recent DDL: SELECT * FROM pg_stat_activity WHERE query ILIKE ANY (ARRAY['%ALTER %','%CREATE %','%DROP %']);"),
         ]
     } else {
         vec![

@@ -64,7 +64,7 @@ impl DeploymentRecord {
 }
 
 /// A green (target) member and its status, from DescribeDBInstances / DescribeDBClusters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemberStatus {
     pub arn: String,
     pub status: String,
@@ -73,12 +73,56 @@ pub struct MemberStatus {
     pub instance_class: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_instance_class: Option<String>,
+    /// Instances loading their data: how far, in percent (`PercentProgress`, or
+    /// `StorageOperationPercentProgress`), when RDS reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_progress: Option<f64>,
+    /// Instances: `StorageOperationStatus` (`Initializing`, `Optimizing`), when RDS reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_operation: Option<String>,
+}
+
+/// The instance statuses of a green member that is still loading its data after create:
+/// "green and its read replicas continue to load data in the background … the overall
+/// instance status changes to Storage-initialization … PercentProgress"; "Make sure data
+/// loading is complete before switching over" (RDS User Guide, Creating a blue/green
+/// deployment, "Lazy loading and storage initialization"). `storage-config-upgrade` (a
+/// storage file system upgrade) loads the data likewise.
+pub const LOADING_STATUSES: [&str; 2] = ["storage-initialization", "storage-config-upgrade"];
+
+impl MemberStatus {
+    /// Loading its data: a loading status, or (newer API) `StorageOperationStatus`
+    /// `Initializing` ("The volume is initializing from a snapshot, such as during … blue/green
+    /// deployment", API reference, DBInstance) whatever the status.
+    pub fn is_loading(&self) -> bool {
+        LOADING_STATUSES.iter().any(|s| is(&self.status, s))
+            || self
+                .storage_operation
+                .as_deref()
+                .is_some_and(|o| is(o, "Initializing"))
+    }
+
+    /// The member's name (the last part of its ARN).
+    pub fn name(&self) -> &str {
+        self.arn.rsplit(':').next().unwrap_or(&self.arn)
+    }
+}
+
+/// `PercentProgress` as RDS sends it (a string: `42`, `42.5`, `42%`), as a number.
+pub fn parse_percent(text: &str) -> Option<f64> {
+    text.trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite())
 }
 
 /// Where the upgrade stands, derived from AWS on every poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    #[default]
     Provisioning,
     Ready,
     Switching,
@@ -91,9 +135,19 @@ fn is(status: &str, expected: &str) -> bool {
 }
 
 impl DeploymentView {
-    /// Deployment statuses in which a run may continue with (adopt) this deployment.
+    /// Deployment statuses in which a run may continue with (adopt) this deployment. A
+    /// switchover that failed was rolled back ("If anything stops it, every change is rolled
+    /// back"): blue and green are intact, and the deployment can be switched over again,
+    /// whether RDS keeps it SWITCHOVER_FAILED or returns it to AVAILABLE (not documented).
     pub fn is_adoptable_before_switchover(&self) -> bool {
-        is(&self.status, "PROVISIONING") || is(&self.status, "AVAILABLE")
+        is(&self.status, "PROVISIONING")
+            || is(&self.status, "AVAILABLE")
+            || self.is_switchover_failed()
+    }
+
+    /// An earlier switchover of this deployment failed and RDS rolled it back.
+    pub fn is_switchover_failed(&self) -> bool {
+        is(&self.status, "SWITCHOVER_FAILED")
     }
 
     pub fn is_switched_over(&self) -> bool {
@@ -132,6 +186,24 @@ impl DeploymentView {
             }
         }
         parts.join("; ")
+    }
+
+    /// The phase for a run that has not requested a switchover itself (the wait before it, the
+    /// guardrails, the switchover step): as `phase`, except that a deployment an earlier
+    /// switchover left SWITCHOVER_FAILED is judged as AVAILABLE (RDS rolled everything back:
+    /// blue is production, green intact), its members' SWITCHOVER_FAILED marks included.
+    pub fn phase_to_switch(&self, green_members: &[MemberStatus]) -> Result<Phase, WorkerError> {
+        if !self.is_switchover_failed() {
+            return self.phase(green_members);
+        }
+        let mut rolled_back = self.clone();
+        rolled_back.status = "AVAILABLE".into();
+        for s in &mut rolled_back.switchover_details {
+            if is(&s.status, "SWITCHOVER_FAILED") {
+                s.status = "AVAILABLE".into();
+            }
+        }
+        rolled_back.phase(green_members)
     }
 
     /// The phase this single observation shows. `green_members` are the target members'
@@ -188,8 +260,9 @@ impl DeploymentView {
                 .iter()
                 .any(|s| is(&s.status, "SWITCHOVER_FAILED"))
         {
-            "RDS rolled the switchover back and blue is still production: check the deployment's \
-             events, then run action `switchover` again or `abort`"
+            "RDS rolled the switchover back: blue is still production and green is intact and \
+             kept. Check the deployment's events for the cause, fix it, then run action \
+             `switchover` again (it switches over this same deployment), or `abort` to delete green"
         } else if is(&self.status, "INVALID_CONFIGURATION") {
             "green cannot be used: fix the cause (often a parameter group setting), run action \
              `abort` to delete this deployment and its green, then `prepare` again"

@@ -120,6 +120,40 @@ pub fn postgres_minimum_minor_for_major_upgrade(version: &str) -> Option<&'stati
     }
 }
 
+/// Aurora PostgreSQL's lowest version for any blue/green deployment, by major (Aurora User
+/// Guide, "Supported Regions and Aurora DB engines for Blue/Green Deployments": 11.21, 12.16,
+/// 13.12, 14.9, 15.4, 16.1 and 17.4 and higher). Unlike RDS for PostgreSQL's table above it
+/// applies to every Aurora PostgreSQL blue/green, minor or none; `None` for a major it does
+/// not list.
+pub fn aurora_postgres_minimum_version(version: &str) -> Option<&'static str> {
+    match version.split('.').next()? {
+        "11" => Some("11.21"),
+        "12" => Some("12.16"),
+        "13" => Some("13.12"),
+        "14" => Some("14.9"),
+        "15" => Some("15.4"),
+        "16" => Some("16.1"),
+        "17" => Some("17.4"),
+        _ => None,
+    }
+}
+
+/// Whether Babelfish for Aurora PostgreSQL supports blue/green on `version` (Aurora User
+/// Guide, blue/green limitations: 15.7 and higher, 16.3 and higher). A later major is taken
+/// as supported; 14 and earlier are not.
+pub fn babelfish_supports_blue_green(version: &str) -> bool {
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    match major {
+        15 => compare_versions(version, "15.7") != Ordering::Less,
+        16 => compare_versions(version, "16.3") != Ordering::Less,
+        m => m > 16,
+    }
+}
+
 /// An engine version as DescribeDBEngineVersions reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineVersionInfo {
@@ -206,5 +240,32 @@ mod tests {
             Some("11.21")
         );
         assert_eq!(postgres_minimum_minor_for_major_upgrade("17.2"), None);
+    }
+
+    #[test]
+    fn aurora_postgres_minimums_include_17_4() {
+        assert_eq!(aurora_postgres_minimum_version("17.2"), Some("17.4"));
+        assert_eq!(aurora_postgres_minimum_version("16.6"), Some("16.1"));
+        assert_eq!(aurora_postgres_minimum_version("11.9"), Some("11.21"));
+        assert_eq!(aurora_postgres_minimum_version("18.1"), None);
+    }
+
+    #[test]
+    fn babelfish_blue_green_starts_at_15_7_and_16_3() {
+        for (version, supported) in [
+            ("14.12", false),
+            ("15.6", false),
+            ("15.7", true),
+            ("15.10", true),
+            ("16.2", false),
+            ("16.3", true),
+            ("17.4", true),
+        ] {
+            assert_eq!(
+                babelfish_supports_blue_green(version),
+                supported,
+                "{version}"
+            );
+        }
     }
 }

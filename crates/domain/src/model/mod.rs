@@ -19,6 +19,7 @@ pub mod plan;
 pub mod report;
 pub mod request;
 pub mod route;
+pub mod scaling;
 pub mod schedule;
 pub mod source;
 pub mod time;

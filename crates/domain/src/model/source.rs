@@ -67,6 +67,13 @@ pub struct SourceDb {
     pub monitoring_role_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocated_storage_gib: Option<i32>,
+    /// An instance with a dedicated log volume (`DedicatedLogVolume`): blue/green needs it on
+    /// every instance or none, read replicas included.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dedicated_log_volume: bool,
+    /// Aurora MySQL backtrack (`BacktrackWindow`, seconds; 0 or none: off): not carried to green.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtrack_window: Option<i64>,
     /// DB parameter groups (of the instance; of the writer for a cluster).
     #[serde(default)]
     pub parameter_groups: Vec<Membership>,
@@ -107,6 +114,13 @@ pub const RELEVANT_PARAMETERS: &[&str] = &[
     "lower_case_table_names",
     "shared_preload_libraries",
     "event_scheduler",
+    // Aurora PostgreSQL, every blue/green (Aurora User Guide, blue/green prerequisites)
+    "synchronous_commit",
+    "rds.logically_replicate_unlogged_tables",
+    // must be off on green (Aurora PostgreSQL query plan management)
+    "apg_plan_mgmt.capture_plan_baselines",
+    // Babelfish for Aurora PostgreSQL: blue/green from 15.7 and 16.3 only
+    "rds.babelfish_status",
 ];
 
 /// A parameter group looked up by name: its family, or absent.
@@ -128,6 +142,8 @@ pub struct Replica {
     pub tags: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dedicated_log_volume: bool,
     /// The Region, when the source lists it by ARN in another Region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -158,6 +174,7 @@ impl Replica {
             arn: db.arn.clone(),
             tags: db.tags.clone(),
             monitoring_role_arn: db.monitoring_role_arn.clone(),
+            dedicated_log_volume: db.dedicated_log_volume,
             region,
             resource_id: db.resource_id.clone(),
             status: db.status.clone(),
@@ -299,6 +316,11 @@ pub struct Topology {
     pub integrations: Vec<Integration>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dms_tasks: Vec<DmsTask>,
+    /// An Aurora cluster's Auto Scaling targets with their policies (Application Auto
+    /// Scaling), which green does not get: `None` when not read (an instance, or a refusal
+    /// named in `unread`), empty when the cluster has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<Vec<crate::model::scaling::ScalableTarget>>,
     /// What could not be read (a missing permission, an API not offered in the Region): a
     /// warning, never a silent pass.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

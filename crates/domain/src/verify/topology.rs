@@ -1,7 +1,22 @@
 //! The topology after the switchover: production's replicas, its RDS Proxies' targets and
-//! its custom endpoints must be what they were, on the new production.
+//! its custom endpoints must be what they were, on the new production; its replicas on the
+//! class the request named (AWS sizes only green's primary at create: the wait resized green's
+//! replicas, see `wait`).
 
+use crate::model::db::DbKind;
 use crate::model::source::{CustomEndpoint, Proxy, Replica, SourceDb, Topology};
+
+/// The replicas whose production counterpart is verified: an instance's read replicas, which
+/// RDS copies into green and switches over with it. An Aurora cluster's replicas are replica
+/// *clusters*: AWS documents nothing of an in-Region one in a blue/green deployment (the
+/// precheck warned and said what to check after the switchover), so no outcome is held
+/// against production.
+pub fn verified_replicas(source: &SourceDb) -> &[Replica] {
+    match source.kind {
+        DbKind::Instance => &source.topology.replicas,
+        DbKind::Cluster => &[],
+    }
+}
 
 /// After the switchover: each proxy of `before` as it reports its target now (the target
 /// named after production when it lists one, else its first target), for `verify`.
@@ -24,6 +39,8 @@ pub struct TopologyAfter<'a> {
     /// Each of blue's replicas, as its name answers now.
     pub replicas: Vec<(&'a Replica, Option<&'a SourceDb>)>,
     pub target_version: &'a str,
+    /// The request's `target_db_instance_class`: every production replica must run it.
+    pub instance_class: Option<&'a str>,
     /// The proxies, as they report the production target now (by name of the proxy).
     pub proxies: &'a [Proxy],
     /// The production's resource id and endpoint (what a proxy target must point at).
@@ -49,6 +66,16 @@ pub fn verify(before: &Topology, after: &TopologyAfter<'_>) -> Vec<String> {
                 }
                 if !db.status.eq_ignore_ascii_case("available") {
                     problems.push(format!("replica {name} is `{}`", db.status));
+                }
+                if let Some(class) = after.instance_class {
+                    if db.instance_class.as_deref() != Some(class) {
+                        problems.push(format!(
+                            "replica {name} runs {}, not the requested {class}: modify it \
+                             (aws rds modify-db-instance --db-instance-identifier {name} \
+                             --db-instance-class {class} --apply-immediately)",
+                            db.instance_class.as_deref().unwrap_or("an unknown class")
+                        ));
+                    }
                 }
                 if db.replica_source.as_deref() != Some(after.production) {
                     problems.push(format!(
@@ -144,6 +171,18 @@ mod tests {
     }
 
     #[test]
+    fn an_aurora_clusters_replica_clusters_are_not_held_against_production() {
+        let mut source = SourceDb {
+            kind: DbKind::Instance,
+            ..SourceDb::default()
+        };
+        source.topology.replicas = vec![replica("orders-r1")];
+        assert_eq!(verified_replicas(&source).len(), 1);
+        source.kind = DbKind::Cluster;
+        assert!(verified_replicas(&source).is_empty());
+    }
+
+    #[test]
     fn after_the_switchover_replicas_proxies_and_endpoints_are_verified() {
         let mut before = Topology {
             replicas: vec![replica("orders-r1")],
@@ -180,6 +219,7 @@ mod tests {
             production: "orders",
             replicas: vec![(&before.replicas[0], Some(&good))],
             target_version: "16.4",
+            instance_class: None,
             proxies: &proxies,
             production_resource_id: Some("db-GREEN"),
             production_endpoint: None,
@@ -211,5 +251,47 @@ mod tests {
             problems.contains("custom endpoint reporting is missing"),
             "{problems}"
         );
+    }
+
+    #[test]
+    fn production_replicas_must_run_the_requested_class() {
+        let before = Topology {
+            replicas: vec![replica("orders-r1")],
+            ..Topology::default()
+        };
+        let wrong = SourceDb {
+            identifier: "orders-r1".into(),
+            engine_version: "16.4".into(),
+            status: "available".into(),
+            replica_source: Some("orders".into()),
+            instance_class: Some("db.r6g.large".into()),
+            ..SourceDb::default()
+        };
+        let right = SourceDb {
+            instance_class: Some("db.r6g.xlarge".into()),
+            ..wrong.clone()
+        };
+        let check = |db: &SourceDb| {
+            verify(
+                &before,
+                &TopologyAfter {
+                    production: "orders",
+                    replicas: vec![(&before.replicas[0], Some(db))],
+                    target_version: "16.4",
+                    instance_class: Some("db.r6g.xlarge"),
+                    proxies: &[],
+                    production_resource_id: None,
+                    production_endpoint: None,
+                    custom_endpoints: &[],
+                },
+            )
+        };
+        let problems = check(&wrong).join("; ");
+        assert!(
+            problems
+                .contains("replica orders-r1 runs db.r6g.large, not the requested db.r6g.xlarge"),
+            "{problems}"
+        );
+        assert!(check(&right).is_empty());
     }
 }

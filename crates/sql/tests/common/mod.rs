@@ -10,6 +10,8 @@ use bluegreen_sql::session::{Endpoint, Session};
 use bluegreen_sql::tls::Trust;
 use bluegreen_sql::{mysql, postgres};
 use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 pub struct Servers {
@@ -191,6 +193,89 @@ impl Servers {
             drop(there);
             exec(&admin, &format!("DROP DATABASE {db} WITH (FORCE)")).await;
         }
+    }
+}
+
+/// A second MariaDB server, of the same make as `mariadb` (tests/db/servers.py's own
+/// `Mariadb`: TLS from the same CA, the same users and passwords, `server_id` 1), started for
+/// one test and stopped when dropped. About 3 s: what the shared one replicates to.
+pub struct SecondMaria {
+    pub port: u16,
+    base: PathBuf,
+}
+
+/// The harness, imported as a module (it is one: `with Servers() as s`).
+fn harness(script: &str, args: &[&Path]) -> std::io::Result<std::process::Output> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/db");
+    Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sys, json, pathlib; sys.path.insert(0, sys.argv[1]); import servers\n{script}"
+        ))
+        .arg(dir)
+        .args(args)
+        .output()
+}
+
+impl Servers {
+    /// Starts a second MariaDB server next to the others (in their directory, which
+    /// `servers.py run` removes).
+    pub fn second_maria(&self, name: &str) -> SecondMaria {
+        let base = Path::new(self.info["dir"].as_str().unwrap())
+            .join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let ca = PathBuf::from(self.info["ca_bundle"].as_str().unwrap());
+        let out = harness(
+            "m = servers.Mariadb(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])).start()\n\
+             print(json.dumps({'port': m.port}))",
+            &[&base, ca.parent().unwrap()],
+        )
+        .expect("python3");
+        assert!(
+            out.status.success(),
+            "the second MariaDB did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let info: Value = serde_json::from_slice(&out.stdout).expect("the second server's port");
+        SecondMaria {
+            port: info["port"].as_u64().unwrap() as u16,
+            base,
+        }
+    }
+}
+
+impl SecondMaria {
+    pub fn endpoint(&self, role: &str) -> Endpoint {
+        Endpoint {
+            identifier: "test-mariadb-second".into(),
+            role: role.to_string(),
+            engine: Engine::Mariadb,
+            host: "127.0.0.1".into(),
+            port: self.port,
+            initial_database: None,
+            iam_auth_enabled: None,
+        }
+    }
+
+    /// An admin session (the users and passwords are the shared server's).
+    pub async fn admin(&self, servers: &Servers) -> mysql::My {
+        let session = servers.session(Server::Maria, "bluegreen_admin", false);
+        match mysql::connect(&self.endpoint("admin"), &session).await {
+            Ok(my) => my,
+            Err(e) => panic!("admin session on the second MariaDB: {e:?}"),
+        }
+    }
+}
+
+impl Drop for SecondMaria {
+    /// servers.py's own stop: SIGTERM to the pid in its pid file, SIGKILL after 10 s. Never
+    /// panics (it may run while a failed test unwinds).
+    fn drop(&mut self) {
+        let _ = harness(
+            "servers.Mariadb(pathlib.Path(sys.argv[2]), None).stop()",
+            &[&self.base],
+        );
+        let _ = std::fs::remove_dir_all(&self.base);
     }
 }
 

@@ -156,6 +156,8 @@ pub fn instance_with_rid(id: &str, version: &str, rid: &str) -> SourceDb {
         kms_key_id: Some(AWS_RDS_KEY_ARN.into()),
         monitoring_role_arn: None,
         allocated_storage_gib: Some(100),
+        dedicated_log_volume: false,
+        backtrack_window: None,
         parameter_groups: vec![Membership::new(format!("orders-pg{major}"), "in-sync")],
         cluster_parameter_group: None,
         option_groups: vec![Membership::new(
@@ -345,6 +347,8 @@ pub fn aurora_cluster(id: &str, version: &str, members: &[&str]) -> SourceDb {
         kms_key_id: Some(AWS_RDS_KEY_ARN.into()),
         monitoring_role_arn: None,
         allocated_storage_gib: None,
+        dedicated_log_volume: false,
+        backtrack_window: None,
         parameter_groups: vec![],
         cluster_parameter_group: Some(Membership::new(format!("ledger-apg{major}"), "in-sync")),
         option_groups: vec![],

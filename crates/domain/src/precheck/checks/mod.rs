@@ -6,11 +6,14 @@
 pub mod access;
 mod deployment;
 mod parameters;
+mod scaling;
 mod source;
 pub mod topology;
 mod versions;
 
+use super::topology::replicas_of;
 use super::PrecheckFacts;
+use crate::database::replicates_logically;
 use crate::model::check::{id, Check};
 use crate::model::db::DbKind;
 use crate::model::engine::{major_version, Engine};
@@ -48,8 +51,32 @@ pub fn evaluate(f: &PrecheckFacts) -> Evaluation {
     });
     checks.push(versions::check_upgrade_target(f, target_info.is_some()));
 
-    if src.engine.is_postgres_family() && is_major_upgrade {
+    // RDS for PostgreSQL replicates logically for a major upgrade only; Aurora PostgreSQL
+    // always does, and its prerequisites hold for every blue/green.
+    let logical = replicates_logically(
+        &src.engine,
+        &src.engine_version,
+        &req.target_engine_version,
+        Some(is_major_upgrade),
+    );
+    if src.engine == Engine::Postgres && is_major_upgrade {
         checks.push(versions::check_postgres_minimum_minor(src));
+    }
+    if src.engine == Engine::AuroraPostgresql {
+        checks.push(versions::check_aurora_postgres_minimum(src));
+        checks.push(parameters::check_synchronous_commit(src));
+        checks.push(parameters::check_plan_capture_off_on_green(
+            &f.target_parameters,
+        ));
+        checks.extend(versions::check_babelfish(src, &req.target_engine_version));
+    }
+    if src.engine.is_postgres_family() {
+        checks.push(parameters::check_green_preloaded_libraries(
+            src,
+            &f.target_parameters,
+        ));
+    }
+    if src.engine.is_postgres_family() && logical {
         checks.push(parameters::check_logical_replication(src));
         checks.push(parameters::check_replication_headroom(
             id::REPLICATION_HEADROOM,
@@ -64,14 +91,31 @@ pub fn evaluate(f: &PrecheckFacts) -> Evaluation {
     }
     if src.engine.is_mysql_family() {
         checks.push(parameters::check_event_scheduler(&f.target_parameters));
+        checks.push(parameters::check_lower_case_table_names(
+            src,
+            &f.target_parameters,
+        ));
     }
     if src.engine == Engine::AuroraMysql {
         checks.push(parameters::check_binlog_format(src));
+        checks.extend(source::check_backtrack(src));
+    }
+    if src.kind == DbKind::Instance {
+        // Cross-Region replicas are refused by `replicas`; only in-Region ones were described.
+        let replicas: Vec<_> = replicas_of(src)
+            .into_iter()
+            .filter(|r| r.region.is_none())
+            .collect();
+        checks.push(source::check_dedicated_log_volume(src, &replicas));
+        if matches!(src.engine, Engine::Mysql | Engine::Mariadb) && is_major_upgrade {
+            checks.extend(source::check_delayed_replication(&replicas));
+        }
     }
     checks.push(source::check_backups(src));
     checks.push(source::check_parameter_groups_in_sync(src));
     checks.push(source::check_managed_master_password(src));
     checks.extend(topology::checks(src));
+    checks.extend(scaling::check_auto_scaling(src));
     // What the stack's roles would be denied later: reported by every action, plan included.
     checks.extend(access::checks(src, req, &f.grants, &f.key_manager));
     checks.push(source::check_multi_az_cluster(src));

@@ -1,6 +1,7 @@
-//! The parameters: logical replication and its headroom on blue and in green's group, the
-//! event scheduler off on green, the binlog format, the option group, and the target
-//! parameter groups green is created with.
+//! The parameters: logical replication and its headroom on blue and in green's group,
+//! Aurora PostgreSQL's `synchronous_commit`, what green must not preload (or must), the event
+//! scheduler and query plan capture off on green, `lower_case_table_names` as on blue, the
+//! binlog format, the option group, and the target parameter groups green is created with.
 
 use super::PrecheckFacts;
 use crate::model::check::{id, Check};
@@ -232,5 +233,130 @@ pub(super) fn check_target_cluster_parameter_group(f: &PrecheckFacts) -> (Check,
             ),
             None,
         ),
+    }
+}
+
+/// Aurora PostgreSQL, every blue/green: `synchronous_commit` must be `on` (the engine default
+/// when the group leaves it unset).
+pub(super) fn check_synchronous_commit(src: &SourceDb) -> Check {
+    const ID: &str = id::SYNCHRONOUS_COMMIT;
+    let group = group_label(src);
+    match param(src, "synchronous_commit") {
+        None => Check::pass(
+            ID,
+            format!("synchronous_commit unset in {group}: on (default)"),
+        ),
+        Some(v) if v.eq_ignore_ascii_case("on") => {
+            Check::pass(ID, format!("synchronous_commit = on in {group}"))
+        }
+        Some(v) => Check::fail(
+            ID,
+            format!(
+                "synchronous_commit = {v} in {group}; Aurora PostgreSQL blue/green requires on"
+            ),
+            "set synchronous_commit = on in that group (no reboot needed), then run again",
+        ),
+    }
+}
+
+/// The libraries a `shared_preload_libraries` value names, lower case.
+fn libraries(value: Option<&String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|l| l.trim().trim_matches('"').to_ascii_lowercase())
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// PostgreSQL: `pg_cron` must stay disabled on green (it would run blue's jobs a second
+/// time), and `pgaudit`, when blue preloads it, must be preloaded by green's group too.
+pub(super) fn check_green_preloaded_libraries(
+    src: &SourceDb,
+    target: &BTreeMap<String, String>,
+) -> Check {
+    const ID: &str = id::GREEN_PRELOADED_LIBRARIES;
+    const NAME: &str = "shared_preload_libraries";
+    let blue = libraries(src.parameters.get(NAME));
+    let green = libraries(target.get(NAME));
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    if green.iter().any(|l| l == "pg_cron") {
+        problems.push(
+            "the target parameter group preloads pg_cron, which must stay disabled on green"
+                .to_string(),
+        );
+        fixes.push("remove pg_cron from shared_preload_libraries in the target parameter group (add it back on the new production after the switchover)");
+    }
+    if blue.iter().any(|l| l == "pgaudit") && !green.iter().any(|l| l == "pgaudit") {
+        problems.push(
+            "blue preloads pgaudit and the target parameter group does not; AWS requires it in both".to_string(),
+        );
+        fixes.push("add pgaudit to shared_preload_libraries in the target parameter group");
+    }
+    if problems.is_empty() {
+        Check::pass(
+            ID,
+            format!(
+                "green preloads {}",
+                if green.is_empty() {
+                    "nothing of note (shared_preload_libraries unset in the target group)"
+                        .to_string()
+                } else {
+                    green.join(", ")
+                }
+            ),
+        )
+    } else {
+        Check::fail(
+            ID,
+            problems.join("; "),
+            format!("{}, then run again", fixes.join("; ")),
+        )
+    }
+}
+
+/// MySQL family: `lower_case_table_names` in green's group must equal blue's, or RDS refuses
+/// the create. Unset is the engine default, 0.
+pub(super) fn check_lower_case_table_names(
+    src: &SourceDb,
+    target: &BTreeMap<String, String>,
+) -> Check {
+    const ID: &str = id::LOWER_CASE_TABLE_NAMES;
+    const NAME: &str = "lower_case_table_names";
+    let value = |v: Option<&String>| {
+        v.map(|v| v.trim().to_string())
+            .unwrap_or_else(|| "0".into())
+    };
+    let (blue, green) = (value(src.parameters.get(NAME)), value(target.get(NAME)));
+    if blue == green {
+        Check::pass(
+            ID,
+            format!("{NAME} = {blue} on blue and in the target parameter group"),
+        )
+    } else {
+        Check::fail(
+            ID,
+            format!("{NAME} = {blue} on blue but {green} in the target parameter group; RDS refuses the create"),
+            format!("set {NAME} = {blue} in the target parameter group, then run again"),
+        )
+    }
+}
+
+/// Aurora PostgreSQL query plan management: `apg_plan_mgmt.capture_plan_baselines` must be
+/// off on green.
+pub(super) fn check_plan_capture_off_on_green(target: &BTreeMap<String, String>) -> Check {
+    const ID: &str = id::PLAN_CAPTURE_OFF_ON_GREEN;
+    const NAME: &str = "apg_plan_mgmt.capture_plan_baselines";
+    match target.get(NAME) {
+        Some(v) if !v.eq_ignore_ascii_case("off") => Check::fail(
+            ID,
+            format!("{NAME} = {v} in the parameter group green will use; it must be off on green"),
+            format!("set {NAME} = off in the target parameter group (turn it on again on the new production after the switchover), then run again"),
+        ),
+        Some(v) => Check::pass(ID, format!("{NAME} = {v} in the target parameter group")),
+        None => Check::pass(ID, format!("{NAME} unset in the target parameter group (off by default)")),
     }
 }

@@ -1,10 +1,11 @@
 //! The source itself: the account it runs in, its status and engine, its backups, its
 //! parameter groups' apply status, a managed master password, a Multi-AZ DB cluster, pending
-//! maintenance and free storage.
+//! maintenance, free storage, a dedicated log volume on some instances only, delayed
+//! replication, Aurora MySQL backtrack.
 
 use super::PrecheckFacts;
 use crate::model::check::{id, Check};
-use crate::model::source::SourceDb;
+use crate::model::source::{Replica, SourceDb};
 
 pub(super) fn check_account(f: &PrecheckFacts) -> Check {
     const ID: &str = id::ACCOUNT;
@@ -150,4 +151,89 @@ pub(super) fn check_free_storage(f: &PrecheckFacts) -> Check {
             "check free storage in CloudWatch before the upgrade",
         ),
     }
+}
+
+/// RDS: a dedicated log volume must be on every instance of the deployment, read replicas
+/// included, or on none.
+pub(super) fn check_dedicated_log_volume(src: &SourceDb, replicas: &[Replica]) -> Check {
+    const ID: &str = id::DEDICATED_LOG_VOLUME;
+    let with: Vec<&str> = replicas
+        .iter()
+        .filter(|r| r.dedicated_log_volume)
+        .map(|r| r.identifier.as_str())
+        .collect();
+    let without: Vec<&str> = replicas
+        .iter()
+        .filter(|r| !r.dedicated_log_volume)
+        .map(|r| r.identifier.as_str())
+        .collect();
+    let mixed = if src.dedicated_log_volume {
+        (!without.is_empty()).then(|| {
+            format!(
+                "{} has a dedicated log volume; its read replica(s) {} do not",
+                src.identifier,
+                without.join(", ")
+            )
+        })
+    } else {
+        (!with.is_empty()).then(|| {
+            format!(
+                "{} has no dedicated log volume; its read replica(s) {} do",
+                src.identifier,
+                with.join(", ")
+            )
+        })
+    };
+    match mixed {
+        Some(observed) => Check::fail(
+            ID,
+            format!(
+                "{observed}; blue/green needs it on every instance, replicas included, or on none"
+            ),
+            "turn the dedicated log volume on (or off) on the instances that differ \
+             (aws rds modify-db-instance --dedicated-log-volume | --no-dedicated-log-volume \
+             --apply-immediately), then run again",
+        ),
+        None if src.dedicated_log_volume => {
+            Check::pass(ID, "dedicated log volume on every instance")
+        }
+        None => Check::pass(ID, "no dedicated log volume"),
+    }
+}
+
+/// RDS for MySQL and MariaDB: delayed replication (`mysql.rds_set_source_delay`) is not
+/// compatible with a major-version blue/green. It is set inside each replica, where the
+/// RDS API does not show it: the operator confirms.
+pub(super) fn check_delayed_replication(replicas: &[Replica]) -> Option<Check> {
+    if replicas.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = replicas.iter().map(|r| r.identifier.as_str()).collect();
+    Some(Check::warn(
+        id::DELAYED_REPLICATION,
+        format!(
+            "read replica(s) {}: a major-version blue/green is not compatible with delayed \
+             replication, which the RDS API does not show",
+            names.join(", ")
+        ),
+        "on each replica run SHOW REPLICA STATUS (MariaDB: SHOW SLAVE STATUS); where SQL_Delay \
+         is above 0, call mysql.rds_set_source_delay(0) (MariaDB: mysql.rds_set_master_delay) \
+         before the upgrade and set it again after the switchover",
+    ))
+}
+
+/// Aurora MySQL backtrack is not carried to green; forcing one on blue during the deployment
+/// breaks it and blocks the switchover.
+pub(super) fn check_backtrack(src: &SourceDb) -> Option<Check> {
+    let window = src.backtrack_window.filter(|w| *w > 0)?;
+    Some(Check::warn(
+        id::BACKTRACK,
+        format!(
+            "backtrack is on ({window} s window): green does not carry it, and backtracking blue \
+             during the deployment breaks it and blocks the switchover"
+        ),
+        "do not backtrack blue until the switchover; after it, the new production has no \
+         backtrack: use point-in-time restore, or recreate the cluster with backtrack from a \
+         snapshot if you need it",
+    ))
 }

@@ -7,12 +7,16 @@
 //!   replicas are not supported, nor is a source that is itself a replica.
 //! - RDS Proxy follows a switchover (since April 2026) when the source is a registered,
 //!   available target before the deployment is created.
-//! - Zero-ETL integrations must be removed before a switchover; DMS tasks must be recreated
-//!   after it.
+//! - Aurora read replica clusters: AWS documents cross-Region ones as unsupported and says
+//!   nothing of others; the precheck says only that.
+//! - Zero-ETL integrations must be removed before a switchover (they block the switchover,
+//!   not the create: the plan warns, the guardrails step refuses); DMS tasks must be
+//!   recreated after it.
 //! - Aurora Global Database has managed blue/green deployments; this tool does not upgrade
 //!   one yet and refuses it before anything changes.
 
 use crate::model::check::{id, Check};
+use crate::model::db::DbKind;
 use crate::model::source::{GlobalMembership, SourceDb, Topology};
 use crate::precheck::topology::{proxy_follows_switchover, replicas_of};
 
@@ -49,6 +53,9 @@ fn check_replicas(src: &SourceDb) -> Check {
         ..Topology::default()
     };
     let t = &t;
+    if src.kind == DbKind::Cluster {
+        return check_replica_clusters(src, t);
+    }
     if let Some(upstream) = &src.replica_source {
         return Check::fail(
             ID,
@@ -107,6 +114,63 @@ fn check_replicas(src: &SourceDb) -> Check {
             names.len(),
             names.join(", ")
         ),
+    )
+}
+
+/// An Aurora cluster's read replica clusters (`ReadReplicaIdentifiers`), and a cluster that
+/// is one (`ReplicationSourceIdentifier`). AWS lists cross-Region read replicas among the
+/// features blue/green does not support and documents nothing of an in-Region replica
+/// cluster: whether it is copied into green or follows the switchover is unknown, so the
+/// precheck says so and the operator checks it after the switchover.
+fn check_replica_clusters(src: &SourceDb, t: &Topology) -> Check {
+    const ID: &str = id::REPLICAS;
+    if let Some(upstream) = &src.replica_source {
+        return Check::fail(
+            ID,
+            format!("{} is a read replica cluster of {upstream}", src.identifier),
+            format!(
+                "upgrade {upstream} instead, or promote {} (aws rds promote-read-replica-db-cluster) \
+                 to upgrade it on its own",
+                src.identifier
+            ),
+        );
+    }
+    if t.replicas.is_empty() {
+        return Check::pass(ID, "no read replica clusters; not a replica");
+    }
+    let cross: Vec<String> = t
+        .replicas
+        .iter()
+        .filter(|r| r.region.is_some())
+        .map(|r| format!("{} ({})", r.identifier, r.region.as_deref().unwrap_or("?")))
+        .collect();
+    if !cross.is_empty() {
+        return Check::fail(
+            ID,
+            format!(
+                "{} has cross-Region read replica cluster(s): {}; AWS lists cross-Region read \
+                 replicas as not supported by blue/green deployments",
+                src.identifier,
+                cross.join(", ")
+            ),
+            "delete (or promote) the cross-Region replica cluster before the upgrade and create \
+             it again from the new production after the switchover",
+        );
+    }
+    Check::warn(
+        ID,
+        format!(
+            "read replica cluster(s) {}: AWS documents nothing of replica clusters in a blue/green \
+             deployment other than cross-Region ones, which it does not support",
+            t.replicas
+                .iter()
+                .map(|r| r.identifier.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        "after the switchover, check that each replica cluster replicates from the new \
+         production (aws rds describe-db-clusters: ReplicationSourceIdentifier); if it still \
+         follows the old blue, create it again from the new production",
     )
 }
 
@@ -205,10 +269,11 @@ fn check_integrations(src: &SourceDb) -> Check {
     if t.integrations.is_empty() {
         return Check::pass(ID, "no zero-ETL integration reads from this database");
     }
-    Check::fail(
+    Check::warn(
         ID,
         format!(
-            "zero-ETL integration(s) {} read from {}: AWS requires them removed before a switchover",
+            "zero-ETL integration(s) {} read from {}: AWS blocks the switchover while one exists \
+             (not the create); the guardrails step refuses the switchover until they are gone",
             t.integrations
                 .iter()
                 .map(|i| format!("{} -> {}", i.name, i.target))
@@ -216,8 +281,8 @@ fn check_integrations(src: &SourceDb) -> Check {
                 .join(", "),
             src.identifier
         ),
-        "delete the integration(s) (aws rds delete-integration), run the upgrade, then create \
-         them again from the new production",
+        "delete the integration(s) (aws rds delete-integration) before the switchover, then \
+         create them again from the new production",
     )
 }
 
@@ -334,7 +399,7 @@ mod tests {
     }
 
     #[test]
-    fn integrations_and_global_databases_are_refused_dms_is_named() {
+    fn global_databases_are_refused_integrations_warned_dms_named() {
         let mut s = src();
         s.topology.integrations = vec![Integration {
             name: "orders-to-redshift".into(),
@@ -351,12 +416,61 @@ mod tests {
             is_primary: true,
             members: vec!["a".into(), "b".into()],
         });
-        assert_eq!(verdict(&s, "zero-etl-integrations").verdict, Verdict::Fail);
+        // Zero-ETL blocks the switchover, not the create: the guardrails step refuses it.
+        let etl = verdict(&s, "zero-etl-integrations");
+        assert_eq!(etl.verdict, Verdict::Warn);
+        assert!(etl.observed.contains("guardrails step"), "{}", etl.observed);
         assert_eq!(verdict(&s, "global-database").verdict, Verdict::Fail);
         let dms = verdict(&s, "dms-tasks");
         assert_eq!(dms.verdict, Verdict::Warn);
         assert!(dms
             .observed
             .contains("orders-cdc (running, endpoint orders-source)"));
+    }
+
+    #[test]
+    fn aurora_replica_clusters_cross_region_refused_in_region_warned_in_awss_words() {
+        let mut s = src();
+        s.engine = Engine::AuroraMysql;
+        s.kind = DbKind::Cluster;
+        s.arn = "arn:aws:rds:us-east-1:123456789012:cluster:orders".into();
+        assert_eq!(verdict(&s, "replicas").verdict, Verdict::Pass);
+
+        s.read_replicas = vec!["arn:aws:rds:eu-west-1:123456789012:cluster:orders-dr".into()];
+        let c = verdict(&s, "replicas");
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(
+            c.observed
+                .contains("read replica cluster(s): orders-dr (eu-west-1)"),
+            "{}",
+            c.observed
+        );
+        // A cluster is not fixed with an instance command.
+        assert!(
+            !c.fix.contains("create-db-instance-read-replica"),
+            "{}",
+            c.fix
+        );
+
+        s.read_replicas =
+            vec!["arn:aws:rds:us-east-1:123456789012:cluster:orders-reporting".into()];
+        let c = verdict(&s, "replicas");
+        assert_eq!(c.verdict, Verdict::Warn);
+        assert!(
+            c.observed.contains("AWS documents nothing"),
+            "{}",
+            c.observed
+        );
+        assert!(c.fix.contains("ReplicationSourceIdentifier"), "{}", c.fix);
+
+        s.read_replicas.clear();
+        s.replica_source = Some("arn:aws:rds:us-west-2:123456789012:cluster:main".into());
+        let c = verdict(&s, "replicas");
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(
+            c.fix.contains("promote-read-replica-db-cluster"),
+            "{}",
+            c.fix
+        );
     }
 }

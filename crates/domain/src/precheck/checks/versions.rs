@@ -1,10 +1,14 @@
 //! The versions: the target is a valid upgrade of the current version, PostgreSQL's minimum
-//! minor for a major upgrade, and the target instance class.
+//! minor for a major upgrade (RDS) or for any blue/green (Aurora), Babelfish's minimums, and
+//! the target instance class.
 
 use super::PrecheckFacts;
 use crate::model::check::{id, Check};
 use crate::model::db::DbKind;
-use crate::model::engine::{compare_versions, postgres_minimum_minor_for_major_upgrade};
+use crate::model::engine::{
+    aurora_postgres_minimum_version, babelfish_supports_blue_green, compare_versions,
+    postgres_minimum_minor_for_major_upgrade,
+};
 use crate::model::source::SourceDb;
 use std::cmp::Ordering;
 
@@ -122,6 +126,76 @@ pub(super) fn check_postgres_minimum_minor(src: &SourceDb) -> Check {
             format!("no minimum minor applies to {}", src.engine_version),
         ),
     }
+}
+
+/// Aurora PostgreSQL: AWS's version table applies to every blue/green, not only majors.
+pub(super) fn check_aurora_postgres_minimum(src: &SourceDb) -> Check {
+    const ID: &str = id::POSTGRES_MINIMUM_MINOR;
+    match aurora_postgres_minimum_version(&src.engine_version) {
+        Some(min) if compare_versions(&src.engine_version, min) == Ordering::Less => Check::fail(
+            ID,
+            format!(
+                "Aurora PostgreSQL {} is below {min}, the lowest version of its major that \
+                 blue/green deployments support",
+                src.engine_version
+            ),
+            format!(
+                "first upgrade {} to {min} or later in place (a minor version upgrade: \
+                 aws rds modify-db-cluster --engine-version), then run again",
+                src.identifier
+            ),
+        ),
+        Some(min) => Check::pass(
+            ID,
+            format!(
+                "Aurora PostgreSQL {} is at or above {min}, the lowest its major supports for \
+                 blue/green",
+                src.engine_version
+            ),
+        ),
+        None => Check::pass(
+            ID,
+            format!(
+                "AWS lists no blue/green minimum for Aurora PostgreSQL {}",
+                src.engine_version
+            ),
+        ),
+    }
+}
+
+/// Babelfish for Aurora PostgreSQL (`rds.babelfish_status` on in the cluster parameter
+/// group): blue/green only from 15.7 and 16.3. Both ends are held to it, as AWS does not say
+/// whether green's version counts too.
+pub(super) fn check_babelfish(src: &SourceDb, target: &str) -> Option<Check> {
+    const ID: &str = id::BABELFISH;
+    let status = src.parameters.get("rds.babelfish_status")?;
+    if status.eq_ignore_ascii_case("off") {
+        return None;
+    }
+    let unsupported: Vec<&str> = [src.engine_version.as_str(), target]
+        .into_iter()
+        .filter(|v| !babelfish_supports_blue_green(v))
+        .collect();
+    Some(if unsupported.is_empty() {
+        Check::pass(
+            ID,
+            format!(
+                "Babelfish ({status}) on {} -> {target}: both support blue/green",
+                src.engine_version
+            ),
+        )
+    } else {
+        Check::fail(
+            ID,
+            format!(
+                "rds.babelfish_status = {status}: Babelfish supports blue/green deployments on \
+                 15.7 and higher and 16.3 and higher only, not on {}",
+                unsupported.join(" or ")
+            ),
+            "upgrade the cluster in place to 15.7 or 16.3 or later first, and pick a target at \
+             or above them, then run again",
+        )
+    })
 }
 
 pub(super) fn check_instance_class(src: &SourceDb, class: &str) -> Check {
