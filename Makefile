@@ -71,7 +71,8 @@ bins:
 demo: $(VENV)/.installed bins
 	cd tests/e2e && ../../$(PY) demo.py
 
-test: lint-rust unit asl-check e2e lint
+test:
+	@MAKE="$(MAKE)" tests/suite_times.sh lint-rust unit asl-check e2e lint
 	@echo "make test: all suites passed"
 
 # ---------------------------------------------------------------- suites

@@ -8,6 +8,7 @@ state."""
 import json
 import os
 import subprocess
+import threading
 import time
 import uuid
 
@@ -83,6 +84,25 @@ def wait_for_state(stack, name, state, timeout=120):
     raise AssertionError(f"{name} never entered {state}")
 
 
+def read_until(stream, needle, timeout=60):
+    """What `stream` printed up to and including the first line containing `needle` (waits on the
+    line itself, not on a sleep); the rest stays in the stream for `communicate`."""
+    seen = []
+
+    def pump():
+        for line in stream:
+            seen.append(line)
+            if needle in line:
+                return
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    text = "".join(seen)
+    assert not reader.is_alive() and needle in text, f"no line with {needle!r} within {timeout} s: {text}"
+    return text
+
+
 def upgrade_args(request, *extra):
     return ["upgrade", request["db_identifier"], "--to", request["target_engine_version"],
             "--parameter-group", request["target_db_parameter_group_name"], "--soak-hours", "0", *extra]
@@ -96,7 +116,7 @@ def test_an_upgrade_with_approval_pauses_and_rbg_approve_resumes_it_through_clea
     name = f"approve-{uuid.uuid4().hex[:8]}"
     follower = rbg.start(*upgrade_args(request, "--require-approval", "--name", name))
     arn = wait_for_state(stack, name, "AwaitApproval")
-    time.sleep(1)  # the follower prints its line for the new phase
+    seen = read_until(follower.stderr, "waiting for approval")  # the follower saw the new phase
     assert instance(stack, "orders-pg")["EngineVersion"] == "13.15", "nothing switched over before the approval"
 
     status = rbg("status", name, "--json")
@@ -113,6 +133,7 @@ def test_an_upgrade_with_approval_pauses_and_rbg_approve_resumes_it_through_clea
     assert approved.returncode == OK, approved.stderr
     assert approved.stdout.startswith(f"approved: {arn} resumes"), approved.stdout
     out, err = follower.communicate(timeout=300)
+    err = seen + err
     assert follower.returncode == OK, err
     assert "waiting for approval: approve: rbg approve " + arn in err, err
     assert "upgraded" in out.lower() or "succeeded" in out.lower(), out

@@ -199,6 +199,24 @@ fn a_dms_endpoint() -> Vec<Rule> {
     })]
 }
 
+/// One RDS Proxy: its targets are read next.
+fn a_proxy() -> Vec<Rule> {
+    use aws_sdk_rds::operation::describe_db_proxies::DescribeDbProxiesOutput;
+    use aws_sdk_rds::types::DbProxy;
+    vec![
+        mock!(aws_sdk_rds::Client::describe_db_proxies).then_output(|| {
+            DescribeDbProxiesOutput::builder()
+                .db_proxies(
+                    DbProxy::builder()
+                        .db_proxy_name("orders-proxy")
+                        .engine_family("POSTGRESQL")
+                        .build(),
+                )
+                .build()
+        }),
+    ]
+}
+
 fn nothing() -> Vec<Rule> {
     Vec::new()
 }
@@ -415,6 +433,52 @@ fn cases() -> Vec<Case> {
             |c, _| async move {
                 c.rds
                     .tags_of("arn:aws:rds:us-east-1:123456789012:cluster-endpoint:reporting")
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "proxy_targets",
+            "rds:DescribeDBProxies",
+            nothing,
+            |c, _| async move { c.rds.proxy_targets().await.map(drop) },
+        ),
+        case(
+            "proxy_targets (a proxy's targets)",
+            "rds:DescribeDBProxyTargets",
+            a_proxy,
+            |c, _| async move { c.rds.proxy_targets().await.map(drop) },
+        ),
+        case(
+            "custom_endpoints",
+            "rds:DescribeDBClusterEndpoints",
+            nothing,
+            |c, _| async move { c.rds.custom_endpoints("ledger").await.map(drop) },
+        ),
+        case(
+            "global_membership",
+            "rds:DescribeGlobalClusters",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .global_membership(&cluster_arn_of("ledger"))
+                    .await
+                    .map(drop)
+            },
+        ),
+        case(
+            "integrations",
+            "rds:DescribeIntegrations",
+            nothing,
+            |c, _| async move { c.rds.integrations(SOURCE_ARN).await.map(drop) },
+        ),
+        case(
+            "major_lifecycle",
+            "rds:DescribeDBMajorEngineVersions",
+            nothing,
+            |c, _| async move {
+                c.rds
+                    .major_lifecycle(&Engine::Postgres, "13")
                     .await
                     .map(drop)
             },
@@ -698,47 +762,83 @@ fn history_page() -> HistoryQuery<'static> {
     }
 }
 
-/// Every AWS operation an adapter makes.
-const OPERATIONS: [&str; 38] = [
-    "rds:DescribeDBInstances",
-    "rds:DescribeDBClusters",
-    "rds:DescribeDBParameters",
-    "rds:DescribeDBClusterParameters",
-    "rds:DescribeDBEngineVersions",
-    "rds:DescribeDBParameterGroups",
-    "rds:DescribeDBClusterParameterGroups",
-    "rds:DescribeBlueGreenDeployments",
-    "rds:DescribePendingMaintenanceActions",
-    "rds:CreateBlueGreenDeployment",
-    "rds:ModifyDBInstance",
-    "rds:ModifyDBCluster",
-    "rds:AddTagsToResource",
-    "rds:ListTagsForResource",
-    "rds:SwitchoverBlueGreenDeployment",
-    "rds:DeleteBlueGreenDeployment",
-    "rds:CreateDBSnapshot",
-    "rds:CreateDBClusterSnapshot",
-    "rds:DescribeDBSnapshots",
-    "rds:DescribeDBClusterSnapshots",
-    "rds:DeleteDBInstance",
-    "rds:DeleteDBCluster",
-    "cloudwatch:GetMetricStatistics",
-    "cloudwatch:PutMetricData",
-    "sns:Publish",
-    "states:StartExecution",
-    "states:DescribeExecution",
-    "states:GetExecutionHistory",
-    "states:ListExecutions",
-    "states:SendTaskSuccess",
-    "states:SendTaskFailure",
-    "cloudformation:DescribeStacks",
-    "secretsmanager:GetSecretValue",
-    "dms:DescribeEndpoints",
-    "dms:DescribeReplicationTasks",
-    "kms:DescribeKey",
-    "application-autoscaling:DescribeScalableTargets",
-    "application-autoscaling:DescribeScalingPolicies",
-];
+/// Where the stack's permissions are kept: each function's row names the IAM action of every
+/// API operation its code calls.
+const PERMISSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/permissions.yaml");
+
+/// Actions a function's `calls:` may name that are no API operation made through this crate:
+/// each with the reason.
+const NOT_AN_ADAPTER_CALL: [(&str, &str); 1] = [(
+    "rds-db:connect",
+    "IAM database authentication: the token is signed locally (rds::auth_token), not sent",
+)];
+
+/// Every AWS operation the functions call: the `calls:` keys of each row of `functions:` in
+/// infra/permissions.yaml (not `on_behalf:`, which AWS checks while it carries out a call,
+/// nor `optional:`, nor the state machines' and triggers' rows). The file's shape is simple
+/// enough to read line by line: a section at column 0, a function at 2, its blocks at 4, an
+/// action at 6.
+fn function_operations() -> Vec<String> {
+    let text = std::fs::read_to_string(PERMISSIONS)
+        .unwrap_or_else(|e| panic!("reading {PERMISSIONS}: {e}"));
+    let mut ops: Vec<String> = Vec::new();
+    let (mut section, mut block) = (String::new(), String::new());
+    for line in text.lines() {
+        let content = line.split('#').next().unwrap_or_default().trim_end();
+        if content.trim().is_empty() {
+            continue;
+        }
+        let indent = content.len() - content.trim_start().len();
+        let key = content
+            .trim_start()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        match indent {
+            0 => section = key,
+            2 => block.clear(),
+            4 => block = key,
+            6 if section == "functions" && block == "calls" => {
+                // `service:Operation: [resource types]`: the key is the text before `: `.
+                let (action, _) = content
+                    .trim_start()
+                    .split_once(": ")
+                    .unwrap_or_else(|| panic!("{PERMISSIONS}: not an action row: {line:?}"));
+                let action = action.to_string();
+                let excepted = NOT_AN_ADAPTER_CALL.iter().any(|(a, _)| *a == action);
+                if !excepted && !ops.contains(&action) {
+                    ops.push(action);
+                }
+            }
+            6 => {}
+            _ => panic!("{PERMISSIONS}: a line of a shape this reader does not know: {line:?}"),
+        }
+    }
+    // The reader found the rows: the actions the functions are known to call, and none of the
+    // rows it skips.
+    assert!(ops.len() >= 38, "only {} actions read: {ops:?}", ops.len());
+    for known in [
+        "rds:CreateBlueGreenDeployment",
+        "rds:SwitchoverBlueGreenDeployment",
+        "rds:DescribeIntegrations",
+        "sns:Publish",
+        "states:StartExecution",
+        "application-autoscaling:DescribeScalingPolicies",
+    ] {
+        assert!(ops.iter().any(|o| o == known), "{known} not read: {ops:?}");
+    }
+    for skipped in [
+        "logs:CreateLogStream",       // every_function
+        "rds:CreateDBInstance",       // on_behalf
+        "kms:CreateGrant",            // optional
+        "lambda:InvokeFunction",      // state_machines
+        "ec2:CreateNetworkInterface", // on_behalf
+    ] {
+        assert!(!ops.iter().any(|o| o == skipped), "{skipped} read: {ops:?}");
+    }
+    ops
+}
 
 /// Runs every case with the failing operation answered by `answer`; what each ended with.
 async fn each_case(answer: impl Fn(&str) -> Rule) -> Vec<(String, &'static str, Outcome)> {
@@ -766,8 +866,21 @@ fn assert_error(case: &str, op: &str, result: &Outcome, name: &str) -> String {
 #[test]
 fn every_aws_operation_of_every_adapter_is_swept() {
     let swept: Vec<&str> = cases().iter().map(|c| c.op).collect();
-    for op in OPERATIONS {
-        assert!(swept.contains(&op), "{op} is not swept");
+    let called = function_operations();
+    let unswept: Vec<&String> = called
+        .iter()
+        .filter(|op| !swept.contains(&op.as_str()))
+        .collect();
+    assert!(
+        unswept.is_empty(),
+        "called by a function (infra/permissions.yaml) and not swept: {unswept:?}"
+    );
+    // And no case sweeps an operation that nothing calls: each is a function's or rbg's.
+    for op in &swept {
+        assert!(
+            called.iter().any(|c| c == op) || OPERATOR_OPS.contains(op),
+            "{op} is swept but neither a function (infra/permissions.yaml) nor rbg calls it"
+        );
     }
 }
 

@@ -300,8 +300,24 @@ mod tests {
 
     #[test]
     fn the_latest_document_is_the_last_state_data() {
-        let events = recorded();
+        let mut events = recorded();
         let doc = latest_document(&events).unwrap();
         assert!(doc.get("approval").is_some(), "{doc}");
+        // It is the last state event's object, not an earlier one: a later state's data wins,
+        // data that is not an object (a Wait's number, a Choice's string) and events of no
+        // state (the execution's own) are passed over.
+        let later = |kind: &str, state: Option<&str>, data: &str| Event {
+            kind: kind.into(),
+            state: state.map(Into::into),
+            data: Some(data.into()),
+            ..Event::default()
+        };
+        events.push(later("TaskStateEntered", Some("Later"), r#"{"marker": 1}"#));
+        events.push(later("WaitStateEntered", Some("Pause"), "30"));
+        events.push(later("ExecutionSucceeded", None, r#"{"marker": 2}"#));
+        assert_eq!(
+            latest_document(&events).unwrap(),
+            serde_json::json!({"marker": 1})
+        );
     }
 }

@@ -52,6 +52,9 @@ fn check_of(failure: &AccessFailure, ep: &Endpoint) -> bluegreen_domain::model::
     c
 }
 
+/// A password no message would contain by chance: if it shows up, it leaked.
+const CANARY: &str = "Zq7-canary-pw-4Kx";
+
 #[tokio::test]
 async fn a_wrong_password_names_the_secret() {
     let Some(s) = servers("a_wrong_password_names_the_secret") else {
@@ -60,7 +63,7 @@ async fn a_wrong_password_names_the_secret() {
     for server in [Server::Blue, Server::Maria] {
         let ep = s.endpoint(server, "blue");
         let mut session = s.session(server, "bluegreen_check", true);
-        session.login.password = Password::new("wrong");
+        session.login.password = Password::new(CANARY);
         let failure = if server == Server::Maria {
             try_my(&ep, session).await
         } else {
@@ -72,7 +75,9 @@ async fn a_wrong_password_names_the_secret() {
         );
         let c = check_of(&failure, &ep);
         assert!(c.fix.contains("update the secret"), "{}", c.fix);
-        assert!(!c.observed.contains("wrong") || !c.observed.contains("password wrong"));
+        for text in [&c.observed, &c.fix, &format!("{failure:?}")] {
+            assert!(!text.contains(CANARY), "the password leaked: {text}");
+        }
     }
 }
 
@@ -142,10 +147,8 @@ async fn a_server_that_never_answers_times_out_within_the_connect_timeout() {
             ),
             "{failure:?}"
         );
-        assert!(
-            check_of(&failure, &ep).observed.contains("within 5 s")
-                || took < Duration::from_secs(3)
-        );
+        let c = check_of(&failure, &ep);
+        assert!(c.observed.contains("within 5 s"), "{}", c.observed);
     }
     drop(silent);
 }

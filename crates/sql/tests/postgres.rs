@@ -14,7 +14,7 @@ use bluegreen_domain::database::watch::cdc_blockers;
 use bluegreen_domain::model::check::{Check, Verdict};
 use bluegreen_domain::model::engine::Engine;
 use bluegreen_sql::postgres;
-use common::{exec, servers, turn, Server};
+use common::{exec, required, servers, turn, Server};
 use std::time::Duration;
 
 fn by_id<'a>(checks: &'a [Check], id: &str) -> &'a Check {
@@ -171,8 +171,14 @@ async fn pglogical_pg_partman_with_its_worker_and_pg_cron_are_named() {
         return;
     };
     if !s.has_ext() {
-        // Only when Debian's postgresql-15-cron/-partman/-pglogical are missing (the Makefile
-        // installs them): say so rather than pretend.
+        // Only when Debian's postgresql-15-cron/-partman/-pglogical are missing: `make test`
+        // installs them and requires them; elsewhere say so rather than pretend.
+        assert!(
+            !required(),
+            "BLUEGREEN_REQUIRE_DB_SERVERS=1 but pg_cron/pglogical/pg_partman are not installed: \
+             run `make db-packages` (postgresql-15-cron, postgresql-15-partman, \
+             postgresql-15-pglogical)"
+        );
         eprintln!("SKIPPED pg_cron/pglogical/pg_partman: their packages are not installed");
         return;
     }

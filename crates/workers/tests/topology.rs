@@ -519,7 +519,7 @@ async fn a_replica_left_on_the_old_primary_or_a_proxy_left_on_blue_fails_verific
 }
 
 #[tokio::test]
-async fn an_old_replica_that_was_not_renamed_or_is_gone_fails_verification() {
+async fn an_old_replica_that_is_gone_fails_verification() {
     let world = switched_with_replicas();
     world.remove_instance("orders-pg-r2-old1");
     let (_, msg) = err_of(verify::handle(world.deps(), switched_run(), inv_at(NOW)).await);

@@ -362,6 +362,15 @@ pub fn respond(op: &str, make: impl Fn() -> HttpResponse + Send + Sync + 'static
         "rds:DescribeDBProxies" => {
             mock!(aws_sdk_rds::Client::describe_db_proxies).then_http_response(make)
         }
+        "rds:DescribeDBProxyTargets" => {
+            mock!(aws_sdk_rds::Client::describe_db_proxy_targets).then_http_response(make)
+        }
+        "rds:DescribeDBClusterEndpoints" => {
+            mock!(aws_sdk_rds::Client::describe_db_cluster_endpoints).then_http_response(make)
+        }
+        "rds:DescribeGlobalClusters" => {
+            mock!(aws_sdk_rds::Client::describe_global_clusters).then_http_response(make)
+        }
         "rds:DescribeIntegrations" => {
             mock!(aws_sdk_rds::Client::describe_integrations).then_http_response(make)
         }

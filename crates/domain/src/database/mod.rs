@@ -254,6 +254,16 @@ mod tests {
             json["access"],
             json!({"method": "iam", "iam_user": "bluegreen_check"})
         );
+        // The secret way in is recorded by its ARN alone: the record has no field a value
+        // read from the secret could go into.
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders/check-AbCdEf";
+        let secret =
+            credentials::DatabaseAccess::Secret(credentials::SecretArn::parse(arn).unwrap());
+        let state = DatabaseState::new(secret.record());
+        assert_eq!(
+            serde_json::to_value(&state).unwrap(),
+            json!({"access": {"method": "secret", "secret_arn": arn}})
+        );
     }
 
     #[test]

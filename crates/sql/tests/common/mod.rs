@@ -18,16 +18,21 @@ pub struct Servers {
     pub info: Value,
 }
 
+/// Whether a missing server or server part fails the test instead of skipping it (`make test`,
+/// `make db-test`, `make e2e` set it).
+pub fn required() -> bool {
+    std::env::var("BLUEGREEN_REQUIRE_DB_SERVERS").is_ok_and(|v| v == "1")
+}
+
 /// The servers, or `None` (and a line saying why the test is skipped).
 pub fn servers(test: &str) -> Option<Servers> {
     bluegreen_sql::tls::install_default_provider();
     let path = std::env::var("BLUEGREEN_TEST_SERVERS")
         .ok()
         .filter(|p| !p.is_empty());
-    let required = std::env::var("BLUEGREEN_REQUIRE_DB_SERVERS").is_ok_and(|v| v == "1");
     let Some(path) = path else {
         assert!(
-            !required,
+            !required(),
             "{test}: BLUEGREEN_REQUIRE_DB_SERVERS=1 but BLUEGREEN_TEST_SERVERS is not set: start \
              the servers with tests/db/servers.py"
         );
