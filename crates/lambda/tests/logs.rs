@@ -2,33 +2,13 @@
 //! callsite's interest process-wide, and a test on another thread that reaches
 //! "step started" with no subscriber set can cache it as never wanted (tokio-rs/tracing#2874).
 
+mod common;
+
 use bluegreen_domain::model::error::WorkerError;
 use bluegreen_lambda::layers::{DecodeLayer, SpanLayer};
-use bluegreen_lambda::{handler_service, logs, Step};
+use bluegreen_lambda::{handler_service, logs};
+use common::{event, step, Input};
 use lambda_runtime::tower::{ServiceBuilder, ServiceExt};
-use lambda_runtime::{Context as LambdaContext, LambdaEvent};
-use serde::Deserialize;
-
-#[derive(Debug, Deserialize)]
-struct Input {
-    db: String,
-    #[serde(default)]
-    execution: String,
-}
-
-fn step() -> Step<Input> {
-    Step {
-        name: "probe",
-        span: |step, input: &Input| tracing::info_span!("step", step, execution = %input.execution, db = %input.db),
-        malformed: |step, e| format!("the {step} step's input is not an Input ({e})"),
-    }
-}
-
-fn event(payload: serde_json::Value) -> LambdaEvent<serde_json::Value> {
-    let mut context = LambdaContext::default();
-    context.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:probe".into();
-    LambdaEvent::new(payload, context)
-}
 
 /// The log lines written while `run` runs, each parsed.
 #[derive(Clone, Default)]

@@ -1047,8 +1047,8 @@ fn my_native_password(f: &MysqlFacts, ctx: &Context) -> Option<Check> {
     }
     const MOVE: &str = "move each to caching_sha2_password before the switchover (ALTER USER \
                         'u'@'h' IDENTIFIED WITH caching_sha2_password BY '...'; clients need TLS \
-                        or the server's RSA key), or keep mysql_native_password = ON in the \
-                        target parameter group while they move";
+                        or the server's RSA key): MySQL 8.4 disables the plugin by default \
+                        (MySQL 8.4 Reference Manual, Native Pluggable Authentication)";
     if let Some(why) = &f.native_password_unreadable {
         // Not readable is not "none": the upgrade may still lock accounts out.
         return Some(Check::new(

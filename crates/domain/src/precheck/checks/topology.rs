@@ -66,12 +66,7 @@ fn check_replicas(src: &SourceDb) -> Check {
             ),
         );
     }
-    let cross: Vec<String> = t
-        .replicas
-        .iter()
-        .filter(|r| r.region.is_some())
-        .map(|r| format!("{} ({})", r.identifier, r.region.as_deref().unwrap_or("?")))
-        .collect();
+    let cross = cross_region(t);
     if !cross.is_empty() {
         return Check::fail(
             ID,
@@ -117,6 +112,18 @@ fn check_replicas(src: &SourceDb) -> Check {
     )
 }
 
+/// The replicas in another Region, each as `NAME (REGION)`.
+fn cross_region(t: &Topology) -> Vec<String> {
+    t.replicas
+        .iter()
+        .filter_map(|r| {
+            r.region
+                .as_ref()
+                .map(|region| format!("{} ({region})", r.identifier))
+        })
+        .collect()
+}
+
 /// An Aurora cluster's read replica clusters (`ReadReplicaIdentifiers`), and a cluster that
 /// is one (`ReplicationSourceIdentifier`). AWS lists cross-Region read replicas among the
 /// features blue/green does not support and documents nothing of an in-Region replica
@@ -138,12 +145,7 @@ fn check_replica_clusters(src: &SourceDb, t: &Topology) -> Check {
     if t.replicas.is_empty() {
         return Check::pass(ID, "no read replica clusters; not a replica");
     }
-    let cross: Vec<String> = t
-        .replicas
-        .iter()
-        .filter(|r| r.region.is_some())
-        .map(|r| format!("{} ({})", r.identifier, r.region.as_deref().unwrap_or("?")))
-        .collect();
+    let cross = cross_region(t);
     if !cross.is_empty() {
         return Check::fail(
             ID,
