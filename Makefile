@@ -13,11 +13,12 @@ CARGO     ?= cargo
 # fastest on the 2-core machine; see README "Local runs").
 E2E_WORKERS ?= 3
 
-.PHONY: help test demo execute emulator lint lint-rust unit asl asl-check e2e bins build bench deploy deploy-guided destroy tools clean db-packages db-test
+.PHONY: help test test-fast demo demo-bins execute emulator lint lint-rust unit asl asl-check e2e bins build bench deploy deploy-guided destroy tools clean db-packages db-test
 
 help:
 	@echo "make demo                    upgrade a PostgreSQL 13 instance to 16 on the embedded emulator, end to end"
 	@echo "make test                    every test: fmt, clippy, unit, ASL validation, emulator and end-to-end, infra lint"
+	@echo "make test-fast               the developer's loop: make test without clippy, the infra lint and the slow e2e tests"
 	@echo "make execute INPUT=file.json one execution of the real state machine (AWS_ENDPOINT_URL or its own emulator)"
 	@echo "make emulator                the extended AWS emulator on http://127.0.0.1:5055, in the foreground"
 	@echo "make asl                     write statemachine/*.asl.json from statemachine/source.py, and validate them"
@@ -67,12 +68,21 @@ db-test: db-packages
 bins:
 	$(CARGO) build --locked --bins
 
+# What the demo runs: the step workers and rbg (not the sql worker and its database clients).
+demo-bins:
+	$(CARGO) build --locked -p bluegreen-workers -p bluegreen-cli --bins
+
 # ---------------------------------------------------------------- the two main commands
-demo: $(VENV)/.installed bins
+# The venv installs while cargo builds (pip waits on the network, cargo on the CPU).
+demo:
+	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed demo-bins
 	cd tests/e2e && ../../$(PY) demo.py
 
+# Beside the Rust suites (which keep both cores busy), a lane that mostly waits: the venv and
+# asl-validator installs, the ASL check, the infra lint. The end-to-end suite joins it (it needs
+# the venv). Seconds per suite at the end: tests/suite_times.sh.
 test:
-	@MAKE="$(MAKE)" tests/suite_times.sh lint-rust unit asl-check e2e lint
+	@MAKE="$(MAKE)" tests/suite_times.sh --beside tools,asl-check,lint lint-rust unit --join e2e
 	@echo "make test: all suites passed"
 
 # ---------------------------------------------------------------- suites
@@ -96,8 +106,17 @@ asl-check: $(ASL_VALIDATOR)
 # The state machines run on the emulator's Step Functions (moto's interpreter), not on Node.
 # BLUEGREEN_REQUIRE_DB_SERVERS: the real-database tests fail, naming what is missing, instead of
 # skipping (db-packages installs the servers).
+E2E_PYTEST = BLUEGREEN_REQUIRE_DB_SERVERS=1 $(PY) -m pytest -q -p no:cacheprovider -n $(E2E_WORKERS) --dist worksteal
 e2e: $(VENV)/.installed bins db-packages
-	BLUEGREEN_REQUIRE_DB_SERVERS=1 $(PY) -m pytest -q -p no:cacheprovider -n $(E2E_WORKERS) --dist worksteal tests/emulator tests/e2e
+	$(E2E_PYTEST) tests/emulator tests/e2e
+
+# A developer's loop: everything but clippy, the infra lint and the end-to-end tests marked
+# slow (the fleets of 21 and 200 databases, throttling everywhere, the holds that run their
+# clock out; `pytest.mark.slow` in tests/e2e). `make test` runs all of it, CI too.
+test-fast: $(VENV)/.installed bins db-packages asl-check
+	$(CARGO) fmt --all -- --check
+	$(DB_SERVERS) $(CARGO) test --locked --workspace
+	$(E2E_PYTEST) -m "not slow" tests/emulator tests/e2e
 
 lint:
 	infra/lint.sh $(INFRA_VENV)

@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from harness import ROOT, seed_aurora_postgres_cluster, seed_mysql_instance, seed_postgres_instance
 from invariants import assert_invariants, capture_blue
 
@@ -246,6 +248,7 @@ def test_a_flapping_alarm_does_not_start_a_second_upgrade(stack):
     assert [n["milestone"] for n in stack.notifications()] == ["already_in_progress"]
 
 
+@pytest.mark.slow(70)
 def test_throttling_everywhere_is_absorbed(stack):
     request = seed_postgres_instance(stack.client("rds"))
     blue = capture_blue(stack, "orders-pg")
@@ -284,6 +287,7 @@ def test_a_lost_create_answer_adopts_the_deployment(stack):
     assert_invariants(stack, blue, {**request, "action": "prepare"}, run_failed=False)
 
 
+@pytest.mark.slow(30)
 def test_replica_lag_holds_the_switchover_then_fails_keeping_green(stack):
     # A PostgreSQL major upgrade replicates logically: its signal is blue's slot lag, in bytes.
     request = seed_postgres_instance(stack.client("rds"))
@@ -320,6 +324,7 @@ def test_two_executions_started_at_once_make_one_deployment(stack):
     assert_invariants(stack, blue, request, run_failed=False)
 
 
+@pytest.mark.slow(35)
 def test_a_switchover_window_that_closes_before_green_is_ready_leaves_green_prepared(stack):
     """The run starts inside the window; green is ready only after it closed: no switchover,
     green kept, blue untouched, and the run says so."""

@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from harness import ROOT, seed_fleet, seed_postgres_instance, tag_for_fleet
 from invariants import assert_invariants, capture_blue
 
@@ -46,6 +48,7 @@ def fleet_table(stack, rc, run, err):
     return cause["summary"], last["rows"]
 
 
+@pytest.mark.slow(135)
 def test_a_fleet_of_twenty_one_mixed_databases_upgrades_with_one_failure_kept_to_itself(stack):
     rds = stack.client("rds")
     seeded = seed_fleet(rds, postgres=10, mysql=6, aurora=5)
@@ -183,6 +186,7 @@ def test_a_bad_fleet_request_is_refused_before_any_change(stack):
     assert len(failed) == 1
 
 
+@pytest.mark.slow(45)
 def test_a_slow_build_does_not_hold_up_the_others(stack):
     """A sliding window, not batches: while one green builds for long, the other databases of
     the fleet start and finish in the freed slot."""
@@ -209,6 +213,7 @@ def test_a_fleet_request_on_the_upgrade_machine_is_handed_to_the_fleet_machine(s
     assert rc == 0 and [r["outcome"] for r in run["rows"]] == ["planned"], run
 
 
+@pytest.mark.slow(35)
 def test_forty_databases_with_forty_tags_stay_under_every_step_functions_limit(stack):
     """The interpreter enforces 256 KiB per state, 25,000 events and the cause length: a fleet
     of 40 databases, each with 40 tags of AWS's longest, plans without approaching any."""
@@ -248,6 +253,7 @@ def seed_tagged_postgres(rds, n, wave="1"):
     return names
 
 
+@pytest.mark.slow(150)
 def test_two_hundred_databases_in_one_fleet_execution(stack):
     """200 databases, one fleet execution: one child execution and one row per database, in a
     window of 25, the fleet's own state and history far from Step Functions' quotas."""

@@ -3,8 +3,8 @@
 //! `AwsError` it was read into: `errors`). No rules live here; they live in `bluegreen-domain`.
 //! Every way to AWS goes through here: the workers', the sql worker's and rbg's.
 //!
-//! `ports` names what the workers ask of AWS; the adapters implement it. With the `memory`
-//! feature (the workers' tests only), `memory` is an in-memory account that implements it too.
+//! `ports` names what the workers ask of AWS; the adapters implement it, and so does the
+//! in-memory account of `bluegreen-memory` (the workers' tests only).
 //! `config` builds the SDK configuration: the workers' (`load`) and rbg's (`load_operator`).
 
 pub mod autoscaling;
@@ -14,8 +14,6 @@ pub mod config;
 pub mod dms;
 pub mod errors;
 pub mod kms;
-#[cfg(feature = "memory")]
-pub mod memory;
 pub mod ports;
 pub mod rds;
 pub mod secrets;

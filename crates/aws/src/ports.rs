@@ -1,6 +1,6 @@
 //! The ports: what the workers ask of AWS, in domain terms only. The real adapters ([`Rds`],
 //! [`Metrics`], [`Notifier`], [`Executions`], [`Dms`], [`Kms`], [`AutoScaling`]) implement them by delegating to their own methods;
-//! the in-memory account of `memory` (feature `memory`, tests only) implements them too.
+//! the in-memory account of `bluegreen-memory` (tests only) implements them too.
 //!
 //! RDS is two ports by capability: [`RdsRead`] (describe, never change) and [`RdsWrite`] (the
 //! few blue/green mutations). A bundle is [`AwsRead`] (its RDS reads) or [`Aws`] (its RDS

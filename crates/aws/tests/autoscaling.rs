@@ -17,10 +17,10 @@ use aws_sdk_applicationautoscaling::types::{
     ScalableTarget as SdkTarget, ScalingPolicy as SdkPolicy, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
-use aws_smithy_mocks::mock;
 use aws_smithy_types::DateTime;
 use bluegreen_domain::model::scaling::{ScalableTarget, ScalingPolicy, READ_REPLICA_COUNT};
 use std::sync::{Arc, Mutex};
+use wire::mock::mock;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster";
 

@@ -56,7 +56,6 @@ use aws_sdk_sfn::operation::start_execution::{StartExecutionInput, StartExecutio
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
 use aws_sdk_sns::types::MessageAttributeValue;
-use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::DateTime;
 use bluegreen_aws::ports::{Datum, Stat, Unit};
 use bluegreen_domain::fleet::{Candidate, ChildStatus};
@@ -71,6 +70,7 @@ use bluegreen_domain::model::source::{Membership, SourceDb};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wire::mock::{mock, Rule};
 use wire::*;
 
 /// The requests a rule saw.
@@ -198,23 +198,18 @@ async fn switchover_sends_the_deployment_and_the_timeout() {
 #[tokio::test]
 async fn a_switchover_is_asked_once_even_when_its_answer_is_lost() {
     // The workers' clients retry (config.rs): not this call, which a retry would send twice.
-    use aws_smithy_mocks::{mock_client, RuleMode};
+    use wire::mock::mock_client;
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = sent.clone();
     let rule = wire::respond("rds:SwitchoverBlueGreenDeployment", move || {
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         wire::wire_response(wire::Proto::Query, wire::WireFault::Http500)
     });
-    let rds = bluegreen_aws::Rds::new(mock_client!(
-        aws_sdk_rds,
-        RuleMode::MatchAny,
-        &[rule],
-        |c| c.retry_config(
-            aws_sdk_rds::config::retry::RetryConfig::standard()
-                .with_max_attempts(4)
-                .with_initial_backoff(std::time::Duration::from_millis(1))
-        )
-    ));
+    let rds = bluegreen_aws::Rds::new(mock_client!(aws_sdk_rds, &[rule], |c| c.retry_config(
+        aws_sdk_rds::config::retry::RetryConfig::standard()
+            .with_max_attempts(4)
+            .with_initial_backoff(std::time::Duration::from_millis(1))
+    )));
     let err = rds.switchover(DEPLOYMENT_ID, 300).await.unwrap_err();
     assert_eq!(
         sent.load(std::sync::atomic::Ordering::SeqCst),

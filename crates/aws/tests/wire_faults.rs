@@ -12,7 +12,6 @@ mod wire;
 use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput;
 use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
 use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
-use aws_smithy_mocks::{mock, Rule};
 use bluegreen_aws::ports::{Datum, Stat, Unit};
 use bluegreen_aws::sfn::HistoryQuery;
 use bluegreen_aws::{AutoScaling, AwsError, Clients, Dms, Executions, Fault, Kms, Secrets, Stacks};
@@ -24,6 +23,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
+use wire::mock::{mock, Rule};
 use wire::*;
 
 type Outcome = Result<(), WorkerError>;

@@ -1,7 +1,7 @@
 //! The Lambda workers. Each step of the state machine is a handler here, generic over the
 //! AWS ports (`bluegreen_aws::ports`): served by a binary in `src/bin/` (a few lines long)
 //! with the SDK adapters, called directly in tests with the in-memory account
-//! (`bluegreen_aws::memory`).
+//! (`bluegreen_memory`).
 
 pub mod abort;
 pub mod campaign;

@@ -2,13 +2,13 @@
 //! starts the next ones (StartExecution, idempotent by name and input), and at the end sends
 //! the closing notification. Step Functions and SNS answer from the in-memory account.
 
-use bluegreen_aws::memory::Memory;
 use bluegreen_domain::fleet::{
     fleet_request, select, Campaign, Candidate, ChildRun, ChildStatus, Next, Outcome,
 };
 use bluegreen_domain::model::db::DbKind;
 use bluegreen_domain::model::execution::ExecutionInfo;
 use bluegreen_domain::run::Run;
+use bluegreen_memory::Memory;
 use bluegreen_workers::campaign::{handle, CampaignDeps, CampaignInput};
 use bluegreen_workers::runtime::Invocation;
 use serde_json::json;

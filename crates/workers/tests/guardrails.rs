@@ -4,7 +4,6 @@
 
 mod common;
 
-use bluegreen_aws::memory::MetricQuery;
 use bluegreen_aws::ports::Stat;
 use bluegreen_domain::guardrails::lag::{LagReading, LagUnit, MAX_ABSENT_CHECKS, RDS_GUARDRAILS};
 use bluegreen_domain::guardrails::GuardrailState;
@@ -15,6 +14,7 @@ use bluegreen_domain::model::engine::Engine;
 use bluegreen_domain::model::route::Route;
 use bluegreen_domain::run::Run;
 use bluegreen_domain::wait::WaitState;
+use bluegreen_memory::MetricQuery;
 use bluegreen_workers::guardrails;
 use common::*;
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! Shared fixtures for the adapters' tests: SDK clients answered by `aws-smithy-mocks` rules,
+//! Shared fixtures for the adapters' tests: SDK clients answered by rules (`mock`),
 //! HTTP answers in each service's own protocol (RDS, SNS and CloudFormation speak the AWS
 //! Query protocol, CloudWatch Smithy RPC v2 CBOR, Step Functions AWS JSON 1.0, DMS, KMS,
 //! Application Auto Scaling and Secrets Manager AWS JSON 1.1), the wire failures below the API (a reset connection, a
@@ -10,12 +10,14 @@ use aws_sdk_rds::types::{
     BlueGreenDeployment, BlueGreenDeploymentTask, DbCluster, DbClusterMember, DbInstance,
     DbParameterGroupStatus, Endpoint, OptionGroupMembership, SwitchoverDetail, Tag,
 };
-use aws_smithy_mocks::{mock_client, Rule, RuleMode};
+pub mod mock;
+
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use bluegreen_aws::{Clients, Executions, Metrics, Notifier, Rds, Secrets, Stacks};
+use mock::{mock_client, Rule};
 use std::time::Duration;
 
 pub const ACCOUNT: &str = "123456789012";
@@ -201,7 +203,7 @@ pub fn wire_response(proto: Proto, fault: WireFault) -> HttpResponse {
     }
 }
 
-/// The mock HTTP client of `aws-smithy-mocks`, wrapped: an answer marked by `wire_response`
+/// The mock HTTP client (`mock::http_client`), wrapped: an answer marked by `wire_response`
 /// becomes a connection reset, a connect timeout, or an answer that never comes.
 fn faulting_http_client() -> SharedHttpClient {
     use aws_smithy_runtime_api::client::http::{
@@ -231,7 +233,7 @@ fn faulting_http_client() -> SharedHttpClient {
             })
         }
     }
-    let mock = aws_smithy_mocks::create_mock_http_client();
+    let mock = mock::http_client();
     http_client_fn(move |settings, components| {
         SharedHttpConnector::new(Faulting(mock.http_connector(settings, components)))
     })
@@ -248,20 +250,15 @@ fn attempt_timeout() -> aws_sdk_rds::config::timeout::TimeoutConfig {
 /// no rule answers panics), without retries: what one attempt ends with.
 pub fn clients(rules: &[Rule]) -> Clients {
     Clients {
-        rds: Rds::new(mock_client!(aws_sdk_rds, RuleMode::MatchAny, rules, |c| c
+        rds: Rds::new(mock_client!(aws_sdk_rds, rules, |c| c
             .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled())
             .timeout_config(attempt_timeout())
             .http_client(faulting_http_client()))),
-        metrics: Metrics::new(mock_client!(
-            aws_sdk_cloudwatch,
-            RuleMode::MatchAny,
-            rules,
-            |c| c
-                .retry_config(aws_sdk_cloudwatch::config::retry::RetryConfig::disabled())
-                .timeout_config(attempt_timeout())
-                .http_client(faulting_http_client())
-        )),
-        notifier: Notifier::new(mock_client!(aws_sdk_sns, RuleMode::MatchAny, rules, |c| c
+        metrics: Metrics::new(mock_client!(aws_sdk_cloudwatch, rules, |c| c
+            .retry_config(aws_sdk_cloudwatch::config::retry::RetryConfig::disabled())
+            .timeout_config(attempt_timeout())
+            .http_client(faulting_http_client()))),
+        notifier: Notifier::new(mock_client!(aws_sdk_sns, rules, |c| c
             .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
             .timeout_config(attempt_timeout())
             .http_client(faulting_http_client()))),
@@ -269,62 +266,42 @@ pub fn clients(rules: &[Rule]) -> Clients {
 }
 
 pub fn dms(rules: &[Rule]) -> bluegreen_aws::Dms {
-    bluegreen_aws::Dms::new(mock_client!(
-        aws_sdk_databasemigration,
-        RuleMode::MatchAny,
-        rules,
-        |c| c
-            .retry_config(aws_sdk_databasemigration::config::retry::RetryConfig::disabled())
-            .timeout_config(attempt_timeout())
-            .http_client(faulting_http_client())
-    ))
+    bluegreen_aws::Dms::new(mock_client!(aws_sdk_databasemigration, rules, |c| c
+        .retry_config(aws_sdk_databasemigration::config::retry::RetryConfig::disabled())
+        .timeout_config(attempt_timeout())
+        .http_client(faulting_http_client())))
 }
 
 pub fn kms(rules: &[Rule]) -> bluegreen_aws::Kms {
-    bluegreen_aws::Kms::new(mock_client!(aws_sdk_kms, RuleMode::MatchAny, rules, |c| c
+    bluegreen_aws::Kms::new(mock_client!(aws_sdk_kms, rules, |c| c
         .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
         .timeout_config(attempt_timeout())
         .http_client(faulting_http_client())))
 }
 
 pub fn scaling(rules: &[Rule]) -> bluegreen_aws::AutoScaling {
-    bluegreen_aws::AutoScaling::new(mock_client!(
-        aws_sdk_applicationautoscaling,
-        RuleMode::MatchAny,
-        rules,
-        |c| c
-            .retry_config(aws_sdk_applicationautoscaling::config::retry::RetryConfig::disabled())
-            .timeout_config(attempt_timeout())
-            .http_client(faulting_http_client())
-    ))
+    bluegreen_aws::AutoScaling::new(mock_client!(aws_sdk_applicationautoscaling, rules, |c| c
+        .retry_config(aws_sdk_applicationautoscaling::config::retry::RetryConfig::disabled())
+        .timeout_config(attempt_timeout())
+        .http_client(faulting_http_client())))
 }
 
 pub fn stacks(rules: &[Rule]) -> Stacks {
-    Stacks::new(mock_client!(
-        aws_sdk_cloudformation,
-        RuleMode::MatchAny,
-        rules,
-        |c| c
-            .retry_config(aws_sdk_cloudformation::config::retry::RetryConfig::disabled())
-            .timeout_config(attempt_timeout())
-            .http_client(faulting_http_client())
-    ))
+    Stacks::new(mock_client!(aws_sdk_cloudformation, rules, |c| c
+        .retry_config(aws_sdk_cloudformation::config::retry::RetryConfig::disabled())
+        .timeout_config(attempt_timeout())
+        .http_client(faulting_http_client())))
 }
 
 pub fn secrets(rules: &[Rule]) -> Secrets {
-    Secrets::new(mock_client!(
-        aws_sdk_secretsmanager,
-        RuleMode::MatchAny,
-        rules,
-        |c| c
-            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
-            .timeout_config(attempt_timeout())
-            .http_client(faulting_http_client())
-    ))
+    Secrets::new(mock_client!(aws_sdk_secretsmanager, rules, |c| c
+        .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
+        .timeout_config(attempt_timeout())
+        .http_client(faulting_http_client())))
 }
 
 pub fn executions(rules: &[Rule]) -> Executions {
-    Executions::new(mock_client!(aws_sdk_sfn, RuleMode::MatchAny, rules, |c| c
+    Executions::new(mock_client!(aws_sdk_sfn, rules, |c| c
         .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
         .timeout_config(attempt_timeout())
         .http_client(faulting_http_client())))
@@ -332,7 +309,7 @@ pub fn executions(rules: &[Rule]) -> Executions {
 
 /// A rule answering every call to `op` (`service:Operation`) with the HTTP answer `make` builds.
 pub fn respond(op: &str, make: impl Fn() -> HttpResponse + Send + Sync + 'static) -> Rule {
-    use aws_smithy_mocks::mock;
+    use mock::mock;
     match op {
         "rds:DescribeDBInstances" => {
             mock!(aws_sdk_rds::Client::describe_db_instances).then_http_response(make)

@@ -1,4 +1,4 @@
-//! Shared fixtures for the worker tests: the in-memory account of `bluegreen_aws::memory`
+//! Shared fixtures for the worker tests: the in-memory account of `bluegreen_memory`
 //! (an RDS PostgreSQL 13.15 instance `orders-pg` going to 16.4), domain-typed fixtures for
 //! what it holds, and the run documents the state machine would pass between steps.
 //!
@@ -9,10 +9,6 @@
 #![allow(dead_code)]
 
 use bluegreen_aws::errors::from_code;
-#[allow(unused_imports)]
-pub use bluegreen_aws::memory::{
-    Call, Lost, Memory, Modification, Notification, Snapshot, MUTATIONS,
-};
 use bluegreen_domain::model::db::DbKind;
 use bluegreen_domain::model::deployment::DeploymentRecord;
 use bluegreen_domain::model::deployment::{DeploymentTask, DeploymentView, SwitchoverDetail};
@@ -28,6 +24,8 @@ use bluegreen_domain::model::route::Route;
 use bluegreen_domain::model::source::{Membership, SourceDb};
 use bluegreen_domain::precheck::intake::parse_request;
 use bluegreen_domain::run::Run;
+#[allow(unused_imports)]
+pub use bluegreen_memory::{Call, Lost, Memory, Modification, Notification, Snapshot, MUTATIONS};
 use bluegreen_workers::runtime::rfc3339;
 use bluegreen_workers::{Deps, Invocation};
 use serde_json::{json, Value};

@@ -1,5 +1,7 @@
-//! An in-memory AWS account in domain terms, behind the same ports as the SDK adapters
-//! (feature `memory`: the workers' tests only, no product binary links it).
+//! An in-memory AWS account in domain terms, behind the same ports as the SDK adapters of
+//! `bluegreen-aws` (the workers' tests only: a dev-dependency, so no product binary links it,
+//! and a crate of its own rather than a feature, so `cargo test` reuses the `bluegreen-aws` the
+//! binaries are built with instead of compiling every crate above it twice).
 //!
 //! It holds what the workers read (instances and clusters as `SourceDb`, deployments as
 //! `DeploymentView`, parameter groups and their parameters, engine versions, snapshots,
@@ -17,20 +19,20 @@
 //! deleted with `delete_target` takes green with it, never blue; a protected database, or a
 //! cluster with instances left, is not deleted; a switchover of a deployment that is not
 //! `AVAILABLE` is `DeploymentStateTransient`. Refusals carry the error the adapter would map
-//! RDS's answer to (`errors::from_code`).
+//! RDS's answer to (`bluegreen_aws::errors::from_code`).
 //!
 //! Failure injection per operation ([`Memory::fail`]): every call to it fails with the given
 //! error either before it is carried out ([`Lost::Request`]) or after (the answer is lost,
 //! [`Lost::Answer`]). [`Memory::before`] changes the account just before the next call to an
 //! operation (another execution acting at the same moment).
 
-use crate::errors::from_code;
-use crate::ports::{
+use bluegreen_aws::errors::from_code;
+use bluegreen_aws::ports::{
     AwsRead, Datum, DmsApi, ExecutionsApi, KeysApi, MetricsApi, NotifyApi, RdsRead, RdsWrite,
     ScalingApi, Stat, WithDms, WithKeys, WithScaling,
 };
-use crate::rds::{parse_member_arn, source_not_found};
-use crate::sfn::execution_arn;
+use bluegreen_aws::rds::{parse_member_arn, source_not_found};
+use bluegreen_aws::sfn::execution_arn;
 use bluegreen_domain::fleet::{Candidate, ChildStatus};
 use bluegreen_domain::model::db::{DbKind, DbRef};
 use bluegreen_domain::model::deployment::{DeploymentView, MemberStatus};
