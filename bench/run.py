@@ -50,6 +50,9 @@ OUT = ROOT / "bench" / "out"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 WORKERS = ["resolve", "precheck", "create", "wait", "guardrails", "switchover", "verify", "cleanup",
            "abort", "remediation-metric", "campaign", "sql"]
+# make bench's floor (bench/floor): an empty lambda_runtime function, the workers' profile; never deployed.
+FLOOR = "floor"
+CHANGING = ("switchover", "verify", "cleanup", "abort")
 MIB = 1024 * 1024
 # Published list prices, us-east-1 (update here if they change): https://aws.amazon.com/step-functions/pricing/
 # and https://aws.amazon.com/lambda/pricing/ (Arm, first 6 billion GB-seconds per month).
@@ -57,7 +60,7 @@ SFN_PER_TRANSITION = 0.025 / 1000
 LAMBDA_ARM_PER_GB_SECOND = 0.0000133334
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
 LAMBDA_MEMORY_GB = 128 / 1024
-TARGETS = {"cold_ms": 10.0, "cold_ratio": 20.0, "rss_mib": 32.0, "bootstrap_mib": 8.0,
+TARGETS = {"floor_ratio": 1.3, "cold_ms": 10.0, "cold_ratio": 20.0, "rss_mib": 32.0, "bootstrap_mib": 8.0,
            "transitions": 150, "detection_s": 60.0}
 
 
@@ -82,7 +85,7 @@ def build(skip):
             log(f"cargo lambda build --release ({arch}); a cold LTO build takes minutes")
             subprocess.run(["cargo", "lambda", "build", "--release", "--locked", *flags], cwd=ROOT, env=env,
                            check=True)
-    bins = {arch: {w: d / w / "bootstrap" for w in WORKERS} for arch, d in dirs.items()}
+    bins = {arch: {w: d / w / "bootstrap" for w in WORKERS + [FLOOR]} for arch, d in dirs.items()}
     missing = [str(p) for b in bins.values() for p in b.values() if not p.exists()]
     if missing:
         sys.exit(f"bench: missing {missing[0]} (and {len(missing) - 1} more): run without --skip-build")
@@ -263,17 +266,27 @@ class Measure:
                 env["SSL_CERT_DIR"] = ":".join(str(d) for d in dirs)
         return Sandbox(self.cmd(fn), env, fn.split("+")[0], log_path=OUT / "logs" / f"{fn}.log")
 
-    def cold(self, fn, event):
-        """N fresh processes: cold start, RSS at init, peak RSS after one invocation."""
-        with self.sandbox(fn):  # one untimed spawn: page cache and .pyc files warm for both runtimes
-            pass
-        rows = []
-        for _ in range(self.runs):
-            with self.sandbox(fn) as box:
-                init_kb = box.rss_kb()
-                ok, out, ms = box.invoke(event)
-                rows.append({"cold_ms": box.cold_start_ms, "init_rss_kb": init_kb, "peak_kb": box.peak_rss_kb(),
-                             "first_ms": ms, "ok": ok, "out": out})
+    def spawn(self, fn, event):
+        """One fresh process: cold start, RSS at init, one invocation, peak RSS after it."""
+        with self.sandbox(fn) as box:
+            init_kb = box.rss_kb()
+            ok, out, ms = box.invoke(event)
+            return {"cold_ms": box.cold_start_ms, "init_rss_kb": init_kb, "peak_kb": box.peak_rss_kb(),
+                    "first_ms": ms, "ok": ok, "out": out}
+
+    def interleaved(self, fns, events):
+        """N fresh processes of each of `fns` (the floor among them), interleaved: run r spawns
+        every function once, in an order rotated by one each run, so that whatever else the
+        machine does falls on all of them alike and the ratios to the floor of the same run
+        cancel it."""
+        for fn in fns:  # one untimed spawn each: page cache and .pyc files warm for every runtime
+            with self.sandbox(fn):
+                pass
+        rows = {fn: [] for fn in fns}
+        for r in range(self.runs):
+            k = r % len(fns)
+            for fn in fns[k:] + fns[:k]:
+                rows[fn].append(self.spawn(fn, events[fn]))
         return rows
 
     def warm(self, fn, event):
@@ -303,24 +316,30 @@ class Measure:
         cold, warm, paths = {}, {}, {}
         # Read-only on the prepared deployment first: precheck, create (adopt), wait, guardrails.
         events["precheck+system"] = events["precheck+bundle"] = precheck_event
-        for fn in ["resolve", "precheck", "precheck+system", "precheck+bundle", "boto3-precheck", "create", "wait",
-                   "guardrails", "remediation-metric", "campaign", "sql"]:
-            log(f"{fn}: {self.runs} cold starts")
-            cold[fn] = self.cold(fn, events[fn])
+        events["floor"] = {"bench": "the floor echoes its event"}
+        read_only = ["floor", "resolve", "precheck", "precheck+system", "precheck+bundle", "boto3-precheck", "create",
+                     "wait", "guardrails", "remediation-metric", "campaign", "sql"]
+        log(f"{', '.join(read_only)}: {self.runs} cold starts each, interleaved")
+        cold.update(self.interleaved(read_only, events))
         for fn in ["precheck", "boto3-precheck", "create", "wait"]:
             log(f"{fn}: {self.runs} warm invocations")
             warm[fn] = self.warm(fn, events[fn])
-        # Then the steps that change it, in the state machine's order; the first invocation of
-        # each does the change, the following ones take the idempotent path.
-        log(f"switchover, verify, cleanup, abort: {self.runs} cold starts each")
+        # Then the steps that change it, in the state machine's order: an untimed first
+        # invocation of each does the change (and gives the next step its input); the timed
+        # ones take the idempotent path, as a retried or re-run step does.
         events["switchover"] = go
-        cold["switchover"] = self.cold("switchover", go)
-        events["verify"] = invoke_service(stack, "wait", cold["switchover"][0]["out"])
-        cold["verify"] = self.cold("verify", events["verify"])
-        events["cleanup"] = cold["verify"][0]["out"]
-        cold["cleanup"] = self.cold("cleanup", events["cleanup"])
+        switched = self.spawn("switchover", go)
+        events["verify"] = invoke_service(stack, "wait", switched["out"])
+        events["cleanup"] = self.spawn("verify", events["verify"])["out"]
+        self.spawn("cleanup", events["cleanup"])
         events["abort"] = run_abort
-        cold["abort"] = self.cold("abort", run_abort)
+        self.spawn("abort", run_abort)
+        changing = ["floor", "switchover", "verify", "cleanup", "abort"]
+        log(f"{', '.join(changing)}: {self.runs} cold starts each, interleaved")
+        later = self.interleaved(changing, events)
+        cold["floor (beside the changing steps)"] = later.pop("floor")
+        events["floor (beside the changing steps)"] = events["floor"]
+        cold.update(later)
         for fn, rows in cold.items():
             paths[fn] = Counter(variant(fn.replace("boto3-", "").split("+")[0], events[fn], r["out"]) if r["ok"] else
                                 f"error {r['out'].get('errorType')}" for r in rows)
@@ -394,18 +413,23 @@ def report(args, size, u, totals, cold, warm, paths, load):
         f"median / p95 over {args.runs} runs (nearest-rank p95). MiB = 1,048,576 bytes.\n")
 
     cs = {fn: stats([r["cold_ms"] for r in rows]) for fn, rows in cold.items()}
+    fr, ffr = floor_ratios(cold)
     pk = {fn: stats([r["peak_kb"] / 1024 for r in rows]) for fn, rows in cold.items()}
     ws = {fn: stats(ms) for fn, ms in warm.items()}
     worst_cold = max(WORKERS, key=lambda w: cs[w][0])
     worst_peak = max(WORKERS, key=lambda w: pk[w][1])
     ratio = cs["boto3-precheck"][0] / cs["precheck"][0]
     # The AWS-only workers; the sql worker (database clients) has its own size goal below.
-    aws_only = {k: v for k, v in size.items() if k[1] != "sql"}
+    aws_only = {k: v for k, v in size.items() if k[1] not in ("sql", FLOOR)}
     big = max(aws_only.items(), key=lambda kv: kv[1]["bootstrap"])
     big_arm = max(((k, v) for k, v in aws_only.items() if k[0] == "arm64"), key=lambda kv: kv[1]["bootstrap"])
     detect = u["sweep_detection"]
     worst_detect, mean_detect = max(detect), sum(detect) / len(detect)
+    worst_ratio = max(WORKERS, key=lambda w: fr[w][0])
     checks = [
+        ("floor", "Cold start ÷ the floor's in the same run, median (slowest worker)",
+         f"{fr[worst_ratio][0]:.2f}× ({worst_ratio}; p95 {fr[worst_ratio][1]:.2f}×)",
+         f"≤ {TARGETS['floor_ratio']}×", fr[worst_ratio][0] <= TARGETS["floor_ratio"]),
         ("cold", "Cold start median (slowest worker)", f"{cs[worst_cold][0]:.1f} ms ({worst_cold})",
          f"≤ {TARGETS['cold_ms']:.0f} ms", cs[worst_cold][0] <= TARGETS["cold_ms"]),
         ("ratio", "Cold start: boto3 precheck ÷ Rust precheck (medians)", f"{ratio:.0f}×",
@@ -437,17 +461,29 @@ def report(args, size, u, totals, cold, warm, paths, load):
         "bench/runtime_api.py, i.e. Lambda's Init Duration, with the SDK clients built (`serve` builds them before "
         "`lambda_runtime::run`). RSS at init: VmRSS at that moment. Peak RSS: VmHWM after one invocation of a fresh "
         "process (Lambda's Max Memory Used). First invocation: that invocation's duration against the emulator.\n")
-    add("| worker | cold start ms | RSS at init MiB | peak RSS MiB | first invocation ms | path taken |")
-    add("| --- | --- | --- | --- | --- | --- |")
+    add("The floor (bench/floor, never deployed): an empty `lambda_runtime` function built with the same profile "
+        "and tokio runtime, echoing its event. Every function's processes are interleaved with the floor's, run by "
+        "run (bench/run.py `interleaved`), and **÷ floor** is the median / p95 of the per-run ratios, so the "
+        "machine's load cancels out; the steps that change the deployment (switchover, verify, cleanup, abort) "
+        "are measured in a second interleaved set with a floor of their own. **Init + first invocation**: the cold "
+        "start plus the first invocation's duration against the same local endpoint (work moved out of init "
+        "shows up there).\n")
+    add("| worker | cold start ms | ÷ floor | init + first invocation ms | ÷ floor | RSS at init MiB | "
+        "peak RSS MiB | path taken |")
+    add("| --- | --- | --- | --- | --- | --- | --- | --- |")
     labels = {"precheck+system": "precheck, system trust store ¹", "precheck+bundle": "precheck, CA bundle only ¹",
-              "boto3-precheck": "boto3 precheck"}
-    for fn in WORKERS + ["precheck+system", "precheck+bundle", "boto3-precheck"]:
+              "boto3-precheck": "boto3 precheck", FLOOR: "**floor**",
+              f"{FLOOR} (beside the changing steps)": "**floor** (beside the changing steps)"}
+    for fn in [FLOOR] + [w for w in WORKERS if w not in CHANGING] + ["precheck+system", "precheck+bundle",
+                                                                     "boto3-precheck"] + \
+            [f"{FLOOR} (beside the changing steps)"] + list(CHANGING):
         rows = cold[fn]
         init = stats([r["init_rss_kb"] / 1024 for r in rows])
-        first = stats([r["first_ms"] for r in rows])
+        total = stats([r["cold_ms"] + r["first_ms"] for r in rows])
         path = ", ".join(f"{k or 'ok'} ×{n}" for k, n in paths[fn].items())
-        add(f"| {labels.get(fn, fn)} | {cs[fn][0]:.1f} / {cs[fn][1]:.1f} | {init[0]:.1f} / {init[1]:.1f} | "
-            f"{pk[fn][0]:.1f} / {pk[fn][1]:.1f} | {first[0]:.1f} / {first[1]:.1f} | {path} |")
+        add(f"| {labels.get(fn, fn)} | {cs[fn][0]:.1f} / {cs[fn][1]:.1f} | {fr[fn][0]:.2f}× / {fr[fn][1]:.2f}× | "
+            f"{total[0]:.1f} / {total[1]:.1f} | {ffr[fn][0]:.2f}× / {ffr[fn][1]:.2f}× | {init[0]:.1f} / {init[1]:.1f} | "
+            f"{pk[fn][0]:.1f} / {pk[fn][1]:.1f} | {path} |")
     bundle, dirs = system_trust_store()
     nfiles = sum(1 for d in dirs for _ in d.iterdir())
     add(f"\n¹ The workers' HTTPS client trusts the five Amazon Trust Services roots compiled into them "
@@ -460,8 +496,9 @@ def report(args, size, u, totals, cold, warm, paths, load):
     add("Replayed events (a prepared deployment of `bench-pg`, PostgreSQL 13.15 → 16.4, seeded with "
         "tests/e2e/harness.py): precheck (`upgrade`, adopting it), create (the **adopt** path: the deployment exists, "
         "so every invocation is idempotent), wait (a ready poll), guardrails (go), remediation-metric (green_ready); "
-        "then switchover (the first invocation requests it, the others find it started), verify, cleanup (snapshot, "
-        "record deletion, then done) and abort (on `bench-abort`: the first deletes green, the others find it gone).\n")
+        "then switchover, verify, cleanup and abort (on `bench-abort`), each after an untimed first invocation that "
+        "makes the change (requests the switchover, starts the snapshot, deletes green): the timed ones take the "
+        "idempotent path a retried step takes.\n")
 
     add("## Warm invocation latency (one process, after its first invocation; local emulator)\n")
     add("| worker | median ms | p95 ms |\n| --- | --- | --- |")
@@ -484,7 +521,7 @@ def report(args, size, u, totals, cold, warm, paths, load):
 
     add("## Deployable sizes (`cargo lambda build --release`, `[profile.release]` of Cargo.toml; zip: deflate -9)\n")
     add("| worker | bootstrap x86_64 | zip x86_64 | bootstrap arm64 | zip arm64 |\n| --- | --- | --- | --- | --- |")
-    for fn in WORKERS:
+    for fn in WORKERS + [FLOOR]:
         x, a = size[("x86_64", fn)], size[("arm64", fn)]
         add(f"| {fn} | {x['bootstrap'] / MIB:.2f} MiB | {x['zip'] / MIB:.2f} MiB | {a['bootstrap'] / MIB:.2f} MiB | "
             f"{a['zip'] / MIB:.2f} MiB |")
@@ -514,6 +551,16 @@ def report(args, size, u, totals, cold, warm, paths, load):
     missed = {key for key, _, _, _, ok in checks if not ok}
     if not missed:
         add("None: every target is met.\n")
+    if "floor" in missed:
+        extra = {w: cs[w][0] - cs[FLOOR if w not in CHANGING else f"{FLOOR} (beside the changing steps)"][0]
+                 for w in WORKERS}
+        add(f"- **Cold start ÷ floor** ({fr[worst_ratio][0]:.2f}× for {worst_ratio}, the floor "
+            f"{cs[FLOOR][0]:.1f} ms): what a worker does before its first `/next` that the floor does not is "
+            f"`logs::init` (the JSON subscriber and its filter), `aws_config::load` (environment, the default "
+            f"credential and Region chains, no file or network read in Lambda), building its clients, and the "
+            f"start of a binary {size[('x86_64', worst_ratio)]['bootstrap'] / size[('x86_64', FLOOR)]['bootstrap']:.1f}"
+            f"× the floor's (pages touched, relocations). Medians over the floor: "
+            f"{', '.join(f'{w} +{extra[w]:.1f} ms' for w in sorted(extra, key=extra.get, reverse=True)[:4])}.")
     if "cold" in missed or "ratio" in missed:
         add(f"- **Cold start** ({cs[worst_cold][0]:.1f} ms median for {worst_cold}). The trust store is already "
             f"compiled in (the system store would add {cs['precheck+system'][0] - cs['precheck'][0]:.1f} ms to "
@@ -544,6 +591,20 @@ def report(args, size, u, totals, cold, warm, paths, load):
 
 
 
+def floor_ratios(cold):
+    """{fn: (median, p95)} of each run's cold start ÷ the floor's in the same run, and of its
+    cold start + first invocation ÷ the floor's."""
+    def floor_of(fn):
+        return f"{FLOOR} (beside the changing steps)" if fn in CHANGING or fn.endswith("changing steps)") else FLOOR
+    cold_r, total_r = {}, {}
+    for fn, rows in cold.items():
+        base = cold[floor_of(fn)]
+        cold_r[fn] = stats([r["cold_ms"] / b["cold_ms"] for r, b in zip(rows, base)])
+        total_r[fn] = stats([(r["cold_ms"] + r["first_ms"]) / (b["cold_ms"] + b["first_ms"])
+                             for r, b in zip(rows, base)])
+    return cold_r, total_r
+
+
 def rustc_version():
     try:
         return subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.split()[1]
@@ -569,7 +630,7 @@ def main():
     with Stack(bin_dir=link, workdir=OUT / "stack") as stack:
         log("one upgrade on the real interpreter (bench/upgrade.py)")
         u = upgrade_bench.measure(stack, log=log, recorder=recorded(stack))
-        measure = Measure(stack, {w: bins["x86_64"][w] for w in WORKERS}, args.runs)
+        measure = Measure(stack, bins["x86_64"], args.runs)
         cold, warm, paths = measure.all()
         log("campaigns of 1, 100 and 500 databases (bench/fleet.py)")
         fleet_rows = fleet.measure(stack, (1, 100, 500), log=log)

@@ -2,71 +2,98 @@
 # `make test`: runs suites (make targets) and prints how long each took (the per-suite times
 # the README and bench/results.md quote).
 #
-#   tests/suite_times.sh [--beside A,B,...] SUITE... [--join] SUITE...
+#   tests/suite_times.sh [SUITE | --beside A,B,... | --join]...
 #
-# --beside: a second lane started at once, its suites in order, its output kept in a file and
-# printed when it is joined: for suites that barely use the CPU the Rust builds saturate
-# (Python venvs, npm, the infra lint). --join: wait for that lane before the suites after it
-# (the end-to-end suite needs the venv the lane installs). The first suite that fails stops
-# its lane and the run; its output is printed, and the exit status is its own.
+# SUITE runs in the foreground. --beside starts a lane at that point: its suites in order, in the
+# background, output kept in a file and printed when the lane is joined. For suites that leave
+# the CPU idle or fill what another leaves idle (venv and npm installs, the infra lint; clippy
+# beside the end-to-end suite, which waits on polls a quarter of the time). --join waits for
+# every lane started (the end-to-end suite needs the venv a lane installs); the end joins too.
+# The first suite that fails stops every lane and the run; its output is printed, and the exit
+# status is its own.
 set -uo pipefail
 make_cmd="${MAKE:-make}"
+dir="$(mktemp -d)"
 rows=()
-side=()
-side_pid=""
-side_dir="$(mktemp -d)"
-trap 'rm -rf "$side_dir"; [ -z "$side_pid" ] || kill -- -"$side_pid" 2>/dev/null' EXIT
+pids=()
+lanes=()
+
+stop_lanes() {
+  for pid in "${pids[@]}"; do kill -- -"$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  pids=()
+}
+trap 'stop_lanes; rm -rf "$dir"' EXIT
 
 summary() {
-  echo "== make test: seconds per suite (wall clock; the lane beside ran at the same time)"
+  echo "== make test: seconds per suite (wall clock; a lane's suites ran beside the others)"
   for r in "${rows[@]}"; do echo "  $r"; done
-  [ ! -s "$side_dir/times" ] || sed 's/^/  beside: /' "$side_dir/times"
+  for i in "${!lanes[@]}"; do
+    [ ! -s "$dir/times.$i" ] || sed "s/^/  beside, lane $((i + 1)): /" "$dir/times.$i"
+  done
 }
 
-run_lane() { # the lane beside: each suite in order, times to $side_dir/times
+run_lane() { # $1: lane number; then its suites, in order
+  local n=$1
+  shift
   for suite in "$@"; do
     start=$(date +%s)
     "$make_cmd" --no-print-directory "$suite"
     rc=$?
-    echo "$suite: $(( $(date +%s) - start )) s$([ $rc -eq 0 ] || echo ' (FAILED)')" >> "$side_dir/times"
+    echo "$suite: $(( $(date +%s) - start )) s$([ $rc -eq 0 ] || echo ' (FAILED)')" >> "$dir/times.$n"
     [ $rc -eq 0 ] || return $rc
   done
 }
 
-join() {
-  [ -n "$side_pid" ] || return 0
-  wait "$side_pid"
-  local rc=$?
-  side_pid=""
-  echo "== the suites run beside: ${side[*]}"
-  cat "$side_dir/log"
-  return $rc
+join_lanes() {
+  local failed=0
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || failed=$?
+  done
+  for i in "${!lanes[@]}"; do
+    [ -e "$dir/log.$i" ] || continue
+    echo "== lane $((i + 1)), beside: ${lanes[$i]}"
+    cat "$dir/log.$i"
+    rm -f "$dir/log.$i"
+  done
+  pids=()
+  return $failed
 }
 
-if [ "${1:-}" = "--beside" ]; then
-  IFS=, read -r -a side <<< "$2"
-  shift 2
-  # A process group of its own, so a failure elsewhere stops it whole.
-  set -m
-  run_lane "${side[@]}" > "$side_dir/log" 2>&1 &
-  side_pid=$!
-  set +m
-fi
+fail() {
+  stop_lanes
+  for i in "${!lanes[@]}"; do
+    [ -e "$dir/log.$i" ] && { echo "== lane $((i + 1)), beside: ${lanes[$i]} (stopped)"; cat "$dir/log.$i"; }
+  done
+  summary
+  exit "$1"
+}
 
-for suite in "$@"; do
-  if [ "$suite" = "--join" ]; then
-    join || { rc=$?; summary; exit $rc; }
-    continue
-  fi
-  start=$(date +%s)
-  "$make_cmd" --no-print-directory "$suite"
-  rc=$?
-  rows+=("$suite: $(( $(date +%s) - start )) s$([ $rc -eq 0 ] || echo ' (FAILED)')")
-  if [ $rc -ne 0 ]; then
-    [ -z "$side_pid" ] || { kill -- -"$side_pid" 2>/dev/null; wait "$side_pid" 2>/dev/null; side_pid=""; }
-    summary
-    exit $rc
-  fi
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --beside)
+      IFS=, read -r -a suites <<< "$2"
+      n=${#lanes[@]}
+      lanes+=("${suites[*]}")
+      # A process group of its own, so a failure elsewhere stops it whole.
+      set -m
+      run_lane "$n" "${suites[@]}" > "$dir/log.$n" 2>&1 &
+      pids+=($!)
+      set +m
+      shift 2
+      ;;
+    --join)
+      join_lanes || fail $?
+      shift
+      ;;
+    *)
+      start=$(date +%s)
+      "$make_cmd" --no-print-directory "$1"
+      rc=$?
+      rows+=("$1: $(( $(date +%s) - start )) s$([ $rc -eq 0 ] || echo ' (FAILED)')")
+      [ $rc -eq 0 ] || fail $rc
+      shift
+      ;;
+  esac
 done
-join || { rc=$?; summary; exit $rc; }
+join_lanes || fail $?
 summary

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from harness import CREDENTIALS, ROOT, Stack, seed_postgres_instance
+from harness import CREDENTIALS, ROOT, WAIT_CAP_SECONDS, Stack, seed_postgres_instance
 
 RBG = ROOT / "target" / "debug" / "rbg"
 
@@ -46,7 +46,7 @@ def main():
 
         # As on RDS, green takes a while: provisioning for a few polls, then the engine upgrade task.
         stack.faults(provisioning_polls=3, tasks_in_progress_polls=2)
-        print("== upgrade to PostgreSQL 16.4 (soak 0 hours for the demo; default 24; waits capped at 1 s)")
+        print(f"== upgrade to PostgreSQL 16.4 (soak 0 hours for the demo; default 24; waits capped at {WAIT_CAP_SECONDS:g} s)")
         if rbg(stack, "upgrade", "orders-pg", "--to", "16.4", "--parameter-group", group, "--soak-hours", "0",
                "--name", "demo-upgrade") != 0:
             sys.exit("the upgrade failed: see above")

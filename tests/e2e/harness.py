@@ -41,6 +41,11 @@ ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
                "AWS_DEFAULT_REGION": REGION}
 POLL_SECONDS = 0.25
+# The cap on every Wait state and Retry interval of the executions tests start (a test-speed
+# knob of the emulator, not AWS behaviour; README "Waits in tests"). A capped wait only returns
+# early: a loop that re-checks (green's readiness, a hold until a window opens) re-checks sooner
+# and still waits for real time.
+WAIT_CAP_SECONDS = 0.25
 # The services whose state is the deployed stack's: kept by `reset` between tests. CloudWatch
 # is not (its metrics are the tests'): its alarm and dashboard are created again.
 STACK_SERVICES = ["iam", "sts", "kms", "sns", "sqs", "logs", "events", "scheduler", "s3", "cloudformation",
@@ -173,7 +178,7 @@ class Stack:
         self.parameters = dict(E2E_PARAMETERS if parameters is None else parameters)
         self.env_overrides = dict(env_overrides or {})
         self.last_execution_arn = None
-        self.child_max_wait_seconds = 1
+        self.child_max_wait_seconds = WAIT_CAP_SECONDS
         self.deployed = None
         self.dirty = False
         self._clients = {}
@@ -309,7 +314,7 @@ class Stack:
         ARN); set again when a caller swapped it (bench/run.py records invocations that way)."""
         if force or getattr(self, "_wired", None) != self.lambda_endpoint:
             # Executions the workers start themselves (the fleet's children, a hand-over) are
-            # capped too: 1 s, as the harness caps its own (a test-speed knob).
+            # capped too, as the harness caps its own (WAIT_CAP_SECONDS, a test-speed knob).
             self.control("stepfunctions", {"lambda_endpoint": self.lambda_endpoint,
                                            "max_wait_seconds": self.child_max_wait_seconds})
             self._wired = self.lambda_endpoint
@@ -381,7 +386,7 @@ class Stack:
                 return events
 
     # ------------------------------------------------------------ executions
-    def execute(self, request, max_wait_seconds=1, progress=None, timeout=600, stop_after=None, machine="upgrade",
+    def execute(self, request, max_wait_seconds=WAIT_CAP_SECONDS, progress=None, timeout=600, stop_after=None, machine="upgrade",
                 name=None):
         """Runs one execution of a state machine through the Step Functions API. Returns
         (exit code, output, stderr text); the execution's ARN is in `self.last_execution_arn`.
@@ -456,7 +461,7 @@ class Stack:
         self.client("cloudwatch").set_alarm_state(AlarmName=name, StateValue=state,
                                                   StateReason=f"Threshold Crossed (set by the test): {state}")
 
-    def through_rule(self, logical_id, trigger, progress=None, timeout=600, max_wait_seconds=1):
+    def through_rule(self, logical_id, trigger, progress=None, timeout=600, max_wait_seconds=WAIT_CAP_SECONDS):
         """`trigger()` (an alarm change, a put event), then the execution the template's rule
         `logical_id` started, followed to its end: (exit code, output, stderr) as `execute`, or
         (None, None, why) when the rule started nothing."""
@@ -467,7 +472,7 @@ class Stack:
         delivery = self.await_delivery(source, before, timeout=10)
         return self._followed(delivery, source, progress, timeout)
 
-    def fire_schedule(self, progress=None, timeout=600, max_wait_seconds=1):
+    def fire_schedule(self, progress=None, timeout=600, max_wait_seconds=WAIT_CAP_SECONDS):
         """The template's EventBridge Scheduler schedule, fired now (a test-speed knob)."""
         schedule = self.deployed.physical[self.deployed.by_type("AWS::Scheduler::Schedule")[0]]
         self._cap_next_executions(max_wait_seconds)
@@ -475,7 +480,7 @@ class Stack:
         delivery = self.await_delivery(fired["source"], fired["deliveries_before"])
         return self._followed(delivery, fired["source"], progress, timeout)
 
-    def fire_rule(self, logical_id, progress=None, timeout=600, max_wait_seconds=1):
+    def fire_rule(self, logical_id, progress=None, timeout=600, max_wait_seconds=WAIT_CAP_SECONDS):
         """The template's schedule rule `logical_id`, firing now (a test-speed knob)."""
         source = f"rule/{self.rule_name(logical_id)}"
         before = len([d for d in self.deliveries() if d["source"] == source])

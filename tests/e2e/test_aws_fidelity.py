@@ -74,7 +74,6 @@ def test_a_healthy_upgrade_switches_over_on_the_signal_its_engine_publishes_with
     assert milestones(stack) == ["started", "green_ready", "switched_over", "succeeded"]
 
 
-@pytest.mark.slow(25)
 def test_slot_lag_over_its_bound_holds_then_fails_keeping_green(stack):
     rds = stack.client("rds")
     request = seed_postgres_instance(rds)
@@ -88,7 +87,6 @@ def test_slot_lag_over_its_bound_holds_then_fails_keeping_green(stack):
     assert_invariants(stack, blue, req, run_failed=True, error="GuardrailViolated")
 
 
-@pytest.mark.slow(25)
 def test_mysql_replica_lag_of_minus_one_is_replication_not_active_never_no_lag(stack):
     rds = stack.client("rds")
     request = seed_mysql_instance(rds)

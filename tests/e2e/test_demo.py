@@ -9,7 +9,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.mark.slow(25)
+@pytest.mark.slow(15)
 def test_the_demo_plans_and_upgrades_through_rbg():
     done = subprocess.run([sys.executable, "demo.py"], cwd=HERE, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

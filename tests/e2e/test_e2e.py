@@ -287,7 +287,6 @@ def test_a_lost_create_answer_adopts_the_deployment(stack):
     assert_invariants(stack, blue, {**request, "action": "prepare"}, run_failed=False)
 
 
-@pytest.mark.slow(30)
 def test_replica_lag_holds_the_switchover_then_fails_keeping_green(stack):
     # A PostgreSQL major upgrade replicates logically: its signal is blue's slot lag, in bytes.
     request = seed_postgres_instance(stack.client("rds"))
@@ -324,7 +323,7 @@ def test_two_executions_started_at_once_make_one_deployment(stack):
     assert_invariants(stack, blue, request, run_failed=False)
 
 
-@pytest.mark.slow(35)
+@pytest.mark.slow(25)
 def test_a_switchover_window_that_closes_before_green_is_ready_leaves_green_prepared(stack):
     """The run starts inside the window; green is ready only after it closed: no switchover,
     green kept, blue untouched, and the run says so."""

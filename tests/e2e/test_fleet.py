@@ -48,7 +48,7 @@ def fleet_table(stack, rc, run, err):
     return cause["summary"], last["rows"]
 
 
-@pytest.mark.slow(135)
+@pytest.mark.slow(130)
 def test_a_fleet_of_twenty_one_mixed_databases_upgrades_with_one_failure_kept_to_itself(stack):
     rds = stack.client("rds")
     seeded = seed_fleet(rds, postgres=10, mysql=6, aurora=5)
@@ -186,7 +186,7 @@ def test_a_bad_fleet_request_is_refused_before_any_change(stack):
     assert len(failed) == 1
 
 
-@pytest.mark.slow(45)
+@pytest.mark.slow(25)
 def test_a_slow_build_does_not_hold_up_the_others(stack):
     """A sliding window, not batches: while one green builds for long, the other databases of
     the fleet start and finish in the freed slot."""
@@ -253,7 +253,7 @@ def seed_tagged_postgres(rds, n, wave="1"):
     return names
 
 
-@pytest.mark.slow(150)
+@pytest.mark.slow(195)
 def test_two_hundred_databases_in_one_fleet_execution(stack):
     """200 databases, one fleet execution: one child execution and one row per database, in a
     window of 25, the fleet's own state and history far from Step Functions' quotas."""
