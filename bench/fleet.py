@@ -2,8 +2,8 @@
 emulator's Step Functions) over 1, 100 and 500 emulated PostgreSQL instances selected by tag; the
 `campaign` worker starts one child execution of the upgrade machine per database, a sliding
 window of `max_concurrency` 25 (the largest accepted). Action `plan` (each child: Receive,
-Precheck, DatabaseAccess, Route, Planned), waits capped at 1 s, so 500 databases finish in
-minutes. Reports: completion and one row per database; RDS calls per database (the emulator's
+Precheck, DatabaseAccess, Route, Planned), waits capped at 1 s in the fleet execution and
+0.25 s in its children (WAIT_CAP_SECONDS), so 500 databases finish in minutes. Reports: completion and one row per database; RDS calls per database (the emulator's
 counters, GET /_emulator/state); the fleet execution's largest state input/output (vs 256 KiB),
 its history events (vs 25,000) and the longest `cause` in it (vs 32,768); and the wall time on AWS
 estimated from the window and one database's duration.
@@ -125,7 +125,7 @@ def section(rows, max_concurrency=MAX_CONCURRENCY):
         f"`bench/fleet.py`: one execution of the fleet state machine over N emulated PostgreSQL 13.15 instances "
         f"selected by tag; the `campaign` worker starts one execution of the upgrade machine per database, a sliding "
         f"window of `max_concurrency` {max_concurrency}. Action **`plan`** (each database: Receive, Precheck, "
-        "DatabaseAccess, Route, Planned), waits capped at 1 s, so that 500 databases finish in minutes here; an "
+        "DatabaseAccess, Route, Planned), waits capped at 1 s in the fleet execution and at 0.25 s in its children (the harness's `WAIT_CAP_SECONDS`), so that 500 databases finish in minutes here; an "
         "`upgrade` adds per database the calls of one upgrade (see above) and nothing per fleet. Calls are the "
         "emulator's counters over the fleet execution (selection, every child, the campaign's DescribeExecution / "
         "StartExecution). Quotas: the fleet execution's largest state input or output (256 KiB), its history events "

@@ -326,20 +326,21 @@ class Measure:
             warm[fn] = self.warm(fn, events[fn])
         # Then the steps that change it, in the state machine's order: an untimed first
         # invocation of each does the change (and gives the next step its input); the timed
-        # ones take the idempotent path, as a retried or re-run step does.
-        events["switchover"] = go
-        switched = self.spawn("switchover", go)
-        events["verify"] = invoke_service(stack, "wait", switched["out"])
-        events["cleanup"] = self.spawn("verify", events["verify"])["out"]
-        self.spawn("cleanup", events["cleanup"])
-        events["abort"] = run_abort
-        self.spawn("abort", run_abort)
-        changing = ["floor", "switchover", "verify", "cleanup", "abort"]
-        log(f"{', '.join(changing)}: {self.runs} cold starts each, interleaved")
-        later = self.interleaved(changing, events)
-        cold["floor (beside the changing steps)"] = later.pop("floor")
-        events["floor (beside the changing steps)"] = events["floor"]
-        cold.update(later)
+        # ones take the idempotent path, as a retried or re-run step does. Each is interleaved
+        # with the floor alone: interleaved with each other, a later step (cleanup deletes the
+        # deployment record) would change what an earlier one finds.
+        events["switchover"], events["abort"] = go, run_abort
+        first = {"switchover": self.spawn("switchover", go)}
+        events["verify"] = invoke_service(stack, "wait", first["switchover"]["out"])
+        for fn in CHANGING:
+            if fn not in first:
+                first[fn] = self.spawn(fn, events[fn])
+            if fn == "verify":
+                events["cleanup"] = first["verify"]["out"]
+            log(f"floor, {fn}: {self.runs} cold starts each, interleaved")
+            pair = self.interleaved([FLOOR, fn], events)
+            cold[fn], cold[f"{FLOOR} (beside {fn})"] = pair[fn], pair[FLOOR]
+            events[f"{FLOOR} (beside {fn})"] = events[FLOOR]
         for fn, rows in cold.items():
             paths[fn] = Counter(variant(fn.replace("boto3-", "").split("+")[0], events[fn], r["out"]) if r["ok"] else
                                 f"error {r['out'].get('errorType')}" for r in rows)
@@ -465,18 +466,16 @@ def report(args, size, u, totals, cold, warm, paths, load):
         "and tokio runtime, echoing its event. Every function's processes are interleaved with the floor's, run by "
         "run (bench/run.py `interleaved`), and **÷ floor** is the median / p95 of the per-run ratios, so the "
         "machine's load cancels out; the steps that change the deployment (switchover, verify, cleanup, abort) "
-        "are measured in a second interleaved set with a floor of their own. **Init + first invocation**: the cold "
+        "are each interleaved with the floor alone (its rows not shown). **Init + first invocation**: the cold "
         "start plus the first invocation's duration against the same local endpoint (work moved out of init "
         "shows up there).\n")
     add("| worker | cold start ms | ÷ floor | init + first invocation ms | ÷ floor | RSS at init MiB | "
         "peak RSS MiB | path taken |")
     add("| --- | --- | --- | --- | --- | --- | --- | --- |")
     labels = {"precheck+system": "precheck, system trust store ¹", "precheck+bundle": "precheck, CA bundle only ¹",
-              "boto3-precheck": "boto3 precheck", FLOOR: "**floor**",
-              f"{FLOOR} (beside the changing steps)": "**floor** (beside the changing steps)"}
+              "boto3-precheck": "boto3 precheck", FLOOR: "**floor**"}
     for fn in [FLOOR] + [w for w in WORKERS if w not in CHANGING] + ["precheck+system", "precheck+bundle",
-                                                                     "boto3-precheck"] + \
-            [f"{FLOOR} (beside the changing steps)"] + list(CHANGING):
+                                                                     "boto3-precheck"] + list(CHANGING):
         rows = cold[fn]
         init = stats([r["init_rss_kb"] / 1024 for r in rows])
         total = stats([r["cold_ms"] + r["first_ms"] for r in rows])
@@ -552,8 +551,7 @@ def report(args, size, u, totals, cold, warm, paths, load):
     if not missed:
         add("None: every target is met.\n")
     if "floor" in missed:
-        extra = {w: cs[w][0] - cs[FLOOR if w not in CHANGING else f"{FLOOR} (beside the changing steps)"][0]
-                 for w in WORKERS}
+        extra = {w: cs[w][0] - cs[FLOOR if w not in CHANGING else f"{FLOOR} (beside {w})"][0] for w in WORKERS}
         add(f"- **Cold start ÷ floor** ({fr[worst_ratio][0]:.2f}× for {worst_ratio}, the floor "
             f"{cs[FLOOR][0]:.1f} ms): what a worker does before its first `/next` that the floor does not is "
             f"`logs::init` (the JSON subscriber and its filter), `aws_config::load` (environment, the default "
@@ -595,7 +593,7 @@ def floor_ratios(cold):
     """{fn: (median, p95)} of each run's cold start ÷ the floor's in the same run, and of its
     cold start + first invocation ÷ the floor's."""
     def floor_of(fn):
-        return f"{FLOOR} (beside the changing steps)" if fn in CHANGING or fn.endswith("changing steps)") else FLOOR
+        return f"{FLOOR} (beside {fn})" if fn in CHANGING else fn if fn.startswith(f"{FLOOR} (") else FLOOR
     cold_r, total_r = {}, {}
     for fn, rows in cold.items():
         base = cold[floor_of(fn)]
