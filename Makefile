@@ -118,11 +118,9 @@ e2e: $(VENV)/.installed $(if $(BINS_BUILT),,bins) db-packages
 	$(E2E_PYTEST) tests/emulator tests/e2e
 
 # A developer's loop: everything but clippy, the infra lint and the end-to-end tests marked
-# slow (the fleets of 21 and 200 databases, throttling everywhere, the holds that run their
-# clock out; `pytest.mark.slow` in tests/e2e). `make test` runs all of it, CI too.
-test-fast: $(VENV)/.installed bins db-packages asl-check
-	$(CARGO) fmt --all -- --check
-	$(DB_SERVERS) $(CARGO) test --locked --workspace
+# slow (the fleets of 21, 40 and 200 databases, throttling everywhere, …: `pytest.mark.slow` in
+# tests/e2e). `make test` runs all of it, CI too.
+test-fast: fmt unit asl-check $(VENV)/.installed bins db-packages
 	$(E2E_PYTEST) -m "not slow" tests/emulator tests/e2e
 
 lint:

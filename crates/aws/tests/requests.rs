@@ -2386,3 +2386,38 @@ async fn a_database_is_described_with_what_connecting_to_it_needs() {
         }
     );
 }
+
+// ---------------------------------------------------------------- the mock rules themselves
+
+#[tokio::test]
+async fn a_mock_rule_answers_every_attempt_of_a_retried_call() {
+    use wire::mock::mock_client;
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    let rule = wire::respond("rds:DescribeDBInstances", move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        wire::wire_response(wire::Proto::Query, wire::WireFault::Http500)
+    });
+    let client = mock_client!(aws_sdk_rds, &[rule], |c| c.retry_config(
+        aws_sdk_rds::config::retry::RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(std::time::Duration::from_millis(1))
+    ));
+    let err = client.describe_db_instances().send().await.unwrap_err();
+    assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 3, "{err:?}");
+}
+
+#[tokio::test]
+#[should_panic(expected = "no mock rule answers")]
+async fn a_call_no_mock_rule_answers_panics() {
+    use wire::mock::mock_client;
+    let rule = mock!(aws_sdk_rds::Client::describe_db_instances)
+        .match_requests(|r| r.db_instance_identifier() == Some("another"))
+        .then_output(|| DescribeDbInstancesOutput::builder().build());
+    let client = mock_client!(aws_sdk_rds, &[rule]);
+    let _ = client
+        .describe_db_instances()
+        .db_instance_identifier(DB)
+        .send()
+        .await;
+}
